@@ -1,0 +1,37 @@
+package hub
+
+import (
+	"context"
+	"time"
+
+	"github.com/chatd/chatd/store"
+)
+
+// Store is everything the hub needs from persistence; *store.Store satisfies it.
+type Store interface {
+	// CreateVisitor makes a new visitor and returns it with its secret token (shown once).
+	CreateVisitor(ctx context.Context, name string, meta map[string]string) (store.Visitor, string, error)
+	// VisitorByToken finds the visitor owning token; store.ErrNotFound if none.
+	VisitorByToken(token string) (store.Visitor, error)
+	// Visitor finds a visitor by public id; store.ErrNotFound if none.
+	Visitor(id string) (store.Visitor, error)
+	// TouchVisitor records that the visitor was seen at t.
+	TouchVisitor(ctx context.Context, id string, t time.Time) error
+	// Visitors lists every visitor with the offset of its latest message, newest activity first.
+	Visitors() ([]store.VisitorSummary, error)
+
+	// AddMessage stores m durably (per the fsync policy) and returns it with its offset.
+	// dup is true when m.CID was already stored for that visitor: then the stored one is returned.
+	AddMessage(ctx context.Context, m store.NewMessage) (msg store.Message, dup bool, err error)
+	// MessagesOf returns visitor id's messages with offset > after, oldest first.
+	// limit > 0 keeps only the newest limit of them (still oldest first); 0 means all.
+	MessagesOf(id string, after uint64, limit int) ([]store.Message, error)
+	// MessagesBefore returns up to limit of visitor id's messages with offset < before, oldest first.
+	MessagesBefore(id string, before uint64, limit int) ([]store.Message, error)
+	// MessagesAfter returns all messages with offset > after, oldest first;
+	// limit > 0 keeps only the newest limit of them; 0 means all.
+	MessagesAfter(after uint64, limit int) ([]store.Message, error)
+
+	// Admin finds an admin by name; store.ErrNotFound if none.
+	Admin(name string) (store.Admin, error)
+}

@@ -1,0 +1,64 @@
+// Package store is chatd's chat model: visitors, messages and admins kept in
+// document collections of package db. It knows nothing of WebSockets.
+package store
+
+import (
+	"errors"
+	"time"
+)
+
+// Errors the hub checks with errors.Is.
+var (
+	// ErrNotFound means no visitor, admin or message matches.
+	ErrNotFound = errors.New("not found")
+	// ErrInvalid means the caller passed a value the model refuses (empty text, bad cid...).
+	ErrInvalid = errors.New("invalid")
+)
+
+// Sender values of Message.From.
+const (
+	FromClient = "client"
+	FromAdmin  = "admin"
+)
+
+// Visitor is a website visitor ("client"). Token is never stored: only its SHA-256.
+type Visitor struct {
+	ID        string            `json:"id"`
+	Name      string            `json:"name"`
+	TokenHash string            `json:"token_hash"`
+	Created   time.Time         `json:"created"`
+	LastSeen  time.Time         `json:"last_seen"`
+	Meta      map[string]string `json:"meta,omitempty"`
+}
+
+// Message is one stored chat message; Offset is global, strictly increasing, never reused.
+type Message struct {
+	Offset uint64    `json:"offset"`
+	Client string    `json:"client"`
+	From   string    `json:"from"`
+	Admin  string    `json:"admin"`
+	CID    string    `json:"cid"`
+	Text   string    `json:"text"`
+	At     time.Time `json:"at"`
+}
+
+// Admin is a support agent, reseeded from the admins seed file at every boot.
+type Admin struct {
+	Name string `json:"name"`
+	Hash string `json:"hash"` // bcrypt
+}
+
+// NewMessage is what a sender asks to store.
+type NewMessage struct {
+	Client string // visitor public id the conversation belongs to
+	From   string // FromClient or FromAdmin
+	Admin  string // admin name when From == FromAdmin
+	CID    string // sender's id, unique per visitor conversation
+	Text   string
+}
+
+// VisitorSummary is one row of the admins' visitor list.
+type VisitorSummary struct {
+	Visitor
+	Last uint64 // offset of the visitor's latest message, 0 if none
+}

@@ -1,0 +1,3 @@
+package store
+
+// Placeholder until the real implementation lands (written in parallel).
