@@ -1,3 +1,0 @@
-package store
-
-// Placeholder until the real implementation lands (written in parallel).
