@@ -2,59 +2,297 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"io"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chatd/chatd/db"
 )
 
+// Limits the model enforces whatever the caller checked before.
+const (
+	MaxCIDLen  = 64
+	MaxNameLen = 64
+)
+
+// schemaVersion is the data file layout this code writes; bump it with a migration.
+const schemaVersion = 1
+
 // Store is the chat model over a db.DB. It is safe for concurrent use.
 type Store struct {
-	d *db.DB
+	d        *db.DB
+	visitors *db.Collection[Visitor]
+	messages *db.Collection[Message]
+	admins   *db.Collection[Admin]
+	now      func() time.Time
 }
 
-// Open opens (or creates) the chat store in data directory dir.
-func Open(dir string, opts db.Options) (*Store, error) { panic("store: not implemented yet") }
+// Open opens (or creates) the chat store in data directory dir (file chatd.db).
+func Open(dir string, opts db.Options) (*Store, error) {
+	opts.Version = schemaVersion
+	d, err := db.Open(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	s, err := attach(d)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func attach(d *db.DB) (*Store, error) {
+	s := &Store{d: d, now: func() time.Time { return time.Now().UTC() }}
+	var err error
+	s.visitors, err = db.NewCollection(d, db.Schema[Visitor]{
+		Name:    "visitors",
+		ID:      func(v *Visitor) string { return v.ID },
+		Indices: []db.Index{{Name: "token", Fields: []string{"token_hash"}, Unique: true}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.messages, err = db.NewCollection(d, db.Schema[Message]{
+		Name: "messages",
+		ID:   func(m *Message) string { return db.SeqID(m.Offset) },
+		Seq:  func(m *Message, n uint64) { m.Offset = n },
+		Indices: []db.Index{
+			{Name: "client", Fields: []string{"client"}},
+			{Name: "cid", Fields: []string{"client", "cid"}, Unique: true},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.admins, err = db.NewCollection(d, db.Schema[Admin]{
+		Name: "admins",
+		ID:   func(a *Admin) string { return a.Name },
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
 
 // Close flushes and closes the store.
-func (s *Store) Close() error { panic("todo") }
+func (s *Store) Close() error { return s.d.Close() }
+
+// DB is the underlying document store (for stats and compaction).
+func (s *Store) DB() *db.DB { return s.d }
 
 // ReseedAdmins drops the admins collection and fills it with admins, in one transaction.
-func (s *Store) ReseedAdmins(admins []Admin) error { panic("todo") }
+func (s *Store) ReseedAdmins(admins []Admin) error {
+	if err := s.admins.Reseed(context.Background(), admins); err != nil {
+		return fmt.Errorf("reseed admins: %w", err)
+	}
+	return nil
+}
 
 // Backup writes a consistent snapshot of the whole store to w while writes continue.
-func (s *Store) Backup(w io.Writer) error { panic("todo") }
+func (s *Store) Backup(w io.Writer) error { return s.d.Backup(w) }
+
+// HashToken is how a visitor token is kept: hex SHA-256. Tokens carry 256
+// random bits, so a fast hash suffices.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func randomString(n int, hexEnc bool) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("read random: %w", err)
+	}
+	if hexEnc {
+		return hex.EncodeToString(b), nil
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
 
 // CreateVisitor makes a new visitor and returns it with its secret token.
 func (s *Store) CreateVisitor(ctx context.Context, name string, meta map[string]string) (Visitor, string, error) {
-	panic("todo")
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > MaxNameLen || !utf8.ValidString(name) {
+		return Visitor{}, "", fmt.Errorf("%w: visitor name must be 1 to %d characters", ErrInvalid, MaxNameLen)
+	}
+	for i := 0; i < 3; i++ {
+		id, err := randomString(8, true)
+		if err != nil {
+			return Visitor{}, "", err
+		}
+		token, err := randomString(32, false)
+		if err != nil {
+			return Visitor{}, "", err
+		}
+		now := s.now()
+		v := Visitor{ID: id, Name: name, TokenHash: HashToken(token), Created: now, LastSeen: now, Meta: meta}
+		v, err = s.visitors.Insert(ctx, v)
+		if errors.Is(err, db.ErrDuplicate) {
+			continue // a 64-bit id collided: draw again
+		}
+		if err != nil {
+			return Visitor{}, "", fmt.Errorf("create visitor: %w", err)
+		}
+		return v, token, nil
+	}
+	return Visitor{}, "", fmt.Errorf("create visitor: ids keep colliding")
 }
 
 // VisitorByToken finds the visitor owning token.
-func (s *Store) VisitorByToken(token string) (Visitor, error) { panic("todo") }
-
-// Visitor finds a visitor by public id.
-func (s *Store) Visitor(id string) (Visitor, error) { panic("todo") }
-
-// TouchVisitor records that the visitor was seen at t.
-func (s *Store) TouchVisitor(ctx context.Context, id string, t time.Time) error { panic("todo") }
-
-// Visitors lists every visitor, newest activity first.
-func (s *Store) Visitors() ([]VisitorSummary, error) { panic("todo") }
-
-// AddMessage stores m durably and returns it with its offset; dup reports an already stored cid.
-func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, error) { panic("todo") }
-
-// MessagesOf returns visitor id's messages after offset after.
-func (s *Store) MessagesOf(id string, after uint64, limit int) ([]Message, error) { panic("todo") }
-
-// MessagesBefore returns up to limit of visitor id's messages before offset before.
-func (s *Store) MessagesBefore(id string, before uint64, limit int) ([]Message, error) {
-	panic("todo")
+func (s *Store) VisitorByToken(token string) (Visitor, error) {
+	if token == "" {
+		return Visitor{}, ErrNotFound
+	}
+	v, err := s.visitors.FindOne("token", HashToken(token))
+	return v, mapErr(err)
 }
 
-// MessagesAfter returns all messages after offset after.
-func (s *Store) MessagesAfter(after uint64, limit int) ([]Message, error) { panic("todo") }
+// Visitor finds a visitor by public id.
+func (s *Store) Visitor(id string) (Visitor, error) {
+	if id == "" {
+		return Visitor{}, ErrNotFound
+	}
+	v, err := s.visitors.Get(id)
+	return v, mapErr(err)
+}
+
+// TouchVisitor records that the visitor was seen at t.
+func (s *Store) TouchVisitor(ctx context.Context, id string, t time.Time) error {
+	v, err := s.visitors.Get(id)
+	if err != nil {
+		return mapErr(err)
+	}
+	v.LastSeen = t.UTC()
+	return mapErr(s.visitors.Update(ctx, v))
+}
+
+// Visitors lists every visitor with the offset of its latest message, newest activity first.
+func (s *Store) Visitors() ([]VisitorSummary, error) {
+	var out []VisitorSummary
+	err := s.visitors.Walk(db.Query{}, func(v Visitor) bool {
+		vs := VisitorSummary{Visitor: v}
+		if id, ok := s.messages.LastID("client", v.ID); ok {
+			vs.Last, _ = strconv.ParseUint(id, 10, 64)
+		}
+		out = append(out, vs)
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list visitors: %w", err)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Last != out[j].Last {
+			return out[i].Last > out[j].Last
+		}
+		return out[i].LastSeen.After(out[j].LastSeen)
+	})
+	return out, nil
+}
+
+// AddMessage stores m and returns it with its offset once it is written (and
+// fsynced under the "always" policy). When m.CID is already stored for that
+// visitor nothing is written and the stored message is returned with dup true.
+func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, error) {
+	switch {
+	case m.From != FromClient && m.From != FromAdmin:
+		return Message{}, false, fmt.Errorf("%w: from must be client or admin", ErrInvalid)
+	case m.From == FromAdmin && m.Admin == "":
+		return Message{}, false, fmt.Errorf("%w: admin name missing", ErrInvalid)
+	case m.CID == "" || len(m.CID) > MaxCIDLen:
+		return Message{}, false, fmt.Errorf("%w: cid must be 1 to %d bytes", ErrInvalid, MaxCIDLen)
+	case strings.TrimSpace(m.Text) == "" || !utf8.ValidString(m.Text):
+		return Message{}, false, fmt.Errorf("%w: text must be non-empty UTF-8", ErrInvalid)
+	}
+	if _, err := s.visitors.Get(m.Client); err != nil {
+		return Message{}, false, mapErr(err)
+	}
+	msg := Message{Client: m.Client, From: m.From, CID: m.CID, Text: m.Text, At: s.now()}
+	if m.From == FromAdmin {
+		msg.Admin = m.Admin
+	}
+	stored, err := s.messages.Insert(ctx, msg)
+	if errors.Is(err, db.ErrDuplicate) {
+		prev, ferr := s.messages.FindOne("cid", m.Client, m.CID)
+		if ferr != nil {
+			return Message{}, false, fmt.Errorf("find duplicate cid: %w", ferr)
+		}
+		return prev, true, nil
+	}
+	if err != nil {
+		return Message{}, false, fmt.Errorf("store message: %w", err)
+	}
+	return stored, false, nil
+}
+
+// MessagesOf returns visitor id's messages with offset > after, oldest first;
+// limit > 0 keeps only the newest limit of them.
+func (s *Store) MessagesOf(id string, after uint64, limit int) ([]Message, error) {
+	q := db.Query{Index: "client", Values: []string{id}, After: db.SeqID(after), Limit: limit, Reverse: limit > 0}
+	return s.find(q)
+}
+
+// MessagesBefore returns up to limit of visitor id's messages with offset < before, oldest first.
+func (s *Store) MessagesBefore(id string, before uint64, limit int) ([]Message, error) {
+	q := db.Query{Index: "client", Values: []string{id}, Limit: limit, Reverse: true}
+	if before > 0 {
+		q.Before = db.SeqID(before)
+	}
+	return s.find(q)
+}
+
+// MessagesAfter returns all messages with offset > after, oldest first; limit
+// > 0 keeps only the newest limit of them.
+func (s *Store) MessagesAfter(after uint64, limit int) ([]Message, error) {
+	q := db.Query{After: db.SeqID(after), Limit: limit, Reverse: limit > 0}
+	return s.find(q)
+}
+
+func (s *Store) find(q db.Query) ([]Message, error) {
+	ms, err := s.messages.Find(q)
+	if err != nil {
+		return nil, fmt.Errorf("read messages: %w", err)
+	}
+	if q.Reverse {
+		for i, j := 0, len(ms)-1; i < j; i, j = i+1, j-1 {
+			ms[i], ms[j] = ms[j], ms[i]
+		}
+	}
+	return ms, nil
+}
+
+// LastOffset is the highest offset handed out so far (0 if none).
+func (s *Store) LastOffset() uint64 { return s.messages.Seq() }
+
+// MessageCount is the number of stored messages.
+func (s *Store) MessageCount() int { return s.messages.Count() }
 
 // Admin finds an admin by name.
-func (s *Store) Admin(name string) (Admin, error) { panic("todo") }
+func (s *Store) Admin(name string) (Admin, error) {
+	if name == "" {
+		return Admin{}, ErrNotFound
+	}
+	a, err := s.admins.Get(name)
+	return a, mapErr(err)
+}
+
+// Admins lists the admins by name.
+func (s *Store) Admins() ([]Admin, error) {
+	return s.admins.Find(db.Query{})
+}
+
+func mapErr(err error) error {
+	if errors.Is(err, db.ErrNotFound) {
+		return fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
+	return err
+}

@@ -1,0 +1,629 @@
+package db
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/tidwall/buntdb"
+	"github.com/tidwall/gjson"
+)
+
+// Index declares an in-memory index over one or two top-level JSON fields.
+// A unique index ignores documents whose indexed fields are all empty.
+type Index struct {
+	Name   string
+	Fields []string
+	Unique bool
+}
+
+// Schema describes a collection of documents of type T.
+type Schema[T any] struct {
+	Name string
+	// ID returns the document's primary key. Ids order iteration (as strings).
+	ID func(*T) string
+	// Seq, when set, makes the collection auto-increment: Insert calls it with
+	// the next sequence number (strictly increasing, never reused, also across
+	// restarts and removals) before calling ID.
+	Seq     func(*T, uint64)
+	Indices []Index
+}
+
+type ikey struct{ a, b string }
+
+type index struct {
+	Index
+	uniq  map[ikey]string   // unique: key -> id
+	multi map[ikey][]string // non-unique: key -> ids in ascending order
+}
+
+func (ix *index) key(raw string) (ikey, bool) {
+	var k ikey
+	k.a = gjson.Get(raw, ix.Fields[0]).String()
+	if len(ix.Fields) > 1 {
+		k.b = gjson.Get(raw, ix.Fields[1]).String()
+	}
+	if ix.Unique && k.a == "" && k.b == "" {
+		return k, false
+	}
+	return k, true
+}
+
+func (ix *index) add(k ikey, id string) {
+	if ix.Unique {
+		ix.uniq[k] = id
+		return
+	}
+	ids := ix.multi[k]
+	if n := len(ids); n == 0 || ids[n-1] < id {
+		ix.multi[k] = append(ids, id)
+		return
+	}
+	i := sort.SearchStrings(ids, id)
+	if i < len(ids) && ids[i] == id {
+		return
+	}
+	ids = append(ids, "")
+	copy(ids[i+1:], ids[i:])
+	ids[i] = id
+	ix.multi[k] = ids
+}
+
+func (ix *index) remove(k ikey, id string) {
+	if ix.Unique {
+		if ix.uniq[k] == id {
+			delete(ix.uniq, k)
+		}
+		return
+	}
+	ids := ix.multi[k]
+	i := sort.SearchStrings(ids, id)
+	if i < len(ids) && ids[i] == id {
+		ids = append(ids[:i], ids[i+1:]...)
+		if len(ids) == 0 {
+			delete(ix.multi, k)
+		} else {
+			ix.multi[k] = ids
+		}
+	}
+}
+
+func (ix *index) reset() {
+	if ix.Unique {
+		ix.uniq = map[ikey]string{}
+	} else {
+		ix.multi = map[ikey][]string{}
+	}
+}
+
+// Collection is a typed set of JSON documents with in-memory indices.
+type Collection[T any] struct {
+	d       *DB
+	s       Schema[T]
+	prefix  string
+	seqKey  string
+	indices map[string]*index
+	list    []*index
+	seq     uint64 // last sequence number handed out; guarded by d.wmu
+	count   int    // guarded by d.imu
+}
+
+// NewCollection opens collection s.Name of d and builds its indices from the
+// stored documents.
+func NewCollection[T any](d *DB, s Schema[T]) (*Collection[T], error) {
+	if s.Name == "" || strings.ContainsAny(s.Name, ":*?") || s.ID == nil {
+		return nil, fmt.Errorf("collection %q: needs a name without ':*?' and an ID func", s.Name)
+	}
+	c := &Collection[T]{
+		d: d, s: s,
+		prefix:  s.Name + ":",
+		seqKey:  metaPrefix + "seq:" + s.Name,
+		indices: map[string]*index{},
+	}
+	for _, in := range s.Indices {
+		if in.Name == "" || len(in.Fields) < 1 || len(in.Fields) > 2 || c.indices[in.Name] != nil {
+			return nil, fmt.Errorf("collection %s: index %q needs a unique name and one or two fields", s.Name, in.Name)
+		}
+		ix := &index{Index: in}
+		ix.reset()
+		c.indices[in.Name] = ix
+		c.list = append(c.list, ix)
+	}
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	d.imu.Lock()
+	defer d.imu.Unlock()
+	if _, ok := d.colls[s.Name]; ok {
+		return nil, fmt.Errorf("collection %s is already open", s.Name)
+	}
+	var dup error
+	err := d.bdb.View(func(tx *buntdb.Tx) error {
+		if v, err := tx.Get(c.seqKey); err == nil {
+			c.seq, _ = strconv.ParseUint(unwrapValue(v), 10, 64)
+		}
+		return tx.AscendGreaterOrEqual("", c.prefix, func(key, val string) bool {
+			if !strings.HasPrefix(key, c.prefix) {
+				return false
+			}
+			id := key[len(c.prefix):]
+			raw := unwrapValue(val)
+			for _, ix := range c.list {
+				if k, ok := ix.key(raw); ok {
+					if ix.Unique {
+						if other, taken := ix.uniq[k]; taken {
+							dup = fmt.Errorf("%w: %s.%s: documents %s and %s", ErrDuplicate, s.Name, ix.Name, other, id)
+							return false
+						}
+					}
+					ix.add(k, id)
+				}
+			}
+			if s.Seq != nil {
+				if n, err := strconv.ParseUint(id, 10, 64); err == nil && n > c.seq {
+					c.seq = n
+				}
+			}
+			c.count++
+			return true
+		})
+	})
+	if err == nil {
+		err = dup
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load collection %s from %s: %w", s.Name, d.path, err)
+	}
+	d.colls[s.Name] = c
+	return c, nil
+}
+
+// SeqID formats a sequence number as an id that sorts like the number.
+func SeqID(n uint64) string { return fmt.Sprintf("%020d", n) }
+
+func (c *Collection[T]) keys(raw string) []ikey {
+	ks := make([]ikey, len(c.list))
+	for i, ix := range c.list {
+		k, ok := ix.key(raw)
+		if !ok {
+			k = ikey{a: "\x00none"}
+		}
+		ks[i] = k
+	}
+	return ks
+}
+
+func indexed(k ikey) bool { return k.a != "\x00none" }
+
+// Insert stores a new document and returns it as stored (with its sequence
+// number when the collection has one). A taken id or unique key is ErrDuplicate.
+func (c *Collection[T]) Insert(ctx context.Context, doc T) (T, error) {
+	err := c.d.exec(ctx, func(b *batch) error {
+		d := doc
+		if c.s.Seq != nil {
+			c.s.Seq(&d, c.seq+1)
+		}
+		id := c.s.ID(&d)
+		if id == "" {
+			return fmt.Errorf("insert into %s: empty id", c.s.Name)
+		}
+		key := c.prefix + id
+		if _, found, err := b.get(key); err != nil {
+			return err
+		} else if found {
+			return fmt.Errorf("%w: %s id %s", ErrDuplicate, c.s.Name, id)
+		}
+		raw, err := json.Marshal(&d)
+		if err != nil {
+			return fmt.Errorf("encode %s document: %w", c.s.Name, err)
+		}
+		ks := c.keys(string(raw))
+		for i, ix := range c.list {
+			if ix.Unique && indexed(ks[i]) {
+				if err := b.claim(c.s.Name, ix, ks[i], id); err != nil {
+					return err
+				}
+			}
+		}
+		if err := b.set(key, string(raw)); err != nil {
+			return err
+		}
+		if c.s.Seq != nil {
+			c.seq++
+		}
+		b.after = append(b.after, func() {
+			for i, ix := range c.list {
+				if indexed(ks[i]) {
+					ix.add(ks[i], id)
+				}
+			}
+			c.count++
+		})
+		doc = d
+		return nil
+	})
+	return doc, err
+}
+
+// Update replaces the stored document with the same id; ErrNotFound if there is none.
+func (c *Collection[T]) Update(ctx context.Context, doc T) error {
+	return c.d.exec(ctx, func(b *batch) error {
+		id := c.s.ID(&doc)
+		key := c.prefix + id
+		old, found, err := b.get(key)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("%w: %s id %s", ErrNotFound, c.s.Name, id)
+		}
+		raw, err := json.Marshal(&doc)
+		if err != nil {
+			return fmt.Errorf("encode %s document: %w", c.s.Name, err)
+		}
+		oks, nks := c.keys(old), c.keys(string(raw))
+		for i, ix := range c.list {
+			if ix.Unique && oks[i] != nks[i] {
+				if indexed(nks[i]) {
+					if err := b.claim(c.s.Name, ix, nks[i], id); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		for i, ix := range c.list {
+			if ix.Unique && oks[i] != nks[i] && indexed(oks[i]) {
+				b.release(ix, oks[i])
+			}
+		}
+		if err := b.set(key, string(raw)); err != nil {
+			return err
+		}
+		b.after = append(b.after, func() {
+			for i, ix := range c.list {
+				if oks[i] != nks[i] {
+					if indexed(oks[i]) {
+						ix.remove(oks[i], id)
+					}
+					if indexed(nks[i]) {
+						ix.add(nks[i], id)
+					}
+				}
+			}
+		})
+		return nil
+	})
+}
+
+// Remove deletes the document with id; ErrNotFound if there is none.
+func (c *Collection[T]) Remove(ctx context.Context, id string) error {
+	return c.d.exec(ctx, func(b *batch) error {
+		key := c.prefix + id
+		old, found, err := b.get(key)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("%w: %s id %s", ErrNotFound, c.s.Name, id)
+		}
+		if c.s.Seq != nil {
+			// Keep the high-water mark so a removed last id is never reused.
+			if err := b.set(c.seqKey, strconv.FormatUint(c.seq, 10)); err != nil {
+				return err
+			}
+		}
+		if err := b.del(key); err != nil {
+			return err
+		}
+		oks := c.keys(old)
+		for i, ix := range c.list {
+			if ix.Unique && indexed(oks[i]) {
+				b.release(ix, oks[i])
+			}
+		}
+		b.after = append(b.after, func() {
+			for i, ix := range c.list {
+				if indexed(oks[i]) {
+					ix.remove(oks[i], id)
+				}
+			}
+			c.count--
+		})
+		return nil
+	})
+}
+
+// Reseed replaces every document of the collection with docs in one
+// transaction: either all of docs are stored or nothing changes.
+func (c *Collection[T]) Reseed(ctx context.Context, docs []T) error {
+	raws := make([]string, len(docs))
+	ids := make([]string, len(docs))
+	seen := map[string]bool{}
+	for i := range docs {
+		if c.s.Seq != nil {
+			return fmt.Errorf("reseed %s: not supported on sequenced collections", c.s.Name)
+		}
+		ids[i] = c.s.ID(&docs[i])
+		if ids[i] == "" || seen[ids[i]] {
+			return fmt.Errorf("reseed %s: %w: id %q", c.s.Name, ErrDuplicate, ids[i])
+		}
+		seen[ids[i]] = true
+		raw, err := json.Marshal(&docs[i])
+		if err != nil {
+			return fmt.Errorf("encode %s document: %w", c.s.Name, err)
+		}
+		raws[i] = string(raw)
+	}
+	for _, ix := range c.list {
+		if !ix.Unique {
+			continue
+		}
+		taken := map[ikey]bool{}
+		for _, raw := range raws {
+			if k, ok := ix.key(raw); ok {
+				if taken[k] {
+					return fmt.Errorf("reseed %s: %w: %s", c.s.Name, ErrDuplicate, ix.Name)
+				}
+				taken[k] = true
+			}
+		}
+	}
+	return c.d.exec(ctx, func(b *batch) error {
+		var old []string
+		err := b.tx.AscendGreaterOrEqual("", c.prefix, func(k, _ string) bool {
+			if !strings.HasPrefix(k, c.prefix) {
+				return false
+			}
+			old = append(old, k)
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range old {
+			if err := b.del(k); err != nil {
+				return err
+			}
+		}
+		for i := range raws {
+			if err := b.set(c.prefix+ids[i], raws[i]); err != nil {
+				return err
+			}
+		}
+		b.after = append(b.after, func() {
+			for _, ix := range c.list {
+				ix.reset()
+			}
+			for i, raw := range raws {
+				for _, ix := range c.list {
+					if k, ok := ix.key(raw); ok {
+						ix.add(k, ids[i])
+					}
+				}
+			}
+			c.count = len(raws)
+		})
+		return nil
+	})
+}
+
+// Get returns the document with id, or ErrNotFound.
+func (c *Collection[T]) Get(id string) (T, error) {
+	var doc T
+	err := c.d.bdb.View(func(tx *buntdb.Tx) error {
+		v, err := tx.Get(c.prefix + id)
+		if errors.Is(err, buntdb.ErrNotFound) {
+			return fmt.Errorf("%w: %s id %s", ErrNotFound, c.s.Name, id)
+		}
+		if err != nil {
+			return err
+		}
+		return c.decode(v, &doc)
+	})
+	return doc, err
+}
+
+func (c *Collection[T]) decode(v string, doc *T) error {
+	if err := json.Unmarshal([]byte(unwrapValue(v)), doc); err != nil {
+		return fmt.Errorf("decode %s document: %w", c.s.Name, err)
+	}
+	return nil
+}
+
+func (c *Collection[T]) index(name string, values []string) (*index, ikey, error) {
+	ix := c.indices[name]
+	if ix == nil {
+		return nil, ikey{}, fmt.Errorf("collection %s has no index %q", c.s.Name, name)
+	}
+	if len(values) != len(ix.Fields) {
+		return nil, ikey{}, fmt.Errorf("index %s.%s takes %d values", c.s.Name, name, len(ix.Fields))
+	}
+	k := ikey{a: values[0]}
+	if len(values) > 1 {
+		k.b = values[1]
+	}
+	return ix, k, nil
+}
+
+// FindOne returns the first document (lowest id) whose indexed fields equal values.
+func (c *Collection[T]) FindOne(index string, values ...string) (T, error) {
+	var zero T
+	ix, k, err := c.index(index, values)
+	if err != nil {
+		return zero, err
+	}
+	c.d.imu.RLock()
+	var id string
+	var ok bool
+	if ix.Unique {
+		id, ok = ix.uniq[k]
+	} else if ids := ix.multi[k]; len(ids) > 0 {
+		id, ok = ids[0], true
+	}
+	c.d.imu.RUnlock()
+	if !ok {
+		return zero, fmt.Errorf("%w: %s.%s", ErrNotFound, c.s.Name, index)
+	}
+	return c.Get(id)
+}
+
+// LastID returns the greatest id whose indexed fields equal values.
+func (c *Collection[T]) LastID(index string, values ...string) (string, bool) {
+	ix, k, err := c.index(index, values)
+	if err != nil {
+		return "", false
+	}
+	c.d.imu.RLock()
+	defer c.d.imu.RUnlock()
+	if ix.Unique {
+		id, ok := ix.uniq[k]
+		return id, ok
+	}
+	ids := ix.multi[k]
+	if len(ids) == 0 {
+		return "", false
+	}
+	return ids[len(ids)-1], true
+}
+
+// Query selects documents in id order.
+type Query struct {
+	Index   string   // "" walks all documents; else only those whose index fields equal Values
+	Values  []string // index values
+	After   string   // only ids > After ("" = no bound)
+	Before  string   // only ids < Before ("" = no bound)
+	Limit   int      // at most this many (0 = all)
+	Reverse bool     // walk from the highest id down (with Limit: the newest Limit)
+}
+
+// Find returns the documents q selects, in the order it walks.
+func (c *Collection[T]) Find(q Query) ([]T, error) {
+	var out []T
+	err := c.Walk(q, func(doc T) bool {
+		out = append(out, doc)
+		return true
+	})
+	return out, err
+}
+
+// Walk calls fn for each document q selects until fn returns false.
+func (c *Collection[T]) Walk(q Query, fn func(T) bool) error {
+	if q.Index != "" {
+		return c.walkIndex(q, fn)
+	}
+	n := 0
+	var derr error
+	visit := func(key, val string) bool {
+		if !strings.HasPrefix(key, c.prefix) {
+			return false
+		}
+		id := key[len(c.prefix):]
+		if q.After != "" && id <= q.After {
+			return !q.Reverse
+		}
+		if q.Before != "" && id >= q.Before {
+			return q.Reverse
+		}
+		var doc T
+		if derr = c.decode(val, &doc); derr != nil {
+			return false
+		}
+		n++
+		return fn(doc) && (q.Limit == 0 || n < q.Limit)
+	}
+	err := c.d.bdb.View(func(tx *buntdb.Tx) error {
+		if q.Reverse {
+			pivot := c.prefix + "\xff"
+			if q.Before != "" {
+				pivot = c.prefix + q.Before
+			}
+			return tx.DescendLessOrEqual("", pivot, visit)
+		}
+		return tx.AscendGreaterOrEqual("", c.prefix+q.After, visit)
+	})
+	if err == nil {
+		err = derr
+	}
+	return err
+}
+
+func (c *Collection[T]) walkIndex(q Query, fn func(T) bool) error {
+	ix, k, err := c.index(q.Index, q.Values)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	c.d.imu.RLock()
+	if ix.Unique {
+		if id, ok := ix.uniq[k]; ok && (q.After == "" || id > q.After) && (q.Before == "" || id < q.Before) {
+			ids = []string{id}
+		}
+	} else {
+		all := ix.multi[k]
+		lo, hi := 0, len(all)
+		if q.After != "" {
+			lo = sort.Search(len(all), func(i int) bool { return all[i] > q.After })
+		}
+		if q.Before != "" {
+			hi = sort.SearchStrings(all, q.Before)
+		}
+		if lo < hi {
+			sel := all[lo:hi]
+			if q.Limit > 0 && len(sel) > q.Limit {
+				if q.Reverse {
+					sel = sel[len(sel)-q.Limit:]
+				} else {
+					sel = sel[:q.Limit]
+				}
+			}
+			ids = append([]string(nil), sel...)
+		}
+	}
+	c.d.imu.RUnlock()
+	if q.Reverse {
+		for i, j := 0, len(ids)-1; i < j; i, j = i+1, j-1 {
+			ids[i], ids[j] = ids[j], ids[i]
+		}
+	}
+	var derr error
+	err = c.d.bdb.View(func(tx *buntdb.Tx) error {
+		for _, id := range ids {
+			v, err := tx.Get(c.prefix + id)
+			if errors.Is(err, buntdb.ErrNotFound) {
+				continue // removed since the index was read
+			}
+			if err != nil {
+				return err
+			}
+			var doc T
+			if derr = c.decode(v, &doc); derr != nil {
+				return nil
+			}
+			if !fn(doc) {
+				return nil
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = derr
+	}
+	return err
+}
+
+// Count returns the number of documents.
+func (c *Collection[T]) Count() int {
+	c.d.imu.RLock()
+	defer c.d.imu.RUnlock()
+	return c.count
+}
+
+// Seq returns the last sequence number handed out (0 if none).
+func (c *Collection[T]) Seq() uint64 {
+	c.d.wmu.Lock()
+	defer c.d.wmu.Unlock()
+	return c.seq
+}

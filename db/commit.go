@@ -1,0 +1,202 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tidwall/buntdb"
+)
+
+// op is one caller's write, run by whichever writer leads the next commit.
+type op struct {
+	fn   func(b *batch) error
+	err  error
+	done chan struct{}
+}
+
+// batch is the state shared by the ops of one group commit.
+type batch struct {
+	tx    *buntdb.Tx
+	uniq  map[*index]map[ikey]string // unique keys claimed ("" = released) in this batch
+	after []func()                   // in-memory index changes, applied once the commit is on disk
+}
+
+// exec queues fn and returns once it has been committed (and fsynced, under
+// SyncAlways). Writers that arrive while a commit is in progress are committed
+// together by the next leader, so they share one write and one fsync.
+func (d *DB) exec(ctx context.Context, fn func(b *batch) error) error {
+	if d.closed.Load() {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	o := &op{fn: fn, done: make(chan struct{})}
+	d.qmu.Lock()
+	d.queue = append(d.queue, o)
+	d.qmu.Unlock()
+
+	d.wmu.Lock()
+	select {
+	case <-o.done: // an earlier leader committed it
+		d.wmu.Unlock()
+		return o.err
+	default:
+	}
+	d.qmu.Lock()
+	ops := d.queue
+	d.queue = nil
+	d.qmu.Unlock()
+	d.commit(ops)
+	d.wmu.Unlock()
+	return o.err
+}
+
+// commit runs ops in one buntdb transaction; callers hold d.wmu.
+func (d *DB) commit(ops []*op) {
+	defer func() {
+		for _, o := range ops {
+			close(o.done)
+		}
+	}()
+	if d.closed.Load() {
+		for _, o := range ops {
+			o.err = ErrClosed
+		}
+		return
+	}
+	start := time.Now()
+	b := &batch{uniq: map[*index]map[ikey]string{}}
+	ok := 0
+	err := d.bdb.Update(func(tx *buntdb.Tx) error {
+		b.tx = tx
+		for _, o := range ops {
+			o.err = o.fn(b)
+			if o.err == nil {
+				ok++
+			}
+		}
+		return nil
+	})
+	st := CommitStats{Docs: len(ops), Write: time.Since(start)}
+	if err == nil && ok > 0 {
+		d.dirty.Store(true)
+		if d.opts.Sync == SyncAlways {
+			s := time.Now()
+			err = d.fsync()
+			st.Sync = time.Since(s)
+		}
+	}
+	if err != nil {
+		err = fmt.Errorf("write %s: %w", d.path, err)
+		for _, o := range ops {
+			if o.err == nil {
+				o.err = err
+			}
+		}
+		st.Err = err
+		d.log.Error().Err(err).Int("ops", ok).Msg("commit failed; nothing of it was acknowledged")
+	} else if len(b.after) > 0 {
+		d.imu.Lock()
+		for _, f := range b.after {
+			f()
+		}
+		d.imu.Unlock()
+	}
+	d.stats.commits.Add(1)
+	d.stats.ops.Add(uint64(ok))
+	if d.opts.OnCommit != nil {
+		d.opts.OnCommit(st)
+	}
+}
+
+// claim reserves unique index keys for id within the batch, or reports a duplicate.
+func (b *batch) claim(c string, ix *index, k ikey, id string) error {
+	staged, ok := b.uniq[ix]
+	if !ok {
+		staged = map[ikey]string{}
+		b.uniq[ix] = staged
+	}
+	if owner, ok := staged[k]; ok {
+		if owner != "" && owner != id {
+			return fmt.Errorf("%w: %s.%s", ErrDuplicate, c, ix.Name)
+		}
+	} else if owner, ok := ix.uniq[k]; ok && owner != id {
+		return fmt.Errorf("%w: %s.%s", ErrDuplicate, c, ix.Name)
+	}
+	staged[k] = id
+	return nil
+}
+
+func (b *batch) release(ix *index, k ikey) {
+	staged, ok := b.uniq[ix]
+	if !ok {
+		staged = map[ikey]string{}
+		b.uniq[ix] = staged
+	}
+	staged[k] = ""
+}
+
+func (b *batch) get(key string) (string, bool, error) {
+	v, err := b.tx.Get(key)
+	if errors.Is(err, buntdb.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return unwrapValue(v), true, nil
+}
+
+func (b *batch) set(key, val string) error {
+	_, _, err := b.tx.Set(key, wrapValue(key, val), nil)
+	return err
+}
+
+func (b *batch) del(key string) error {
+	_, err := b.tx.Delete(key)
+	if errors.Is(err, buntdb.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Tx is a raw write transaction over the store's keys, given to migrations.
+type Tx struct{ tx *buntdb.Tx }
+
+// Get returns the value stored at key, or ErrNotFound.
+func (t *Tx) Get(key string) (string, error) {
+	v, err := t.tx.Get(key)
+	if errors.Is(err, buntdb.ErrNotFound) {
+		return "", ErrNotFound
+	}
+	return unwrapValue(v), err
+}
+
+// Set stores val at key.
+func (t *Tx) Set(key, val string) error {
+	_, _, err := t.tx.Set(key, wrapValue(key, val), nil)
+	return err
+}
+
+// Delete removes key.
+func (t *Tx) Delete(key string) error {
+	_, err := t.tx.Delete(key)
+	if errors.Is(err, buntdb.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Ascend calls fn for every key with prefix, in key order, until fn returns false.
+func (t *Tx) Ascend(prefix string, fn func(key, val string) bool) error {
+	return t.tx.AscendGreaterOrEqual("", prefix, func(k, v string) bool {
+		if !strings.HasPrefix(k, prefix) {
+			return false
+		}
+		return fn(k, unwrapValue(v))
+	})
+}
