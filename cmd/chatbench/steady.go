@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// steadyOpts are the steady mode's parameters.
+type steadyOpts struct {
+	visitors int
+	admins   int
+	rate     float64
+	duration time.Duration
+	senders  int
+	settle   time.Duration
+	pid      int
+}
+
+// Memory is the server's resident memory around connecting the visitors.
+type Memory struct {
+	PID          int     `json:"pid"`
+	RSSBeforeKiB int64   `json:"rss_before_kib"`
+	RSSIdleKiB   int64   `json:"rss_idle_kib"`
+	RSSAfterKiB  int64   `json:"rss_after_kib"`
+	PerVisitor   float64 `json:"kib_per_idle_visitor"`
+}
+
+// SteadyReport is the result of the steady mode.
+type SteadyReport struct {
+	Mode        string            `json:"mode"`
+	Visitors    int               `json:"visitors"`
+	Connected   int               `json:"connected"`
+	Admins      int               `json:"admins"`
+	Rate        float64           `json:"rate"`
+	Seconds     float64           `json:"seconds"`
+	Sent        uint64            `json:"sent"`
+	Acked       uint64            `json:"acked"`
+	Failed      uint64            `json:"failed"`
+	Delivered   uint64            `json:"delivered"`
+	AckedPerSec float64           `json:"acked_per_sec"`
+	Delivery    Latency           `json:"delivery"`
+	Ack         Latency           `json:"ack"`
+	Connect     Latency           `json:"connect"`
+	PacingLag   float64           `json:"pacing_lag_max_ms"`
+	ServerCPU   float64           `json:"server_cpu_cores,omitempty"`
+	ToolCPU     float64           `json:"tool_cpu_cores"`
+	ToolRSSKiB  int64             `json:"tool_rss_kib"`
+	Memory      *Memory           `json:"memory,omitempty"`
+	Errors      map[string]uint64 `json:"errors"`
+}
+
+func runSteady(ctx context.Context, b *bench, o steadyOpts) (*SteadyReport, error) {
+	if o.visitors < 1 || o.rate <= 0 || o.duration <= 0 {
+		return nil, fmt.Errorf("steady needs --visitors >= 1, --rate > 0 and --duration > 0")
+	}
+	pid := ""
+	if o.pid > 0 {
+		pid = strconv.Itoa(o.pid)
+	}
+	setup := b.cur.Load()
+	rep := &SteadyReport{Mode: "steady", Visitors: o.visitors, Admins: o.admins, Rate: o.rate}
+	if pid != "" {
+		rss, err := rssKiB(pid)
+		if err != nil {
+			return nil, err
+		}
+		rep.Memory = &Memory{PID: o.pid, RSSBeforeKiB: rss}
+	}
+	as, err := b.connectAdmins(ctx, o.admins)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAdmins(as)
+	vs, conn := b.connectVisitors(ctx, o.visitors)
+	defer closeVisitors(vs, false)
+	rep.Connected = len(vs)
+	rep.Connect = conn.summary()
+	if len(vs) == 0 {
+		return nil, fmt.Errorf("no visitor could connect: %v", setup.errs.snapshot())
+	}
+	if rep.Memory != nil {
+		// let the server finish its per-connection work before reading RSS
+		sleepCtx(ctx, o.settle)
+		rep.Memory.RSSIdleKiB, _ = rssKiB(pid)
+		rep.Memory.PerVisitor = round2(float64(rep.Memory.RSSIdleKiB-rep.Memory.RSSBeforeKiB) / float64(len(vs)))
+	}
+
+	p := b.newPhase()
+	cpu := startCPU(pid)
+	t0 := time.Now()
+	lag := b.pace(ctx, p, vs, o.rate, o.duration, o.senders)
+	waitUntil(ctx, b.cfg.timeout, func() bool { return drained(p, len(as)) })
+	el := time.Since(t0)
+	cpu.stop()
+
+	rep.Seconds = round2(el.Seconds())
+	rep.Sent, rep.Acked, rep.Failed, rep.Delivered = p.sent.Load(), p.acked.Load(), p.failed.Load(), p.delivered.Load()
+	rep.AckedPerSec = round2(float64(rep.Acked) / el.Seconds())
+	rep.Delivery, rep.Ack = p.del.summary(), p.ack.summary()
+	rep.PacingLag = ms(lag)
+	rep.ServerCPU, rep.ToolCPU = cpu.Server, cpu.Tool
+	rep.ToolRSSKiB, _ = rssKiB("self")
+	if rep.Memory != nil {
+		rep.Memory.RSSAfterKiB, _ = rssKiB(pid)
+	}
+	rep.Errors = mergeErrs(setup.errs.snapshot(), p.errs.snapshot())
+	return rep, nil
+}
+
+// sleepCtx waits d or until ctx ends. Used only to let a measured process
+// settle before reading its memory, never to synchronise.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+func mergeErrs(ms ...map[string]uint64) map[string]uint64 {
+	out := map[string]uint64{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] += v
+		}
+	}
+	return out
+}
+
+func (r *SteadyReport) rows() [][2]string {
+	rows := [][2]string{
+		{"mode", "steady"},
+		{"visitors connected", fmt.Sprintf("%d / %d", r.Connected, r.Visitors)},
+		{"admins", strconv.Itoa(r.Admins)},
+		{"target rate", fmt.Sprintf("%.0f msg/s for %.1f s", r.Rate, r.Seconds)},
+		{"sent / acked / failed", fmt.Sprintf("%d / %d / %d", r.Sent, r.Acked, r.Failed)},
+		{"delivered to admins", strconv.FormatUint(r.Delivered, 10)},
+		{"acked msg/s", fmt.Sprintf("%.1f", r.AckedPerSec)},
+		{"delivery visitor->admin", latRow(r.Delivery)},
+		{"ack", latRow(r.Ack)},
+		{"connect", latRow(r.Connect)},
+		{"pacing lag max", fmt.Sprintf("%.1f ms", r.PacingLag)},
+		{"cpu server / tool", fmt.Sprintf("%.2f / %.2f cores", r.ServerCPU, r.ToolCPU)},
+		{"tool rss", fmt.Sprintf("%d KiB", r.ToolRSSKiB)},
+	}
+	if m := r.Memory; m != nil {
+		rows = append(rows,
+			[2]string{"server rss before/idle/after", fmt.Sprintf("%d / %d / %d KiB", m.RSSBeforeKiB, m.RSSIdleKiB, m.RSSAfterKiB)},
+			[2]string{"server rss per idle visitor", fmt.Sprintf("%.2f KiB", m.PerVisitor)})
+	}
+	return append(rows, [2]string{"errors", errRow(r.Errors)})
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"math/rand/v2"
+	"sort"
+	"testing"
+	"time"
+)
+
+func TestHistQuantiles(t *testing.T) {
+	var h hist
+	r := rand.New(rand.NewPCG(1, 2))
+	vals := make([]time.Duration, 10000)
+	for i := range vals {
+		vals[i] = time.Duration(r.ExpFloat64() * float64(5*time.Millisecond))
+		h.record(vals[i])
+	}
+	sort.Slice(vals, func(i, j int) bool { return vals[i] < vals[j] })
+	for _, q := range []float64{0.5, 0.9, 0.99} {
+		want := vals[int(q*float64(len(vals)))-1]
+		got := h.quantile(q)
+		diff := float64(got-want) / float64(want)
+		if diff < -0.02 || diff > 0.02 {
+			t.Errorf("q%.2f = %v, want %v within 2%%", q, got, want)
+		}
+	}
+	if got := time.Duration(h.max.Load()); got != vals[len(vals)-1] {
+		t.Errorf("max = %v, want %v", got, vals[len(vals)-1])
+	}
+	if s := h.summary(); s.Count != uint64(len(vals)) {
+		t.Errorf("count = %d", s.Count)
+	}
+}
+
+func TestBucketsMonotonic(t *testing.T) {
+	prev := -1
+	for us := uint64(0); us < 1<<22; us += 1 + us/300 {
+		b := bucketOf(us)
+		if b < prev {
+			t.Fatalf("bucketOf(%d) = %d < %d", us, b, prev)
+		}
+		if v := bucketValue(b); us > 200 && (float64(v) < float64(us)*0.99 || float64(v) > float64(us)*1.01) {
+			t.Fatalf("bucketValue(bucketOf(%d)) = %d, off by more than 1%%", us, v)
+		}
+		prev = b
+	}
+}
+
+func TestFrameScan(t *testing.T) {
+	prefix := "cbabc123-"
+	cid := appendCID(nil, prefix, 123456789, 42)
+	ns, ok := cidTime(cid, prefix)
+	if !ok || ns != 123456789 {
+		t.Fatalf("cidTime(%s) = %d, %v", cid, ns, ok)
+	}
+	if _, ok := cidTime([]byte("other-1.2"), prefix); ok {
+		t.Fatal("foreign cid accepted")
+	}
+	f := []byte(`{"type":"admin:message","data":{"offset":17,"client":"c1","from":"client","admin":"","cid":"` +
+		string(cid) + `","text":"say \"cid\":\"x\" here","at":"2026-01-01T00:00:00Z"}}`)
+	if got := string(strField(f, keyType)); got != "admin:message" {
+		t.Errorf("type = %q", got)
+	}
+	if got := string(strField(f, keyCID)); got != string(cid) {
+		t.Errorf("cid = %q", got)
+	}
+	if got := string(strField(f, keyFrom)); got != "client" {
+		t.Errorf("from = %q", got)
+	}
+	n, max := offsets([]byte(`{"type":"client:messages","data":[{"offset":3},{"offset": 9},{"offset":5}]}`))
+	if n != 3 || max != 9 {
+		t.Errorf("offsets = %d, %d", n, max)
+	}
+}
