@@ -5,10 +5,19 @@ package hub
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/gorilla/websocket"
+	"github.com/olahol/melody"
 	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
 )
 
 // Config holds the hub's limits. Zero fields take the documented defaults.
@@ -28,6 +37,75 @@ type Config struct {
 	ClientIP func(r *http.Request) string
 }
 
+// Defaults of Config.
+const (
+	DefaultMaxText          = 4096
+	DefaultMaxFrame         = 16 << 10
+	DefaultMaxName          = 64
+	DefaultMsgRate          = 5
+	DefaultMsgBurst         = 10
+	DefaultSocketsPerVisit  = 8
+	DefaultSocketsPerIP     = 64
+	DefaultNewVisitorsPerIP = 30
+	DefaultSendBuffer       = 128
+	DefaultPingPeriod       = 30 * time.Second
+)
+
+// HardFrameFactor times MaxFrame is the size at which melody drops a socket
+// (close code 1009) instead of reading the frame and answering too_large.
+const HardFrameFactor = 4
+
+// Close codes the hub sends.
+const (
+	CloseRestart = 1012 // server shutdown: reconnect with backoff
+	ClosePolicy  = 1008 // unauthorized, too many connections
+	CloseError   = 1011 // the store failed while replaying history
+)
+
+// writeWait bounds one frame write and the wait for room in the send buffer.
+const writeWait = 10 * time.Second
+
+// storeWait bounds one store call made for a socket.
+const storeWait = 10 * time.Second
+
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
+	setInt := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	setInt(&c.MaxText, DefaultMaxText)
+	setInt(&c.MaxName, DefaultMaxName)
+	setInt(&c.MsgBurst, DefaultMsgBurst)
+	setInt(&c.SocketsPerVisit, DefaultSocketsPerVisit)
+	setInt(&c.SocketsPerIP, DefaultSocketsPerIP)
+	setInt(&c.NewVisitorsPerIP, DefaultNewVisitorsPerIP)
+	setInt(&c.SendBuffer, DefaultSendBuffer)
+	if c.MaxFrame <= 0 {
+		c.MaxFrame = DefaultMaxFrame
+	}
+	if c.MsgRate <= 0 {
+		c.MsgRate = DefaultMsgRate
+	}
+	if c.PingPeriod <= 0 {
+		c.PingPeriod = DefaultPingPeriod
+	}
+	if c.ClientIP == nil {
+		c.ClientIP = remoteHost
+	}
+	return c
+}
+
+// remoteHost is the host part of r.RemoteAddr.
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
 // Auth verifies admin login tokens.
 type Auth interface {
 	// Verify returns the admin name for a valid, unexpired token.
@@ -45,19 +123,250 @@ type Stats struct {
 }
 
 // Hub serves the visitor and admin sockets.
-type Hub struct{}
+type Hub struct {
+	cfg  Config
+	lim  limits
+	st   Store
+	auth Auth
+	log  zerolog.Logger
+
+	m           *melody.Melody
+	idx         *index
+	seq         *sequencer
+	msgLimits   *limiters // per visitor, shared by its tabs
+	newVisitors *limiters // per IP
+	origins     map[string]bool
+
+	stored      atomic.Uint64
+	droppedSlow atomic.Uint64
+	rejected    [len(errorCodes)]atomic.Uint64
+	stopOnce    sync.Once
+}
+
+type ctxKind struct{}
+
+// connKey is the melody session key holding the *conn.
+const connKey = "conn"
 
 // New builds a hub over st that checks admin tokens with auth.
-func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub { panic("hub: not implemented yet") }
+func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
+	cfg = cfg.WithDefaults()
+	h := &Hub{
+		cfg:         cfg,
+		lim:         limits{maxFrame: int(cfg.MaxFrame), maxText: cfg.MaxText, maxName: cfg.MaxName},
+		st:          st,
+		auth:        auth,
+		log:         log.With().Str("component", "hub").Logger(),
+		idx:         newIndex(),
+		msgLimits:   newLimiters(rate.Limit(cfg.MsgRate), cfg.MsgBurst),
+		newVisitors: newLimiters(rate.Every(time.Minute/time.Duration(cfg.NewVisitorsPerIP)), cfg.NewVisitorsPerIP),
+		origins:     make(map[string]bool),
+	}
+	for _, o := range cfg.AllowedOrigins {
+		h.origins[strings.ToLower(strings.TrimRight(o, "/"))] = true
+	}
+	h.seq = newSequencer(h.deliver)
+
+	m := melody.New()
+	m.Config.MaxMessageSize = cfg.MaxFrame * HardFrameFactor
+	m.Config.MessageBufferSize = cfg.SendBuffer
+	m.Config.PingPeriod = cfg.PingPeriod
+	m.Config.PongWait = 2 * cfg.PingPeriod
+	m.Config.WriteWait = writeWait
+	m.Upgrader = &websocket.Upgrader{
+		HandshakeTimeout: writeWait,
+		// 0: reuse net/http's 4 KiB reader of the hijacked connection, which
+		// the handler goroutine keeps alive anyway.
+		ReadBufferSize: 0,
+		// Write buffers come from a pool and are held only while a frame is
+		// written, so an idle socket holds none.
+		WriteBufferSize: 4096,
+		WriteBufferPool: &sync.Pool{},
+		CheckOrigin:     h.checkOrigin,
+	}
+	m.HandleConnect(h.onConnect)
+	m.HandleDisconnect(h.onDisconnect)
+	m.HandleMessage(h.onMessage)
+	m.HandleMessageBinary(func(s *melody.Session, _ []byte) {
+		if c := connOf(s); c != nil {
+			h.reply(c, refuse(codeBadJSON, "binary frames are not accepted", ""))
+		}
+	})
+	m.HandleSentMessage(func(s *melody.Session, _ []byte) {
+		if c := connOf(s); c != nil {
+			c.onSent()
+		}
+	})
+	m.HandleError(h.onError)
+	h.m = m
+	return h
+}
 
 // ServeClient upgrades r to a visitor socket (GET /ws/client).
-func (h *Hub) ServeClient(w http.ResponseWriter, r *http.Request) { panic("todo") }
+func (h *Hub) ServeClient(w http.ResponseWriter, r *http.Request) { h.serve(w, r, kindClient) }
 
 // ServeAdmin upgrades r to an admin socket (GET /ws/admin).
-func (h *Hub) ServeAdmin(w http.ResponseWriter, r *http.Request) { panic("todo") }
+func (h *Hub) ServeAdmin(w http.ResponseWriter, r *http.Request) { h.serve(w, r, kindAdmin) }
+
+func (h *Hub) serve(w http.ResponseWriter, r *http.Request, kind int) {
+	c := newConn(h, kind, r)
+	over, err := h.idx.enter(c.ip, h.cfg.SocketsPerIP)
+	if err != nil {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "server restarting", http.StatusServiceUnavailable)
+		return
+	}
+	defer h.idx.leave(c.ip, !over)
+	if over {
+		c.reject = codeTooMany
+		h.log.Warn().Str("remote", c.remote).Str("ip", c.ip).Msg("too many sockets from one IP")
+	}
+	r = r.WithContext(context.WithValue(r.Context(), ctxKind{}, kind))
+	err = h.m.HandleRequestWithKeys(hijackWriter{w, c}, r, map[string]any{connKey: c})
+	if err != nil {
+		h.log.Debug().Err(err).Str("remote", c.remote).Msg("websocket upgrade failed")
+	}
+}
+
+// checkOrigin: the visitor socket takes any origin unless AllowedOrigins is
+// set (then those and the server's own); the admin socket only the server's
+// own origin, or none (non-browser tools).
+func (h *Hub) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	if kind, _ := r.Context().Value(ctxKind{}).(int); kind == kindClient {
+		return len(h.origins) == 0 || h.origins[strings.ToLower(strings.TrimRight(origin, "/"))]
+	}
+	return false
+}
+
+func connOf(s *melody.Session) *conn {
+	v, _ := s.Get(connKey)
+	c, _ := v.(*conn)
+	return c
+}
+
+func (h *Hub) onConnect(s *melody.Session) {
+	c := connOf(s)
+	if c == nil {
+		return
+	}
+	c.s = s
+	switch {
+	case !h.idx.open(c):
+		c.closeWith(CloseRestart, "server restart")
+	case c.reject != "":
+		h.reply(c, refuse(c.reject, "too many sockets from this address", ""))
+		c.closeWith(ClosePolicy, c.reject)
+	}
+}
+
+func (h *Hub) onDisconnect(s *melody.Session) {
+	c := connOf(s)
+	if c == nil {
+		return
+	}
+	close(c.gone)
+	c.closing.Store(true)
+	last := h.idx.close(c)
+	id := c.who()
+	if id == nil || c.kind != kindClient {
+		if id != nil {
+			h.log.Debug().Str("admin", id.name).Str("remote", c.remote).Msg("admin disconnected")
+		}
+		return
+	}
+	h.msgLimits.release(id.visitor)
+	if last {
+		ctx, cancel := context.WithTimeout(context.Background(), storeWait)
+		defer cancel()
+		if err := h.st.TouchVisitor(ctx, id.visitor, time.Now()); err != nil {
+			h.log.Warn().Err(err).Str("visitor", id.visitor).Msg("touch visitor on disconnect")
+		}
+	}
+	h.log.Debug().Str("visitor", id.visitor).Str("remote", c.remote).Bool("last", last).Msg("visitor disconnected")
+}
+
+func (h *Hub) onError(s *melody.Session, err error) {
+	c := connOf(s)
+	if c == nil {
+		return
+	}
+	switch {
+	case errors.Is(err, melody.ErrMessageBufferFull):
+		c.dropSlow("send buffer full")
+	case errors.Is(err, websocket.ErrReadLimit):
+		h.count(codeTooLarge)
+		h.log.Info().Str("visitor", c.logVisitor()).Str("admin", c.logAdmin()).Str("remote", c.remote).
+			Msg("frame above the hard size limit; socket closed")
+	default:
+		h.log.Debug().Err(err).Str("visitor", c.logVisitor()).Str("admin", c.logAdmin()).Str("remote", c.remote).
+			Msg("socket error")
+	}
+}
+
+// reply sends an error frame to c and counts it.
+func (h *Hub) reply(c *conn, fe *frameError) {
+	h.count(fe.Code)
+	c.write(encodeFrame(evError, fe))
+}
+
+func (h *Hub) count(code string) {
+	for i, k := range errorCodes {
+		if k == code {
+			h.rejected[i].Add(1)
+			return
+		}
+	}
+}
 
 // Shutdown refuses new sockets and closes every open one with close code 1012.
-func (h *Hub) Shutdown(ctx context.Context) error { panic("todo") }
+func (h *Hub) Shutdown(ctx context.Context) error {
+	var err error
+	h.stopOnce.Do(func() {
+		for _, c := range h.idx.stop() {
+			c.closeWith(CloseRestart, "server restart")
+		}
+		if err = h.idx.wait(ctx); err != nil {
+			// Out of time: drop what is left without a close frame, and give
+			// the handlers a moment to return before melody is closed.
+			for _, c := range h.idx.stop() {
+				c.forceClose()
+			}
+			grace, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			if h.idx.wait(grace) != nil {
+				h.log.Warn().Msg("sockets still open after shutdown deadline")
+				return
+			}
+		}
+		h.m.Close()
+	})
+	return err
+}
 
 // Stats returns a snapshot of the live counters.
-func (h *Hub) Stats() Stats { panic("todo") }
+func (h *Hub) Stats() Stats {
+	v, vs, a := h.idx.counts()
+	st := Stats{
+		Visitors:       v,
+		VisitorSockets: vs,
+		Admins:         a,
+		MessagesStored: h.stored.Load(),
+		DroppedSlow:    h.droppedSlow.Load(),
+		Rejected:       make(map[string]uint64, len(errorCodes)),
+	}
+	for i, k := range errorCodes {
+		st.Rejected[k] = h.rejected[i].Load()
+	}
+	return st
+}

@@ -1,0 +1,373 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"math"
+	"time"
+
+	"github.com/chatd/chatd/store"
+	"github.com/olahol/melody"
+)
+
+// delivery is what one stored message sends where, encoded once.
+type delivery struct {
+	visitor     string
+	clientFrame []byte // client:message, to every socket of the visitor
+	adminFrame  []byte // admin:message, to every admin socket
+	only        *conn  // duplicate cid: answer the sender alone
+	onlyFrame   []byte
+}
+
+// deliver runs under the sequencer's lock, in offset order.
+func (h *Hub) deliver(r release) {
+	d := r.item
+	if d.only != nil {
+		d.only.live(0, d.onlyFrame)
+		return
+	}
+	h.idx.each(d.visitor,
+		func(c *conn) { c.live(r.offset, d.clientFrame) },
+		func(c *conn) { c.live(r.offset, d.adminFrame) })
+}
+
+// onMessage handles one text frame; melody calls it from the socket's read
+// goroutine, so the events of one socket are handled one at a time, in order.
+func (h *Hub) onMessage(s *melody.Session, b []byte) {
+	c := connOf(s)
+	if c == nil || c.closing.Load() {
+		return
+	}
+	f, fe := decodeFrame(b, h.lim)
+	known := socketTakes(c.kind, f.Type)
+	switch {
+	case fe == nil && !known:
+		fe = refuse(codeUnknownType, "not an event of this socket", cidOf(f))
+	case known && c.who() == nil && f.Type != addEvent(c):
+		cid := cidOf(f)
+		if fe != nil {
+			cid = fe.CID
+		}
+		fe = refuse(codeNotIdentified, "send "+addEvent(c)+" first", cid)
+	}
+	if fe != nil {
+		h.reply(c, fe)
+		return
+	}
+	switch f.Type {
+	case evClientAdd:
+		h.clientAdd(c, f.ClientAdd)
+	case evClientMessage:
+		h.clientMessage(c, f.Message)
+	case evAdminAdd:
+		h.adminAdd(c, f.AdminAdd)
+	case evAdminMessage:
+		if h.adminStillValid(c) {
+			h.adminMessage(c, f.Message)
+		}
+	case evAdminHistory:
+		if h.adminStillValid(c) {
+			h.adminHistory(c, f.AdminHistory)
+		}
+	}
+}
+
+// socketTakes reports whether typ is an inbound event of a socket of kind.
+func socketTakes(kind int, typ string) bool {
+	if kind == kindAdmin {
+		return typ == evAdminAdd || typ == evAdminMessage || typ == evAdminHistory
+	}
+	return typ == evClientAdd || typ == evClientMessage
+}
+
+func addEvent(c *conn) string {
+	if c.kind == kindAdmin {
+		return evAdminAdd
+	}
+	return evClientAdd
+}
+
+func cidOf(f frame) string {
+	if f.Message != nil {
+		return f.Message.CID
+	}
+	return ""
+}
+
+func storeCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), storeWait)
+}
+
+// clientAdd identifies a visitor socket: restore or create the visitor, join
+// its room, answer client:id and replay its messages after p.After.
+func (h *Hub) clientAdd(c *conn, p *clientAdd) {
+	if c.who() != nil {
+		h.reply(c, refuse(codeBadRequest, "socket already identified", ""))
+		return
+	}
+	ctx, cancel := storeCtx()
+	defer cancel()
+	var (
+		v     store.Visitor
+		err   error
+		token = p.Token
+		isNew bool
+	)
+	if token != "" {
+		v, err = h.st.VisitorByToken(token)
+		switch {
+		case errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid):
+			token = "" // unknown token: a new visitor, never someone else's
+		case err != nil:
+			h.log.Error().Err(err).Str("remote", c.remote).Msg("look up visitor token")
+			h.reply(c, refuse(codeUnavailable, "store unavailable, retry", ""))
+			return
+		}
+	}
+	if token == "" {
+		if p.Name == "" {
+			h.reply(c, refuse(codeBadRequest, "name is required for a new visitor", ""))
+			return
+		}
+		if !h.newVisitors.allow(c.ip) {
+			h.log.Info().Str("remote", c.remote).Str("ip", c.ip).Msg("visitor creation rate-limited")
+			h.reply(c, refuse(codeRateLimited, "too many new visitors from this address, retry later", ""))
+			return
+		}
+		v, token, err = h.st.CreateVisitor(ctx, p.Name, p.Meta)
+		if err != nil {
+			if errors.Is(err, store.ErrInvalid) {
+				h.reply(c, refuse(codeBadRequest, "visitor refused", ""))
+				return
+			}
+			h.log.Error().Err(err).Str("remote", c.remote).Msg("create visitor")
+			h.reply(c, refuse(codeUnavailable, "store unavailable, retry", ""))
+			return
+		}
+		isNew = true
+	}
+	id := &identity{visitor: v.ID, name: v.Name, limiter: h.msgLimits.acquire(v.ID)}
+	c.beginReplay(p.After)
+	first, ok := h.idx.joinVisitor(c, id, h.cfg.SocketsPerVisit, isNew)
+	if !ok {
+		h.msgLimits.release(v.ID)
+		h.log.Warn().Str("visitor", v.ID).Str("remote", c.remote).Msg("too many sockets for one visitor")
+		h.reply(c, refuse(codeTooMany, "too many sockets for this visitor", ""))
+		c.closeWith(ClosePolicy, codeTooMany)
+		return
+	}
+	h.log.Debug().Str("visitor", v.ID).Str("remote", c.remote).Bool("new", isNew).Msg("visitor connected")
+	if first {
+		if err := h.st.TouchVisitor(ctx, v.ID, timeNow()); err != nil {
+			h.log.Warn().Err(err).Str("visitor", v.ID).Msg("touch visitor on connect")
+		}
+	}
+	c.write(encodeFrame(evClientID, clientID{ID: v.ID, Token: token, Name: v.Name}))
+	msgs, err := h.st.MessagesOf(v.ID, p.After, 0)
+	if err != nil {
+		h.replayFailed(c, err)
+		return
+	}
+	if !h.sendChunks(c, evClientMessages, msgs) {
+		return
+	}
+	c.endReplay(lastOffset(msgs))
+}
+
+// clientMessage stores a visitor's message and sends it to its tabs and the admins.
+func (h *Hub) clientMessage(c *conn, p *sendMessage) {
+	id := c.who()
+	if !id.limiter.Allow() {
+		h.reply(c, refuse(codeRateLimited, "too many messages, slow down", p.CID))
+		return
+	}
+	h.store(c, store.NewMessage{Client: id.visitor, From: store.FromClient, CID: p.CID, Text: p.Text})
+}
+
+// store adds m and, once AddMessage has returned, releases it in offset order:
+// the acknowledgement (client:message to the visitor's sockets, admin:message
+// to the admins) is never sent for a message that is not stored. A duplicate
+// cid answers the sender alone with the stored message and tells nobody else.
+func (h *Hub) store(c *conn, m store.NewMessage) {
+	ctx, cancel := storeCtx()
+	defer cancel()
+	t := h.seq.begin()
+	msg, dup, err := h.st.AddMessage(ctx, m)
+	if err != nil {
+		h.seq.finish(t, release{}, false)
+		if errors.Is(err, store.ErrInvalid) {
+			h.reply(c, refuse(codeBadRequest, "message refused", m.CID))
+			return
+		}
+		h.log.Error().Err(err).Str("visitor", m.Client).Str("admin", m.Admin).Msg("store message")
+		h.reply(c, refuse(codeUnavailable, "message not stored, retry with the same cid", m.CID))
+		return
+	}
+	d := delivery{visitor: msg.Client}
+	if dup {
+		typ := evClientMessage
+		if c.kind == kindAdmin {
+			typ = evAdminMessage
+		}
+		d.only, d.onlyFrame = c, encodeFrame(typ, msg)
+	} else {
+		d.clientFrame = encodeFrame(evClientMessage, msg)
+		d.adminFrame = encodeFrame(evAdminMessage, msg)
+		h.stored.Add(1)
+	}
+	h.seq.finish(t, release{offset: msg.Offset, item: d}, true)
+}
+
+// adminAdd identifies an admin socket by its login token, then sends the
+// visitor list and the messages after p.After (the newest p.Limit if > 0).
+func (h *Hub) adminAdd(c *conn, p *adminAdd) {
+	if c.who() != nil {
+		h.reply(c, refuse(codeBadRequest, "socket already identified", ""))
+		return
+	}
+	name, ok := h.auth.Verify(p.Token)
+	if !ok {
+		h.log.Info().Str("remote", c.remote).Msg("admin socket with a bad token")
+		h.reply(c, refuse(codeUnauthorized, "invalid or expired token", ""))
+		c.closeWith(ClosePolicy, codeUnauthorized)
+		return
+	}
+	c.beginReplay(p.After)
+	h.idx.joinAdmin(c, &identity{name: name, token: p.Token})
+	h.log.Info().Str("admin", name).Str("remote", c.remote).Msg("admin connected")
+
+	visitors, err := h.st.Visitors()
+	if err != nil {
+		h.replayFailed(c, err)
+		return
+	}
+	online := h.idx.online()
+	list := make([]listEntry, 0, len(visitors)+len(online))
+	listed := make(map[string]bool, len(visitors))
+	for _, v := range visitors {
+		_, on := online[v.ID]
+		listed[v.ID] = true
+		list = append(list, listEntry{
+			ID: v.ID, Name: v.Name, Connected: on, Last: v.Last, Meta: v.Meta,
+			Seen: rfc3339(v.LastSeen), Created: rfc3339(v.Created),
+		})
+	}
+	for vid, vname := range online { // created after Visitors() was read
+		if !listed[vid] {
+			now := rfc3339(timeNow())
+			list = append(list, listEntry{ID: vid, Name: vname, Connected: true, Seen: now, Created: now})
+		}
+	}
+	c.write(encodeFrame(evAdminList, list))
+	msgs, err := h.st.MessagesAfter(p.After, p.Limit)
+	if err != nil {
+		h.replayFailed(c, err)
+		return
+	}
+	if !h.sendChunks(c, evAdminMessages, msgs) {
+		return
+	}
+	c.endReplay(lastOffset(msgs))
+}
+
+// adminStillValid re-checks the admin's token on every event, so an expired
+// or revoked token ends the socket.
+func (h *Hub) adminStillValid(c *conn) bool {
+	if _, ok := h.auth.Verify(c.who().token); ok {
+		return true
+	}
+	h.log.Info().Str("admin", c.who().name).Str("remote", c.remote).Msg("admin token expired")
+	h.reply(c, refuse(codeUnauthorized, "token expired, log in again", ""))
+	c.closeWith(ClosePolicy, codeUnauthorized)
+	return false
+}
+
+// adminMessage stores an admin's reply to visitor p.Client.
+func (h *Hub) adminMessage(c *conn, p *sendMessage) {
+	if _, err := h.st.Visitor(p.Client); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			h.reply(c, refuse(codeNotFound, "no such visitor", p.CID))
+			return
+		}
+		h.reply(c, refuse(codeUnavailable, "store unavailable, retry with the same cid", p.CID))
+		return
+	}
+	h.store(c, store.NewMessage{Client: p.Client, From: store.FromAdmin, Admin: c.who().name, CID: p.CID, Text: p.Text})
+}
+
+// adminHistory answers older messages of one visitor, oldest first.
+func (h *Hub) adminHistory(c *conn, p *adminHistory) {
+	if _, err := h.st.Visitor(p.Client); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			h.reply(c, refuse(codeNotFound, "no such visitor", ""))
+			return
+		}
+		h.reply(c, refuse(codeUnavailable, "store unavailable, retry", ""))
+		return
+	}
+	before := p.Before
+	if before == 0 {
+		before = math.MaxUint64
+	}
+	msgs, err := h.st.MessagesBefore(p.Client, before, p.Limit+1)
+	if err != nil {
+		h.log.Error().Err(err).Str("admin", c.who().name).Msg("read history")
+		h.reply(c, refuse(codeUnavailable, "store unavailable, retry", ""))
+		return
+	}
+	more := len(msgs) > p.Limit
+	if more {
+		msgs = msgs[len(msgs)-p.Limit:]
+	}
+	if msgs == nil {
+		msgs = []store.Message{}
+	}
+	c.write(encodeFrame(evAdminHistory, historyReply{Client: p.Client, Messages: msgs, More: more}))
+}
+
+// sendChunks writes msgs as frames of at most chunkMessages, waiting for room
+// in the socket's buffer between frames. An empty list still sends one frame.
+func (h *Hub) sendChunks(c *conn, typ string, msgs []store.Message) bool {
+	room := int64(h.cfg.SendBuffer / 2)
+	if room < 1 {
+		room = 1
+	}
+	for first := true; first || len(msgs) > 0; first = false {
+		n := min(len(msgs), chunkMessages)
+		if !c.waitRoom(room, writeWait) {
+			c.dropSlow("replay not read")
+			return false
+		}
+		chunk := msgs[:n]
+		if chunk == nil {
+			chunk = []store.Message{}
+		}
+		c.write(encodeFrame(typ, chunk))
+		msgs = msgs[n:]
+	}
+	return true
+}
+
+// replayFailed ends a socket whose history could not be read: it reconnects.
+func (h *Hub) replayFailed(c *conn, err error) {
+	h.log.Error().Err(err).Str("visitor", c.logVisitor()).Str("admin", c.logAdmin()).Msg("read history for replay")
+	h.reply(c, refuse(codeUnavailable, "history unavailable, reconnect later", ""))
+	c.closeWith(CloseError, codeUnavailable)
+}
+
+func lastOffset(msgs []store.Message) uint64 {
+	if len(msgs) == 0 {
+		return 0
+	}
+	return msgs[len(msgs)-1].Offset
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// timeNow is the hub's clock.
+func timeNow() time.Time { return time.Now() }

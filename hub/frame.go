@@ -1,0 +1,312 @@
+package hub
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/chatd/chatd/store"
+)
+
+// Event types of the wire protocol (see docs/protocol.md).
+const (
+	evClientAdd      = "client:add"
+	evClientID       = "client:id"
+	evClientMessages = "client:messages"
+	evClientMessage  = "client:message"
+	evAdminAdd       = "admin:add"
+	evAdminList      = "admin:list"
+	evAdminMessages  = "admin:messages"
+	evAdminMessage   = "admin:message"
+	evAdminHistory   = "admin:history"
+	evAdminStatus    = "admin:client_status"
+	evError          = "error"
+)
+
+// Error codes of the error frame.
+const (
+	codeBadJSON       = "bad_json"
+	codeUnknownType   = "unknown_type"
+	codeBadRequest    = "bad_request"
+	codeTooLarge      = "too_large"
+	codeNotIdentified = "not_identified"
+	codeUnauthorized  = "unauthorized"
+	codeRateLimited   = "rate_limited"
+	codeTooMany       = "too_many_connections"
+	codeNotFound      = "not_found"
+	codeUnavailable   = "unavailable"
+	codeInternal      = "internal"
+)
+
+// errorCodes lists every code, in the order of Stats.Rejected counters.
+var errorCodes = [...]string{
+	codeBadJSON, codeUnknownType, codeBadRequest, codeTooLarge, codeNotIdentified,
+	codeUnauthorized, codeRateLimited, codeTooMany, codeNotFound, codeUnavailable, codeInternal,
+}
+
+// Protocol limits that are not configurable.
+const (
+	maxCID        = 64  // bytes of a cid
+	maxToken      = 256 // bytes of a token; longer ones are refused as bad_request
+	maxMetaKeys   = 32  // entries of client:add meta
+	maxMetaKey    = 64  // bytes of one meta key
+	maxMetaValue  = 1024
+	chunkMessages = 500 // messages per replay frame
+	historyDef    = 100 // default admin:history limit
+	historyMax    = 500 // largest admin:history limit
+)
+
+// frameError is a refusal to send back as an error frame.
+type frameError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	CID     string `json:"cid"`
+}
+
+func (e *frameError) Error() string { return e.Code + ": " + e.Message }
+
+func refuse(code, msg, cid string) *frameError {
+	return &frameError{Code: code, Message: msg, CID: cid}
+}
+
+// limits are the checks decodeFrame applies.
+type limits struct {
+	maxFrame int // bytes of a frame
+	maxText  int // bytes of message text
+	maxName  int // characters of a visitor name
+}
+
+// frame is one decoded, validated inbound event; exactly one payload is set.
+type frame struct {
+	Type         string
+	ClientAdd    *clientAdd
+	Message      *sendMessage // client:message and admin:message
+	AdminAdd     *adminAdd
+	AdminHistory *adminHistory
+}
+
+type clientAdd struct {
+	Name  string            `json:"name"`
+	Token string            `json:"token"`
+	After uint64            `json:"after"`
+	Meta  map[string]string `json:"meta"`
+}
+
+type sendMessage struct {
+	Client string `json:"client"` // admin:message only
+	CID    string `json:"cid"`
+	Text   string `json:"text"`
+}
+
+type adminAdd struct {
+	Token string `json:"token"`
+	After uint64 `json:"after"`
+	Limit int    `json:"limit"`
+}
+
+type adminHistory struct {
+	Client string `json:"client"`
+	Before uint64 `json:"before"`
+	Limit  int    `json:"limit"`
+}
+
+// envelope is the outer shape of every frame.
+type envelope struct {
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data"`
+}
+
+// decodeFrame parses and validates one inbound frame. It never panics; a
+// refused frame yields a *frameError carrying the cid when one could be read.
+func decodeFrame(b []byte, lim limits) (frame, *frameError) {
+	if lim.maxFrame > 0 && len(b) > lim.maxFrame {
+		return frame{}, refuse(codeTooLarge, "frame larger than the limit", peekCID(b))
+	}
+	trimmed := bytes.TrimSpace(b)
+	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
+		return frame{}, refuse(codeBadJSON, "frame is not a JSON object", "")
+	}
+	var env envelope
+	if err := json.Unmarshal(trimmed, &env); err != nil {
+		return frame{}, refuse(codeBadRequest, "field type must be a string", "")
+	}
+	f := frame{Type: env.Type}
+	data := env.Data
+	cid := peekCID(trimmed)
+	switch env.Type {
+	case evClientAdd:
+		var p clientAdd
+		if err := decodeData(data, &p); err != nil {
+			return f, refuse(codeBadRequest, err.Error(), cid)
+		}
+		if err := checkClientAdd(&p, lim); err != nil {
+			return f, refuse(codeBadRequest, err.Error(), cid)
+		}
+		f.ClientAdd = &p
+	case evClientMessage, evAdminMessage:
+		var p sendMessage
+		if err := decodeData(data, &p); err != nil {
+			return f, refuse(codeBadRequest, err.Error(), cid)
+		}
+		if env.Type == evClientMessage {
+			p.Client = "" // a visitor only ever writes to its own conversation
+		} else if p.Client == "" {
+			return f, refuse(codeBadRequest, "client is required", p.CID)
+		}
+		if fe := checkMessage(&p, lim); fe != nil {
+			return f, fe
+		}
+		f.Message = &p
+	case evAdminAdd:
+		var p adminAdd
+		if err := decodeData(data, &p); err != nil {
+			return f, refuse(codeBadRequest, err.Error(), cid)
+		}
+		if p.Limit < 0 {
+			return f, refuse(codeBadRequest, "limit must not be negative", cid)
+		}
+		f.AdminAdd = &p
+	case evAdminHistory:
+		var p adminHistory
+		if err := decodeData(data, &p); err != nil {
+			return f, refuse(codeBadRequest, err.Error(), cid)
+		}
+		switch {
+		case p.Client == "":
+			return f, refuse(codeBadRequest, "client is required", cid)
+		case p.Limit < 0:
+			return f, refuse(codeBadRequest, "limit must not be negative", cid)
+		case p.Limit == 0:
+			p.Limit = historyDef
+		case p.Limit > historyMax:
+			p.Limit = historyMax
+		}
+		f.AdminHistory = &p
+	case "":
+		return f, refuse(codeBadRequest, "field type is required", cid)
+	default:
+		return f, refuse(codeUnknownType, "unknown event type", cid)
+	}
+	return f, nil
+}
+
+// decodeData unmarshals an event payload, which must be a JSON object.
+func decodeData(data json.RawMessage, v any) error {
+	d := bytes.TrimSpace(data)
+	if len(d) == 0 || d[0] != '{' {
+		return errors.New("data must be an object")
+	}
+	if err := json.Unmarshal(d, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return errors.New("field " + te.Field + " has the wrong type")
+		}
+		return errors.New("data has wrong field types")
+	}
+	return nil
+}
+
+func checkClientAdd(p *clientAdd, lim limits) error {
+	p.Name = strings.TrimSpace(p.Name)
+	if lim.maxName > 0 && utf8.RuneCountInString(p.Name) > lim.maxName {
+		return errors.New("name is too long")
+	}
+	if hasControl(p.Name) {
+		return errors.New("name contains control characters")
+	}
+	if len(p.Token) > maxToken {
+		return errors.New("token is too long")
+	}
+	if len(p.Meta) > maxMetaKeys {
+		return errors.New("meta has too many entries")
+	}
+	for k, v := range p.Meta {
+		if k == "" || len(k) > maxMetaKey || len(v) > maxMetaValue {
+			return errors.New("meta entry is empty or too long")
+		}
+	}
+	return nil
+}
+
+func checkMessage(p *sendMessage, lim limits) *frameError {
+	switch {
+	case p.CID == "":
+		return refuse(codeBadRequest, "cid is required", "")
+	case len(p.CID) > maxCID || hasControl(p.CID):
+		return refuse(codeBadRequest, "cid is too long or has control characters", "")
+	case strings.TrimSpace(p.Text) == "":
+		return refuse(codeBadRequest, "text is empty", p.CID)
+	case lim.maxText > 0 && len(p.Text) > lim.maxText:
+		return refuse(codeTooLarge, "text longer than the limit", p.CID)
+	}
+	return nil
+}
+
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, unicode.IsControl) >= 0
+}
+
+// peekCID reads data.cid from a frame whatever else is wrong with it, so an
+// error can name the message it refuses. Oversized frames are scanned as is.
+func peekCID(b []byte) string {
+	var p struct {
+		Data struct {
+			CID json.RawMessage `json:"cid"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(b, &p) != nil {
+		return ""
+	}
+	var cid string
+	if json.Unmarshal(p.Data.CID, &cid) != nil || len(cid) > maxCID || hasControl(cid) {
+		return ""
+	}
+	return cid
+}
+
+// Outbound payloads.
+
+type clientID struct {
+	ID    string `json:"id"`
+	Token string `json:"token"`
+	Name  string `json:"name"`
+}
+
+type listEntry struct {
+	ID        string            `json:"id"`
+	Name      string            `json:"name"`
+	Connected bool              `json:"connected"`
+	Last      uint64            `json:"last"`
+	Seen      string            `json:"seen"`
+	Created   string            `json:"created"`
+	Meta      map[string]string `json:"meta,omitempty"`
+}
+
+type clientStatus struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Status bool   `json:"status"`
+	New    bool   `json:"new,omitempty"`
+}
+
+type historyReply struct {
+	Client   string          `json:"client"`
+	Messages []store.Message `json:"messages"`
+	More     bool            `json:"more"`
+}
+
+// encodeFrame renders {"type": typ, "data": data}. The payloads are plain
+// structs of strings, numbers and times, so encoding cannot fail.
+func encodeFrame(typ string, data any) []byte {
+	b, err := json.Marshal(struct {
+		Type string `json:"type"`
+		Data any    `json:"data"`
+	}{typ, data})
+	if err != nil {
+		b, _ = json.Marshal(map[string]any{"type": evError, "data": refuse(codeInternal, "encode failed", "")})
+	}
+	return b
+}
