@@ -1,0 +1,352 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/chatd/chatd/db"
+	"github.com/chatd/chatd/server"
+)
+
+// config is chatd's serving configuration: flags, then CHATD_* environment
+// twins for flags not given, then CHATD_*_FILE for secrets.
+type config struct {
+	Addr            string
+	Data            string
+	Fsync           string
+	LogLevel        string
+	LogFormat       string
+	Origins         string
+	TrustedProxies  string
+	TokenTTL        time.Duration
+	Metrics         bool
+	MetricsToken    string
+	MaxText         int
+	MaxFrame        int
+	MaxName         int
+	MsgRate         float64
+	MsgBurst        int
+	SocketsPerVisit int
+	SocketsPerIP    int
+	NewVisitorsPIP  int
+	SendBuffer      int
+	PingPeriod      time.Duration
+	ShutdownTimeout time.Duration
+	ShutdownDelay   time.Duration
+	Pprof           string
+	BcryptCost      int
+
+	// Derived by validate.
+	sync         db.SyncPolicy
+	syncInterval time.Duration
+	level        zerolog.Level
+	origins      []string
+	trusted      []netip.Prefix
+}
+
+// secretFlags may also be read from a file named by CHATD_<NAME>_FILE.
+var secretFlags = map[string]bool{"metrics-token": true, "token": true}
+
+// envName is the environment twin of flag name: --token-ttl -> CHATD_TOKEN_TTL.
+func envName(flagName string) string {
+	return "CHATD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// newFlagSet returns a silent flag set; run prints errors and help itself.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// addrFlag and dataFlag are shared by the subcommands.
+func addrFlag(fs *flag.FlagSet, p *string) {
+	fs.StringVar(p, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
+}
+
+func dataFlag(fs *flag.FlagSet, p *string) {
+	fs.StringVar(p, "data", "./data", "data directory: store file, lock and admins seed file")
+}
+
+func bcryptFlag(fs *flag.FlagSet, p *int) {
+	fs.IntVar(p, "bcrypt-cost", 12, "bcrypt cost for new admin password hashes (4-31)")
+}
+
+// serveFlags binds every serving option to c with its default.
+func serveFlags(c *config) *flag.FlagSet {
+	fs := newFlagSet("chatd")
+	addrFlag(fs, &c.Addr)
+	dataFlag(fs, &c.Data)
+	fs.StringVar(&c.Fsync, "fsync", "1s", "when the store fsyncs: always (before each ack), never, or an interval such as 1s")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.LogFormat, "log-format", "auto", "log format: auto (console on a terminal, else json), json, console")
+	fs.StringVar(&c.Origins, "origins", "", "comma list of origins allowed on the visitor socket, e.g. https://shop.example (empty = any)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma list of proxy IPs/CIDRs whose X-Forwarded-For / X-Real-IP are believed (empty = none)")
+	fs.DurationVar(&c.TokenTTL, "token-ttl", 12*time.Hour, "lifetime of admin login tokens")
+	fs.BoolVar(&c.Metrics, "metrics", true, "serve Prometheus metrics at /metrics")
+	fs.StringVar(&c.MetricsToken, "metrics-token", "", "if set, /metrics requires Authorization: Bearer <token> (secret: CHATD_METRICS_TOKEN_FILE works)")
+	fs.IntVar(&c.MaxText, "max-text", 4096, "max bytes of one message text (UTF-8)")
+	fs.IntVar(&c.MaxFrame, "max-frame", 16384, "max bytes of one WebSocket frame")
+	fs.IntVar(&c.MaxName, "max-name", 64, "max characters of a visitor name")
+	fs.Float64Var(&c.MsgRate, "msg-rate", 5, "messages per second per visitor")
+	fs.IntVar(&c.MsgBurst, "msg-burst", 10, "burst of messages per visitor")
+	fs.IntVar(&c.SocketsPerVisit, "sockets-per-visitor", 8, "open sockets per visitor")
+	fs.IntVar(&c.SocketsPerIP, "sockets-per-ip", 64, "open sockets per client IP")
+	fs.IntVar(&c.NewVisitorsPIP, "new-visitors-per-ip", 30, "visitors created per client IP per minute")
+	fs.IntVar(&c.SendBuffer, "send-buffer", 128, "frames queued per socket before a slow socket is closed")
+	fs.DurationVar(&c.PingPeriod, "ping-period", 30*time.Second, "WebSocket ping interval (a socket silent for twice this is closed)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "hard deadline for a graceful shutdown (then exit 1)")
+	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", 0, "on SIGTERM, answer /readyz 503 this long before closing sockets (load balancer drain)")
+	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (empty = off)")
+	bcryptFlag(fs, &c.BcryptCost)
+	return fs
+}
+
+// parseFlags parses args into fs, allowing flags after positional arguments,
+// then fills flags not given from getenv. It returns the positional arguments.
+func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
+		env := envName(f.Name)
+		v, fromFile := getenv(env), ""
+		if secretFlags[f.Name] {
+			fromFile = getenv(env + "_FILE")
+		}
+		switch {
+		case v != "" && fromFile != "":
+			errs = append(errs, fmt.Errorf("both %s and %s_FILE are set; use one", env, env))
+			return
+		case fromFile != "":
+			b, err := os.ReadFile(fromFile)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s_FILE: %w", env, err))
+				return
+			}
+			v = strings.TrimRight(string(b), "\r\n")
+			if v == "" {
+				errs = append(errs, fmt.Errorf("%s_FILE: file %s is empty", env, fromFile))
+				return
+			}
+			env += "_FILE"
+		case v == "":
+			return
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			shown := v
+			if secretFlags[f.Name] {
+				shown = "<hidden>"
+			}
+			errs = append(errs, fmt.Errorf("invalid value %q for %s: %s", shown, env, unwrapFlagErr(err)))
+		}
+	})
+	return pos, errors.Join(errs...)
+}
+
+// unwrapFlagErr turns strconv noise into a short reason.
+func unwrapFlagErr(err error) string {
+	var ne *strconv.NumError
+	if errors.As(err, &ne) {
+		return ne.Err.Error()
+	}
+	return err.Error()
+}
+
+// validate checks c and fills its derived fields. Every problem is reported at once.
+func (c *config) validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+
+	if err := checkAddr(c.Addr); err != nil {
+		bad("--addr %q: %v", c.Addr, err)
+	}
+	if c.Data == "" {
+		bad("--data must not be empty")
+	}
+	if p, iv, err := db.ParseSyncPolicy(c.Fsync); err != nil {
+		bad("--fsync %q: want always, never or an interval such as 1s", c.Fsync)
+	} else {
+		c.sync, c.syncInterval = p, iv
+	}
+	if lvl, err := zerolog.ParseLevel(strings.ToLower(c.LogLevel)); err != nil || c.LogLevel == "" {
+		bad("--log-level %q: want debug, info, warn or error", c.LogLevel)
+	} else {
+		c.level = lvl
+	}
+	switch c.LogFormat {
+	case "auto", "json", "console":
+	default:
+		bad("--log-format %q: want auto, json or console", c.LogFormat)
+	}
+	c.origins = nil
+	for _, o := range strings.Split(c.Origins, ",") {
+		o = strings.TrimRight(strings.TrimSpace(o), "/")
+		if o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			bad("--origins: %q is not an origin like https://shop.example", o)
+			continue
+		}
+		c.origins = append(c.origins, o)
+	}
+	if t, err := server.ParseCIDRs(c.TrustedProxies); err != nil {
+		bad("--trusted-proxies: %v", err)
+	} else {
+		c.trusted = t
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"token-ttl", c.TokenTTL}, {"ping-period", c.PingPeriod}, {"shutdown-timeout", c.ShutdownTimeout}} {
+		if d.v <= 0 {
+			bad("--%s %v: must be positive", d.name, d.v)
+		}
+	}
+	if c.ShutdownDelay < 0 || (c.ShutdownTimeout > 0 && c.ShutdownDelay >= c.ShutdownTimeout) {
+		bad("--shutdown-delay %v: must be >= 0 and below --shutdown-timeout %v", c.ShutdownDelay, c.ShutdownTimeout)
+	}
+	for _, l := range []struct {
+		name string
+		v    int
+	}{{"max-text", c.MaxText}, {"max-frame", c.MaxFrame}, {"max-name", c.MaxName}, {"msg-burst", c.MsgBurst},
+		{"sockets-per-visitor", c.SocketsPerVisit}, {"sockets-per-ip", c.SocketsPerIP},
+		{"new-visitors-per-ip", c.NewVisitorsPIP}, {"send-buffer", c.SendBuffer}} {
+		if l.v <= 0 {
+			bad("--%s %d: must be a positive number", l.name, l.v)
+		}
+	}
+	if !(c.MsgRate > 0) {
+		bad("--msg-rate %v: must be a positive number", c.MsgRate)
+	}
+	if c.MaxText > 0 && c.MaxFrame > 0 && c.MaxFrame < c.MaxText+256 {
+		bad("--max-frame %d: must leave room for a --max-text %d message (at least %d)", c.MaxFrame, c.MaxText, c.MaxText+256)
+	}
+	if c.Pprof != "" {
+		if err := checkLoopback(c.Pprof); err != nil {
+			bad("--pprof %q: %v", c.Pprof, err)
+		}
+	}
+	if c.BcryptCost < 4 || c.BcryptCost > 31 {
+		bad("--bcrypt-cost %d: must be between 4 and 31", c.BcryptCost)
+	}
+	return errors.Join(errs...)
+}
+
+func checkAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want host:port, e.g. 127.0.0.1:8080 or :8080")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("bad port %q", port)
+	}
+	return nil
+}
+
+func checkLoopback(addr string) error {
+	if err := checkAddr(addr); err != nil {
+		return err
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	if host == "localhost" {
+		return nil
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !ip.IsLoopback() {
+		return errors.New("must be a loopback address such as 127.0.0.1:6060")
+	}
+	return nil
+}
+
+// checkWritable creates dir if needed and proves a file can be written in it.
+func checkWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data dir %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".write-test-*")
+	if err != nil {
+		return fmt.Errorf("data dir %s is not writable: %w", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	os.Remove(name)
+	return nil
+}
+
+// knownEnv lists every CHATD_* variable some command reads.
+func knownEnv() map[string]bool {
+	known := map[string]bool{}
+	var c config
+	var s string
+	var b bool
+	var n int
+	for _, fs := range []*flag.FlagSet{serveFlags(&c), backupFlags(&s, &s, &s), healthFlags(&s, &s, &b), adminFlags(&s, &n)} {
+		fs.VisitAll(func(f *flag.Flag) {
+			known[envName(f.Name)] = true
+			if secretFlags[f.Name] {
+				known[envName(f.Name)+"_FILE"] = true
+			}
+		})
+	}
+	return known
+}
+
+// unknownEnv returns the CHATD_* names in environ that no command reads, sorted.
+func unknownEnv(environ []string) []string {
+	known := knownEnv()
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "CHATD_") && !known[name] {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// printOptions writes one line per option of fs: flag, env twin, default, meaning.
+func printOptions(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		def := f.DefValue
+		if def == "" {
+			def = `""`
+		}
+		env := envName(f.Name)
+		if secretFlags[f.Name] {
+			env += " / " + env + "_FILE"
+		}
+		fmt.Fprintf(w, "  --%s\n        %s (env %s, default %s)\n", f.Name, f.Usage, env, def)
+	})
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/db"
+	"github.com/chatd/chatd/hub"
+	"github.com/chatd/chatd/seed"
+	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/static"
+	"github.com/chatd/chatd/store"
+)
+
+// serve opens the store, reseeds admins, serves until ctx ends, then shuts
+// down within c.ShutdownTimeout: /readyz 503, sockets closed with 1012,
+// HTTP drained, store flushed and closed.
+func serve(ctx context.Context, c config, log zerolog.Logger) int {
+	metrics := server.NewMetrics()
+	st, err := store.Open(c.Data, db.Options{
+		Sync: c.sync, Interval: c.syncInterval,
+		Logger:   log.With().Str("component", "db").Logger(),
+		OnCommit: metrics.ObserveCommit,
+	})
+	if err != nil {
+		log.Error().Err(err).Msg("cannot open store")
+		return exitFail
+	}
+	storeOpen := true
+	defer func() {
+		if storeOpen { // early return: nothing was served yet
+			if err := st.Close(); err != nil {
+				log.Error().Err(err).Msg("close store")
+			}
+		}
+	}()
+
+	admins, password, err := seed.Ensure(c.Data, c.BcryptCost)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot load admins")
+		return exitFail
+	}
+	if password != "" {
+		log.Warn().Str("admin", seed.DefaultAdmin).Str("password", password).Str("file", seed.Path(c.Data)).
+			Msg("no admin existed: created one with this random password (shown only now; change it with 'chatd admin set')")
+	}
+	if err := st.ReseedAdmins(admins); err != nil {
+		log.Error().Err(err).Msg("cannot reseed admins")
+		return exitFail
+	}
+	dummyCost, _ := bcrypt.Cost([]byte(admins[0].Hash))
+	au, err := auth.New(auth.Config{TTL: c.TokenTTL, DummyCost: dummyCost}, st)
+	if err != nil {
+		log.Error().Err(err).Msg("auth")
+		return exitFail
+	}
+
+	clientIP := server.ClientIP(c.trusted)
+	h := hub.New(hub.Config{
+		MaxText: c.MaxText, MaxFrame: int64(c.MaxFrame), MaxName: c.MaxName,
+		MsgRate: c.MsgRate, MsgBurst: c.MsgBurst,
+		SocketsPerVisit: c.SocketsPerVisit, SocketsPerIP: c.SocketsPerIP, NewVisitorsPerIP: c.NewVisitorsPIP,
+		SendBuffer: c.SendBuffer, PingPeriod: c.PingPeriod,
+		AllowedOrigins: c.origins, ClientIP: clientIP,
+	}, st, au, log.With().Str("component", "hub").Logger())
+	if !c.Metrics {
+		metrics = nil
+	} else {
+		metrics.WatchHub(h.Stats)
+	}
+	srv := server.New(server.Config{
+		Hub: h, Store: st, Auth: au, Static: static.Public(),
+		Metrics: metrics, MetricsToken: c.MetricsToken, ClientIP: clientIP,
+		Log: log.With().Str("component", "http").Logger(),
+	})
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		log.Error().Err(err).Str("addr", c.Addr).Msg("cannot listen")
+		return exitFail
+	}
+	httpSrv := server.HTTPServer(srv, log)
+	serveErr := make(chan error, 1)
+	srv.SetReady(true)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+	log.Info().Str("addr", ln.Addr().String()).Str("data", c.Data).Str("fsync", c.Fsync).
+		Int("admins", len(admins)).Msg("listening")
+
+	var pprofSrv *http.Server
+	pprofErr := make(chan error, 1)
+	if c.Pprof != "" {
+		pprofSrv, err = startPprof(c.Pprof, pprofErr, log)
+		if err != nil {
+			log.Error().Err(err).Msg("cannot start pprof")
+		}
+	}
+
+	code := exitOK
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("shutting down")
+	case err := <-serveErr:
+		log.Error().Err(err).Msg("http server stopped")
+		code = exitFail
+		serveErr <- err
+	}
+
+	deadline, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout)
+	defer cancel()
+	srv.SetReady(false)
+	if c.ShutdownDelay > 0 {
+		t := time.NewTimer(c.ShutdownDelay)
+		<-t.C
+	}
+	if err := h.Shutdown(deadline); err != nil {
+		log.Error().Err(err).Msg("hub shutdown")
+		code = exitFail
+	}
+	if err := httpSrv.Shutdown(deadline); err != nil {
+		log.Error().Err(err).Msg("http shutdown timed out; closing connections")
+		httpSrv.Close()
+		code = exitFail
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) && code == exitOK {
+		code = exitFail
+	}
+	if pprofSrv != nil {
+		pprofSrv.Close()
+		<-pprofErr
+	}
+
+	storeOpen = false
+	closed := make(chan error, 1)
+	go func() { closed <- st.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			log.Error().Err(err).Msg("close store")
+			return exitFail
+		}
+	case <-deadline.Done():
+		log.Error().Dur("timeout", c.ShutdownTimeout).Msg("store close exceeded the shutdown deadline")
+		return exitFail
+	}
+	log.Info().Int("exit", code).Msg("stopped")
+	return code
+}
+
+// startPprof serves net/http/pprof on its own loopback listener.
+func startPprof(addr string, done chan<- error, log zerolog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	s := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { done <- s.Serve(ln) }()
+	log.Info().Str("addr", ln.Addr().String()).Msg("pprof listening")
+	return s, nil
+}

@@ -1,0 +1,122 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/chatd/chatd/auth"
+)
+
+type loginRequest struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+type loginResponse struct {
+	Token   string    `json:"token"`
+	Expires time.Time `json:"expires"`
+}
+
+// login answers POST /api/login {"name","password"} with 200 {"token","expires"}, 401 or 429.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
+	var req loginRequest
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(&req); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeJSONError(w, http.StatusRequestEntityTooLarge, "request body too large")
+			return
+		}
+		writeJSONError(w, http.StatusBadRequest, "body must be JSON {\"name\",\"password\"}")
+		return
+	}
+	ip := s.cfg.ClientIP(r)
+	token, expires, err := s.cfg.Auth.Login(ip, req.Name, req.Password)
+	switch {
+	case errors.Is(err, auth.ErrRateLimited):
+		s.cfg.Metrics.loginFailed("rate_limited")
+		s.cfg.Log.Warn().Str("remote", ip).Str("admin", req.Name).Msg("login rate limited")
+		w.Header().Set("Retry-After", strconv.Itoa(60))
+		writeJSONError(w, http.StatusTooManyRequests, "too many login attempts, try again later")
+		return
+	case errors.Is(err, auth.ErrBadCredentials):
+		s.cfg.Metrics.loginFailed("bad_credentials")
+		s.cfg.Log.Info().Str("remote", ip).Str("admin", req.Name).Msg("login failed")
+		writeJSONError(w, http.StatusUnauthorized, "invalid name or password")
+		return
+	case err != nil:
+		s.cfg.Metrics.loginFailed("error")
+		s.cfg.Log.Error().Err(err).Str("remote", ip).Msg("login")
+		writeJSONError(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	s.cfg.Log.Info().Str("remote", ip).Str("admin", req.Name).Msg("admin logged in")
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, loginResponse{Token: token, Expires: expires.UTC()})
+}
+
+// logout answers POST /api/logout with a Bearer token: 204, token revoked.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	token := bearer(r)
+	if token == "" {
+		writeJSONError(w, http.StatusUnauthorized, "missing Authorization: Bearer token")
+		return
+	}
+	if s.cfg.Auth.Logout(token) {
+		s.cfg.Log.Debug().Str("remote", s.cfg.ClientIP(r)).Msg("admin logged out")
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// BackupStatusTrailer is the HTTP trailer GET /api/backup sets to "ok" after a
+// complete snapshot; a download without it is incomplete.
+const BackupStatusTrailer = "X-Chatd-Backup-Status"
+
+// backup answers GET /api/backup (admin Bearer token) with a consistent store snapshot.
+func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
+	admin, ok := s.cfg.Auth.Verify(bearer(r))
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="chatd"`)
+		writeJSONError(w, http.StatusUnauthorized, "admin token required")
+		return
+	}
+	w.Header().Set("Trailer", BackupStatusTrailer)
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", `attachment; filename="chatd.db"`)
+	w.Header().Set("Cache-Control", "no-store")
+	start := time.Now()
+	cw := &countWriter{w: w}
+	if err := s.cfg.Store.Backup(cw); err != nil {
+		w.Header().Set(BackupStatusTrailer, "failed")
+		s.cfg.Log.Error().Err(err).Str("admin", admin).Msg("backup failed")
+		return
+	}
+	w.Header().Set(BackupStatusTrailer, "ok")
+	s.cfg.Log.Info().Str("admin", admin).Int64("bytes", cw.n).
+		Dur("took", time.Since(start)).Msg("backup sent")
+}
+
+type countWriter struct {
+	w http.ResponseWriter
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeJSONError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}

@@ -1,0 +1,166 @@
+// Package server is chatd's HTTP surface: it routes the embedded static files,
+// the hub's two WebSocket endpoints, the admin login API, backups, health and
+// readiness probes and Prometheus metrics, and adds security headers.
+package server
+
+import (
+	"crypto/subtle"
+	"io"
+	"io/fs"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/chatd/chatd/auth"
+)
+
+// Hub is the part of *hub.Hub the server routes to.
+type Hub interface {
+	ServeClient(w http.ResponseWriter, r *http.Request)
+	ServeAdmin(w http.ResponseWriter, r *http.Request)
+}
+
+// Backuper writes a consistent snapshot of the store; *store.Store satisfies it.
+type Backuper interface {
+	Backup(w io.Writer) error
+}
+
+// Config is everything New needs.
+type Config struct {
+	Hub          Hub
+	Store        Backuper
+	Auth         *auth.Auth
+	Static       fs.FS                      // served at "/"
+	Metrics      *Metrics                   // nil disables /metrics
+	MetricsToken string                     // if set, /metrics requires "Authorization: Bearer <token>"
+	ClientIP     func(*http.Request) string // default: host of r.RemoteAddr
+	Log          zerolog.Logger
+}
+
+// Server is chatd's HTTP handler. Readiness starts false: call SetReady.
+type Server struct {
+	cfg   Config
+	mux   *http.ServeMux
+	ready atomic.Bool
+}
+
+// Content-Security-Policy on every response: no inline script or style anywhere.
+const csp = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; " +
+	"img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// Request body limits.
+const (
+	maxLoginBody = 4 << 10
+)
+
+// New builds the handler.
+func New(cfg Config) *Server {
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = RemoteIP
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	s.mux.Handle("GET /", s.static())
+	s.mux.HandleFunc("GET /ws/client", s.cfg.Hub.ServeClient)
+	s.mux.HandleFunc("GET /ws/admin", s.cfg.Hub.ServeAdmin)
+	s.mux.HandleFunc("POST /api/login", s.login)
+	s.mux.HandleFunc("POST /api/logout", s.logout)
+	s.mux.HandleFunc("GET /api/backup", s.backup)
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	if s.cfg.Metrics != nil {
+		s.mux.Handle("GET /metrics", s.metrics())
+	}
+}
+
+// SetReady switches /readyz between 200 (true) and 503 (false).
+func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
+
+// ServeHTTP adds the security headers and routes r.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	s.mux.ServeHTTP(w, r)
+}
+
+// static serves the embedded files. widget.js is loaded by customer sites with a
+// plain <script src>, so it gets no same-origin resource policy and a short cache;
+// everything else is revalidated on each load.
+func (s *Server) static() http.Handler {
+	files := http.FileServerFS(s.cfg.Static)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/widget.js" {
+			w.Header().Set("Cache-Control", "public, max-age=300")
+		} else {
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("Cross-Origin-Resource-Policy", "same-origin")
+		}
+		files.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "ok\n")
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if !s.ready.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "not ready\n")
+		return
+	}
+	io.WriteString(w, "ready\n")
+}
+
+func (s *Server) metrics() http.Handler {
+	h := s.cfg.Metrics.Handler()
+	if s.cfg.MetricsToken == "" {
+		return h
+	}
+	want := []byte(s.cfg.MetricsToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(bearer(r))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// bearer returns the token of an "Authorization: Bearer <token>" header, or "".
+func bearer(r *http.Request) string {
+	v := r.Header.Get("Authorization")
+	const p = "bearer "
+	if len(v) > len(p) && strings.EqualFold(v[:len(p)], p) {
+		return strings.TrimSpace(v[len(p):])
+	}
+	return ""
+}
+
+// HTTPServer wraps h in an http.Server with timeouts suited to chatd. Sockets
+// are hijacked, so the read and write timeouts only bound plain requests' headers.
+func HTTPServer(h http.Handler, log zerolog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          newStdLog(log),
+	}
+}
