@@ -220,7 +220,8 @@ func (c *Collection[T]) Insert(ctx context.Context, doc T) (T, error) {
 		if err != nil {
 			return fmt.Errorf("encode %s document: %w", c.s.Name, err)
 		}
-		ks := c.keys(string(raw))
+		val := wrapBytes(key, raw)
+		ks := c.keys(val[crcLen:]) // index keys point into the stored value, not a copy
 		for i, ix := range c.list {
 			if ix.Unique && indexed(ks[i]) {
 				if err := b.claim(c.s.Name, ix, ks[i], id); err != nil {
@@ -228,7 +229,7 @@ func (c *Collection[T]) Insert(ctx context.Context, doc T) (T, error) {
 				}
 			}
 		}
-		if err := b.set(key, string(raw)); err != nil {
+		if err := b.setWrapped(key, val); err != nil {
 			return err
 		}
 		if c.s.Seq != nil {

@@ -20,8 +20,8 @@ type op struct {
 // batch is the state shared by the ops of one group commit.
 type batch struct {
 	tx    *buntdb.Tx
-	uniq  map[*index]map[ikey]string // unique keys claimed ("" = released) in this batch
-	after []func()                   // in-memory index changes, applied once the commit is on disk
+	uniq  []claim  // unique keys claimed or released in this batch, newest last
+	after []func() // in-memory index changes, applied once the commit is on disk
 }
 
 // exec queues fn and returns once it has been committed (and fsynced, under
@@ -69,7 +69,7 @@ func (d *DB) commit(ops []*op) {
 		return
 	}
 	start := time.Now()
-	b := &batch{uniq: map[*index]map[ikey]string{}}
+	b := &batch{}
 	ok := 0
 	err := d.bdb.Update(func(tx *buntdb.Tx) error {
 		b.tx = tx
@@ -113,31 +113,35 @@ func (d *DB) commit(ops []*op) {
 	}
 }
 
-// claim reserves unique index keys for id within the batch, or reports a duplicate.
-func (b *batch) claim(c string, ix *index, k ikey, id string) error {
-	staged, ok := b.uniq[ix]
-	if !ok {
-		staged = map[ikey]string{}
-		b.uniq[ix] = staged
-	}
-	if owner, ok := staged[k]; ok {
-		if owner != "" && owner != id {
-			return fmt.Errorf("%w: %s.%s", ErrDuplicate, c, ix.Name)
+// claim is a unique key taken (id) or released (id "") within a batch.
+type claim struct {
+	ix *index
+	k  ikey
+	id string
+}
+
+// owner returns who holds k in ix as far as this batch knows.
+func (b *batch) owner(ix *index, k ikey) (string, bool) {
+	for i := len(b.uniq) - 1; i >= 0; i-- {
+		if c := b.uniq[i]; c.ix == ix && c.k == k {
+			return c.id, c.id != ""
 		}
-	} else if owner, ok := ix.uniq[k]; ok && owner != id {
+	}
+	id, ok := ix.uniq[k]
+	return id, ok
+}
+
+// claim reserves a unique index key for id within the batch, or reports a duplicate.
+func (b *batch) claim(c string, ix *index, k ikey, id string) error {
+	if owner, ok := b.owner(ix, k); ok && owner != id {
 		return fmt.Errorf("%w: %s.%s", ErrDuplicate, c, ix.Name)
 	}
-	staged[k] = id
+	b.uniq = append(b.uniq, claim{ix, k, id})
 	return nil
 }
 
 func (b *batch) release(ix *index, k ikey) {
-	staged, ok := b.uniq[ix]
-	if !ok {
-		staged = map[ikey]string{}
-		b.uniq[ix] = staged
-	}
-	staged[k] = ""
+	b.uniq = append(b.uniq, claim{ix, k, ""})
 }
 
 func (b *batch) get(key string) (string, bool, error) {
@@ -153,6 +157,12 @@ func (b *batch) get(key string) (string, bool, error) {
 
 func (b *batch) set(key, val string) error {
 	_, _, err := b.tx.Set(key, wrapValue(key, val), nil)
+	return err
+}
+
+// setWrapped stores a value already prefixed by wrapBytes.
+func (b *batch) setWrapped(key, val string) error {
+	_, _, err := b.tx.Set(key, val, nil)
 	return err
 }
 

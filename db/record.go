@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"strconv"
+	"unsafe"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -20,6 +21,17 @@ func wrapValue(key, val string) string {
 	var b [crcLen]byte
 	hex.Encode(b[:], crcOf(key, val))
 	return string(b[:]) + val
+}
+
+// wrapBytes is wrapValue for a value still in a byte slice: one allocation.
+func wrapBytes(key string, val []byte) string {
+	out := make([]byte, crcLen+len(val))
+	c := crc32.Update(0, castagnoli, []byte(key))
+	c = crc32.Update(c, castagnoli, []byte{0})
+	c = crc32.Update(c, castagnoli, val)
+	hex.Encode(out[:crcLen], []byte{byte(c >> 24), byte(c >> 16), byte(c >> 8), byte(c)})
+	copy(out[crcLen:], val)
+	return unsafe.String(unsafe.SliceData(out), len(out))
 }
 
 func crcOf(key, val string) []byte {
