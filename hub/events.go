@@ -328,7 +328,11 @@ func (h *Hub) adminHistory(c *conn, p *adminHistory) {
 // sendChunks writes msgs as frames of at most chunkMessages, waiting for room
 // in the socket's buffer between frames. An empty list still sends one frame.
 func (h *Hub) sendChunks(c *conn, typ string, msgs []store.Message) bool {
-	room := int64(h.cfg.SendBuffer / 2)
+	buffer := h.cfg.SendBuffer
+	if c.kind == kindAdmin {
+		buffer = h.cfg.AdminSendBuffer
+	}
+	room := int64(buffer / 2)
 	if room < 1 {
 		room = 1
 	}

@@ -96,6 +96,9 @@ func startServer(t *testing.T, cfg Config) *testServer {
 	}()
 	ts := &testServer{t: t, hub: h, st: st, auth: auth, url: "ws://" + ln.Addr().String(), logs: logs}
 	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("hub log:\n%s", logs)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
 		if err := h.Shutdown(ctx); err != nil {

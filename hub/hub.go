@@ -30,7 +30,8 @@ type Config struct {
 	SocketsPerVisit  int           // sockets per visitor; default 8
 	SocketsPerIP     int           // sockets per IP; default 64
 	NewVisitorsPerIP int           // visitors created per IP per minute; default 30
-	SendBuffer       int           // frames queued per socket before it is closed; default 128
+	SendBuffer       int           // frames queued per visitor socket before it is closed; default 128
+	AdminSendBuffer  int           // frames queued per admin socket (admins get every message); default 4096
 	PingPeriod       time.Duration // default 30s; pong wait is twice that
 	AllowedOrigins   []string      // visitor socket origins; empty = any
 	// ClientIP returns the remote IP of r (honouring trusted proxy headers); default r.RemoteAddr's host.
@@ -48,6 +49,7 @@ const (
 	DefaultSocketsPerIP     = 64
 	DefaultNewVisitorsPerIP = 30
 	DefaultSendBuffer       = 128
+	DefaultAdminSendBuffer  = 4096
 	DefaultPingPeriod       = 30 * time.Second
 )
 
@@ -82,6 +84,7 @@ func (c Config) WithDefaults() Config {
 	setInt(&c.SocketsPerIP, DefaultSocketsPerIP)
 	setInt(&c.NewVisitorsPerIP, DefaultNewVisitorsPerIP)
 	setInt(&c.SendBuffer, DefaultSendBuffer)
+	setInt(&c.AdminSendBuffer, DefaultAdminSendBuffer)
 	if c.MaxFrame <= 0 {
 		c.MaxFrame = DefaultMaxFrame
 	}
@@ -130,7 +133,9 @@ type Hub struct {
 	auth Auth
 	log  zerolog.Logger
 
-	m           *melody.Melody
+	clients     *melody.Melody // visitor sockets
+	admins      *melody.Melody // admin sockets
+	writePool   sync.Pool      // write buffers shared by all sockets
 	idx         *index
 	seq         *sequencer
 	msgLimits   *limiters // per visitor, shared by its tabs
@@ -142,8 +147,6 @@ type Hub struct {
 	rejected    [len(errorCodes)]atomic.Uint64
 	stopOnce    sync.Once
 }
-
-type ctxKind struct{}
 
 // connKey is the melody session key holding the *conn.
 const connKey = "conn"
@@ -167,11 +170,21 @@ func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
 	}
 	h.seq = newSequencer(h.deliver)
 
+	h.clients = h.newMelody(cfg.SendBuffer, h.checkClientOrigin)
+	h.admins = h.newMelody(cfg.AdminSendBuffer, sameOrigin)
+	return h
+}
+
+// newMelody configures one melody instance: visitor and admin sockets differ
+// in send buffer and origin policy.
+func (h *Hub) newMelody(buffer int, checkOrigin func(*http.Request) bool) *melody.Melody {
 	m := melody.New()
-	m.Config.MaxMessageSize = cfg.MaxFrame * HardFrameFactor
-	m.Config.MessageBufferSize = cfg.SendBuffer
-	m.Config.PingPeriod = cfg.PingPeriod
-	m.Config.PongWait = 2 * cfg.PingPeriod
+	// Frames up to MaxFrame are read and checked; up to HardFrameFactor times
+	// it they are read and answered too_large; above that melody closes (1009).
+	m.Config.MaxMessageSize = h.cfg.MaxFrame * HardFrameFactor
+	m.Config.MessageBufferSize = buffer
+	m.Config.PingPeriod = h.cfg.PingPeriod
+	m.Config.PongWait = 2 * h.cfg.PingPeriod
 	m.Config.WriteWait = writeWait
 	m.Upgrader = &websocket.Upgrader{
 		HandshakeTimeout: writeWait,
@@ -181,8 +194,8 @@ func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
 		// Write buffers come from a pool and are held only while a frame is
 		// written, so an idle socket holds none.
 		WriteBufferSize: 4096,
-		WriteBufferPool: &sync.Pool{},
-		CheckOrigin:     h.checkOrigin,
+		WriteBufferPool: &h.writePool,
+		CheckOrigin:     checkOrigin,
 	}
 	m.HandleConnect(h.onConnect)
 	m.HandleDisconnect(h.onDisconnect)
@@ -198,8 +211,7 @@ func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
 		}
 	})
 	m.HandleError(h.onError)
-	h.m = m
-	return h
+	return m
 }
 
 // ServeClient upgrades r to a visitor socket (GET /ws/client).
@@ -221,32 +233,34 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, kind int) {
 		c.reject = codeTooMany
 		h.log.Warn().Str("remote", c.remote).Str("ip", c.ip).Msg("too many sockets from one IP")
 	}
-	r = r.WithContext(context.WithValue(r.Context(), ctxKind{}, kind))
-	err = h.m.HandleRequestWithKeys(hijackWriter{w, c}, r, map[string]any{connKey: c})
+	m := h.clients
+	if kind == kindAdmin {
+		m = h.admins
+	}
+	err = m.HandleRequestWithKeys(hijackWriter{w, c}, r, map[string]any{connKey: c})
 	if err != nil {
 		h.log.Debug().Err(err).Str("remote", c.remote).Msg("websocket upgrade failed")
 	}
 }
 
-// checkOrigin: the visitor socket takes any origin unless AllowedOrigins is
-// set (then those and the server's own); the admin socket only the server's
-// own origin, or none (non-browser tools).
-func (h *Hub) checkOrigin(r *http.Request) bool {
+// checkClientOrigin: the visitor socket takes any origin unless
+// AllowedOrigins is set, then those and the server's own.
+func (h *Hub) checkClientOrigin(r *http.Request) bool {
+	if len(h.origins) == 0 || sameOrigin(r) {
+		return true
+	}
+	return h.origins[strings.ToLower(strings.TrimRight(r.Header.Get("Origin"), "/"))]
+}
+
+// sameOrigin accepts no Origin (non-browser tools) or the server's own:
+// the Origin's host equals the request's Host.
+func sameOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true
 	}
 	u, err := url.Parse(origin)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return true
-	}
-	if kind, _ := r.Context().Value(ctxKind{}).(int); kind == kindClient {
-		return len(h.origins) == 0 || h.origins[strings.ToLower(strings.TrimRight(origin, "/"))]
-	}
-	return false
+	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
 func connOf(s *melody.Session) *conn {
@@ -349,7 +363,8 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 				return
 			}
 		}
-		h.m.Close()
+		h.clients.Close()
+		h.admins.Close()
 	})
 	return err
 }
