@@ -108,8 +108,10 @@ type Collection[T any] struct {
 	seqKey  string
 	indices map[string]*index
 	list    []*index
-	seq     uint64 // last sequence number handed out; guarded by d.wmu
-	count   int    // guarded by d.imu
+	// fieldIndex numbers the distinct indexed fields (at most 4) so keys() reads each once.
+	fieldIndex map[string]int
+	seq        uint64 // last sequence number handed out; guarded by d.wmu
+	count      int    // guarded by d.imu
 }
 
 // NewCollection opens collection s.Name of d and builds its indices from the
@@ -124,12 +126,25 @@ func NewCollection[T any](d *DB, s Schema[T]) (*Collection[T], error) {
 		seqKey:  metaPrefix + "seq:" + s.Name,
 		indices: map[string]*index{},
 	}
+	c.fieldIndex = map[string]int{}
+	hint := d.hints[c.prefix]
 	for _, in := range s.Indices {
 		if in.Name == "" || len(in.Fields) < 1 || len(in.Fields) > 2 || c.indices[in.Name] != nil {
 			return nil, fmt.Errorf("collection %s: index %q needs a unique name and one or two fields", s.Name, in.Name)
 		}
+		for _, f := range in.Fields {
+			if _, ok := c.fieldIndex[f]; !ok {
+				c.fieldIndex[f] = len(c.fieldIndex)
+			}
+		}
+		if len(c.fieldIndex) > 4 {
+			return nil, fmt.Errorf("collection %s: at most 4 distinct indexed fields", s.Name)
+		}
 		ix := &index{Index: in}
 		ix.reset()
+		if in.Unique && hint > 0 {
+			ix.uniq = make(map[ikey]string, hint)
+		}
 		c.indices[in.Name] = ix
 		c.list = append(c.list, ix)
 	}
@@ -141,6 +156,7 @@ func NewCollection[T any](d *DB, s Schema[T]) (*Collection[T], error) {
 		return nil, fmt.Errorf("collection %s is already open", s.Name)
 	}
 	var dup error
+	kbuf := make([]ikey, len(c.list))
 	err := d.bdb.View(func(tx *buntdb.Tx) error {
 		if v, err := tx.Get(c.seqKey); err == nil {
 			c.seq, _ = strconv.ParseUint(unwrapValue(v), 10, 64)
@@ -150,14 +166,16 @@ func NewCollection[T any](d *DB, s Schema[T]) (*Collection[T], error) {
 				return false
 			}
 			id := key[len(c.prefix):]
-			raw := unwrapValue(val)
-			for _, ix := range c.list {
-				if k, ok := ix.key(raw); ok {
+			ks := c.keysInto(unwrapValue(val), kbuf)
+			for i, ix := range c.list {
+				if k := ks[i]; indexed(k) {
 					if ix.Unique {
-						if other, taken := ix.uniq[k]; taken {
-							dup = fmt.Errorf("%w: %s.%s: documents %s and %s", ErrDuplicate, s.Name, ix.Name, other, id)
+						n := len(ix.uniq)
+						if ix.uniq[k] = id; len(ix.uniq) == n {
+							dup = fmt.Errorf("%w: %s.%s: two documents, one is %s", ErrDuplicate, s.Name, ix.Name, id)
 							return false
 						}
+						continue
 					}
 					ix.add(k, id)
 				}
@@ -185,10 +203,27 @@ func NewCollection[T any](d *DB, s Schema[T]) (*Collection[T], error) {
 func SeqID(n uint64) string { return fmt.Sprintf("%020d", n) }
 
 func (c *Collection[T]) keys(raw string) []ikey {
-	ks := make([]ikey, len(c.list))
+	return c.keysInto(raw, make([]ikey, len(c.list)))
+}
+
+// keysInto is keys writing into ks (len(c.list) long).
+func (c *Collection[T]) keysInto(raw string, ks []ikey) []ikey {
+	var vals [4]string
+	var got [4]bool
 	for i, ix := range c.list {
-		k, ok := ix.key(raw)
-		if !ok {
+		var k ikey
+		for j, f := range ix.Fields {
+			fi := c.fieldIndex[f]
+			if !got[fi] {
+				vals[fi], got[fi] = gjson.Get(raw, f).String(), true
+			}
+			if j == 0 {
+				k.a = vals[fi]
+			} else {
+				k.b = vals[fi]
+			}
+		}
+		if ix.Unique && k.a == "" && k.b == "" {
 			k = ikey{a: "\x00none"}
 		}
 		ks[i] = k

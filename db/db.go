@@ -119,6 +119,7 @@ type DB struct {
 	wmu   sync.Mutex // held by the commit leader
 	imu   sync.RWMutex
 	colls map[string]any
+	hints map[string]int // records per key prefix seen by the file check, to size indices
 
 	syncf     *os.File    // our own descriptor for fsync (same inode as buntdb's)
 	recheck   atomic.Bool // a compaction happened: check syncf's inode
@@ -163,6 +164,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		opts:  opts,
 		log:   opts.Logger.With().Str("component", "db").Logger(),
 		colls: map[string]any{},
+		hints: map[string]int{},
 		stop:  make(chan struct{}),
 	}
 	lock, err := lockDir(filepath.Join(dir, opts.Name+".lock"))
@@ -233,7 +235,7 @@ func (d *DB) check() error {
 	if err != nil {
 		return fmt.Errorf("stat %s: %w", d.path, err)
 	}
-	res, err := scanFile(f, fi.Size())
+	res, err := scanFile(f, fi.Size(), d.hints)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", d.path, err)
 	}

@@ -73,7 +73,7 @@ type scanResult struct {
 // scanFile reads buntdb's append-only file (RESP arrays: set key value / del
 // key / flushdb) and verifies every record. An incomplete last record is a torn
 // tail; anything else wrong is corruption.
-func scanFile(r io.ReaderAt, size int64) (scanResult, error) {
+func scanFile(r io.ReaderAt, size int64, hints map[string]int) (scanResult, error) {
 	res := scanResult{size: size}
 	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 1<<20)
 	var pos int64
@@ -104,6 +104,11 @@ func scanFile(r io.ReaderAt, size int64) (scanResult, error) {
 			if !checkValue(parts[1], parts[2]) {
 				res.valid, res.bad = pos, fmt.Sprintf("checksum mismatch in record %q", truncate(parts[1]))
 				return res, nil
+			}
+			if hints != nil {
+				if i := bytes.IndexByte(parts[1], ':'); i >= 0 {
+					hints[string(parts[1][:i+1])]++
+				}
 			}
 		case cmd == "del" && nparts == 2, cmd == "flushdb" && nparts == 1:
 		default:
@@ -210,3 +215,6 @@ func tornTailHasRecord(r io.ReaderAt, pos, size int64) bool {
 	}
 	return false
 }
+
+// WrapValueForTest exposes the record value format to other packages' test fixtures.
+func WrapValueForTest(key, val string) string { return wrapValue(key, val) }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,6 +40,11 @@ type Store struct {
 // Open opens (or creates) the chat store in data directory dir (file chatd.db).
 func Open(dir string, opts db.Options) (*Store, error) {
 	opts.Version = schemaVersion
+	// Loading allocates the whole store at once and all of it stays live, so a
+	// collection at every doubling of the heap is wasted work: relax the
+	// collector while loading and restore it after.
+	gc := debug.SetGCPercent(400)
+	defer debug.SetGCPercent(gc)
 	d, err := db.Open(dir, opts)
 	if err != nil {
 		return nil, err
@@ -48,6 +54,9 @@ func Open(dir string, opts db.Options) (*Store, error) {
 		d.Close()
 		return nil, err
 	}
+	// Loading a large file leaves garbage behind: hand it back to the OS now
+	// rather than over the next minutes.
+	debug.FreeOSMemory()
 	return s, nil
 }
 
