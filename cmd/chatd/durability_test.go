@@ -1,0 +1,262 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/seed"
+)
+
+// acked records every message the server acknowledged, by visitor and cid.
+type acked struct {
+	mu    sync.Mutex
+	msgs  map[string]message // visitor id + "/" + cid
+	n     int
+	reach chan struct{} // closed when n reaches goal
+	goal  int
+	max   uint64
+}
+
+func newAcked(goal int) *acked {
+	return &acked{msgs: map[string]message{}, reach: make(chan struct{}), goal: goal}
+}
+
+func (a *acked) add(m message) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.msgs[m.Client+"/"+m.CID] = m
+	a.n++
+	if m.Offset > a.max {
+		a.max = m.Offset
+	}
+	if a.n == a.goal {
+		close(a.reach)
+	}
+}
+
+func (a *acked) snapshot() map[string]message {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make(map[string]message, len(a.msgs))
+	for k, v := range a.msgs {
+		out[k] = v
+	}
+	return out
+}
+
+// writer sends messages on w one at a time, each as soon as the previous one
+// is acknowledged, until the socket fails or stop closes.
+func writer(w *wsConn, id, prefix string, a *acked, stop <-chan struct{}) {
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		cid := fmt.Sprintf("%s-%d", prefix, i)
+		w.c.SetWriteDeadline(time.Now().Add(wait))
+		if err := w.c.WriteJSON(map[string]any{"type": "client:message",
+			"data": map[string]any{"cid": cid, "text": "text of " + cid}}); err != nil {
+			return
+		}
+		for {
+			f, err := w.tryRead()
+			if err != nil {
+				return
+			}
+			if f.Type != "client:message" {
+				continue
+			}
+			var m message
+			if jsonUnmarshal(f.Data, &m) != nil {
+				return
+			}
+			if m.CID == cid {
+				a.add(m)
+				break
+			}
+		}
+	}
+}
+
+// checkReplay reconnects each visitor and an admin and requires every acked message, unchanged.
+func checkReplay(t *testing.T, base, adminPW string, tokens map[string]string, want map[string]message) uint64 {
+	t.Helper()
+	var max uint64
+	for id, tok := range tokens {
+		w := dialWS(t, base, "/ws/client")
+		w.send("client:add", map[string]any{"name": "x", "token": tok, "after": 0})
+		var who struct{ ID string }
+		w.expect("client:id", &who)
+		if who.ID != id {
+			t.Fatalf("token restored visitor %s, want %s", who.ID, id)
+		}
+		var msgs []message
+		w.expect("client:messages", &msgs)
+		got := map[string]message{}
+		var prev uint64
+		for _, m := range msgs {
+			if m.Offset <= prev {
+				t.Fatalf("replay offsets not increasing: %d after %d", m.Offset, prev)
+			}
+			prev = m.Offset
+			got[m.Client+"/"+m.CID] = m
+			if m.Offset > max {
+				max = m.Offset
+			}
+		}
+		for k, m := range want {
+			if m.Client != id {
+				continue
+			}
+			if g, ok := got[k]; !ok || g.Offset != m.Offset || g.Text != m.Text {
+				t.Fatalf("acked message %s (offset %d) replayed as %+v (found %v)", k, m.Offset, g, ok)
+			}
+		}
+	}
+	_, all := adminSocket(t, base, login(t, base, "ann", adminPW))
+	byKey := map[string]message{}
+	for _, m := range all {
+		byKey[m.Client+"/"+m.CID] = m
+	}
+	for k, m := range want {
+		if g, ok := byKey[k]; !ok || g.Offset != m.Offset {
+			t.Fatalf("admin replay lacks acked %s at offset %d (got %+v)", k, m.Offset, g)
+		}
+	}
+	return max
+}
+
+func TestKill9KeepsAckedMessages(t *testing.T) {
+	dir := t.TempDir()
+	if err := seed.Set(dir, "ann", "pw", 4); err != nil {
+		t.Fatal(err)
+	}
+	limits := []string{"--msg-rate", "100000", "--msg-burst", "100000"}
+	c := startChild(t, dir, limits...)
+	const visitors = 4
+	a := newAcked(400)
+	stop := make(chan struct{})
+	tokens := map[string]string{}
+	var wg sync.WaitGroup
+	for i := 0; i < visitors; i++ {
+		w, id, tok := visitor(t, c.url(), fmt.Sprintf("v%d", i))
+		tokens[id] = tok
+		wg.Add(1)
+		go func() { defer wg.Done(); writer(w, id, fmt.Sprintf("v%d", i), a, stop) }()
+	}
+	select {
+	case <-a.reach:
+	case <-time.After(wait):
+		t.Fatalf("only %d acks within %v", len(a.snapshot()), wait)
+	}
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	c.waitExit(t)
+	close(stop)
+	wg.Wait()
+	want := a.snapshot()
+	t.Logf("%d messages acknowledged before SIGKILL, highest offset %d", len(want), a.max)
+
+	c2 := startChild(t, dir, limits...)
+	max := checkReplay(t, c2.url(), "pw", tokens, want)
+	// Offsets continue strictly increasing after the restart.
+	var id string
+	for k := range tokens {
+		id = k
+	}
+	w := dialWS(t, c2.url(), "/ws/client")
+	w.send("client:add", map[string]any{"name": "x", "token": tokens[id], "after": max})
+	w.expect("client:messages", nil)
+	w.send("client:message", map[string]any{"cid": "after-restart", "text": "still here"})
+	var m message
+	w.expect("client:message", &m)
+	if m.Offset <= max {
+		t.Fatalf("offset after restart %d, not above %d", m.Offset, max)
+	}
+}
+
+func TestBackupDuringWritesRestores(t *testing.T) {
+	dir := t.TempDir()
+	if err := seed.Set(dir, "ann", "pw", 4); err != nil {
+		t.Fatal(err)
+	}
+	p := startRun(t, dir, "--msg-rate", "100000", "--msg-burst", "100000")
+	token := login(t, p.url(), "ann", "pw")
+	a := newAcked(100)
+	stop := make(chan struct{})
+	tokens := map[string]string{}
+	var wg sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		w, id, tok := visitor(t, p.url(), fmt.Sprintf("v%d", i))
+		tokens[id] = tok
+		wg.Add(1)
+		go func() { defer wg.Done(); writer(w, id, fmt.Sprintf("v%d", i), a, stop) }()
+	}
+	defer func() { close(stop); wg.Wait() }()
+	select {
+	case <-a.reach:
+	case <-time.After(wait):
+		t.Fatal("writers did not get going")
+	}
+	before := a.snapshot() // acked before the backup starts
+	file := filepath.Join(t.TempDir(), "snap.db")
+	code, out, errOut := runBin(t, "", []string{"CHATD_TOKEN=" + token}, "backup", file, "--url", p.url())
+	if code != 0 {
+		t.Fatalf("online backup: %d %s %s", code, out, errOut)
+	}
+	if n := len(a.snapshot()); n == len(before) {
+		t.Log("no message was acknowledged during the backup")
+	}
+
+	// An offline backup of a data dir in use is refused with a pointer to --url.
+	code, _, errOut = runBin(t, "", nil, "backup", filepath.Join(t.TempDir(), "x.db"), "--data", dir)
+	if code == 0 || !contains(errOut, "--url") {
+		t.Fatalf("offline backup of a live dir: %d %s", code, errOut)
+	}
+	// A wrong token is refused.
+	if code, _, _ := runBin(t, "", nil, "backup", file+".2", "--url", p.url(), "--token", "nope"); code == 0 {
+		t.Fatal("backup with a bad token succeeded")
+	}
+
+	// Restore: a new data dir with the file as chatd.db.
+	restored := t.TempDir()
+	copyFile(t, file, filepath.Join(restored, "chatd.db"))
+	if err := seed.Set(restored, "ann", "pw", 4); err != nil {
+		t.Fatal(err)
+	}
+	r := startRun(t, restored)
+	checkReplay(t, r.url(), "pw", tokens, before)
+	r.stop(t)
+
+	// Offline backup of the restored (stopped) dir works too.
+	if code, _, e := runBin(t, "", nil, "backup", filepath.Join(t.TempDir(), "off.db"), "--data", restored); code != 0 {
+		t.Fatalf("offline backup: %s", e)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	in, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
