@@ -42,7 +42,9 @@ func TestConfigSources(t *testing.T) {
 		{"secret from file", nil, map[string]string{"CHATD_METRICS_TOKEN_FILE": secret},
 			func(c config) bool { return c.MetricsToken == "from-file" }},
 		{"lists", []string{"--origins", "https://a.example, https://b.example/", "--trusted-proxies", "10.0.0.0/8,192.168.1.1"}, nil,
-			func(c config) bool { return len(c.origins) == 2 && c.origins[1] == "https://b.example" && len(c.trusted) == 2 }},
+			func(c config) bool {
+				return len(c.origins) == 2 && c.origins[1] == "https://b.example" && len(c.trusted) == 2
+			}},
 		{"fsync policy", []string{"--fsync", "always"}, nil, func(c config) bool { return c.sync != 0 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
