@@ -98,9 +98,9 @@ func runFlood(ctx context.Context, b *bench, o floodOpts) (*FloodReport, error) 
 		}()
 	}
 	wg.Wait()
-	waitUntil(ctx, b.cfg.timeout, func() bool { return drained(p, len(as)) })
-	el := time.Since(t0)
+	answered, _ := b.drain(ctx, p, as)
 	cpu.stop()
+	el := answered.Sub(t0)
 
 	rep := &FloodReport{Mode: "flood", Senders: len(vs), Window: o.window, Admins: len(as)}
 	rep.Seconds = round2(el.Seconds())

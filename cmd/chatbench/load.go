@@ -134,6 +134,29 @@ func drained(p *phase, admins int) bool {
 	return p.acked.Load()+failed >= sent && p.delivered.Load() >= (sent-min(sent, failed))*uint64(admins)
 }
 
+// drain waits, bounded by the setup timeout, until every message sent in p
+// is answered (ack or error), then until every admin socket has it or one of
+// them was lost. It returns when the answers were complete and whether
+// everything was delivered.
+func (b *bench) drain(ctx context.Context, p *phase, as []*admin) (answered time.Time, complete bool) {
+	waitUntil(ctx, b.cfg.timeout, func() bool { return p.acked.Load()+p.failed.Load() >= p.sent.Load() })
+	answered = time.Now()
+	complete = waitUntil(ctx, b.cfg.timeout, func() bool { return drained(p, len(as)) || anyLost(as) })
+	return answered, complete && drained(p, len(as))
+}
+
+// anyLost reports whether an admin socket has ended.
+func anyLost(as []*admin) bool {
+	for _, a := range as {
+		select {
+		case <-a.done:
+			return true
+		default:
+		}
+	}
+	return false
+}
+
 // pace sends rate msg/s in total for d, spread round-robin over vs by
 // `senders` goroutines (each owns a disjoint subset, so each socket has one
 // writer). It returns the worst lag behind schedule.

@@ -79,9 +79,9 @@ func runRamp(ctx context.Context, b *bench, o rampOpts) (*RampReport, error) {
 		cpu := startCPU(pid)
 		t0 := time.Now()
 		b.pace(ctx, p, vs, rate, o.stepDur, o.senders)
-		complete := waitUntil(ctx, b.cfg.timeout, func() bool { return drained(p, len(as)) })
-		el := time.Since(t0)
+		answered, complete := b.drain(ctx, p, as)
 		cpu.stop()
+		el := answered.Sub(t0)
 		s := RampStep{Rate: rate, Sent: p.sent.Load(), Acked: p.acked.Load(), Delivered: p.delivered.Load(),
 			Errors: p.errs.total(), Delivery: p.del.summary(), ServerCPU: cpu.Server, ToolCPU: cpu.Tool}
 		s.AckedPerSec = round2(float64(s.Acked) / el.Seconds())

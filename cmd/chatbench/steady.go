@@ -91,9 +91,9 @@ func runSteady(ctx context.Context, b *bench, o steadyOpts) (*SteadyReport, erro
 	cpu := startCPU(pid)
 	t0 := time.Now()
 	lag := b.pace(ctx, p, vs, o.rate, o.duration, o.senders)
-	waitUntil(ctx, b.cfg.timeout, func() bool { return drained(p, len(as)) })
-	el := time.Since(t0)
+	answered, _ := b.drain(ctx, p, as)
 	cpu.stop()
+	el := answered.Sub(t0)
 
 	rep.Seconds = round2(el.Seconds())
 	rep.Sent, rep.Acked, rep.Failed, rep.Delivered = p.sent.Load(), p.acked.Load(), p.failed.Load(), p.delivered.Load()

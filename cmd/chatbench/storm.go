@@ -149,6 +149,7 @@ func runStorm(ctx context.Context, b *bench, o stormOpts) (*StormReport, error) 
 				return
 			}
 			p.ack.record(time.Since(t0)) // time until this visitor has its history back
+			go v.read()
 			replayed.Add(uint64(n))
 			okCount.Add(1)
 			mu.Lock()
