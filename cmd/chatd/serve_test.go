@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -253,5 +254,46 @@ func TestVersionAndHelp(t *testing.T) {
 		if !strings.Contains(out, sub) {
 			t.Errorf("--help lacks subcommand %q", sub)
 		}
+	}
+}
+
+// TestNoGoroutineOutlivesRun stops an in-process chatd that served sockets and
+// HTTP and requires that none of its goroutines are left.
+func TestNoGoroutineOutlivesRun(t *testing.T) {
+	dir := t.TempDir()
+	if err := seed.Set(dir, "ann", "pw", 4); err != nil {
+		t.Fatal(err)
+	}
+	p := startRun(t, dir, "--pprof", "127.0.0.1:0")
+	adm, _ := adminSocket(t, p.url(), login(t, p.url(), "ann", "pw"))
+	v, _, _ := visitor(t, p.url(), "Ann")
+	v.send("client:message", map[string]any{"cid": "1", "text": "hi"})
+	adm.expect("admin:message", nil)
+	httpDo(t, "GET", p.url()+"/metrics", "", "")
+	if code := p.stop(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	http.DefaultClient.CloseIdleConnections()
+	leaked := func() string {
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		for _, g := range strings.Split(stacks, "\n\n") {
+			for _, mark := range []string{"chatd/chatd/hub.", "chatd/chatd/server.", "chatd/chatd/db.",
+				"chatd/chatd/store.", "olahol/melody", "net/http.(*conn).serve", "net/http.(*Server).Serve",
+				"tidwall/buntdb"} {
+				if strings.Contains(g, mark) && !strings.Contains(g, "_test.go") {
+					return g
+				}
+			}
+		}
+		return ""
+	}
+	deadline := time.Now().Add(wait)
+	for g := leaked(); g != ""; g = leaked() {
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutine outlived run:\n%s", g)
+		}
+		runtime.Gosched()
+		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
 	}
 }
