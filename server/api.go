@@ -36,16 +36,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	ip := s.cfg.ClientIP(r)
 	token, expires, err := s.cfg.Auth.Login(ip, req.Name, req.Password)
+	name := req.Name // user input: bounded before it reaches the log
+	if len(name) > 64 {
+		name = name[:64] + "..."
+	}
 	switch {
 	case errors.Is(err, auth.ErrRateLimited):
 		s.cfg.Metrics.loginFailed("rate_limited")
-		s.cfg.Log.Warn().Str("remote", ip).Str("admin", req.Name).Msg("login rate limited")
+		s.cfg.Log.Warn().Str("remote", ip).Str("admin", name).Msg("login rate limited")
 		w.Header().Set("Retry-After", strconv.Itoa(60))
 		writeJSONError(w, http.StatusTooManyRequests, "too many login attempts, try again later")
 		return
 	case errors.Is(err, auth.ErrBadCredentials):
 		s.cfg.Metrics.loginFailed("bad_credentials")
-		s.cfg.Log.Info().Str("remote", ip).Str("admin", req.Name).Msg("login failed")
+		s.cfg.Log.Info().Str("remote", ip).Str("admin", name).Msg("login failed")
 		writeJSONError(w, http.StatusUnauthorized, "invalid name or password")
 		return
 	case err != nil:
@@ -54,7 +58,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusInternalServerError, "internal error")
 		return
 	}
-	s.cfg.Log.Info().Str("remote", ip).Str("admin", req.Name).Msg("admin logged in")
+	s.cfg.Log.Info().Str("remote", ip).Str("admin", name).Msg("admin logged in")
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, loginResponse{Token: token, Expires: expires.UTC()})
 }

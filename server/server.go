@@ -99,6 +99,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) static() http.Handler {
 	files := http.FileServerFS(s.cfg.Static)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; strings.HasSuffix(p, "/") {
+			// No directory listings: a directory is served only through its index.html.
+			if _, err := fs.Stat(s.cfg.Static, strings.TrimPrefix(p, "/")+"index.html"); err != nil {
+				http.NotFound(w, r)
+				return
+			}
+		}
 		if r.URL.Path == "/widget.js" {
 			w.Header().Set("Cache-Control", "public, max-age=300")
 		} else {

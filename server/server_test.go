@@ -57,6 +57,7 @@ func newTestServer(t *testing.T, backup snapshot, metricsToken string) (*Server,
 			"index.html":        {Data: []byte("<h1>demo</h1>")},
 			"widget.js":         {Data: []byte("console.log(1)")},
 			"portal/index.html": {Data: []byte("<h1>portal</h1>")},
+			"assets/app.css":    {Data: []byte("body{}")},
 		},
 	})
 	ts := httptest.NewServer(s)
@@ -94,6 +95,8 @@ func TestRoutesAndHeaders(t *testing.T) {
 		{"GET", "/widget.js", 200, "console.log"},
 		{"GET", "/portal/", 200, "portal"},
 		{"GET", "/nope", 404, ""},
+		{"GET", "/assets/", 404, ""},
+		{"GET", "/assets/app.css", 200, "body"},
 		{"GET", "/ws/client", 200, "client"},
 		{"GET", "/ws/admin", 200, "admin"},
 		{"GET", "/healthz", 200, "ok"},
