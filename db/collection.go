@@ -111,6 +111,7 @@ type Collection[T any] struct {
 	// fieldIndex numbers the distinct indexed fields (at most 4) so keys() reads each once.
 	fieldIndex map[string]int
 	seq        uint64 // last sequence number handed out; guarded by d.wmu
+	reserved   uint64 // highest sequence number reserved durably; guarded by d.wmu
 	count      int    // guarded by d.imu
 }
 
@@ -160,6 +161,7 @@ func NewCollection[T any](d *DB, s Schema[T]) (*Collection[T], error) {
 	err := d.bdb.View(func(tx *buntdb.Tx) error {
 		if v, err := tx.Get(c.seqKey); err == nil {
 			c.seq, _ = strconv.ParseUint(unwrapValue(v), 10, 64)
+			c.reserved = c.seq
 		}
 		return tx.AscendGreaterOrEqual("", c.prefix, func(key, val string) bool {
 			if !strings.HasPrefix(key, c.prefix) {
@@ -197,6 +199,35 @@ func NewCollection[T any](d *DB, s Schema[T]) (*Collection[T], error) {
 	}
 	d.colls[s.Name] = c
 	return c, nil
+}
+
+// seqBlock is how many sequence numbers one durable reservation covers.
+const seqBlock = 10000
+
+// reserve makes sure the next sequence number is covered by a reservation on
+// disk, so that no number handed out can be handed out again after a crash or
+// power loss, whatever the fsync policy (one extra fsync per seqBlock inserts).
+func (c *Collection[T]) reserve(b *batch) error {
+	if c.seq < c.reserved {
+		return nil
+	}
+	r := c.seq + seqBlock
+	if err := b.set(c.seqKey, strconv.FormatUint(r, 10)); err != nil {
+		return err
+	}
+	b.mustSync = true
+	c.reserved = r
+	return nil
+}
+
+// saveSeq records the exact last sequence number, so that a clean restart
+// continues without a gap.
+func (c *Collection[T]) saveSeq(b *batch) error {
+	if c.s.Seq == nil || c.reserved == c.seq {
+		return nil
+	}
+	c.reserved = c.seq
+	return b.set(c.seqKey, strconv.FormatUint(c.seq, 10))
 }
 
 // SeqID formats a sequence number as an id that sorts like the number.
@@ -239,6 +270,9 @@ func (c *Collection[T]) Insert(ctx context.Context, doc T) (T, error) {
 	err := c.d.exec(ctx, func(b *batch) error {
 		d := doc
 		if c.s.Seq != nil {
+			if err := c.reserve(b); err != nil {
+				return err
+			}
 			c.s.Seq(&d, c.seq+1)
 		}
 		id := c.s.ID(&d)
@@ -344,12 +378,6 @@ func (c *Collection[T]) Remove(ctx context.Context, id string) error {
 		}
 		if !found {
 			return fmt.Errorf("%w: %s id %s", ErrNotFound, c.s.Name, id)
-		}
-		if c.s.Seq != nil {
-			// Keep the high-water mark so a removed last id is never reused.
-			if err := b.set(c.seqKey, strconv.FormatUint(c.seq, 10)); err != nil {
-				return err
-			}
 		}
 		if err := b.del(key); err != nil {
 			return err

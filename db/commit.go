@@ -19,9 +19,10 @@ type op struct {
 
 // batch is the state shared by the ops of one group commit.
 type batch struct {
-	tx    *buntdb.Tx
-	uniq  []claim  // unique keys claimed or released in this batch, newest last
-	after []func() // in-memory index changes, applied once the commit is on disk
+	tx       *buntdb.Tx
+	uniq     []claim  // unique keys claimed or released in this batch, newest last
+	after    []func() // in-memory index changes, applied once the commit is on disk
+	mustSync bool     // fsync before acknowledging, whatever the policy
 }
 
 // exec queues fn and returns once it has been committed (and fsynced, under
@@ -62,12 +63,6 @@ func (d *DB) commit(ops []*op) {
 			close(o.done)
 		}
 	}()
-	if d.closed.Load() {
-		for _, o := range ops {
-			o.err = ErrClosed
-		}
-		return
-	}
 	start := time.Now()
 	b := &batch{}
 	ok := 0
@@ -84,7 +79,7 @@ func (d *DB) commit(ops []*op) {
 	st := CommitStats{Docs: len(ops), Write: time.Since(start)}
 	if err == nil && ok > 0 {
 		d.dirty.Store(true)
-		if d.opts.Sync == SyncAlways {
+		if d.opts.Sync == SyncAlways || b.mustSync {
 			s := time.Now()
 			err = d.fsync()
 			st.Sync = time.Since(s)

@@ -482,6 +482,16 @@ func (d *DB) Close() error {
 	<-d.bgDone
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
+	d.commit([]*op{{fn: func(b *batch) error {
+		for _, c := range d.colls {
+			if s, ok := c.(interface{ saveSeq(*batch) error }); ok {
+				if err := s.saveSeq(b); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}, done: make(chan struct{})}})
 	errSync := d.syncf.Sync()
 	d.syncf.Close()
 	errClose := d.bdb.Close()
