@@ -6,7 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+
+	"github.com/mattn/go-isatty"
 
 	"github.com/chatd/chatd/seed"
 )
@@ -40,6 +43,9 @@ func adminCmd(args []string, getenv func(string) string, stdin io.Reader, stdout
 	want := func(n int) bool { return len(pos) == n }
 	switch {
 	case len(pos) > 0 && pos[0] == "set" && want(2):
+		if f, ok := stdin.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+			fmt.Fprintf(stderr, "Password for %s (one line; it is shown as you type): ", pos[1])
+		}
 		password, err := readPassword(stdin)
 		if err != nil {
 			fmt.Fprintf(stderr, "chatd admin set: %v\n", err)
