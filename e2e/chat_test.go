@@ -1,0 +1,164 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// A visitor on the demo page and an agent in the portal talk both ways.
+func TestVisitorAndAgentChat(t *testing.T) {
+	s := startServer(t)
+	browser := newBrowser(t)
+
+	res, err := http.Get(s.url() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("demo page Content-Security-Policy = %q, want a strict script-src 'self' without unsafe-inline", csp)
+	}
+
+	visitor, _ := newTab(t, browser)
+	openDemo(t, visitor, s)
+	// The widget's stylesheet applies under chatd's strict CSP.
+	waitFor(t, visitor, "the widget styles under CSP", inWidget(
+		`return getComputedStyle(r.querySelector('.r')).position === 'fixed' && r.querySelector('.b').getBoundingClientRect().width === 60`))
+	openWidget(t, visitor)
+	hello := "Hello, is my order #1042 on its way?"
+	widgetSend(t, visitor, hello)
+	id := visitorID(t, visitor)
+
+	agent, _ := newTab(t, browser)
+	portalLogin(t, agent, s, true)
+	btn := js(visitorButton(id))
+	waitFor(t, agent, "the visitor online with one unread message", fmt.Sprintf(
+		`(() => { const b = document.querySelector(%s); const u = b && b.querySelector('.unread'); return b && b.querySelector('.dot.online') && u && u.textContent === '1'; })()`, btn))
+	portalSelect(t, agent, id)
+	waitPortalCount(t, agent, hello, 1)
+	waitFor(t, agent, "the unread count to clear", fmt.Sprintf(`!document.querySelector(%s + ' .unread')`, btn))
+
+	answer := "Hi! Yes, it shipped this morning and arrives tomorrow."
+	portalReply(t, agent, answer)
+	waitWidgetCount(t, visitor, answer, 1)
+	who := evalJS[string](t, visitor, inWidget(`return [...r.querySelectorAll('.m[data-offset]')].pop().querySelector('.mm').textContent`))
+	if !strings.HasPrefix(who, agentName+" ·") {
+		t.Errorf("the widget shows the reply's sender as %q, want the agent's name %q", who, agentName)
+	}
+	portalWho := evalJS[string](t, agent, `[...document.querySelectorAll('#message-list .msg.agent .who')].pop().textContent`)
+	if portalWho != agentName {
+		t.Errorf("the portal shows the reply's sender as %q, want %q", portalWho, agentName)
+	}
+
+	thanks := "Great, thank you so much!"
+	widgetSend(t, visitor, thanks)
+	waitPortalCount(t, agent, thanks, 1)
+	want := []string{hello, answer, thanks}
+	sameTexts(t, "widget", widgetTexts(t, visitor), want)
+	sameTexts(t, "portal", portalTexts(t, agent), want)
+
+	if screenshotsWanted() {
+		// A second visitor, with its own storage, makes the portal's list look like a real day.
+		other := newIncognito(t, browser)
+		openDemo(t, other, s)
+		openWidget(t, other)
+		widgetSend(t, other, "Do you ship rocket skates to Arizona?")
+		otherID := visitorID(t, other)
+		waitFor(t, agent, "the second visitor", fmt.Sprintf(`document.querySelector(%s + ' .unread')`, js(visitorButton(otherID))))
+		screenshot(t, visitor, "widget.png")
+		screenshot(t, agent, "portal.png")
+	}
+}
+
+// A reload or a new tab is the same visitor with the same history, shown once.
+func TestReloadKeepsIdentityAndHistory(t *testing.T) {
+	s := startServer(t)
+	browser := newBrowser(t)
+	visitor, _ := newTab(t, browser)
+	openDemo(t, visitor, s)
+	openWidget(t, visitor)
+	widgetSend(t, visitor, "first message")
+	widgetSend(t, visitor, "second message")
+	id := visitorID(t, visitor)
+
+	run(t, visitor, chromedp.Reload())
+	// History comes from localStorage at once, then the socket catches up without duplicates.
+	waitFor(t, visitor, "the history after a reload", inWidget(`return r.querySelectorAll('.m[data-offset]').length === 2`))
+	waitWidgetOnline(t, visitor)
+	if got := visitorID(t, visitor); got != id {
+		t.Fatalf("after a reload the visitor is %s, want %s", got, id)
+	}
+	openWidget(t, visitor)
+	widgetSend(t, visitor, "third message")
+	want := []string{"first message", "second message", "third message"}
+	sameTexts(t, "widget after reload", widgetTexts(t, visitor), want)
+
+	second, _ := newTab(t, browser)
+	openDemo(t, second, s)
+	waitWidgetOnline(t, second)
+	waitFor(t, second, "the history in a new tab", inWidget(`return r.querySelectorAll('.m[data-offset]').length === 3`))
+	if got := visitorID(t, second); got != id {
+		t.Fatalf("a new tab is visitor %s, want %s", got, id)
+	}
+	sameTexts(t, "widget in a new tab", widgetTexts(t, second), want)
+
+	// The server agrees: one visitor with the whole history.
+	agent, _ := newTab(t, browser)
+	portalLogin(t, agent, s, true)
+	portalSelect(t, agent, id)
+	waitPortalCount(t, agent, "third message", 1)
+	sameTexts(t, "portal", portalTexts(t, agent), want)
+	visitors := evalJS[int](t, agent, `document.querySelectorAll('button.visitor').length`)
+	if visitors != 1 {
+		t.Errorf("the portal lists %d visitors, want 1", visitors)
+	}
+}
+
+// Two tabs of one visitor stay in sync; the agent sees the visitor offline only when both are closed.
+func TestTwoTabsStayInSync(t *testing.T) {
+	s := startServer(t)
+	browser := newBrowser(t)
+	tabA, closeA := newTab(t, browser)
+	openDemo(t, tabA, s)
+	openWidget(t, tabA)
+	widgetSend(t, tabA, "hello from tab A")
+	id := visitorID(t, tabA)
+
+	tabB, closeB := newTab(t, browser)
+	openDemo(t, tabB, s)
+	waitWidgetOnline(t, tabB)
+	waitWidgetCount(t, tabB, "hello from tab A", 1)
+
+	agent, _ := newTab(t, browser)
+	portalLogin(t, agent, s, true)
+	portalSelect(t, agent, id)
+
+	openWidget(t, tabB)
+	widgetSend(t, tabB, "hello from tab B")
+	waitWidgetCount(t, tabA, "hello from tab B", 1)
+	portalReply(t, agent, "I see both of your tabs")
+	waitWidgetCount(t, tabA, "I see both of your tabs", 1)
+	waitWidgetCount(t, tabB, "I see both of your tabs", 1)
+	want := []string{"hello from tab A", "hello from tab B", "I see both of your tabs"}
+	sameTexts(t, "tab A", widgetTexts(t, tabA), want)
+	sameTexts(t, "tab B", widgetTexts(t, tabB), want)
+
+	btn := js(visitorButton(id))
+	online := fmt.Sprintf(`!!document.querySelector(%s + ' .dot.online')`, btn)
+	waitFor(t, agent, "the visitor online", online)
+	closeA()
+	// A round trip through tab B after tab A closed: the visitor must still be online.
+	widgetSend(t, tabB, "tab A is closed now")
+	waitPortalCount(t, agent, "tab A is closed now", 1)
+	stillOnline := evalJS[bool](t, agent, online)
+	if !stillOnline {
+		t.Fatal("the agent sees the visitor offline while tab B is still open")
+	}
+	closeB()
+	waitFor(t, agent, "the visitor offline after both tabs closed", fmt.Sprintf(
+		`document.querySelector(%s + ' .dot') && !(%s) && !document.querySelector('#conv-dot.online')`, btn, online))
+}
