@@ -133,15 +133,23 @@ func checkReplay(t *testing.T, base, adminPW string, tokens map[string]string, w
 	return max
 }
 
+// TestKill9KeepsAckedMessages: under every fsync policy an acknowledged
+// message has reached the file, so a killed process loses none of them.
 func TestKill9KeepsAckedMessages(t *testing.T) {
+	for _, policy := range []string{"1s", "always", "never"} {
+		t.Run(policy, func(t *testing.T) { testKill9(t, policy) })
+	}
+}
+
+func testKill9(t *testing.T, policy string) {
 	dir := t.TempDir()
 	if err := seed.Set(dir, "ann", "pw", 4); err != nil {
 		t.Fatal(err)
 	}
-	limits := []string{"--msg-rate", "100000", "--msg-burst", "100000"}
+	limits := []string{"--msg-rate", "100000", "--msg-burst", "100000", "--fsync", policy}
 	c := startChild(t, dir, limits...)
 	const visitors = 4
-	a := newAcked(400)
+	a := newAcked(1500)
 	stop := make(chan struct{})
 	tokens := map[string]string{}
 	var wg sync.WaitGroup
