@@ -42,6 +42,7 @@ type config struct {
 	SocketsPerIP    int
 	NewVisitorsPIP  int
 	SendBuffer      int
+	AdminSendBuffer int
 	PingPeriod      time.Duration
 	ShutdownTimeout time.Duration
 	ShutdownDelay   time.Duration
@@ -107,6 +108,7 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.IntVar(&c.SocketsPerIP, "sockets-per-ip", 64, "open sockets per client IP")
 	fs.IntVar(&c.NewVisitorsPIP, "new-visitors-per-ip", 30, "visitors created per client IP per minute")
 	fs.IntVar(&c.SendBuffer, "send-buffer", 128, "frames queued per socket before a slow socket is closed")
+	fs.IntVar(&c.AdminSendBuffer, "admin-send-buffer", 4096, "frames queued per admin socket (admins get every message) before it is closed")
 	fs.DurationVar(&c.PingPeriod, "ping-period", 30*time.Second, "WebSocket ping interval (a socket silent for twice this is closed)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "hard deadline for a graceful shutdown (then exit 1)")
 	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", 0, "on SIGTERM, answer /readyz 503 this long before closing sockets (load balancer drain)")
@@ -241,7 +243,8 @@ func (c *config) validate() error {
 		v    int
 	}{{"max-text", c.MaxText}, {"max-frame", c.MaxFrame}, {"max-name", c.MaxName}, {"msg-burst", c.MsgBurst},
 		{"sockets-per-visitor", c.SocketsPerVisit}, {"sockets-per-ip", c.SocketsPerIP},
-		{"new-visitors-per-ip", c.NewVisitorsPIP}, {"send-buffer", c.SendBuffer}} {
+		{"new-visitors-per-ip", c.NewVisitorsPIP}, {"send-buffer", c.SendBuffer},
+		{"admin-send-buffer", c.AdminSendBuffer}} {
 		if l.v <= 0 {
 			bad("--%s %d: must be a positive number", l.name, l.v)
 		}

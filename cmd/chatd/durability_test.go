@@ -85,11 +85,37 @@ func writer(w *wsConn, id, prefix string, a *acked, stop <-chan struct{}) {
 	}
 }
 
+// collect reads replay frames of type typ (the hub sends history in chunks)
+// until every key of want is seen, and returns all messages read.
+func collect(t *testing.T, w *wsConn, typ string, want map[string]message) []message {
+	t.Helper()
+	missing := make(map[string]bool, len(want))
+	for k := range want {
+		missing[k] = true
+	}
+	var all []message
+	for first := true; first || len(missing) > 0; first = false {
+		var chunk []message
+		w.expect(typ, &chunk)
+		for _, m := range chunk {
+			delete(missing, m.Client+"/"+m.CID)
+		}
+		all = append(all, chunk...)
+	}
+	return all
+}
+
 // checkReplay reconnects each visitor and an admin and requires every acked message, unchanged.
 func checkReplay(t *testing.T, base, adminPW string, tokens map[string]string, want map[string]message) uint64 {
 	t.Helper()
-	var max uint64
+	var hi uint64
 	for id, tok := range tokens {
+		mine := map[string]message{}
+		for k, m := range want {
+			if m.Client == id {
+				mine[k] = m
+			}
+		}
 		w := dialWS(t, base, "/ws/client")
 		w.send("client:add", map[string]any{"name": "x", "token": tok, "after": 0})
 		var who struct{ ID string }
@@ -97,32 +123,27 @@ func checkReplay(t *testing.T, base, adminPW string, tokens map[string]string, w
 		if who.ID != id {
 			t.Fatalf("token restored visitor %s, want %s", who.ID, id)
 		}
-		var msgs []message
-		w.expect("client:messages", &msgs)
 		got := map[string]message{}
 		var prev uint64
-		for _, m := range msgs {
+		for _, m := range collect(t, w, "client:messages", mine) {
 			if m.Offset <= prev {
 				t.Fatalf("replay offsets not increasing: %d after %d", m.Offset, prev)
 			}
 			prev = m.Offset
 			got[m.Client+"/"+m.CID] = m
-			if m.Offset > max {
-				max = m.Offset
-			}
+			hi = max(hi, m.Offset)
 		}
-		for k, m := range want {
-			if m.Client != id {
-				continue
-			}
+		for k, m := range mine {
 			if g, ok := got[k]; !ok || g.Offset != m.Offset || g.Text != m.Text {
 				t.Fatalf("acked message %s (offset %d) replayed as %+v (found %v)", k, m.Offset, g, ok)
 			}
 		}
 	}
-	_, all := adminSocket(t, base, login(t, base, "ann", adminPW))
+	adm := dialWS(t, base, "/ws/admin")
+	adm.send("admin:add", map[string]any{"token": login(t, base, "ann", adminPW), "after": 0})
+	adm.expect("admin:list", nil)
 	byKey := map[string]message{}
-	for _, m := range all {
+	for _, m := range collect(t, adm, "admin:messages", want) {
 		byKey[m.Client+"/"+m.CID] = m
 	}
 	for k, m := range want {
@@ -130,7 +151,7 @@ func checkReplay(t *testing.T, base, adminPW string, tokens map[string]string, w
 			t.Fatalf("admin replay lacks acked %s at offset %d (got %+v)", k, m.Offset, g)
 		}
 	}
-	return max
+	return hi
 }
 
 // TestKill9KeepsAckedMessages: under every fsync policy an acknowledged

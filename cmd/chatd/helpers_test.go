@@ -422,7 +422,7 @@ func visitor(t *testing.T, base, name string) (w *wsConn, id, token string) {
 	return w, who.ID, who.Token
 }
 
-// adminSocket opens an admin socket with token and reads through its backlog.
+// adminSocket opens an admin socket with token and reads the visitor list and the first backlog chunk.
 func adminSocket(t *testing.T, base, token string) (*wsConn, []message) {
 	t.Helper()
 	w := dialWS(t, base, "/ws/admin")

@@ -68,7 +68,7 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		MaxText: c.MaxText, MaxFrame: int64(c.MaxFrame), MaxName: c.MaxName,
 		MsgRate: c.MsgRate, MsgBurst: c.MsgBurst,
 		SocketsPerVisit: c.SocketsPerVisit, SocketsPerIP: c.SocketsPerIP, NewVisitorsPerIP: c.NewVisitorsPIP,
-		SendBuffer: c.SendBuffer, PingPeriod: c.PingPeriod,
+		SendBuffer: c.SendBuffer, AdminSendBuffer: c.AdminSendBuffer, PingPeriod: c.PingPeriod,
 		AllowedOrigins: c.origins, ClientIP: clientIP,
 	}, st, au, log.With().Str("component", "hub").Logger())
 	if !c.Metrics {
