@@ -30,10 +30,11 @@ type conn struct {
 	remote string
 	reject string // error code to answer with, then close, as soon as it opens
 
-	raw     atomic.Pointer[net.Conn] // the hijacked connection, to drop a stuck socket
-	s       *melody.Session
-	closing atomic.Bool   // force close started
-	gone    chan struct{} // closed on disconnect
+	raw      atomic.Pointer[net.Conn] // the hijacked connection, to drop a stuck socket
+	s        *melody.Session
+	closing  atomic.Bool   // force close started
+	gone     chan struct{} // closed on disconnect
+	upgraded chan struct{} // closed once melody has the socket
 
 	// Flow control for replays: frames queued to melody vs written by it.
 	queued, sent atomic.Int64
@@ -80,12 +81,13 @@ type pending struct {
 
 func newConn(h *Hub, kind int, r *http.Request) *conn {
 	return &conn{
-		h:       h,
-		kind:    kind,
-		ip:      h.cfg.ClientIP(r),
-		remote:  r.RemoteAddr,
-		gone:    make(chan struct{}),
-		drained: make(chan struct{}, 1),
+		h:        h,
+		kind:     kind,
+		ip:       h.cfg.ClientIP(r),
+		remote:   r.RemoteAddr,
+		gone:     make(chan struct{}),
+		upgraded: make(chan struct{}),
+		drained:  make(chan struct{}, 1),
 	}
 }
 

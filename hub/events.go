@@ -33,11 +33,25 @@ func (h *Hub) deliver(r release) {
 
 // onMessage handles one text frame; melody calls it from the socket's read
 // goroutine, so the events of one socket are handled one at a time, in order.
+//
+// The work runs on a short-lived goroutine while the read goroutine waits:
+// the store calls go deep, and a stack grown by them would stay with the
+// idle socket for its whole life (8 KiB instead of 4 KiB per socket).
 func (h *Hub) onMessage(s *melody.Session, b []byte) {
 	c := connOf(s)
 	if c == nil || c.closing.Load() {
 		return
 	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.handle(c, b)
+	}()
+	<-done
+}
+
+// handle decodes and runs one frame of socket c.
+func (h *Hub) handle(c *conn, b []byte) {
 	f, fe := decodeFrame(b, h.lim)
 	known := socketTakes(c.kind, f.Type)
 	switch {

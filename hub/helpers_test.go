@@ -61,7 +61,7 @@ func (l *logBuf) String() string {
 
 // testServer is a real hub over a real store on 127.0.0.1:0.
 type testServer struct {
-	t    *testing.T
+	t    testing.TB
 	hub  *Hub
 	st   *store.Store
 	auth *testAuth
@@ -71,7 +71,7 @@ type testServer struct {
 
 const adminToken = "good-admin-token"
 
-func startServer(t *testing.T, cfg Config) *testServer {
+func startServer(t testing.TB, cfg Config) *testServer {
 	t.Helper()
 	st, err := store.Open(t.TempDir(), db.Options{})
 	if err != nil {
@@ -115,7 +115,7 @@ func startServer(t *testing.T, cfg Config) *testServer {
 
 // ws is a test WebSocket client.
 type ws struct {
-	t    *testing.T
+	t    testing.TB
 	name string
 	c    *websocket.Conn
 }

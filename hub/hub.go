@@ -188,9 +188,9 @@ func (h *Hub) newMelody(buffer int, checkOrigin func(*http.Request) bool) *melod
 	m.Config.WriteWait = writeWait
 	m.Upgrader = &websocket.Upgrader{
 		HandshakeTimeout: writeWait,
-		// 0: reuse net/http's 4 KiB reader of the hijacked connection, which
-		// the handler goroutine keeps alive anyway.
-		ReadBufferSize: 0,
+		// A small reader of our own, so net/http's 4 KiB one can be freed;
+		// frames larger than it are read in pieces.
+		ReadBufferSize: 1024,
 		// Write buffers come from a pool and are held only while a frame is
 		// written, so an idle socket holds none.
 		WriteBufferSize: 4096,
@@ -228,7 +228,6 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, kind int) {
 		http.Error(w, "server restarting", http.StatusServiceUnavailable)
 		return
 	}
-	defer h.idx.leave(c.ip, !over)
 	if over {
 		c.reject = codeTooMany
 		h.log.Warn().Str("remote", c.remote).Str("ip", c.ip).Msg("too many sockets from one IP")
@@ -237,10 +236,50 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, kind int) {
 	if kind == kindAdmin {
 		m = h.admins
 	}
-	err = m.HandleRequestWithKeys(hijackWriter{w, c}, r, map[string]any{connKey: c})
+	// The socket runs on its own goroutine and this handler returns once the
+	// upgrade is done: net/http's connection goroutine then ends and frees
+	// its 8 KiB stack and 8 KiB of buffers, a third of an idle socket's cost.
+	failed := make(chan error, 1)
+	go h.run(m, hijackWriter{w, c}, slimRequest(r), c, !over, failed)
+	select {
+	case <-c.upgraded:
+	case err := <-failed:
+		if errors.Is(err, melody.ErrClosed) {
+			http.Error(w, "server restarting", http.StatusServiceUnavailable)
+		}
+	}
+}
+
+// run serves one socket until it closes. Its arguments are passed, not
+// captured, so nothing of net/http's request stays reachable after the upgrade.
+func (h *Hub) run(m *melody.Melody, w http.ResponseWriter, r *http.Request, c *conn, counted bool, failed chan<- error) {
+	defer h.idx.leave(c.ip, counted)
+	err := m.HandleRequestWithKeys(w, r, map[string]any{connKey: c})
 	if err != nil {
 		h.log.Debug().Err(err).Str("remote", c.remote).Msg("websocket upgrade failed")
 	}
+	failed <- err
+}
+
+// upgradeHeaders are the request headers the WebSocket upgrade reads.
+var upgradeHeaders = []string{"Connection", "Upgrade", "Origin", "Sec-Websocket-Version",
+	"Sec-Websocket-Key", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions"}
+
+// slimRequest copies what the upgrade needs from r: melody keeps the request
+// for the socket's life, and a browser's cookies and other headers would cost
+// every idle socket a kilobyte or more.
+func slimRequest(r *http.Request) *http.Request {
+	s := &http.Request{
+		Method: r.Method, URL: r.URL, Proto: r.Proto, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor,
+		Host: r.Host, RemoteAddr: r.RemoteAddr, RequestURI: r.RequestURI,
+		Header: make(http.Header, len(upgradeHeaders)),
+	}
+	for _, k := range upgradeHeaders {
+		if v, ok := r.Header[k]; ok {
+			s.Header[k] = v
+		}
+	}
+	return s
 }
 
 // checkClientOrigin: the visitor socket takes any origin unless
@@ -275,6 +314,7 @@ func (h *Hub) onConnect(s *melody.Session) {
 		return
 	}
 	c.s = s
+	close(c.upgraded)
 	switch {
 	case !h.idx.open(c):
 		c.closeWith(CloseRestart, "server restart")
