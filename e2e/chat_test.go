@@ -49,7 +49,7 @@ func TestVisitorAndAgentChat(t *testing.T) {
 	if !strings.HasPrefix(who, agentName+" ·") {
 		t.Errorf("the widget shows the reply's sender as %q, want the agent's name %q", who, agentName)
 	}
-	portalWho := evalJS[string](t, agent, `[...document.querySelectorAll('#message-list .msg.agent .who')].pop().textContent`)
+	portalWho := evalJS[string](t, agent, `[...document.querySelectorAll('#message-list .msg.from-agent .who')].pop().textContent`)
 	if portalWho != agentName {
 		t.Errorf("the portal shows the reply's sender as %q, want %q", portalWho, agentName)
 	}
@@ -62,13 +62,22 @@ func TestVisitorAndAgentChat(t *testing.T) {
 	sameTexts(t, "portal", portalTexts(t, agent), want)
 
 	if screenshotsWanted() {
-		// A second visitor, with its own storage, makes the portal's list look like a real day.
-		other := newIncognito(t, browser)
-		openDemo(t, other, s)
-		openWidget(t, other)
-		widgetSend(t, other, "Do you ship rocket skates to Arizona?")
-		otherID := visitorID(t, other)
-		waitFor(t, agent, "the second visitor", fmt.Sprintf(`document.querySelector(%s + ' .unread')`, js(visitorButton(otherID))))
+		// More visitors, each with its own storage, make the portal's list look like a real day:
+		// one left after asking, one is waiting for an answer.
+		gone, leave := newIncognito(t, browser)
+		openDemo(t, gone, s)
+		openWidget(t, gone)
+		widgetSend(t, gone, "Can I change the delivery address of order #1038?")
+		goneID := visitorID(t, gone)
+		leave()
+		waitFor(t, agent, "the visitor who left offline", fmt.Sprintf(
+			`document.querySelector(%s + ' .dot:not(.online)')`, js(visitorButton(goneID))))
+		waiting, _ := newIncognito(t, browser)
+		openDemo(t, waiting, s)
+		openWidget(t, waiting)
+		widgetSend(t, waiting, "Do you ship rocket skates to Arizona?")
+		waitFor(t, agent, "the waiting visitor's unread count", fmt.Sprintf(
+			`document.querySelector(%s + ' .unread')`, js(visitorButton(visitorID(t, waiting)))))
 		screenshot(t, visitor, "widget.png")
 		screenshot(t, agent, "portal.png")
 	}

@@ -310,12 +310,12 @@ func openTarget(t *testing.T, ctx context.Context, cancel context.CancelFunc) {
 }
 
 // newIncognito opens a tab in a separate browser context (separate storage: another visitor).
-func newIncognito(t *testing.T, browser context.Context) context.Context {
+func newIncognito(t *testing.T, browser context.Context) (context.Context, context.CancelFunc) {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	openTarget(t, ctx, cancel)
-	return ctx
+	return ctx, cancel
 }
 
 // run runs actions in tab, bounded by stepTimeout.

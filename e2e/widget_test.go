@@ -63,7 +63,6 @@ func TestWidgetOnForeignSite(t *testing.T) {
 	if size := evalJS[string](t, tab, inWidget(`return getComputedStyle(r.querySelector('.m[data-offset] .mt')).fontSize`)); size != "14px" {
 		t.Errorf("the host page's font leaked into the widget: font-size %s", size)
 	}
-	screenshot(t, tab, "widget-foreign-site.png")
 }
 
 // At a phone's width the open chat fills the screen and closes again.

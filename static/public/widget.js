@@ -93,7 +93,7 @@
     '.n{margin:0 14px 8px;padding:8px 10px;border-radius:8px;background:#fef3c7;color:#92400e;font-size:12.5px}' +
     '.f{display:flex;align-items:flex-end;gap:8px;padding:10px 12px;border-top:1px solid #e5e7eb;background:#fff}' +
     'textarea{flex:1;resize:none;border:1px solid #d1d5db;border-radius:12px;padding:9px 12px;max-height:120px;outline:0;background:#fff}' +
-    'textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px rgba(37,99,235,.12)}' +
+    'textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(--a) 18%,transparent)}' +
     '.sd{width:38px;height:38px;border-radius:50%;background:var(--a);color:#fff;display:flex;align-items:center;justify-content:center;flex:none}.sd svg{width:18px;height:18px;fill:currentColor}' +
     '.w{text-align:center;font-size:11px;color:#9ca3af;padding:0 0 8px;background:#fff}' +
     '[hidden]{display:none!important}' +

@@ -468,7 +468,7 @@
   }
   function messageNode(m, v, pending) {
     var agent = m.from === 'admin';
-    var wrap = el('div', 'msg ' + (agent ? 'agent' : 'visitor') + (pending ? ' pending' : ''));
+    var wrap = el('div', 'msg ' + (agent ? 'from-agent' : 'from-visitor') + (pending ? ' pending' : ''));
     if (m.offset) wrap.setAttribute('data-offset', m.offset);
     if (m.cid) wrap.setAttribute('data-cid', m.cid);
     wrap.appendChild(el('div', 'text', m.text));
