@@ -85,6 +85,9 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		log.Error().Err(err).Str("addr", c.Addr).Msg("cannot listen")
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout)
+		defer cancel()
+		h.Shutdown(stopCtx)
 		return exitFail
 	}
 	httpSrv := server.HTTPServer(srv, log)

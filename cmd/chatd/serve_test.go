@@ -297,3 +297,12 @@ func TestNoGoroutineOutlivesRun(t *testing.T) {
 		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
 	}
 }
+
+func TestAddressInUse(t *testing.T) {
+	p := startRun(t, t.TempDir())
+	log := newLogLines()
+	code := run(t.Context(), []string{"--addr", p.addr, "--data", t.TempDir(), "--log-format", "json", "--bcrypt-cost", "4"}, noEnv, nil, log)
+	if code != exitFail || log.count("cannot listen") != 1 {
+		t.Fatalf("busy address: exit %d, log:\n%s", code, log.String())
+	}
+}
