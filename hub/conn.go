@@ -33,7 +33,6 @@ type conn struct {
 	raw      atomic.Pointer[net.Conn] // the hijacked connection, to drop a stuck socket
 	s        *melody.Session
 	closing  atomic.Bool   // force close started
-	gone     chan struct{} // closed on disconnect
 	upgraded chan struct{} // closed once melody has the socket
 
 	// Flow control for replays: frames queued to melody vs written by it.
@@ -85,7 +84,6 @@ func newConn(h *Hub, kind int, r *http.Request) *conn {
 		kind:     kind,
 		ip:       h.cfg.ClientIP(r),
 		remote:   r.RemoteAddr,
-		gone:     make(chan struct{}),
 		upgraded: make(chan struct{}),
 		drained:  make(chan struct{}, 1),
 	}
@@ -145,19 +143,24 @@ func (c *conn) endReplay(floor uint64) {
 }
 
 // waitRoom blocks until fewer than n frames are queued on the socket, so a long
-// replay never overflows the send buffer. False if the socket went away or made
+// replay never overflows the send buffer. False if the socket closed or made
 // no progress within wait.
 func (c *conn) waitRoom(n int64, wait time.Duration) bool {
-	var timer *time.Timer
+	if c.queued.Load()-c.sent.Load() < n {
+		return !c.closing.Load()
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	// melody does not say when a session's writer stops, so look now and then.
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
 	for c.queued.Load()-c.sent.Load() >= n {
-		if timer == nil {
-			timer = time.NewTimer(wait)
-			defer timer.Stop()
-		}
 		select {
 		case <-c.drained:
-		case <-c.gone:
-			return false
+		case <-tick.C:
+			if c.closing.Load() || c.s.IsClosed() {
+				return false
+			}
 		case <-timer.C:
 			return false
 		}

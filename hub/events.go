@@ -218,6 +218,12 @@ func (h *Hub) store(c *conn, m store.NewMessage) {
 		return
 	}
 	d := delivery{visitor: msg.Client}
+	if dup && (msg.From != m.From || msg.Admin != m.Admin) {
+		// Not a retry: another sender in this conversation used that cid.
+		h.seq.finish(t, release{}, false)
+		h.reply(c, refuse(codeBadRequest, "cid already used by another sender in this conversation; use random cids", m.CID))
+		return
+	}
 	if dup {
 		typ := evClientMessage
 		if c.kind == kindAdmin {

@@ -329,7 +329,6 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 	if c == nil {
 		return
 	}
-	close(c.gone)
 	c.closing.Store(true)
 	last := h.idx.close(c)
 	id := c.who()

@@ -115,6 +115,7 @@ func TestProtocolScenarios(t *testing.T) {
 			{on: "adm", send: amsg("$v.id", "r1", "reply"), want: []string{ack("admin:message", "r1", "admin")}},
 			{on: "adm", send: amsg("$v.id", "r1", "reply again"), want: []string{`{"type":"admin:message","data":{"cid":"r1","text":"reply","offset":$off.r1}}`}},
 			{on: "v", want: []string{ack("client:message", "r1", "admin")}},
+			{on: "adm", send: amsg("$v.id", "d2", "same cid as the visitor's"), want: []string{errCID("bad_request", "d2")}},
 			{on: "adm", send: amsg("$v.id", "r2", "later"), want: []string{ack("admin:message", "r2", "admin")}},
 			{on: "v", want: []string{ack("client:message", "r2", "admin")}, note: "visitor gets r2 next, not r1 again"},
 			{on: "adm2", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list"}`,
