@@ -34,6 +34,7 @@ type FloodReport struct {
 	ServerCPU   float64           `json:"server_cpu_cores,omitempty"`
 	ToolCPU     float64           `json:"tool_cpu_cores"`
 	Errors      map[string]uint64 `json:"errors"`
+	Host        Host              `json:"host"`
 }
 
 // runFlood measures the most acknowledged messages per second: each of K
@@ -109,6 +110,7 @@ func runFlood(ctx context.Context, b *bench, o floodOpts) (*FloodReport, error) 
 	rep.Ack, rep.Delivery = p.ack.summary(), p.del.summary()
 	rep.ServerCPU, rep.ToolCPU = cpu.Server, cpu.Tool
 	rep.Errors = mergeErrs(setup.errs.snapshot(), p.errs.snapshot())
+	rep.Host = hostInfo()
 	return rep, nil
 }
 
@@ -125,5 +127,6 @@ func (r *FloodReport) rows() [][2]string {
 		{"delivery visitor->admin", latRow(r.Delivery)},
 		{"cpu server / tool", fmt.Sprintf("%.2f / %.2f cores", r.ServerCPU, r.ToolCPU)},
 		{"errors", errRow(r.Errors)},
+		r.Host.row(),
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -89,6 +90,27 @@ func (m *cpuMeter) stop() {
 }
 
 func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
+
+// Host describes the machine the run shared with chatd: other load on it
+// changes every figure, so reports carry it.
+type Host struct {
+	CPUs    int    `json:"cpus"`
+	LoadAvg string `json:"loadavg"` // 1, 5 and 15 minute load averages at the end of the run
+}
+
+func hostInfo() Host {
+	h := Host{CPUs: runtime.NumCPU()}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			h.LoadAvg = strings.Join(f[:3], " ")
+		}
+	}
+	return h
+}
+
+func (h Host) row() [2]string {
+	return [2]string{"host cpus / loadavg", fmt.Sprintf("%d / %s", h.CPUs, h.LoadAvg)}
+}
 
 // raiseNoFile lifts the soft RLIMIT_NOFILE to the hard limit so one process
 // can hold thousands of sockets; it returns the resulting soft limit.

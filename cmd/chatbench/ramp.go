@@ -47,6 +47,7 @@ type RampReport struct {
 	Capacity  float64           `json:"capacity"`
 	Steps     []RampStep        `json:"steps"`
 	Errors    map[string]uint64 `json:"errors"`
+	Host      Host              `json:"host"`
 }
 
 // runRamp raises the rate step by step over the same connected visitors
@@ -110,6 +111,7 @@ func runRamp(ctx context.Context, b *bench, o rampOpts) (*RampReport, error) {
 		}
 	}
 	rep.Errors = mergeErrs(all...)
+	rep.Host = hostInfo()
 	return rep, nil
 }
 
@@ -121,6 +123,7 @@ func (r *RampReport) rows() [][2]string {
 		{"pass if", fmt.Sprintf("p99 delivery <= %.1f ms, error ratio <= %g", r.P99MaxMs, r.MaxErrors)},
 		{"capacity", fmt.Sprintf("%.0f msg/s", r.Capacity)},
 		{"errors", errRow(r.Errors)},
+		r.Host.row(),
 	}
 }
 

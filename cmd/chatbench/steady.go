@@ -49,6 +49,7 @@ type SteadyReport struct {
 	ToolRSSKiB  int64             `json:"tool_rss_kib"`
 	Memory      *Memory           `json:"memory,omitempty"`
 	Errors      map[string]uint64 `json:"errors"`
+	Host        Host              `json:"host"`
 }
 
 func runSteady(ctx context.Context, b *bench, o steadyOpts) (*SteadyReport, error) {
@@ -106,6 +107,7 @@ func runSteady(ctx context.Context, b *bench, o steadyOpts) (*SteadyReport, erro
 		rep.Memory.RSSAfterKiB, _ = rssKiB(pid)
 	}
 	rep.Errors = mergeErrs(setup.errs.snapshot(), p.errs.snapshot())
+	rep.Host = hostInfo()
 	return rep, nil
 }
 
@@ -151,5 +153,5 @@ func (r *SteadyReport) rows() [][2]string {
 			[2]string{"server rss before/idle/after", fmt.Sprintf("%d / %d / %d KiB", m.RSSBeforeKiB, m.RSSIdleKiB, m.RSSAfterKiB)},
 			[2]string{"server rss per idle visitor", fmt.Sprintf("%.2f KiB", m.PerVisitor)})
 	}
-	return append(rows, [2]string{"errors", errRow(r.Errors)})
+	return append(rows, [2]string{"errors", errRow(r.Errors)}, r.Host.row())
 }

@@ -30,6 +30,7 @@ type StormReport struct {
 	AllBackMs   float64           `json:"all_back_ms"`
 	Restore     Latency           `json:"restore"`
 	Errors      map[string]uint64 `json:"errors"`
+	Host        Host              `json:"host"`
 }
 
 // runStorm connects N visitors, gives each a history, drops them all, lets an
@@ -171,6 +172,7 @@ func runStorm(ctx context.Context, b *bench, o stormOpts) (*StormReport, error) 
 		rep.AllBackMs = ms(allBack)
 	}
 	rep.Errors = mergeErrs(setup.errs.snapshot(), p.errs.snapshot())
+	rep.Host = hostInfo()
 	return rep, nil
 }
 
@@ -193,5 +195,6 @@ func (r *StormReport) rows() [][2]string {
 		{"time until history back", latRow(r.Restore)},
 		{"all visitors back after", all},
 		{"errors", errRow(r.Errors)},
+		r.Host.row(),
 	}
 }
