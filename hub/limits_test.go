@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/db"
 	"github.com/chatd/chatd/store"
 	"github.com/gorilla/websocket"
+	"github.com/rs/zerolog"
 )
 
 func TestFloodingVisitorIsLimitedOthersChat(t *testing.T) {
@@ -431,4 +434,35 @@ func decode(f inFrame, v any) error {
 		return errors.Join(fmt.Errorf("decode %s", f.raw), err)
 	}
 	return nil
+}
+
+// TestStoreFailureIsUnavailable: when the store fails nothing is acked, the
+// sender gets unavailable with its cid, and the socket stays open.
+func TestStoreFailureIsUnavailable(t *testing.T) {
+	st, err := store.Open(t.TempDir(), db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(Config{}, st, &testAuth{m: map[string]string{adminToken: "alice"}}, zerolog.Nop())
+	srv := httptest.NewServer(http.HandlerFunc(h.ServeClient))
+	ts := &testServer{t: t, hub: h, st: st, url: "ws" + strings.TrimPrefix(srv.URL, "http")}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		h.Shutdown(ctx)
+		srv.Close()
+	}()
+	w := ts.dial("v", "", nil)
+	w.send(evClientAdd, map[string]any{"name": "Ann"})
+	w.expect(evClientID, nil)
+	w.expect(evClientMessages, nil)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w.send(evClientMessage, msg("u1", "into the void"))
+	if e := w.expectError(codeUnavailable); e.CID != "u1" {
+		t.Fatalf("unavailable names cid %q", e.CID)
+	}
+	w.send(evClientMessage, msg("", "still answered"))
+	w.expectError(codeBadRequest)
 }
