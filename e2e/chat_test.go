@@ -57,7 +57,16 @@ func TestVisitorAndAgentChat(t *testing.T) {
 	thanks := "Great, thank you so much!"
 	widgetSend(t, visitor, thanks)
 	waitPortalCount(t, agent, thanks, 1)
-	want := []string{hello, answer, thanks}
+	// With the panel closed, a reply shows as an unread badge on the bubble.
+	run(t, visitor, chromedp.Click(chromedp.JSPath(widgetRootJS+`.querySelector('.x')`)))
+	welcome := "You're welcome! Anything else?"
+	portalReply(t, agent, welcome)
+	waitWidgetCount(t, visitor, welcome, 1)
+	waitFor(t, visitor, "the unread badge", inWidget(`const k = r.querySelector('.k'); return !k.hidden && k.textContent === '1'`))
+	openWidget(t, visitor)
+	waitFor(t, visitor, "the badge cleared", inWidget(`return r.querySelector('.k').hidden`))
+
+	want := []string{hello, answer, thanks, welcome}
 	sameTexts(t, "widget", widgetTexts(t, visitor), want)
 	sameTexts(t, "portal", portalTexts(t, agent), want)
 

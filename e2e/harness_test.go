@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -93,6 +95,7 @@ type server struct {
 	bin    string
 	dir    string
 	addr   string
+	extra  []string // more chatd flags
 	cmd    *exec.Cmd
 	exited chan struct{}
 
@@ -100,11 +103,11 @@ type server struct {
 	logs []string
 }
 
-// startServer runs `chatd admin set` and then chatd on a free loopback port.
-// The process is stopped when the test ends.
-func startServer(t *testing.T) *server {
+// startServer runs `chatd admin set` and then chatd on a free loopback port,
+// with extra flags if given. The process is stopped when the test ends.
+func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
-	s := &server{t: t, bin: chatdBinary(t), dir: t.TempDir()}
+	s := &server{t: t, bin: chatdBinary(t), dir: t.TempDir(), extra: extra}
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	set := exec.CommandContext(ctx, s.bin, "admin", "set", agentName, "--data", s.dir)
@@ -145,8 +148,9 @@ func (s *server) log(line string) {
 func (s *server) start(addr string) {
 	t := s.t
 	t.Helper()
-	cmd := exec.Command(s.bin, "--addr", addr, "--data", s.dir, "--log-format", "json",
-		"--msg-rate", "50", "--msg-burst", "100", "--new-visitors-per-ip", "1000")
+	args := []string{"--addr", addr, "--data", s.dir, "--log-format", "json",
+		"--msg-rate", "50", "--msg-burst", "100", "--new-visitors-per-ip", "1000"}
+	cmd := exec.Command(s.bin, append(args, s.extra...)...)
 	cmd.Env = s.env()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -306,6 +310,26 @@ func openTarget(t *testing.T, ctx context.Context, cancel context.CancelFunc) {
 	timer.Stop()
 	if err != nil {
 		t.Fatalf("open a tab: %v", err)
+	}
+}
+
+// newTabInWindow opens another tab in the window of the browser's first tab, as a
+// real tab: only the active tab of a window is visible, the others are hidden.
+func newTabInWindow(t *testing.T, browser context.Context) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewWindow(false))
+	t.Cleanup(cancel)
+	openTarget(t, ctx, cancel)
+	return ctx
+}
+
+// bringToFront makes tab the active (visible) tab of its window.
+func bringToFront(t *testing.T, tab context.Context) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, stepTimeout)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, page.BringToFront, cdp.Empty{}); err != nil {
+		t.Fatalf("bring a tab to front: %v", err)
 	}
 }
 

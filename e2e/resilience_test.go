@@ -48,7 +48,8 @@ func TestServerRestartMidConversation(t *testing.T) {
 }
 
 // A message typed while the server is down shows as pending and is delivered exactly
-// once when it is back, also when the page was reloaded in between.
+// once when it is back, also when the page was left in between; the same holds for
+// an agent's reply, which survives the new login the restart asks for.
 func TestMessageTypedWhileServerDown(t *testing.T) {
 	s := startServer(t)
 	browser := newBrowser(t)
@@ -57,14 +58,29 @@ func TestMessageTypedWhileServerDown(t *testing.T) {
 	openWidget(t, visitor)
 	widgetSend(t, visitor, "hello before the outage")
 	id := visitorID(t, visitor)
+	agent, _ := newTab(t, browser)
+	portalLogin(t, agent, s, true)
+	portalSelect(t, agent, id)
+	waitPortalCount(t, agent, "hello before the outage", 1)
 	offline := inWidget(`return !r.querySelector('.r').classList.contains('on')`)
 
 	s.stop()
 	waitFor(t, visitor, "the widget to notice the outage", offline)
+	waitFor(t, agent, "the portal to notice the outage", `!document.querySelector('#conn.ok')`)
 	widgetType(t, visitor, "typed while the server is down")
 	waitFor(t, visitor, "the message shown as pending", widgetPendingJS("typed while the server is down")+" === 1")
+	reply := "replied while the server is down"
+	run(t, agent, chromedp.SendKeys(chromedp.ID("reply-text"), reply), chromedp.Click(chromedp.ID("reply-send")))
+	waitFor(t, agent, "the reply shown as pending", fmt.Sprintf(
+		`[...document.querySelectorAll('#message-list .msg.pending .text')].filter(e => e.textContent === %s).length === 1`, js(reply)))
+
 	s.start(s.addr)
 	waitWidgetCount(t, visitor, "typed while the server is down", 1)
+	// The restart revoked the agent's token: log in again, then the reply goes out.
+	waitFor(t, agent, "the login page", `!document.getElementById('login').hidden`)
+	portalLogin(t, agent, s, false)
+	waitPortalCount(t, agent, reply, 1)
+	waitWidgetCount(t, visitor, reply, 1)
 
 	// Second outage: the pending message must survive leaving the page.
 	s.stop()
@@ -76,11 +92,10 @@ func TestMessageTypedWhileServerDown(t *testing.T) {
 	openDemo(t, visitor, s)
 	waitWidgetCount(t, visitor, "typed before leaving the page", 1)
 
-	want := []string{"hello before the outage", "typed while the server is down", "typed before leaving the page"}
+	want := []string{"hello before the outage", "typed while the server is down", reply, "typed before leaving the page"}
 	sameTexts(t, "widget", widgetTexts(t, visitor), want)
-	agent, _ := newTab(t, browser)
-	portalLogin(t, agent, s, true)
-	portalSelect(t, agent, id)
+	waitFor(t, agent, "the login page after the second restart", `!document.getElementById('login').hidden`)
+	portalLogin(t, agent, s, false)
 	waitPortalCount(t, agent, "typed before leaving the page", 1)
 	sameTexts(t, "portal", portalTexts(t, agent), want)
 }
