@@ -159,7 +159,7 @@ func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
 		lim:         limits{maxFrame: int(cfg.MaxFrame), maxText: cfg.MaxText, maxName: cfg.MaxName},
 		st:          st,
 		auth:        auth,
-		log:         log.With().Str("component", "hub").Logger(),
+		log:         log,
 		idx:         newIndex(),
 		msgLimits:   newLimiters(rate.Limit(cfg.MsgRate), cfg.MsgBurst),
 		newVisitors: newLimiters(rate.Every(time.Minute/time.Duration(cfg.NewVisitorsPerIP)), cfg.NewVisitorsPerIP),
