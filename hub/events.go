@@ -3,7 +3,9 @@ package hub
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"runtime/debug"
 	"time"
 
 	"github.com/chatd/chatd/store"
@@ -45,6 +47,13 @@ func (h *Hub) onMessage(s *melody.Session, b []byte) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer func() {
+			if v := recover(); v != nil {
+				h.log.Error().Str("panic", fmt.Sprint(v)).Bytes("stack", debug.Stack()).
+					Str("visitor", c.logVisitor()).Str("admin", c.logAdmin()).Msg("bug: event handler panicked")
+				h.reply(c, refuse(codeInternal, "internal error", ""))
+			}
+		}()
 		h.handle(c, b)
 	}()
 	<-done

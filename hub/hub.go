@@ -6,9 +6,11 @@ package hub
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -254,6 +256,15 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, kind int) {
 // captured, so nothing of net/http's request stays reachable after the upgrade.
 func (h *Hub) run(m *melody.Melody, w http.ResponseWriter, r *http.Request, c *conn, counted bool, failed chan<- error) {
 	defer h.idx.leave(c.ip, counted)
+	defer func() {
+		// net/http no longer guards this goroutine: a bug ends one socket, not chatd.
+		if v := recover(); v != nil {
+			h.log.Error().Str("panic", fmt.Sprint(v)).Bytes("stack", debug.Stack()).Str("remote", c.remote).
+				Msg("bug: socket goroutine panicked")
+			c.forceClose()
+			failed <- fmt.Errorf("panic: %v", v)
+		}
+	}()
 	err := m.HandleRequestWithKeys(w, r, map[string]any{connKey: c})
 	if err != nil {
 		h.log.Debug().Err(err).Str("remote", c.remote).Msg("websocket upgrade failed")
