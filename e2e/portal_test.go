@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/gorilla/websocket"
 )
 
 // A visitor's message that arrives while the portal's tab is hidden shows as a count in the title.
@@ -67,4 +70,73 @@ func jsArray(list []string) string {
 		out += js(s)
 	}
 	return out + "]"
+}
+
+// A conversation older than the portal's replay window loads with "Load earlier messages".
+func TestPortalLoadsOlderHistory(t *testing.T) {
+	s := startServer(t, "--msg-rate", "100000", "--msg-burst", "100000")
+	const total = 1030 // more than the 1000 newest messages the portal replays
+	id := bulkVisitor(t, s, total)
+
+	browser := newBrowser(t)
+	agent, _ := newTab(t, browser)
+	portalLogin(t, agent, s, true)
+	portalSelect(t, agent, id)
+	waitPortalCount(t, agent, fmt.Sprintf("bulk %d", total), 1)
+	waitFor(t, agent, "the load-earlier button", `!document.getElementById('older').hidden`)
+	if n := evalJS[int](t, agent, portalCountJS("bulk 1")); n != 0 {
+		t.Fatalf("the first message is shown %d times before loading history, want 0 (outside the replay)", n)
+	}
+	run(t, agent, chromedp.Click(chromedp.ID("older")))
+	waitPortalCount(t, agent, "bulk 1", 1)
+	waitFor(t, agent, "the whole history and no more button", fmt.Sprintf(
+		`document.querySelectorAll('#message-list .msg').length === %d && document.getElementById('older').hidden`, total))
+	got := portalTexts(t, agent)
+	for i, text := range got {
+		if want := fmt.Sprintf("bulk %d", i+1); text != want {
+			t.Fatalf("message %d is %q, want %q", i, text, want)
+		}
+	}
+}
+
+// bulkVisitor creates a visitor over a plain WebSocket and stores n messages for it.
+func bulkVisitor(t *testing.T, s *server, n int) string {
+	t.Helper()
+	conn, _, err := websocket.DefaultDialer.Dial("ws://"+s.addr+"/ws/client", nil)
+	if err != nil {
+		t.Fatalf("dial the visitor socket: %v", err)
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(stepTimeout))
+	send := func(typ string, data any) {
+		if err := conn.WriteJSON(map[string]any{"type": typ, "data": data}); err != nil {
+			t.Fatalf("write %s: %v", typ, err)
+		}
+	}
+	send("client:add", map[string]any{"name": "Bulk Bear", "token": "", "after": 0})
+	var id string
+	acked := 0
+	for i := 1; i <= n; i++ {
+		send("client:message", map[string]any{"cid": fmt.Sprintf("bulk-%d", i), "text": fmt.Sprintf("bulk %d", i)})
+	}
+	for acked < n {
+		var f struct {
+			Type string          `json:"type"`
+			Data json.RawMessage `json:"data"`
+		}
+		if err := conn.ReadJSON(&f); err != nil {
+			t.Fatalf("read after %d acks: %v", acked, err)
+		}
+		switch f.Type {
+		case "client:id":
+			var d struct{ ID string }
+			json.Unmarshal(f.Data, &d)
+			id = d.ID
+		case "client:message":
+			acked++
+		case "error":
+			t.Fatalf("the server refused a bulk message: %s", f.Data)
+		}
+	}
+	return id
 }
