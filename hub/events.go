@@ -214,10 +214,15 @@ func (h *Hub) clientMessage(c *conn, p *sendMessage) {
 func (h *Hub) store(c *conn, m store.NewMessage) {
 	ctx, cancel := storeCtx()
 	defer cancel()
+	// The ticket is always finished, also on a panic, or every later message would wait.
+	var (
+		rel    release
+		stored bool
+	)
 	t := h.seq.begin()
+	defer func() { h.seq.finish(t, rel, stored) }()
 	msg, dup, err := h.st.AddMessage(ctx, m)
 	if err != nil {
-		h.seq.finish(t, release{}, false)
 		if errors.Is(err, store.ErrInvalid) {
 			h.reply(c, refuse(codeBadRequest, "message refused", m.CID))
 			return
@@ -226,13 +231,12 @@ func (h *Hub) store(c *conn, m store.NewMessage) {
 		h.reply(c, refuse(codeUnavailable, "message not stored, retry with the same cid", m.CID))
 		return
 	}
-	d := delivery{visitor: msg.Client}
 	if dup && (msg.From != m.From || msg.Admin != m.Admin) {
 		// Not a retry: another sender in this conversation used that cid.
-		h.seq.finish(t, release{}, false)
 		h.reply(c, refuse(codeBadRequest, "cid already used by another sender in this conversation; use random cids", m.CID))
 		return
 	}
+	d := delivery{visitor: msg.Client}
 	if dup {
 		typ := evClientMessage
 		if c.kind == kindAdmin {
@@ -244,7 +248,7 @@ func (h *Hub) store(c *conn, m store.NewMessage) {
 		d.adminFrame = encodeFrame(evAdminMessage, msg)
 		h.stored.Add(1)
 	}
-	h.seq.finish(t, release{offset: msg.Offset, item: d}, true)
+	rel, stored = release{offset: msg.Offset, item: d}, true
 }
 
 // adminAdd identifies an admin socket by its login token, then sends the

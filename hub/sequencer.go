@@ -15,7 +15,8 @@ import (
 // offset. Each call takes a ticket before AddMessage; a result is held back
 // until every call that was in flight when it returned has finished (those are
 // the only ones that may hold a smaller offset), then released smallest offset
-// first. The delay is at most one concurrent AddMessage.
+// first. The delay is at most one concurrent AddMessage. (The db package
+// assigns offsets inside its serialized commit, so this holds.)
 type sequencer struct {
 	mu       sync.Mutex
 	next     uint64     // last ticket handed out
@@ -69,12 +70,18 @@ func (q *sequencer) finish(t uint64, r release, ok bool) {
 		heap.Push(&q.held, r)
 	}
 	for len(q.held) > 0 {
-		top := q.held[0]
-		if len(q.inflight) > 0 && q.inflight[0] <= top.barrier {
+		// The smallest held offset may go once no call that could still
+		// return a smaller one is in flight. A held result r with a larger
+		// offset bounds those too: calls that started after r returned get
+		// offsets above r's. So the bound is the smallest barrier held.
+		bound := q.held[0].barrier
+		for _, r := range q.held[1:] {
+			bound = min(bound, r.barrier)
+		}
+		if len(q.inflight) > 0 && q.inflight[0] <= bound {
 			break
 		}
-		heap.Pop(&q.held)
-		q.deliver(top)
+		q.deliver(heap.Pop(&q.held).(release))
 	}
 }
 
