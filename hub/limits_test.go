@@ -466,3 +466,47 @@ func TestStoreFailureIsUnavailable(t *testing.T) {
 	w.send(evClientMessage, msg("", "still answered"))
 	w.expectError(codeBadRequest)
 }
+
+// stuckStore holds AddMessage until gate closes: a store that stopped answering.
+type stuckStore struct {
+	*store.Store
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (s *stuckStore) AddMessage(ctx context.Context, m store.NewMessage) (store.Message, bool, error) {
+	s.entered <- struct{}{}
+	<-s.gate
+	return s.Store.AddMessage(ctx, m)
+}
+
+// TestShutdownIsBounded: a socket stuck in a store call does not hold
+// Shutdown past its deadline; the other sockets were told 1012 first.
+func TestShutdownIsBounded(t *testing.T) {
+	st, err := store.Open(t.TempDir(), db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stuck := &stuckStore{Store: st, entered: make(chan struct{}, 1), gate: make(chan struct{})}
+	h := New(Config{}, stuck, &testAuth{}, zerolog.Nop())
+	srv := httptest.NewServer(http.HandlerFunc(h.ServeClient))
+	ts := &testServer{t: t, hub: h, st: st, url: "ws" + strings.TrimPrefix(srv.URL, "http")}
+	defer func() {
+		srv.Close()
+		st.Close()
+	}()
+	a, _, _ := ts.visitor("a", "Ann", "", 0)
+	b, _, _ := ts.visitor("b", "Bob", "", 0)
+	a.send(evClientMessage, msg("x", "this store call never returns"))
+	<-stuck.entered
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := h.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("shutdown: %v, want deadline exceeded", err)
+	}
+	b.expectClose(CloseRestart)
+	close(stuck.gate) // the store answers at last; the stuck socket's handler ends
+	a.expectGone()
+	waitFor(t, "no socket left", func() bool { return h.Stats().VisitorSockets == 0 })
+}
