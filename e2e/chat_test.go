@@ -70,26 +70,34 @@ func TestVisitorAndAgentChat(t *testing.T) {
 	sameTexts(t, "widget", widgetTexts(t, visitor), want)
 	sameTexts(t, "portal", portalTexts(t, agent), want)
 
-	if screenshotsWanted() {
-		// More visitors, each with its own storage, make the portal's list look like a real day:
-		// one left after asking, one is waiting for an answer.
-		gone, leave := newIncognito(t, browser)
-		openDemo(t, gone, s)
-		openWidget(t, gone)
-		widgetSend(t, gone, "Can I change the delivery address of order #1038?")
-		goneID := visitorID(t, gone)
-		leave()
-		waitFor(t, agent, "the visitor who left offline", fmt.Sprintf(
-			`document.querySelector(%s + ' .dot:not(.online)')`, js(visitorButton(goneID))))
-		waiting, _ := newIncognito(t, browser)
-		openDemo(t, waiting, s)
-		openWidget(t, waiting)
-		widgetSend(t, waiting, "Do you ship rocket skates to Arizona?")
-		waitFor(t, agent, "the waiting visitor's unread count", fmt.Sprintf(
-			`document.querySelector(%s + ' .unread')`, js(visitorButton(visitorID(t, waiting)))))
-		screenshot(t, visitor, "widget.png")
-		screenshot(t, agent, "portal.png")
+	// More visitors, each with its own storage: one leaves after asking, one waits for an answer.
+	// The list shows the newest activity first, with live online dots.
+	gone, leave := newIncognito(t, browser)
+	openDemo(t, gone, s)
+	openWidget(t, gone)
+	widgetSend(t, gone, "Can I change the delivery address of order #1038?")
+	goneID := visitorID(t, gone)
+	leave()
+	waitFor(t, agent, "the visitor who left offline", fmt.Sprintf(
+		`document.querySelector(%s + ' .dot:not(.online)')`, js(visitorButton(goneID))))
+	waiting, _ := newIncognito(t, browser)
+	openDemo(t, waiting, s)
+	openWidget(t, waiting)
+	widgetSend(t, waiting, "Do you ship rocket skates to Arizona?")
+	waitingID := visitorID(t, waiting)
+	waitFor(t, agent, "the waiting visitor's unread count", fmt.Sprintf(
+		`document.querySelector(%s + ' .unread')`, js(visitorButton(waitingID))))
+	order := evalJS[[]string](t, agent, `[...document.querySelectorAll('button.visitor')].map(b => b.dataset.id)`)
+	sameTexts(t, "the visitor list order", order, []string{waitingID, goneID, id})
+	if !evalJS[bool](t, agent, fmt.Sprintf(`document.querySelector(%s).classList.contains('selected')`, btn)) {
+		t.Error("the selected conversation lost its selection when the list changed")
 	}
+	screenshot(t, visitor, "widget.png")
+	screenshot(t, agent, "portal.png")
+
+	// Logging out ends the session and shows the login page.
+	run(t, agent, chromedp.Click(chromedp.ID("logout")))
+	waitFor(t, agent, "the login page after logout", `!document.getElementById('login').hidden && !sessionStorage.getItem('chatd.portal.token')`)
 }
 
 // A reload or a new tab is the same visitor with the same history, shown once.

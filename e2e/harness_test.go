@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -392,6 +393,10 @@ func screenshot(t *testing.T, tab context.Context, name string) {
 	}
 	ctx, cancel := context.WithTimeout(tab, stepTimeout)
 	defer cancel()
+	// Park the mouse in a corner so no button shows its hover state.
+	if err := chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 1, 1)); err != nil {
+		t.Fatalf("move the mouse: %v", err)
+	}
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
