@@ -77,6 +77,13 @@ func (h *Hub) handle(c *conn, b []byte) {
 		h.reply(c, fe)
 		return
 	}
+	if f.Message != nil && !c.waitRoom(h.room(c), writeWait) {
+		// Backpressure: a sender whose own acks are still queued waits here,
+		// so pipelining many messages slows the sender instead of
+		// overflowing its buffer. One that stopped reading is dropped.
+		c.dropSlow("not reading its acknowledgements")
+		return
+	}
 	switch f.Type {
 	case evClientAdd:
 		h.clientAdd(c, f.ClientAdd)
@@ -361,14 +368,7 @@ func (h *Hub) adminHistory(c *conn, p *adminHistory) {
 // sendChunks writes msgs as frames of at most chunkMessages, waiting for room
 // in the socket's buffer between frames. An empty list still sends one frame.
 func (h *Hub) sendChunks(c *conn, typ string, msgs []store.Message) bool {
-	buffer := h.cfg.SendBuffer
-	if c.kind == kindAdmin {
-		buffer = h.cfg.AdminSendBuffer
-	}
-	room := int64(buffer / 2)
-	if room < 1 {
-		room = 1
-	}
+	room := h.room(c)
 	for first := true; first || len(msgs) > 0; first = false {
 		n := min(len(msgs), chunkMessages)
 		if !c.waitRoom(room, writeWait) {
@@ -383,6 +383,16 @@ func (h *Hub) sendChunks(c *conn, typ string, msgs []store.Message) bool {
 		msgs = msgs[n:]
 	}
 	return true
+}
+
+// room is how many frames may be queued on c before a replay or the
+// socket's own next message waits: half its send buffer.
+func (h *Hub) room(c *conn) int64 {
+	buffer := h.cfg.SendBuffer
+	if c.kind == kindAdmin {
+		buffer = h.cfg.AdminSendBuffer
+	}
+	return max(int64(buffer/2), 1)
 }
 
 // replayFailed ends a socket whose history could not be read: it reconnects.

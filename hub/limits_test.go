@@ -510,3 +510,20 @@ func TestShutdownIsBounded(t *testing.T) {
 	a.expectGone()
 	waitFor(t, "no socket left", func() bool { return h.Stats().VisitorSockets == 0 })
 }
+
+// TestPipeliningSenderIsThrottledNotDropped: a sender with many messages in
+// flight waits for its own acks to drain; it is never taken for a slow reader.
+func TestPipeliningSenderIsThrottledNotDropped(t *testing.T) {
+	ts := startServer(t, Config{SendBuffer: 4, MsgRate: 1e6, MsgBurst: 1e6})
+	v, _, _ := ts.visitor("v", "Ann", "", 0)
+	const n = 300
+	for i := range n {
+		v.send(evClientMessage, msg(fmt.Sprint("p", i), "pipelined"))
+	}
+	for i := range n {
+		v.expectMessage(evClientMessage, fmt.Sprint("p", i))
+	}
+	if d := ts.hub.Stats().DroppedSlow; d != 0 {
+		t.Fatalf("%d sockets dropped", d)
+	}
+}
