@@ -40,6 +40,7 @@ type bench struct {
 	text   string
 	token  string // admin login token
 	cur    atomic.Pointer[phase]
+	win    atomic.Pointer[hist] // delivery latencies of the current progress interval, if any
 }
 
 // phase holds the counters of one measured period; readers record into the
@@ -531,7 +532,11 @@ func (a *admin) handle(f []byte) {
 			return
 		}
 		if bytes.Equal(strField(f, keyFrom), fromClient) {
-			p.del.record(time.Duration(a.b.since() - ns))
+			d := time.Duration(a.b.since() - ns)
+			p.del.record(d)
+			if w := a.b.win.Load(); w != nil {
+				w.record(d)
+			}
 			p.delivered.Add(1)
 			return
 		}

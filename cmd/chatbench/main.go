@@ -80,8 +80,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to send")
 		fs.IntVar(&o.senders, "senders", 8, "sending goroutines")
 		fs.DurationVar(&o.settle, "settle", 2*time.Second, "pause after connecting before reading the server's RSS (with --pid)")
+		fs.DurationVar(&o.progress, "progress", 0, "print per-interval delivery figures to stderr at this interval (0 = off)")
 		runMode = func(ctx context.Context, b *bench) (tabular, error) {
 			o.pid = *pid
+			o.out = stderr
 			return runSteady(ctx, b, o)
 		}
 	case "storm":

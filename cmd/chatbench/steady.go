@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 )
@@ -16,6 +17,8 @@ type steadyOpts struct {
 	senders  int
 	settle   time.Duration
 	pid      int
+	progress time.Duration
+	out      io.Writer
 }
 
 // Memory is the server's resident memory around connecting the visitors.
@@ -91,7 +94,9 @@ func runSteady(ctx context.Context, b *bench, o steadyOpts) (*SteadyReport, erro
 	p := b.newPhase()
 	cpu := startCPU(pid)
 	t0 := time.Now()
+	stopProgress := b.progress(ctx, p, o.progress, o.out)
 	lag := b.pace(ctx, p, vs, o.rate, o.duration, o.senders)
+	stopProgress()
 	answered, _ := b.drain(ctx, p, as)
 	cpu.stop()
 	el := answered.Sub(t0)
@@ -109,6 +114,44 @@ func runSteady(ctx context.Context, b *bench, o steadyOpts) (*SteadyReport, erro
 	rep.Errors = mergeErrs(setup.errs.snapshot(), p.errs.snapshot())
 	rep.Host = hostInfo()
 	return rep, nil
+}
+
+// progress prints, every interval until the returned stop is called, the
+// messages sent and delivered and the delivery percentiles of that interval.
+func (b *bench) progress(ctx context.Context, p *phase, every time.Duration, w io.Writer) (stop func()) {
+	if every <= 0 || w == nil {
+		return func() {}
+	}
+	b.win.Store(&hist{})
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		t0 := time.Now()
+		var sent0, del0 uint64
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				h := b.win.Swap(&hist{})
+				sent, del := p.sent.Load(), p.delivered.Load()
+				s := h.summary()
+				fmt.Fprintf(w, "t=%5.1fs sent=%d delivered=%d p50=%.2fms p99=%.2fms max=%.2fms\n",
+					now.Sub(t0).Seconds(), sent-sent0, del-del0, s.P50, s.P99, s.Max)
+				sent0, del0 = sent, del
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
+		b.win.Store(nil)
+	}
 }
 
 // sleepCtx waits d or until ctx ends. Used only to let a measured process
