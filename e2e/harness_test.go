@@ -212,7 +212,13 @@ func (s *server) stop() {
 	if s.cmd == nil {
 		return
 	}
+	start := time.Now()
 	s.cmd.Process.Signal(syscall.SIGTERM)
+	defer func() {
+		if d := time.Since(start); d > 5*time.Second {
+			s.t.Logf("note: chatd took %v to stop", d.Round(time.Millisecond)) // a diagnostic, not an assertion
+		}
+	}()
 	select {
 	case <-s.exited:
 	case <-time.After(stopTimeout):
@@ -370,10 +376,14 @@ func waitFor(t *testing.T, tab context.Context, what, cond string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(tab, stepTimeout+5*time.Second)
 	defer cancel()
+	start := time.Now()
 	_, err := chromedp.Run(ctx, chromedp.Poll[bool]("!!("+cond+")",
 		chromedp.WithPollingInterval(pollInterval), chromedp.WithPollingTimeout(stepTimeout)))
 	if err != nil {
 		t.Fatalf("waiting for %s: %v", what, err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Logf("note: waited %v for %s", d.Round(time.Millisecond), what) // a diagnostic, not an assertion
 	}
 }
 

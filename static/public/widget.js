@@ -292,6 +292,7 @@
   var ready = false; // client:id received on the current socket
   var attempt = 0;
   var retryTimer = 0;
+  var identifiedAt = 0;
 
   function frame(type, data) {
     if (ws && ws.readyState === 1) ws.send(JSON.stringify({ type: type, data: data }));
@@ -322,6 +323,9 @@
       if (ws !== s) return;
       ws = null;
       ready = false;
+      // Back off from scratch only after a connection that lived a while.
+      if (identifiedAt && Date.now() - identifiedAt > 5000) attempt = 0;
+      identifiedAt = 0;
       setStatus(T.reconnecting);
       schedule(ev.code === 1008 ? 3 : 0);
     };
@@ -354,7 +358,7 @@
       save('me', me);
       save('msgs', msgs);
       ready = true;
-      attempt = 0;
+      identifiedAt = Date.now();
       setStatus(T.subtitle, true);
       outbox().forEach(function (item) { showPending(item); transmit(item); });
     } else if (type === 'client:messages' || type === 'client:message') {
@@ -372,7 +376,10 @@
       }
     } else if (type === 'error' && data) {
       var cid = data.cid;
-      if (data.code === 'rate_limited') {
+      if (data.code === 'rate_limited' && !ready) {
+        // Too many new visitors from this address: identify again later.
+        if (ws) ws.close();
+      } else if (data.code === 'rate_limited') {
         say(T.rateLimited);
         if (cid) setTimeout(function () { resend(cid); }, 1500);
       } else if (data.code === 'too_large' && cid) {

@@ -137,6 +137,7 @@
   var ready = false;
   var attempt = 0;
   var retryTimer = 0;
+  var listedAt = 0;
   var replay = null; // {after, count, min} while the replay after connecting is arriving
 
   function send(type, data) {
@@ -171,6 +172,9 @@
       if (ws !== s) return;
       ws = null;
       ready = false;
+      // Back off from scratch only after a connection that lived a while.
+      if (listedAt && Date.now() - listedAt > 5000) attempt = 0;
+      listedAt = 0;
       if (!token) return;
       setConn(false, 'Reconnecting…');
       var cap = Math.min(15000, 500 * Math.pow(2, attempt++));
@@ -185,7 +189,7 @@
       (data || []).forEach(function (v) { if (v && v.id) fresh.set(v.id, v); });
       visitors = fresh;
       ready = true;
-      attempt = 0;
+      listedAt = Date.now();
       setConn(true, 'Connected');
       outbox.forEach(transmit);
       renderSoon();
@@ -440,8 +444,9 @@
     }
     $('conv-name').textContent = displayName(v);
     $('conv-dot').className = 'dot' + (v.connected ? ' online' : '');
+    var page = v.meta && v.meta.page ? ' · on ' + v.meta.page : '';
     $('conv-sub').textContent = (v.connected ? 'Online now' : 'Offline' + (v.seen ? ' · last seen ' + fmtTime(v.seen) : '')) +
-      ' · visitor ' + v.id;
+      page + ' · visitor ' + v.id;
     $('older').hidden = c.complete || (c.msgs.length === 0 && c.loading);
     $('older').disabled = c.loading;
     $('older').textContent = c.loading ? 'Loading…' : 'Load earlier messages';
