@@ -56,7 +56,7 @@
   function rid() {
     var a = new Uint8Array(12);
     crypto.getRandomValues(a);
-    return Array.prototype.map.call(a, function (b) { return (b & 15).toString(16) + (b >> 4).toString(16); }).join('');
+    return Array.prototype.map.call(a, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
   }
   function pick(list) { return list[Math.floor(Math.random() * list.length)]; }
 

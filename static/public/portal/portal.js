@@ -381,38 +381,56 @@
     if (!m) return '';
     return (m.from === 'admin' ? (m.admin === adminName ? 'You: ' : (m.admin || 'Agent') + ': ') : '') + m.text;
   }
+  // The list keeps one row element per visitor and only moves and refills rows, so a
+  // click that starts while a message arrives still lands on the same row.
+  var rows = new Map(); // visitor id -> button
   function renderList() {
     var list = Array.from(visitors.values());
     list.sort(function (a, b) {
       return (b.last || 0) - (a.last || 0) || String(b.created || '').localeCompare(String(a.created || ''));
     });
     var ul = $('visitors');
-    var items = list.map(function (v) {
-      var li = el('li');
-      var b = el('button', 'visitor' + (v.id === selected ? ' selected' : ''));
-      b.type = 'button';
-      b.setAttribute('data-id', v.id);
-      b.appendChild(el('span', 'dot' + (v.connected ? ' online' : ''))).title = v.connected ? 'Online' : 'Offline';
-      var body = el('span', 'visitor-body');
-      var top = el('span', 'visitor-top');
-      top.appendChild(el('span', 'visitor-name', displayName(v)));
-      var c = convs.get(v.id);
-      var last = c && c.msgs[c.msgs.length - 1];
-      top.appendChild(el('span', 'visitor-time', last ? fmtTime(last.at) : ''));
-      body.appendChild(top);
-      var bottom = el('span', 'visitor-bottom');
-      bottom.appendChild(el('span', 'visitor-preview', preview(v.id) || (v.connected ? 'Online' : 'No messages')));
-      var n = v.id === selected && !document.hidden ? 0 : unread(v.id);
-      if (n) bottom.appendChild(el('span', 'unread', n > 99 ? '99+' : String(n)));
-      body.appendChild(bottom);
-      b.appendChild(body);
-      li.appendChild(b);
-      return li;
+    var keep = {};
+    list.forEach(function (v, i) {
+      var b = rows.get(v.id);
+      if (!b) {
+        b = el('button');
+        b.type = 'button';
+        b.setAttribute('data-id', v.id);
+        el('li').appendChild(b);
+        rows.set(v.id, b);
+      }
+      fillRow(b, v);
+      if (ul.children[i] !== b.parentNode) ul.insertBefore(b.parentNode, ul.children[i] || null);
+      keep[v.id] = true;
     });
-    ul.replaceChildren.apply(ul, items);
+    rows.forEach(function (b, id) {
+      if (!keep[id]) {
+        b.parentNode.remove();
+        rows.delete(id);
+      }
+    });
     $('no-visitors').hidden = list.length > 0;
     var online = list.filter(function (v) { return v.connected; }).length;
     $('visitor-count').textContent = list.length ? online + ' online · ' + list.length : '';
+  }
+  function fillRow(b, v) {
+    b.className = 'visitor' + (v.id === selected ? ' selected' : '');
+    var dot = el('span', 'dot' + (v.connected ? ' online' : ''));
+    dot.title = v.connected ? 'Online' : 'Offline';
+    var body = el('span', 'visitor-body');
+    var top = el('span', 'visitor-top');
+    top.appendChild(el('span', 'visitor-name', displayName(v)));
+    var c = convs.get(v.id);
+    var last = c && c.msgs[c.msgs.length - 1];
+    top.appendChild(el('span', 'visitor-time', last ? fmtTime(last.at) : ''));
+    body.appendChild(top);
+    var bottom = el('span', 'visitor-bottom');
+    bottom.appendChild(el('span', 'visitor-preview', preview(v.id) || (v.connected ? 'Online' : 'No messages')));
+    var n = v.id === selected && !document.hidden ? 0 : unread(v.id);
+    if (n) bottom.appendChild(el('span', 'unread', n > 99 ? '99+' : String(n)));
+    body.appendChild(bottom);
+    b.replaceChildren(dot, body);
   }
   $('visitors').addEventListener('click', function (ev) {
     var b = ev.target.closest('button.visitor');
@@ -420,6 +438,7 @@
   });
 
   var shownConv = '';
+  var nodeCache = new Map(); // key -> node of the shown conversation
   function select(id) {
     if (selected === id) return;
     selected = id;
@@ -451,22 +470,37 @@
     $('older').disabled = c.loading;
     $('older').textContent = c.loading ? 'Loading…' : 'Load earlier messages';
 
+    // Nodes are kept per message, so a new message does not disturb a text selection.
+    if (switched) nodeCache = new Map();
+    var fresh = new Map();
+    function cached(key, make) {
+      var n = nodeCache.get(key) || make();
+      fresh.set(key, n);
+      return n;
+    }
     var nodes = [];
     var day = '';
     c.msgs.forEach(function (m) {
       var d = m.at ? new Date(m.at).toDateString() : '';
       if (d && d !== day) {
         day = d;
-        nodes.push(el('div', 'day', fmtDay(m.at)));
+        nodes.push(cached('d' + d, function () { return el('div', 'day', fmtDay(m.at)); }));
       }
-      nodes.push(messageNode(m, v, false));
+      nodes.push(cached('o' + m.offset, function () { return messageNode(m, v, false); }));
     });
     outbox.forEach(function (item) {
-      if (item.client === selected) nodes.push(messageNode({ from: 'admin', admin: adminName, text: item.text, cid: item.cid }, v, true));
+      if (item.client !== selected) return;
+      nodes.push(cached('p' + item.cid, function () {
+        return messageNode({ from: 'admin', admin: adminName, text: item.text, cid: item.cid }, v, true);
+      }));
     });
-    if (!nodes.length && c.complete) nodes.push(el('div', 'day', 'No messages yet'));
+    if (!nodes.length && c.complete) nodes.push(cached('empty', function () { return el('div', 'day', 'No messages yet'); }));
+    nodeCache = fresh;
     var list = $('message-list');
-    list.replaceChildren.apply(list, nodes);
+    nodes.forEach(function (n, i) {
+      if (list.children[i] !== n) list.insertBefore(n, list.children[i] || null);
+    });
+    while (list.children.length > nodes.length) list.lastChild.remove();
     if (switched || atBottom) box.scrollTop = box.scrollHeight;
     else if (keepScroll) box.scrollTop = box.scrollHeight - fromBottom;
     keepScroll = false;
