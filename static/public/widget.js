@@ -435,6 +435,17 @@
   input.addEventListener('input', grow);
   root.addEventListener('keydown', function (ev) { if (ev.key === 'Escape' && isOpen()) toggle(false); });
   window.addEventListener('online', reconnectNow);
+  // A lost network often leaves a socket that looks open: drop it; the outbox keeps what is unsent.
+  window.addEventListener('offline', function () {
+    if (!ws) return;
+    var s = ws;
+    ws = null;
+    ready = false;
+    s.onclose = s.onmessage = null;
+    s.close();
+    setStatus(T.reconnecting);
+    schedule();
+  });
   document.addEventListener('visibilitychange', function () {
     if (!document.hidden) { reconnectNow(); updateBadge(); }
   });

@@ -575,6 +575,17 @@
     }
     renderSoon();
   });
+  // A lost network often leaves a socket that looks open: drop it; the outbox keeps what is unsent.
+  window.addEventListener('offline', function () {
+    if (!ws || !token) return;
+    var s = ws;
+    ws = null;
+    ready = false;
+    s.onclose = s.onmessage = null;
+    s.close();
+    setConn(false, 'Reconnecting…');
+    retryTimer = retryTimer || setTimeout(connect, 1000);
+  });
   window.addEventListener('online', function () {
     if (token && !ws) {
       attempt = 0;
