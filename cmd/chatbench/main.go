@@ -34,6 +34,21 @@ func main() {
 	os.Exit(code)
 }
 
+// splitMode takes the mode out of args: the first argument, or, when flags
+// come first, the first argument that names a mode.
+func splitMode(args []string) (string, []string) {
+	if !strings.HasPrefix(args[0], "-") {
+		return args[0], args[1:]
+	}
+	for i, a := range args {
+		switch a {
+		case "steady", "storm", "ramp", "flood":
+			return a, append(append([]string{}, args[:i]...), args[i+1:]...)
+		}
+	}
+	return args[0], args[1:]
+}
+
 const usage = `usage: chatbench MODE [flags]
 
 modes:
@@ -56,7 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return 0
 	}
-	mode, args := args[0], args[1:]
+	mode, args := splitMode(args)
 	fs := flag.NewFlagSet("chatbench "+mode, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
