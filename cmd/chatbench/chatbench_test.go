@@ -257,7 +257,8 @@ func TestTableAndUsage(t *testing.T) {
 	defer cancel()
 	noenv := func(string) string { return "" }
 	var out, errb bytes.Buffer
-	code := run(ctx, []string{"steady", "--url", c.url, "--admin", testAdmin, "--password-file", pw,
+	// common flags may come before the mode
+	code := run(ctx, []string{"--url", c.url, "--admin", testAdmin, "--password-file", pw, "steady",
 		"--visitors", "3", "--rate", "20", "--duration", "500ms"}, noenv, &out, &errb)
 	if code != 0 || !strings.Contains(out.String(), "delivery visitor->admin") {
 		t.Errorf("table run: exit %d\n%s\n%s", code, out.String(), errb.String())
