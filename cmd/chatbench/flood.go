@@ -66,16 +66,9 @@ func runFlood(ctx context.Context, b *bench, o floodOpts) (*FloodReport, error) 
 	p := b.newPhase()
 	cpu := startCPU(pid)
 	t0 := time.Now()
-	stop := time.NewTimer(o.duration)
-	defer stop.Stop()
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-stop.C:
-		case <-ctx.Done():
-		}
-		close(done)
-	}()
+	sendCtx, stop := context.WithTimeout(ctx, o.duration)
+	defer stop()
+	done := sendCtx.Done()
 	var wg sync.WaitGroup
 	for _, v := range vs {
 		wg.Add(1)
