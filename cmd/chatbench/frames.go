@@ -14,7 +14,6 @@ var (
 	keyCID    = []byte(`"cid":"`)
 	keyFrom   = []byte(`"from":"`)
 	keyCode   = []byte(`"code":"`)
-	keyClient = []byte(`"client":"`)
 	keyOffset = []byte(`"offset":`)
 
 	typeClientMessage  = []byte("client:message")
@@ -96,11 +95,4 @@ func appendCID(b []byte, prefix string, sentNs int64, seq uint64) []byte {
 	b = strconv.AppendInt(b, sentNs, 36)
 	b = append(b, '.')
 	return strconv.AppendUint(b, seq, 36)
-}
-
-// appendJSONString appends s as a JSON string; s is ours (ASCII, no quotes).
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
