@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 )
@@ -70,5 +72,30 @@ func TestFrameScan(t *testing.T) {
 	n, max := offsets([]byte(`{"type":"client:messages","data":[{"offset":3},{"offset": 9},{"offset":5}]}`))
 	if n != 3 || max != 9 {
 		t.Errorf("offsets = %d, %d", n, max)
+	}
+}
+
+func TestPrintReport(t *testing.T) {
+	r := &RampReport{Mode: "ramp", Visitors: 10, Connected: 10, Admins: 1, P99MaxMs: 50, Capacity: 100,
+		Steps: []RampStep{
+			{Rate: 100, Sent: 100, Acked: 100, Delivered: 100, Pass: true},
+			{Rate: 200, Sent: 200, Acked: 200, Delivered: 200, Reason: "p99 60.0 ms > 50.0 ms"},
+		},
+		Errors: map[string]uint64{"rate_limited": 2, "closed_1008": 1}}
+	var table, js strings.Builder
+	if err := printReport(&table, r, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"capacity", "100 msg/s", "closed_1008=1 rate_limited=2", "FAIL: p99 60.0 ms > 50.0 ms", "pass"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+	if err := printReport(&js, r, true); err != nil {
+		t.Fatal(err)
+	}
+	var back RampReport
+	if err := json.Unmarshal([]byte(js.String()), &back); err != nil || len(back.Steps) != 2 || back.Capacity != 100 {
+		t.Errorf("JSON round trip: %v %+v", err, back)
 	}
 }
