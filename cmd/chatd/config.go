@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/chatd/chatd/db"
+	"github.com/chatd/chatd/hub"
 	"github.com/chatd/chatd/server"
 )
 
@@ -107,7 +108,7 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.IntVar(&c.SocketsPerVisit, "sockets-per-visitor", 8, "open sockets per visitor")
 	fs.IntVar(&c.SocketsPerIP, "sockets-per-ip", 64, "open sockets per client IP")
 	fs.IntVar(&c.NewVisitorsPIP, "new-visitors-per-ip", 30, "visitors created per client IP per minute")
-	fs.IntVar(&c.SendBuffer, "send-buffer", 128, "frames queued per socket before a slow socket is closed")
+	fs.IntVar(&c.SendBuffer, "send-buffer", hub.DefaultSendBuffer, "frames queued per socket before a slow socket is closed")
 	fs.IntVar(&c.AdminSendBuffer, "admin-send-buffer", 4096, "frames queued per admin socket (admins get every message) before it is closed")
 	fs.DurationVar(&c.PingPeriod, "ping-period", 30*time.Second, "WebSocket ping interval (a socket silent for twice this is closed)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "hard deadline for a graceful shutdown (then exit 1)")
