@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,10 @@ import (
 // policy and number of concurrent writers (-benchtime sets inserts in total).
 func BenchmarkInsert(b *testing.B) {
 	body := strings.Repeat("m", 80)
+	who := make([]string, 1000)
+	for i := range who {
+		who[i] = "v" + strconv.Itoa(i)
+	}
 	for _, policy := range []string{"1s", "always", "never"} {
 		for _, writers := range []int{1, 8, 64} {
 			b.Run(fmt.Sprintf("fsync=%s/writers=%d", policy, writers), func(b *testing.B) {
@@ -31,7 +36,7 @@ func BenchmarkInsert(b *testing.B) {
 							if i > int64(b.N) {
 								return
 							}
-							if _, err := c.Insert(context.Background(), note{Who: fmt.Sprint("v", i%1000), Ref: fmt.Sprint(i), Body: body}); err != nil {
+							if _, err := c.Insert(context.Background(), note{Who: who[i%1000], Ref: strconv.FormatInt(i, 10), Body: body}); err != nil {
 								b.Error(err)
 								return
 							}

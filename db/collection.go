@@ -280,10 +280,12 @@ func (c *Collection[T]) Insert(ctx context.Context, doc T) (T, error) {
 			return fmt.Errorf("insert into %s: empty id", c.s.Name)
 		}
 		key := c.prefix + id
-		if _, found, err := b.get(key); err != nil {
-			return err
-		} else if found {
-			return fmt.Errorf("%w: %s id %s", ErrDuplicate, c.s.Name, id)
+		if c.s.Seq == nil { // a fresh sequence number is a fresh id
+			if _, found, err := b.get(key); err != nil {
+				return err
+			} else if found {
+				return fmt.Errorf("%w: %s id %s", ErrDuplicate, c.s.Name, id)
+			}
 		}
 		raw, err := json.Marshal(&d)
 		if err != nil {

@@ -40,19 +40,26 @@ func (d *DB) exec(ctx context.Context, fn func(b *batch) error) error {
 	d.queue = append(d.queue, o)
 	d.qmu.Unlock()
 
-	d.wmu.Lock()
+	// Either an earlier leader commits o, or this writer becomes the leader
+	// (d.lead holds one token) and commits everything queued. Followers learn
+	// they are done from o.done without touching any lock.
 	select {
-	case <-o.done: // an earlier leader committed it
-		d.wmu.Unlock()
+	case <-o.done:
 		return o.err
-	default:
+	case d.lead <- struct{}{}:
 	}
-	d.qmu.Lock()
-	ops := d.queue
-	d.queue = nil
-	d.qmu.Unlock()
-	d.commit(ops)
-	d.wmu.Unlock()
+	select {
+	case <-o.done:
+	default:
+		d.qmu.Lock()
+		ops := d.queue
+		d.queue = nil
+		d.qmu.Unlock()
+		d.wmu.Lock()
+		d.commit(ops)
+		d.wmu.Unlock()
+	}
+	<-d.lead
 	return o.err
 }
 
@@ -64,7 +71,10 @@ func (d *DB) commit(ops []*op) {
 		}
 	}()
 	start := time.Now()
-	b := &batch{}
+	b := &d.batch // only the leader commits, under d.wmu: reuse its slices
+	clear(b.uniq)
+	clear(b.after)
+	*b = batch{uniq: b.uniq[:0], after: b.after[:0]}
 	ok := 0
 	err := d.bdb.Update(func(tx *buntdb.Tx) error {
 		b.tx = tx

@@ -116,8 +116,10 @@ type DB struct {
 	// group commit: writers queue ops, one leader at a time commits the queue.
 	qmu   sync.Mutex
 	queue []*op
-	wmu   sync.Mutex // held by the commit leader
+	lead  chan struct{} // one token: the writer holding it commits the queue
+	wmu   sync.Mutex    // held while committing, and by whatever must not overlap a commit
 	imu   sync.RWMutex
+	batch batch // the commit leader's scratch state, reused; guarded by wmu
 	colls map[string]any
 	hints map[string]int // records per key prefix seen by the file check, to size indices
 
@@ -166,6 +168,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		colls: map[string]any{},
 		hints: map[string]int{},
 		stop:  make(chan struct{}),
+		lead:  make(chan struct{}, 1),
 	}
 	lock, err := lockDir(filepath.Join(dir, opts.Name+".lock"))
 	if err != nil {
