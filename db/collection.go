@@ -492,6 +492,17 @@ func (c *Collection[T]) Get(id string) (T, error) {
 	return doc, err
 }
 
+// Has reports whether a document with id exists, without decoding it.
+func (c *Collection[T]) Has(id string) bool {
+	found := false
+	_ = c.d.bdb.View(func(tx *buntdb.Tx) error {
+		_, err := tx.Get(c.prefix + id)
+		found = err == nil
+		return nil
+	})
+	return found
+}
+
 func (c *Collection[T]) decode(v string, doc *T) error {
 	if err := json.Unmarshal([]byte(unwrapValue(v)), doc); err != nil {
 		return fmt.Errorf("decode %s document: %w", c.s.Name, err)

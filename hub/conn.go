@@ -37,6 +37,7 @@ type conn struct {
 
 	// Flow control for replays: frames queued to melody vs written by it.
 	queued, sent atomic.Int64
+	held         atomic.Int64 // own messages stored but not yet released by the sequencer
 	drained      chan struct{}
 
 	id atomic.Pointer[identity] // set once identified
@@ -146,7 +147,7 @@ func (c *conn) endReplay(floor uint64) {
 // replay never overflows the send buffer. False if the socket closed or made
 // no progress within wait.
 func (c *conn) waitRoom(n int64, wait time.Duration) bool {
-	if c.queued.Load()-c.sent.Load() < n {
+	if c.backlog() < n {
 		return !c.closing.Load()
 	}
 	timer := time.NewTimer(wait)
@@ -154,7 +155,7 @@ func (c *conn) waitRoom(n int64, wait time.Duration) bool {
 	// melody does not say when a session's writer stops, so look now and then.
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	for c.queued.Load()-c.sent.Load() >= n {
+	for c.backlog() >= n {
 		select {
 		case <-c.drained:
 		case <-tick.C:
@@ -166,6 +167,21 @@ func (c *conn) waitRoom(n int64, wait time.Duration) bool {
 		}
 	}
 	return !c.closing.Load()
+}
+
+// backlog is what the socket still has to send: frames queued to melody and
+// acknowledgements of its own messages held back for offset order.
+func (c *conn) backlog() int64 {
+	return c.queued.Load() - c.sent.Load() + c.held.Load()
+}
+
+// released is called once an acknowledgement held for c went out.
+func (c *conn) released() {
+	c.held.Add(-1)
+	select {
+	case c.drained <- struct{}{}:
+	default:
+	}
 }
 
 // onSent counts a frame melody wrote.

@@ -18,12 +18,16 @@ type delivery struct {
 	clientFrame []byte // client:message, to every socket of the visitor
 	adminFrame  []byte // admin:message, to every admin socket
 	only        *conn  // duplicate cid: answer the sender alone
+	sender      *conn  // the socket whose held acknowledgement this is
 	onlyFrame   []byte
 }
 
 // deliver runs under the sequencer's lock, in offset order.
 func (h *Hub) deliver(r release) {
 	d := r.item
+	if d.sender != nil {
+		defer d.sender.released()
+	}
 	if d.only != nil {
 		d.only.live(0, d.onlyFrame)
 		return
@@ -243,7 +247,8 @@ func (h *Hub) store(c *conn, m store.NewMessage) {
 		h.reply(c, refuse(codeBadRequest, "cid already used by another sender in this conversation; use random cids", m.CID))
 		return
 	}
-	d := delivery{visitor: msg.Client}
+	c.held.Add(1)
+	d := delivery{visitor: msg.Client, sender: c}
 	if dup {
 		typ := evClientMessage
 		if c.kind == kindAdmin {

@@ -32,7 +32,7 @@ type Config struct {
 	SocketsPerVisit  int           // sockets per visitor; default 8
 	SocketsPerIP     int           // sockets per IP; default 64
 	NewVisitorsPerIP int           // visitors created per IP per minute; default 30
-	SendBuffer       int           // frames queued per visitor socket before it is closed; default 32
+	SendBuffer       int           // frames queued per visitor socket before it is closed; default 64
 	AdminSendBuffer  int           // frames queued per admin socket (admins get every message); default 4096
 	PingPeriod       time.Duration // default 30s; pong wait is twice that
 	AllowedOrigins   []string      // visitor socket origins; empty = any
@@ -50,7 +50,7 @@ const (
 	DefaultSocketsPerVisit  = 8
 	DefaultSocketsPerIP     = 64
 	DefaultNewVisitorsPerIP = 30
-	DefaultSendBuffer       = 32
+	DefaultSendBuffer       = 64
 	DefaultAdminSendBuffer  = 4096
 	DefaultPingPeriod       = 30 * time.Second
 )

@@ -527,3 +527,36 @@ func TestPipeliningSenderIsThrottledNotDropped(t *testing.T) {
 		t.Fatalf("%d sockets dropped", d)
 	}
 }
+
+// TestPipelinedSenderIsSlowedNotDropped: visitors that send far more messages
+// than their send buffer holds before reading a single ack are slowed down by
+// backpressure (acks held back for offset order count too), never dropped as slow.
+func TestPipelinedSenderIsSlowedNotDropped(t *testing.T) {
+	ts := startServer(t, Config{MsgRate: 1e6, MsgBurst: 1e6})
+	const visitors, each = 12, 300 // each is several times DefaultSendBuffer
+	var wg sync.WaitGroup
+	for i := 0; i < visitors; i++ {
+		v, _, _ := ts.visitor(fmt.Sprint("p", i), fmt.Sprint("P", i), "", 0)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range each {
+				b := fmt.Appendf(nil, `{"type":"client:message","data":{"cid":"c%d","text":"n%d"}}`, j, j)
+				if err := v.c.WriteMessage(websocket.TextMessage, b); err != nil {
+					t.Errorf("visitor %d write %d: %v", i, j, err)
+					return
+				}
+			}
+			for j := range each {
+				if f, err := v.read(); err != nil || f.Type != evClientMessage {
+					t.Errorf("visitor %d ack %d: %v %s", i, j, err, f.raw)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if st := ts.hub.Stats(); st.DroppedSlow != 0 {
+		t.Fatalf("%d sockets dropped as slow", st.DroppedSlow)
+	}
+}

@@ -222,8 +222,8 @@ func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, er
 	case strings.TrimSpace(m.Text) == "" || !utf8.ValidString(m.Text):
 		return Message{}, false, fmt.Errorf("%w: text must be non-empty UTF-8", ErrInvalid)
 	}
-	if _, err := s.visitors.Get(m.Client); err != nil {
-		return Message{}, false, mapErr(err)
+	if m.Client == "" || !s.visitors.Has(m.Client) {
+		return Message{}, false, fmt.Errorf("%w: visitor %q", ErrNotFound, m.Client)
 	}
 	msg := Message{Client: m.Client, From: m.From, CID: m.CID, Text: m.Text, At: s.now()}
 	if m.From == FromAdmin {
