@@ -231,7 +231,14 @@ func (c *Collection[T]) saveSeq(b *batch) error {
 }
 
 // SeqID formats a sequence number as an id that sorts like the number.
-func SeqID(n uint64) string { return fmt.Sprintf("%020d", n) }
+func SeqID(n uint64) string {
+	var b [20]byte
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[:])
+}
 
 func (c *Collection[T]) keys(raw string) []ikey {
 	return c.keysInto(raw, make([]ikey, len(c.list)))

@@ -489,3 +489,11 @@ func TestSequenceNeverReusedAfterLostTail(t *testing.T) {
 		t.Fatalf("after losing the tail got %d (%v); numbers up to 26 were already handed out", n.N, err)
 	}
 }
+
+func TestSeqIDSortsLikeNumbers(t *testing.T) {
+	for _, n := range []uint64{0, 1, 9, 10, 42, 1 << 40, ^uint64(0)} {
+		if got, want := SeqID(n), fmt.Sprintf("%020d", n); got != want {
+			t.Errorf("SeqID(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
