@@ -497,3 +497,35 @@ func TestSeqIDSortsLikeNumbers(t *testing.T) {
 		}
 	}
 }
+
+// TestFsyncPolicy checks, through the store's own counters, that "always"
+// fsyncs every commit before acknowledging, that "never" fsyncs only the
+// sequence reservations, and that the interval policy fsyncs in the background.
+func TestFsyncPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		policy string
+		check  func(st Stats) bool
+	}{
+		{"always", func(st Stats) bool { return st.Syncs >= st.Commits }},
+		{"never", func(st Stats) bool { return st.Syncs <= 2 }}, // schema record + one reservation
+		{"50ms", func(st Stats) bool { return st.Syncs >= 3 && st.Syncs < st.Commits }},
+	} {
+		t.Run(tc.policy, func(t *testing.T) {
+			p, iv, _ := ParseSyncPolicy(tc.policy)
+			d, c := openNotes(t, t.TempDir(), Options{Sync: p, Interval: iv})
+			defer d.Close()
+			deadline := time.Now().Add(10 * time.Second)
+			for i := 0; i < 50 || (tc.policy == "50ms" && d.Stats().Syncs < 3 && time.Now().Before(deadline)); i++ {
+				if _, err := c.Insert(context.Background(), note{Who: "w", Ref: fmt.Sprint(i)}); err != nil {
+					t.Fatal(err)
+				}
+				if tc.policy == "50ms" && i >= 50 {
+					time.Sleep(10 * time.Millisecond) // let the background fsync see new writes
+				}
+			}
+			if st := d.Stats(); !tc.check(st) {
+				t.Fatalf("commits %d, fsyncs %d", st.Commits, st.Syncs)
+			}
+		})
+	}
+}
