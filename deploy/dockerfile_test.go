@@ -4,17 +4,16 @@ import (
 	"bufio"
 	"context"
 	"debug/elf"
-	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/internal/chatdtest"
 )
 
 // instruction is one Dockerfile instruction with continuation lines joined.
@@ -245,113 +244,18 @@ func TestDockerBuildStaticHealthcheck(t *testing.T) {
 	}
 	f.Close()
 
-	srv := startServer(ctx, t, bin)
-	if code, out := runCmd(ctx, bin, nil, "healthcheck", "--addr", srv.addr); code != 0 {
-		t.Errorf("healthcheck --addr %s against a running server: exit %d\n%s", srv.addr, code, out)
+	srv := chatdtest.Start(t, bin, chatdtest.Options{Data: t.TempDir()})
+	if code, out, errOut := chatdtest.Run(t, bin, "", nil, "healthcheck", "--addr", srv.Addr); code != 0 {
+		t.Errorf("healthcheck --addr %s against a running server: exit %d\n%s%s", srv.Addr, code, out, errOut)
 	}
 	// The image's HEALTHCHECK passes no flag: it reads CHATD_ADDR=0.0.0.0:PORT
 	// and must reach the server on loopback.
-	port := srv.addr[strings.LastIndexByte(srv.addr, ':')+1:]
-	if code, out := runCmd(ctx, bin, []string{"CHATD_ADDR=0.0.0.0:" + port}, "healthcheck"); code != 0 {
-		t.Errorf("healthcheck with CHATD_ADDR=0.0.0.0:%s: exit %d\n%s", port, code, out)
+	port := srv.Addr[strings.LastIndexByte(srv.Addr, ':')+1:]
+	if code, out, errOut := chatdtest.Run(t, bin, "", []string{"CHATD_ADDR=0.0.0.0:" + port}, "healthcheck"); code != 0 {
+		t.Errorf("healthcheck with CHATD_ADDR=0.0.0.0:%s: exit %d\n%s%s", port, code, out, errOut)
 	}
-	srv.stop(t)
-	if code, out := runCmd(ctx, bin, nil, "healthcheck", "--addr", srv.addr); code == 0 {
-		t.Errorf("healthcheck against a stopped server: exit 0, want non-zero\n%s", out)
-	}
-}
-
-// cleanEnv is the test's environment without CHATD_* variables.
-func cleanEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CHATD_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, extra...)
-}
-
-// runCmd runs bin with args and returns its exit code and output.
-func runCmd(ctx context.Context, bin string, env []string, args ...string) (int, string) {
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = cleanEnv(env...)
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode(), string(out)
-	}
-	if err != nil {
-		return -1, err.Error()
-	}
-	return 0, string(out)
-}
-
-type server struct {
-	cmd     *exec.Cmd
-	addr    string
-	done    chan error
-	stopped bool
-}
-
-// startServer runs bin on 127.0.0.1:0 with a temp data dir and waits for its
-// "listening" log line.
-func startServer(ctx context.Context, t *testing.T, bin string) *server {
-	t.Helper()
-	cmd := exec.CommandContext(ctx, bin, "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--log-format", "json")
-	cmd.Env = cleanEnv()
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start chatd: %v", err)
-	}
-	s := &server{cmd: cmd, done: make(chan error, 1)}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			var l struct {
-				Message string `json:"message"`
-				Addr    string `json:"addr"`
-			}
-			if json.Unmarshal(sc.Bytes(), &l) == nil && l.Message == "listening" {
-				addr <- l.Addr
-			}
-		}
-		io.Copy(io.Discard, stderr)
-		s.done <- cmd.Wait()
-	}()
-	t.Cleanup(func() { s.stop(t) })
-	select {
-	case s.addr = <-addr:
-	case err := <-s.done:
-		s.done <- err
-		t.Fatalf("chatd exited before listening: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("chatd did not log \"listening\" within 30s")
-	}
-	return s
-}
-
-// stop sends SIGTERM and waits (bounded) for the exit; safe to call twice.
-func (s *server) stop(t *testing.T) {
-	if s.stopped {
-		return
-	}
-	s.stopped = true
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-s.done:
-		if err != nil {
-			t.Errorf("chatd exit after SIGTERM: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-		t.Error("chatd did not stop within 20s of SIGTERM")
+	srv.Stop(t)
+	if code, out, errOut := chatdtest.Run(t, bin, "", nil, "healthcheck", "--addr", srv.Addr); code == 0 {
+		t.Errorf("healthcheck against a stopped server: exit 0, want non-zero\n%s%s", out, errOut)
 	}
 }

@@ -1,20 +1,16 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/chatdtest"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
@@ -31,166 +27,51 @@ const (
 const (
 	stepTimeout  = 30 * time.Second
 	startTimeout = 30 * time.Second
-	stopTimeout  = 20 * time.Second
 	pollInterval = 50 * time.Millisecond
 )
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildErr  error
-	rootDir   string
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
-	os.Exit(code)
-}
-
-// moduleRoot is the directory holding go.mod.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(build)
-	if rootDir == "" {
-		t.Fatalf("find module root: %v", buildErr)
-	}
-	return rootDir
-}
-
-// build compiles the real chatd binary once per test run.
-func build() {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil || strings.TrimSpace(string(out)) == "" {
-		buildErr = fmt.Errorf("go env GOMOD: %v", err)
-		return
-	}
-	rootDir = filepath.Dir(strings.TrimSpace(string(out)))
-	buildDir, buildErr = os.MkdirTemp("", "chatd-e2e-")
-	if buildErr != nil {
-		return
-	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(buildDir, "chatd"), "./cmd/chatd")
-	cmd.Dir = rootDir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		buildErr = fmt.Errorf("go build ./cmd/chatd: %v\n%s", err, out)
-	}
-}
-
-func chatdBinary(t *testing.T) string {
-	t.Helper()
-	moduleRoot(t)
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return filepath.Join(buildDir, "chatd")
-}
+func TestMain(m *testing.M) { chatdtest.Main(m) }
 
 // server is one chatd child process over its own data directory.
 type server struct {
-	t      *testing.T
-	bin    string
-	dir    string
-	addr   string
-	extra  []string // more chatd flags
-	cmd    *exec.Cmd
-	exited chan struct{}
-
-	mu   sync.Mutex
-	logs []string
+	*chatdtest.Process
+	t *testing.T
 }
 
 // startServer runs `chatd admin set` and then chatd on a free loopback port,
-// with extra flags if given. The process is stopped when the test ends.
+// with extra flags if given, and waits until it is ready. The process is
+// stopped when the test ends.
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
-	s := &server{t: t, bin: chatdBinary(t), dir: t.TempDir(), extra: extra}
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-	set := exec.CommandContext(ctx, s.bin, "admin", "set", agentName, "--data", s.dir)
-	set.Stdin = strings.NewReader(agentPassword + "\n")
-	set.Env = s.env()
-	if out, err := set.CombinedOutput(); err != nil {
-		t.Fatalf("chatd admin set: %v\n%s", err, out)
-	}
-	t.Cleanup(func() {
-		s.stop()
-		if t.Failed() {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			t.Logf("last chatd log lines:\n%s", strings.Join(s.logs, "\n"))
-		}
-	})
-	s.start("127.0.0.1:0")
+	bin, dir := chatdtest.Binary(t), t.TempDir()
+	chatdtest.AdminSet(t, bin, dir, agentName, agentPassword)
+	args := []string{"--msg-rate", "50", "--msg-burst", "100", "--new-visitors-per-ip", "1000"}
+	s := &server{t: t, Process: chatdtest.Start(t, bin, chatdtest.Options{
+		Data: dir,
+		Args: append(args, extra...),
+		// A cheap bcrypt cost keeps logins fast; it is only a test.
+		Env: []string{"CHATD_BCRYPT_COST=4"},
+	})}
+	s.waitReady()
 	return s
 }
 
-func (s *server) env() []string {
-	// A cheap bcrypt cost keeps logins fast; it is only a test.
-	return append(os.Environ(), "CHATD_BCRYPT_COST=4")
+func (s *server) url() string { return s.URL() }
+
+// stop sends SIGTERM and waits for the process to exit (SIGKILL after a bound).
+func (s *server) stop() { s.Stop(s.t) }
+
+// restart stops chatd if it runs and starts it again on the same address.
+func (s *server) restart() {
+	s.t.Helper()
+	s.Restart(s.t)
+	s.waitReady()
 }
 
-func (s *server) url() string { return "http://" + s.addr }
-
-func (s *server) log(line string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.logs = append(s.logs, line)
-	if len(s.logs) > 60 {
-		s.logs = s.logs[len(s.logs)-60:]
-	}
-}
-
-// start launches chatd on addr and waits for its "listening" log line and /readyz.
-func (s *server) start(addr string) {
+// waitReady polls /readyz until it answers 200.
+func (s *server) waitReady() {
 	t := s.t
 	t.Helper()
-	args := []string{"--addr", addr, "--data", s.dir, "--log-format", "json",
-		"--msg-rate", "50", "--msg-burst", "100", "--new-visitors-per-ip", "1000"}
-	cmd := exec.Command(s.bin, append(args, s.extra...)...)
-	cmd.Env = s.env()
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start chatd: %v", err)
-	}
-	listening := make(chan string, 1)
-	exited := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		for sc.Scan() {
-			line := sc.Text()
-			s.log(line)
-			var ev struct {
-				Message string `json:"message"`
-				Addr    string `json:"addr"`
-			}
-			if json.Unmarshal([]byte(line), &ev) == nil && ev.Message == "listening" && ev.Addr != "" {
-				select {
-				case listening <- ev.Addr:
-				default:
-				}
-			}
-		}
-		cmd.Wait()
-		close(exited)
-	}()
-	s.cmd, s.exited = cmd, exited
-	select {
-	case s.addr = <-listening:
-	case <-exited:
-		s.cmd = nil
-		t.Fatalf("chatd exited before listening on %s", addr)
-	case <-time.After(startTimeout):
-		t.Fatalf("chatd did not log \"listening\" within %v", startTimeout)
-	}
 	deadline := time.Now().Add(startTimeout)
 	for {
 		res, err := http.Get(s.url() + "/readyz")
@@ -201,40 +82,10 @@ func (s *server) start(addr string) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("chatd at %s not ready within %v: %v", s.addr, startTimeout, err)
+			t.Fatalf("chatd at %s not ready within %v: %v", s.Addr, startTimeout, err)
 		}
 		time.Sleep(pollInterval) // polling with a deadline, not synchronisation by sleep
 	}
-}
-
-// stop sends SIGTERM and waits for the process to exit (SIGKILL after stopTimeout).
-func (s *server) stop() {
-	if s.cmd == nil {
-		return
-	}
-	start := time.Now()
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	defer func() {
-		if d := time.Since(start); d > 5*time.Second {
-			s.t.Logf("note: chatd took %v to stop", d.Round(time.Millisecond)) // a diagnostic, not an assertion
-		}
-	}()
-	select {
-	case <-s.exited:
-	case <-time.After(stopTimeout):
-		s.t.Errorf("chatd did not stop within %v; killing it", stopTimeout)
-		s.cmd.Process.Kill()
-		<-s.exited
-	}
-	s.cmd = nil
-}
-
-// restart stops chatd and starts it again on the same address.
-func (s *server) restart() {
-	s.t.Helper()
-	addr := s.addr
-	s.stop()
-	s.start(addr)
 }
 
 // chromiumPath finds the browser, skipping the test when there is none outside CI.
@@ -411,7 +262,7 @@ func screenshot(t *testing.T, tab context.Context, name string) {
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	dir := filepath.Join(moduleRoot(t), "docs", "screenshots")
+	dir := filepath.Join(chatdtest.ModuleRoot(t), "docs", "screenshots")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

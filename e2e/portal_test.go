@@ -102,7 +102,7 @@ func TestPortalLoadsOlderHistory(t *testing.T) {
 // bulkVisitor creates a visitor over a plain WebSocket and stores n messages for it.
 func bulkVisitor(t *testing.T, s *server, n int) string {
 	t.Helper()
-	conn, _, err := websocket.DefaultDialer.Dial("ws://"+s.addr+"/ws/client", nil)
+	conn, _, err := websocket.DefaultDialer.Dial("ws://"+s.Addr+"/ws/client", nil)
 	if err != nil {
 		t.Fatalf("dial the visitor socket: %v", err)
 	}

@@ -74,7 +74,7 @@ func TestMessageTypedWhileServerDown(t *testing.T) {
 	waitFor(t, agent, "the reply shown as pending", fmt.Sprintf(
 		`[...document.querySelectorAll('#message-list .msg.pending .text')].filter(e => e.textContent === %s).length === 1`, js(reply)))
 
-	s.start(s.addr)
+	s.restart()
 	waitWidgetCount(t, visitor, "typed while the server is down", 1)
 	// The restart revoked the agent's token: log in again, then the reply goes out.
 	waitFor(t, agent, "the login page", `!document.getElementById('login').hidden`)
@@ -88,7 +88,7 @@ func TestMessageTypedWhileServerDown(t *testing.T) {
 	widgetType(t, visitor, "typed before leaving the page")
 	waitFor(t, visitor, "the second message shown as pending", widgetPendingJS("typed before leaving the page")+" === 1")
 	run(t, visitor, chromedp.Navigate("about:blank"))
-	s.start(s.addr)
+	s.restart()
 	openDemo(t, visitor, s)
 	waitWidgetCount(t, visitor, "typed before leaving the page", 1)
 

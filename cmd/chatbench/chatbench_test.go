@@ -1,148 +1,45 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/internal/chatdtest"
 )
 
-// chatdBin is the real chatd, built once by TestMain.
-var chatdBin string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "chatbench-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	chatdBin = filepath.Join(dir, "chatd")
-	build := exec.Command("go", "build", "-o", chatdBin, "./cmd/chatd")
-	build.Dir = filepath.Join("..", "..")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build chatd: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { chatdtest.Main(m) }
 
 const (
 	testAdmin    = "bench"
 	testPassword = "bench-password-1"
 )
 
-// chatd is a child chatd serving on 127.0.0.1 with a temp data dir.
-type chatd struct {
-	url  string
-	pid  int
-	cmd  *exec.Cmd
-	done chan error
-}
-
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CHATD_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
 // startChatd creates the test admin, starts chatd with the load-test limits
 // from docs/performance.md and waits for its "listening" line. It is
 // stopped (SIGTERM, bounded wait) when the test ends.
-func startChatd(t *testing.T) *chatd {
+func startChatd(t *testing.T) *chatdtest.Process {
 	t.Helper()
-	data := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-
-	set := exec.CommandContext(ctx, chatdBin, "admin", "set", testAdmin, "--data", data, "--bcrypt-cost", "4")
-	set.Env = cleanEnv()
-	set.Stdin = strings.NewReader(testPassword + "\n")
-	if out, err := set.CombinedOutput(); err != nil {
-		t.Fatalf("chatd admin set: %v\n%s", err, out)
-	}
-
-	cmd := exec.CommandContext(ctx, chatdBin, "--addr", "127.0.0.1:0", "--data", data, "--log-format", "json",
+	bin, data := chatdtest.Binary(t), t.TempDir()
+	chatdtest.AdminSet(t, bin, data, testAdmin, testPassword)
+	return chatdtest.Start(t, bin, chatdtest.Options{Data: data, Args: []string{
 		"--sockets-per-ip", "10000", "--new-visitors-per-ip", "100000", "--msg-rate", "10000", "--msg-burst", "10000",
-		"--send-buffer", "4096")
-	cmd.Env = cleanEnv()
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start chatd: %v", err)
-	}
-	c := &chatd{cmd: cmd, pid: cmd.Process.Pid, done: make(chan error, 1)}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			var l struct {
-				Message string `json:"message"`
-				Addr    string `json:"addr"`
-			}
-			if json.Unmarshal(sc.Bytes(), &l) == nil && l.Message == "listening" {
-				addr <- l.Addr
-			}
-		}
-		io.Copy(io.Discard, stderr)
-		c.done <- cmd.Wait()
-	}()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-c.done:
-			if err != nil {
-				t.Errorf("chatd exit after SIGTERM: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-c.done
-			t.Error("chatd did not stop within 20s of SIGTERM")
-		}
-	}
-	t.Cleanup(stop)
-	select {
-	case a := <-addr:
-		c.url = "http://" + a
-	case err := <-c.done:
-		stopped = true
-		t.Fatalf("chatd exited before listening: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("chatd did not log \"listening\" within 30s")
-	}
-	return c
+		"--send-buffer", "4096"}})
 }
 
 // runTool runs the tool with --json and decodes its report into out.
-func runTool(t *testing.T, c *chatd, out any, args ...string) {
+func runTool(t *testing.T, c *chatdtest.Process, out any, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	args = append(args, "--url", c.url, "--admin", testAdmin, "--json", "--timeout", "20s")
+	args = append(args, "--url", c.URL(), "--admin", testAdmin, "--json", "--timeout", "20s")
 	env := func(k string) string {
 		if k == "CHATBENCH_PASSWORD" {
 			return testPassword
@@ -170,7 +67,7 @@ func TestSteady(t *testing.T) {
 	c := startChatd(t)
 	var r SteadyReport
 	runTool(t, c, &r, "steady", "--visitors", "20", "--admins", "2", "--rate", "100", "--duration", "2s",
-		"--senders", "4", "--settle", "100ms", "--pid", strconv.Itoa(c.pid))
+		"--senders", "4", "--settle", "100ms", "--pid", strconv.Itoa(c.PID()))
 	if r.Connected != 20 {
 		t.Errorf("connected = %d, want 20", r.Connected)
 	}
@@ -184,7 +81,7 @@ func TestSteady(t *testing.T) {
 	if r.Delivery.P50 > r.Delivery.P99 || r.Delivery.P99 > r.Delivery.Max {
 		t.Errorf("delivery percentiles out of order: %+v", r.Delivery)
 	}
-	if r.Memory == nil || r.Memory.PID != c.pid || r.Memory.RSSBeforeKiB <= 0 || r.Memory.RSSIdleKiB <= 0 {
+	if r.Memory == nil || r.Memory.PID != c.PID() || r.Memory.RSSBeforeKiB <= 0 || r.Memory.RSSIdleKiB <= 0 {
 		t.Errorf("memory = %+v, want the server's RSS", r.Memory)
 	}
 	noErrors(t, r.Errors)
@@ -258,7 +155,7 @@ func TestTableAndUsage(t *testing.T) {
 	noenv := func(string) string { return "" }
 	var out, errb bytes.Buffer
 	// common flags may come before the mode
-	code := run(ctx, []string{"--url", c.url, "--admin", testAdmin, "--password-file", pw, "steady",
+	code := run(ctx, []string{"--url", c.URL(), "--admin", testAdmin, "--password-file", pw, "steady",
 		"--visitors", "3", "--rate", "20", "--duration", "500ms"}, noenv, &out, &errb)
 	if code != 0 || !strings.Contains(out.String(), "delivery visitor->admin") {
 		t.Errorf("table run: exit %d\n%s\n%s", code, out.String(), errb.String())
@@ -273,9 +170,9 @@ func TestTableAndUsage(t *testing.T) {
 		{[]string{"steady", "--url", "ftp://x"}, 2},
 		{[]string{"steady", "extra"}, 2},
 		// no password anywhere: the login step refuses to start
-		{[]string{"steady", "--url", c.url, "--admin", testAdmin, "--visitors", "1"}, 1},
+		{[]string{"steady", "--url", c.URL(), "--admin", testAdmin, "--visitors", "1"}, 1},
 		// a wrong password: 401 from /api/login
-		{[]string{"flood", "--url", c.url, "--admin", testAdmin, "--password-file", os.DevNull}, 1},
+		{[]string{"flood", "--url", c.URL(), "--admin", testAdmin, "--password-file", os.DevNull}, 1},
 	} {
 		out.Reset()
 		errb.Reset()

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -185,10 +184,7 @@ func testKill9(t *testing.T, policy string) {
 	case <-time.After(wait):
 		t.Fatalf("only %d acks within %v", len(a.snapshot()), wait)
 	}
-	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	c.waitExit(t)
+	c.Kill(t)
 	close(stop)
 	wg.Wait()
 	want := a.snapshot()

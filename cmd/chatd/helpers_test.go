@@ -9,40 +9,19 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/chatdtest"
 	"github.com/gorilla/websocket"
 )
 
 // wait bounds every single wait a test makes for one event.
 const wait = 15 * time.Second
 
-// chatdBin is the chatd binary built once by TestMain, for child-process tests.
-var chatdBin string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "chatd-test-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	chatdBin = filepath.Join(dir, "chatd")
-	build := exec.Command("go", "build", "-o", chatdBin, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build chatd:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { chatdtest.Main(m) }
 
 // logLines collects JSON log lines and lets a test wait for one.
 type logLines struct {
@@ -192,99 +171,39 @@ func (p *inproc) url() string { return "http://" + p.addr }
 
 func noEnv(string) string { return "" }
 
-// child is chatd run as a separate process from the built binary.
+// child is chatd run as a separate process from the built binary, with its
+// whole log captured.
 type child struct {
-	cmd  *exec.Cmd
-	addr string
-	log  *logLines
-	done chan struct{}
+	*chatdtest.Process
+	log *logLines
 }
 
 // startChild runs the chatd binary on 127.0.0.1:0 and waits until it listens.
 func startChild(t *testing.T, data string, extra ...string) *child {
 	t.Helper()
-	args := append([]string{"--addr", "127.0.0.1:0", "--data", data, "--bcrypt-cost", "4", "--log-format", "json"}, extra...)
-	return startChildEnv(t, nil, args...)
+	return startChildOpts(t, chatdtest.Options{Data: data, Args: append([]string{"--bcrypt-cost", "4"}, extra...)})
 }
 
-// startChildEnv runs the chatd binary with extra environment and args and waits until it listens.
-func startChildEnv(t *testing.T, env []string, args ...string) *child {
+// startChildEnv runs the chatd binary configured by env alone and waits until it listens.
+func startChildEnv(t *testing.T, env []string) *child {
 	t.Helper()
-	c := &child{cmd: exec.Command(chatdBin, args...), log: newLogLines(), done: make(chan struct{})}
-	c.cmd.Env = append(cleanEnv(), env...)
-	c.cmd.Stderr = c.log
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { c.cmd.Wait(); close(c.done) }()
-	t.Cleanup(func() {
-		c.cmd.Process.Kill()
-		<-c.done
-	})
-	deadline := time.After(wait)
-	for c.addr == "" {
-		c.log.mu.Lock()
-		for _, m := range c.log.lines {
-			if m["message"] == "listening" {
-				c.addr, _ = m["addr"].(string)
-			}
-		}
-		ch := c.log.changed
-		c.log.mu.Unlock()
-		if c.addr != "" {
-			break
-		}
-		select {
-		case <-ch:
-		case <-c.done:
-			t.Fatalf("child chatd exited before listening: %v; log:\n%s", c.cmd.ProcessState, c.log.String())
-		case <-deadline:
-			t.Fatalf("child chatd did not listen within %v; log:\n%s", wait, c.log.String())
-		}
-	}
+	return startChildOpts(t, chatdtest.Options{Env: env})
+}
+
+func startChildOpts(t *testing.T, o chatdtest.Options) *child {
+	t.Helper()
+	c := &child{log: newLogLines()}
+	o.Log = c.log
+	c.Process = chatdtest.Start(t, chatdtest.Binary(t), o)
 	return c
 }
 
-func (c *child) url() string { return "http://" + c.addr }
-
-// waitExit waits for the child to exit and returns its exit code.
-func (c *child) waitExit(t *testing.T) int {
-	t.Helper()
-	select {
-	case <-c.done:
-		return c.cmd.ProcessState.ExitCode()
-	case <-time.After(wait):
-		t.Fatalf("child chatd did not exit within %v; log:\n%s", wait, c.log.String())
-		return -1
-	}
-}
-
-// cleanEnv is the test process environment without CHATD_* variables.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CHATD_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
+func (c *child) url() string { return c.URL() }
 
 // runBin runs the chatd binary to completion with stdin and extra env.
 func runBin(t *testing.T, stdin string, env []string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, chatdBin, args...)
-	cmd.Env = append(cleanEnv(), env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if err != nil && cmd.ProcessState == nil {
-		t.Fatalf("run chatd %v: %v", args, err)
-	}
-	return cmd.ProcessState.ExitCode(), o.String(), e.String()
+	return chatdtest.Run(t, chatdtest.Binary(t), stdin, env, args...)
 }
 
 // httpDo sends one request with an optional bearer token and returns status and body.

@@ -185,7 +185,7 @@ func TestSIGTERMClosesSocketsWith1012(t *testing.T) {
 	v2.send("client:add", map[string]any{"name": "Ann", "token": tok, "after": 0})
 	v2.expect("client:messages", nil)
 
-	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := c.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	for name, w := range map[string]*wsConn{"admin": adm, "visitor": v1, "tab": v2} {
@@ -198,7 +198,7 @@ func TestSIGTERMClosesSocketsWith1012(t *testing.T) {
 			t.Errorf("%s socket ended with %v, want close code 1012", name, err)
 		}
 	}
-	if code := c.waitExit(t); code != 0 {
+	if code := c.Wait(t); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM; log:\n%s", code, c.log.String())
 	}
 	if c.log.count("stopped") != 1 {
