@@ -44,65 +44,52 @@ func runFlood(ctx context.Context, b *bench, o floodOpts) (*FloodReport, error) 
 	if o.senders < 1 || o.window < 1 || o.duration <= 0 {
 		return nil, fmt.Errorf("flood needs --senders >= 1, --window >= 1 and --duration > 0")
 	}
-	pid := ""
-	if o.pid > 0 {
-		pid = strconv.Itoa(o.pid)
-	}
 	setup := b.cur.Load()
-	as, err := b.connectAdmins(ctx, o.admins)
+	as, vs, _, err := b.connectAll(ctx, o.admins, o.senders)
 	if err != nil {
 		return nil, err
 	}
-	defer closeAdmins(as)
-	vs, _ := b.connectVisitors(ctx, o.senders)
-	defer closeVisitors(vs, false)
-	if len(vs) == 0 {
-		return nil, fmt.Errorf("no visitor could connect: %v", setup.errs.snapshot())
-	}
+	defer closeAll(as, vs)
 	for _, v := range vs {
 		v.acks = make(chan struct{}, o.window)
 	}
 
-	p := b.newPhase()
-	cpu := startCPU(pid)
-	t0 := time.Now()
-	sendCtx, stop := context.WithTimeout(ctx, o.duration)
-	defer stop()
-	done := sendCtx.Done()
-	var wg sync.WaitGroup
-	for _, v := range vs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < o.window; i++ {
-				if v.send(p) != nil {
-					return
-				}
-			}
-			for {
-				select {
-				case <-done:
-					return
-				case <-v.acks:
+	m := b.measure(ctx, serverPID(o.pid), as, func(p *phase) {
+		sendCtx, stop := context.WithTimeout(ctx, o.duration)
+		defer stop()
+		done := sendCtx.Done()
+		var wg sync.WaitGroup
+		for _, v := range vs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < o.window; i++ {
 					if v.send(p) != nil {
 						return
 					}
 				}
-			}
-		}()
-	}
-	wg.Wait()
-	answered, _ := b.drain(ctx, p, as)
-	cpu.stop()
-	el := answered.Sub(t0)
+				for {
+					select {
+					case <-done:
+						return
+					case <-v.acks:
+						if v.send(p) != nil {
+							return
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	})
 
 	rep := &FloodReport{Mode: "flood", Senders: len(vs), Window: o.window, Admins: len(as)}
-	rep.Seconds = round2(el.Seconds())
-	rep.Sent, rep.Acked, rep.Failed, rep.Delivered = p.sent.Load(), p.acked.Load(), p.failed.Load(), p.delivered.Load()
-	rep.AckedPerSec = round2(float64(rep.Acked) / el.Seconds())
-	rep.Ack, rep.Delivery = p.ack.summary(), p.del.summary()
-	rep.ServerCPU, rep.ToolCPU = cpu.Server, cpu.Tool
-	rep.Errors = mergeErrs(setup.errs.snapshot(), p.errs.snapshot())
+	rep.Seconds = round2(m.elapsed.Seconds())
+	rep.Sent, rep.Acked, rep.Failed, rep.Delivered = m.sent.Load(), m.acked.Load(), m.failed.Load(), m.delivered.Load()
+	rep.AckedPerSec = m.perSec(rep.Acked)
+	rep.Ack, rep.Delivery = m.ack.summary(), m.del.summary()
+	rep.ServerCPU, rep.ToolCPU = m.cpu.Server, m.cpu.Tool
+	rep.Errors = mergeErrs(setup.errs.snapshot(), m.errs.snapshot())
 	rep.Host = hostInfo()
 	return rep, nil
 }

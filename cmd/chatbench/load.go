@@ -67,6 +67,53 @@ func (b *bench) connectAdmins(ctx context.Context, n int) ([]*admin, error) {
 	return as, nil
 }
 
+// connectAll opens admins admin sockets, then visitors visitors (see
+// connectVisitors). It fails when an admin socket cannot open or no visitor
+// connects; otherwise the caller closes both (closeAll).
+func (b *bench) connectAll(ctx context.Context, admins, visitors int) ([]*admin, []*visitor, *hist, error) {
+	setup := b.cur.Load()
+	as, err := b.connectAdmins(ctx, admins)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	vs, conn := b.connectVisitors(ctx, visitors)
+	if len(vs) == 0 {
+		closeAdmins(as)
+		return nil, nil, nil, fmt.Errorf("no visitor could connect: %v", setup.errs.snapshot())
+	}
+	return as, vs, conn, nil
+}
+
+// closeAll closes the visitors, abruptly, then the admin sockets.
+func closeAll(as []*admin, vs []*visitor) {
+	closeVisitors(vs, false)
+	closeAdmins(as)
+}
+
+// measured is one measured phase of load.
+type measured struct {
+	*phase
+	cpu      *cpuMeter     // CPU used by the server (if its pid is known) and the tool
+	elapsed  time.Duration // from the start until every message was answered
+	complete bool          // every message was delivered to every admin socket
+}
+
+// measure runs load in a new phase, metering CPU for server pid (if not
+// empty), and waits until its messages are answered and delivered to as
+// (drain).
+func (b *bench) measure(ctx context.Context, pid string, as []*admin, load func(*phase)) measured {
+	p := b.newPhase()
+	cpu := startCPU(pid)
+	t0 := time.Now()
+	load(p)
+	answered, complete := b.drain(ctx, p, as)
+	cpu.stop()
+	return measured{phase: p, cpu: cpu, elapsed: answered.Sub(t0), complete: complete}
+}
+
+// perSec is n per second of the elapsed time, rounded to two decimals.
+func (m measured) perSec(n uint64) float64 { return round2(float64(n) / m.elapsed.Seconds()) }
+
 // closeVisitors closes every socket (graceful sends a close frame first) and
 // waits, bounded, for the readers to end.
 func closeVisitors(vs []*visitor, graceful bool) {

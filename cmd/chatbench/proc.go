@@ -56,6 +56,15 @@ func cpuTime(pid string) (time.Duration, error) {
 	return time.Duration(ut+st) * time.Second / clkTck, nil
 }
 
+// serverPID is pid as /proc names it, or "" when the server's pid is not
+// known (pid <= 0).
+func serverPID(pid int) string {
+	if pid > 0 {
+		return strconv.Itoa(pid)
+	}
+	return ""
+}
+
 // cpuMeter measures the CPU used by the server (when pid is set) and this tool
 // between start and stop, in cores (1.0 = one core busy).
 type cpuMeter struct {

@@ -57,36 +57,22 @@ func runRamp(ctx context.Context, b *bench, o rampOpts) (*RampReport, error) {
 	if o.visitors < 1 || o.startRate <= 0 || o.step <= 0 || o.stepDur <= 0 || o.admins < 1 {
 		return nil, fmt.Errorf("ramp needs --visitors >= 1, --admins >= 1, --start > 0, --step > 0, --step-duration > 0")
 	}
-	pid := ""
-	if o.pid > 0 {
-		pid = strconv.Itoa(o.pid)
-	}
+	pid := serverPID(o.pid)
 	setup := b.cur.Load()
-	as, err := b.connectAdmins(ctx, o.admins)
+	as, vs, _, err := b.connectAll(ctx, o.admins, o.visitors)
 	if err != nil {
 		return nil, err
 	}
-	defer closeAdmins(as)
-	vs, _ := b.connectVisitors(ctx, o.visitors)
-	defer closeVisitors(vs, false)
-	if len(vs) == 0 {
-		return nil, fmt.Errorf("no visitor could connect: %v", setup.errs.snapshot())
-	}
+	defer closeAll(as, vs)
 	rep := &RampReport{Mode: "ramp", Visitors: o.visitors, Connected: len(vs), Admins: len(as),
 		P99MaxMs: ms(o.p99Max), MaxErrors: o.maxErrors}
 	all := []map[string]uint64{setup.errs.snapshot()}
 	for rate := o.startRate; rate <= o.maxRate && ctx.Err() == nil; rate += o.step {
-		p := b.newPhase()
-		cpu := startCPU(pid)
-		t0 := time.Now()
-		b.pace(ctx, p, vs, rate, o.stepDur, o.senders)
-		answered, complete := b.drain(ctx, p, as)
-		cpu.stop()
-		el := answered.Sub(t0)
-		s := RampStep{Rate: rate, Sent: p.sent.Load(), Acked: p.acked.Load(), Delivered: p.delivered.Load(),
-			Errors: p.errs.total(), Delivery: p.del.summary(), ServerCPU: cpu.Server, ToolCPU: cpu.Tool}
-		s.AckedPerSec = round2(float64(s.Acked) / el.Seconds())
-		all = append(all, p.errs.snapshot())
+		m := b.measure(ctx, pid, as, func(p *phase) { b.pace(ctx, p, vs, rate, o.stepDur, o.senders) })
+		s := RampStep{Rate: rate, Sent: m.sent.Load(), Acked: m.acked.Load(), Delivered: m.delivered.Load(),
+			Errors: m.errs.total(), Delivery: m.del.summary(), ServerCPU: m.cpu.Server, ToolCPU: m.cpu.Tool}
+		s.AckedPerSec = m.perSec(s.Acked)
+		all = append(all, m.errs.snapshot())
 		expected := float64(s.Sent) * float64(len(as))
 		missing := 0.0
 		if expected > 0 {
@@ -97,7 +83,7 @@ func runRamp(ctx context.Context, b *bench, o rampOpts) (*RampReport, error) {
 			s.Reason = fmt.Sprintf("p99 %.1f ms > %.1f ms", s.Delivery.P99, ms(o.p99Max))
 		case s.Sent > 0 && float64(s.Errors)/float64(s.Sent) > o.maxErrors:
 			s.Reason = fmt.Sprintf("%d errors", s.Errors)
-		case !complete && missing > o.maxErrors:
+		case !m.complete && missing > o.maxErrors:
 			s.Reason = fmt.Sprintf("%.1f%% not delivered", missing*100)
 		case float64(s.Sent) < 0.95*rate*o.stepDur.Seconds():
 			s.Reason = fmt.Sprintf("could only send %d of %.0f", s.Sent, rate*o.stepDur.Seconds())

@@ -59,10 +59,7 @@ func runSteady(ctx context.Context, b *bench, o steadyOpts) (*SteadyReport, erro
 	if o.visitors < 1 || o.rate <= 0 || o.duration <= 0 {
 		return nil, fmt.Errorf("steady needs --visitors >= 1, --rate > 0 and --duration > 0")
 	}
-	pid := ""
-	if o.pid > 0 {
-		pid = strconv.Itoa(o.pid)
-	}
+	pid := serverPID(o.pid)
 	setup := b.cur.Load()
 	rep := &SteadyReport{Mode: "steady", Visitors: o.visitors, Admins: o.admins, Rate: o.rate}
 	if pid != "" {
@@ -72,18 +69,13 @@ func runSteady(ctx context.Context, b *bench, o steadyOpts) (*SteadyReport, erro
 		}
 		rep.Memory = &Memory{PID: o.pid, RSSBeforeKiB: rss}
 	}
-	as, err := b.connectAdmins(ctx, o.admins)
+	as, vs, conn, err := b.connectAll(ctx, o.admins, o.visitors)
 	if err != nil {
 		return nil, err
 	}
-	defer closeAdmins(as)
-	vs, conn := b.connectVisitors(ctx, o.visitors)
-	defer closeVisitors(vs, false)
+	defer closeAll(as, vs)
 	rep.Connected = len(vs)
 	rep.Connect = conn.summary()
-	if len(vs) == 0 {
-		return nil, fmt.Errorf("no visitor could connect: %v", setup.errs.snapshot())
-	}
 	if rep.Memory != nil {
 		// let the server finish its per-connection work before reading RSS
 		sleepCtx(ctx, o.settle)
@@ -91,27 +83,24 @@ func runSteady(ctx context.Context, b *bench, o steadyOpts) (*SteadyReport, erro
 		rep.Memory.PerVisitor = round2(float64(rep.Memory.RSSIdleKiB-rep.Memory.RSSBeforeKiB) / float64(len(vs)))
 	}
 
-	p := b.newPhase()
-	cpu := startCPU(pid)
-	t0 := time.Now()
-	stopProgress := b.progress(ctx, p, o.progress, o.out)
-	lag := b.pace(ctx, p, vs, o.rate, o.duration, o.senders)
-	stopProgress()
-	answered, _ := b.drain(ctx, p, as)
-	cpu.stop()
-	el := answered.Sub(t0)
+	var lag time.Duration
+	m := b.measure(ctx, pid, as, func(p *phase) {
+		stopProgress := b.progress(ctx, p, o.progress, o.out)
+		lag = b.pace(ctx, p, vs, o.rate, o.duration, o.senders)
+		stopProgress()
+	})
 
-	rep.Seconds = round2(el.Seconds())
-	rep.Sent, rep.Acked, rep.Failed, rep.Delivered = p.sent.Load(), p.acked.Load(), p.failed.Load(), p.delivered.Load()
-	rep.AckedPerSec = round2(float64(rep.Acked) / el.Seconds())
-	rep.Delivery, rep.Ack = p.del.summary(), p.ack.summary()
+	rep.Seconds = round2(m.elapsed.Seconds())
+	rep.Sent, rep.Acked, rep.Failed, rep.Delivered = m.sent.Load(), m.acked.Load(), m.failed.Load(), m.delivered.Load()
+	rep.AckedPerSec = m.perSec(rep.Acked)
+	rep.Delivery, rep.Ack = m.del.summary(), m.ack.summary()
 	rep.PacingLag = ms(lag)
-	rep.ServerCPU, rep.ToolCPU = cpu.Server, cpu.Tool
+	rep.ServerCPU, rep.ToolCPU = m.cpu.Server, m.cpu.Tool
 	rep.ToolRSSKiB, _ = rssKiB("self")
 	if rep.Memory != nil {
 		rep.Memory.RSSAfterKiB, _ = rssKiB(pid)
 	}
-	rep.Errors = mergeErrs(setup.errs.snapshot(), p.errs.snapshot())
+	rep.Errors = mergeErrs(setup.errs.snapshot(), m.errs.snapshot())
 	rep.Host = hostInfo()
 	return rep, nil
 }

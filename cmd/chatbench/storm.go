@@ -41,18 +41,15 @@ func runStorm(ctx context.Context, b *bench, o stormOpts) (*StormReport, error) 
 		return nil, fmt.Errorf("storm needs --visitors >= 1, --history >= 0, --missed >= 0")
 	}
 	setup := b.cur.Load()
-	var as []*admin
+	admins := 0 // one admin replies while the visitors are away
 	if o.missed > 0 {
-		var err error
-		if as, err = b.connectAdmins(ctx, 1); err != nil {
-			return nil, err
-		}
-		defer closeAdmins(as)
+		admins = 1
 	}
-	vs, _ := b.connectVisitors(ctx, o.visitors)
-	if len(vs) == 0 {
-		return nil, fmt.Errorf("no visitor could connect: %v", setup.errs.snapshot())
+	as, vs, _, err := b.connectAll(ctx, admins, o.visitors)
+	if err != nil {
+		return nil, err
 	}
+	defer closeAdmins(as) // the visitors are dropped on purpose below
 	rep := &StormReport{Mode: "storm", Visitors: o.visitors, Connected: len(vs), History: o.history, Missed: o.missed, Full: o.full}
 
 	// History: each visitor sends its messages one by one, waiting for each ack.
