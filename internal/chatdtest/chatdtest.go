@@ -154,7 +154,6 @@ type Options struct {
 type Process struct {
 	Addr string // host:port from the "listening" log line
 
-	t    testing.TB
 	bin  string
 	opts Options
 	cmd  *exec.Cmd
@@ -171,7 +170,7 @@ type Process struct {
 // last log lines.
 func Start(t testing.TB, bin string, o Options) *Process {
 	t.Helper()
-	p := &Process{t: t, bin: bin, opts: o}
+	p := &Process{bin: bin, opts: o}
 	t.Cleanup(func() {
 		p.Stop(t)
 		if t.Failed() {
