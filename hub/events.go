@@ -256,8 +256,7 @@ func (h *Hub) store(c *conn, m store.NewMessage) {
 		}
 		d.only, d.onlyFrame = c, encodeFrame(typ, msg)
 	} else {
-		d.clientFrame = encodeFrame(evClientMessage, msg)
-		d.adminFrame = encodeFrame(evAdminMessage, msg)
+		d.clientFrame, d.adminFrame = messageFrames(msg)
 		h.stored.Add(1)
 	}
 	rel, stored = release{offset: msg.Offset, item: d}, true

@@ -125,31 +125,36 @@ func decodeFrame(b []byte, lim limits) (frame, *frameError) {
 	if lim.maxFrame > 0 && len(b) > lim.maxFrame {
 		return frame{}, refuse(codeTooLarge, "frame larger than the limit", peekCID(b))
 	}
-	trimmed := bytes.TrimSpace(b)
-	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
+	trimmed := bytes.Trim(b, " \t\r\n") // JSON white space only
+	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return frame{}, refuse(codeBadJSON, "frame is not a JSON object", "")
 	}
 	var env envelope
-	if err := json.Unmarshal(trimmed, &env); err != nil {
+	if err := json.Unmarshal(trimmed, &env); err != nil { // Unmarshal checks the whole frame's syntax first
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return frame{}, refuse(codeBadJSON, "frame is not a JSON object", "")
+		}
 		return frame{}, refuse(codeBadRequest, "field type must be a string", "")
 	}
 	f := frame{Type: env.Type}
 	data := env.Data
-	cid := peekCID(trimmed)
+	// The cid is read again only for an error reply: valid frames decode once.
+	cid := func() string { return peekCID(trimmed) }
 	switch env.Type {
 	case evClientAdd:
 		var p clientAdd
 		if err := decodeData(data, &p); err != nil {
-			return f, refuse(codeBadRequest, err.Error(), cid)
+			return f, refuse(codeBadRequest, err.Error(), cid())
 		}
 		if err := checkClientAdd(&p, lim); err != nil {
-			return f, refuse(codeBadRequest, err.Error(), cid)
+			return f, refuse(codeBadRequest, err.Error(), cid())
 		}
 		f.ClientAdd = &p
 	case evClientMessage, evAdminMessage:
 		var p sendMessage
 		if err := decodeData(data, &p); err != nil {
-			return f, refuse(codeBadRequest, err.Error(), cid)
+			return f, refuse(codeBadRequest, err.Error(), cid())
 		}
 		if env.Type == evClientMessage {
 			p.Client = "" // a visitor only ever writes to its own conversation
@@ -163,22 +168,22 @@ func decodeFrame(b []byte, lim limits) (frame, *frameError) {
 	case evAdminAdd:
 		var p adminAdd
 		if err := decodeData(data, &p); err != nil {
-			return f, refuse(codeBadRequest, err.Error(), cid)
+			return f, refuse(codeBadRequest, err.Error(), cid())
 		}
 		if p.Limit < 0 {
-			return f, refuse(codeBadRequest, "limit must not be negative", cid)
+			return f, refuse(codeBadRequest, "limit must not be negative", cid())
 		}
 		f.AdminAdd = &p
 	case evAdminHistory:
 		var p adminHistory
 		if err := decodeData(data, &p); err != nil {
-			return f, refuse(codeBadRequest, err.Error(), cid)
+			return f, refuse(codeBadRequest, err.Error(), cid())
 		}
 		switch {
 		case p.Client == "":
-			return f, refuse(codeBadRequest, "client is required", cid)
+			return f, refuse(codeBadRequest, "client is required", cid())
 		case p.Limit < 0:
-			return f, refuse(codeBadRequest, "limit must not be negative", cid)
+			return f, refuse(codeBadRequest, "limit must not be negative", cid())
 		case p.Limit == 0:
 			p.Limit = historyDef
 		case p.Limit > historyMax:
@@ -186,9 +191,9 @@ func decodeFrame(b []byte, lim limits) (frame, *frameError) {
 		}
 		f.AdminHistory = &p
 	case "":
-		return f, refuse(codeBadRequest, "field type is required", cid)
+		return f, refuse(codeBadRequest, "field type is required", cid())
 	default:
-		return f, refuse(codeUnknownType, "unknown event type", cid)
+		return f, refuse(codeUnknownType, "unknown event type", cid())
 	}
 	return f, nil
 }
@@ -300,6 +305,26 @@ type historyReply struct {
 
 // encodeFrame renders {"type": typ, "data": data}. The payloads are plain
 // structs of strings, numbers and times, so encoding cannot fail.
+// messageFrames encodes a stored message once and wraps it as the
+// client:message and admin:message frames that carry it.
+func messageFrames(m store.Message) (client, admin []byte) {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return encodeFrame(evClientMessage, m), encodeFrame(evAdminMessage, m)
+	}
+	return rawFrame(evClientMessage, data), rawFrame(evAdminMessage, data)
+}
+
+// rawFrame is {"type":typ,"data":data} for an event name that needs no escaping.
+func rawFrame(typ string, data []byte) []byte {
+	b := make([]byte, 0, len(typ)+len(data)+20)
+	b = append(b, `{"type":"`...)
+	b = append(b, typ...)
+	b = append(b, `","data":`...)
+	b = append(b, data...)
+	return append(b, '}')
+}
+
 func encodeFrame(typ string, data any) []byte {
 	b, err := json.Marshal(struct {
 		Type string `json:"type"`

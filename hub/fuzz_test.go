@@ -32,6 +32,9 @@ func FuzzDecodeFrame(f *testing.F) {
 			if !codes[fe.Code] || fe.Message == "" || len(fe.CID) > maxCID {
 				t.Fatalf("bad refusal %+v", fe)
 			}
+			if !json.Valid(b) && fe.Code != codeBadJSON && fe.Code != codeTooLarge {
+				t.Fatalf("invalid JSON refused as %s, want %s", fe.Code, codeBadJSON)
+			}
 			if _, err := json.Marshal(fe); err != nil {
 				t.Fatalf("refusal does not encode: %v", err)
 			}
