@@ -41,18 +41,6 @@ type index struct {
 	multi map[ikey][]string // non-unique: key -> ids in ascending order
 }
 
-func (ix *index) key(raw string) (ikey, bool) {
-	var k ikey
-	k.a = gjson.Get(raw, ix.Fields[0]).String()
-	if len(ix.Fields) > 1 {
-		k.b = gjson.Get(raw, ix.Fields[1]).String()
-	}
-	if ix.Unique && k.a == "" && k.b == "" {
-		return k, false
-	}
-	return k, true
-}
-
 func (ix *index) add(k ikey, id string) {
 	if ix.Unique {
 		ix.uniq[k] = id
@@ -430,13 +418,17 @@ func (c *Collection[T]) Reseed(ctx context.Context, docs []T) error {
 		}
 		raws[i] = string(raw)
 	}
-	for _, ix := range c.list {
+	keys := make([][]ikey, len(raws))
+	for i, raw := range raws {
+		keys[i] = c.keys(raw)
+	}
+	for n, ix := range c.list {
 		if !ix.Unique {
 			continue
 		}
 		taken := map[ikey]bool{}
-		for _, raw := range raws {
-			if k, ok := ix.key(raw); ok {
+		for i := range raws {
+			if k := keys[i][n]; indexed(k) {
 				if taken[k] {
 					return fmt.Errorf("reseed %s: %w: %s", c.s.Name, ErrDuplicate, ix.Name)
 				}
@@ -470,9 +462,9 @@ func (c *Collection[T]) Reseed(ctx context.Context, docs []T) error {
 			for _, ix := range c.list {
 				ix.reset()
 			}
-			for i, raw := range raws {
-				for _, ix := range c.list {
-					if k, ok := ix.key(raw); ok {
+			for i := range raws {
+				for n, ix := range c.list {
+					if k := keys[i][n]; indexed(k) {
 						ix.add(k, ids[i])
 					}
 				}

@@ -16,29 +16,24 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // crcLen is the length of the hex CRC-32C that prefixes every stored value.
 const crcLen = 8
 
-// wrapValue prefixes val with the CRC-32C of key and val.
-func wrapValue(key, val string) string {
-	var b [crcLen]byte
-	hex.Encode(b[:], crcOf(key, val))
-	return string(b[:]) + val
+// recordCRC is the CRC-32C of key, a NUL byte and val: what a stored value carries.
+func recordCRC(key, val []byte) [4]byte {
+	c := crc32.Update(0, castagnoli, key)
+	c = crc32.Update(c, castagnoli, []byte{0})
+	c = crc32.Update(c, castagnoli, val)
+	return [4]byte{byte(c >> 24), byte(c >> 16), byte(c >> 8), byte(c)}
 }
+
+// wrapValue prefixes val with the hex CRC-32C of key and val.
+func wrapValue(key, val string) string { return wrapBytes(key, []byte(val)) }
 
 // wrapBytes is wrapValue for a value still in a byte slice: one allocation.
 func wrapBytes(key string, val []byte) string {
 	out := make([]byte, crcLen+len(val))
-	c := crc32.Update(0, castagnoli, []byte(key))
-	c = crc32.Update(c, castagnoli, []byte{0})
-	c = crc32.Update(c, castagnoli, val)
-	hex.Encode(out[:crcLen], []byte{byte(c >> 24), byte(c >> 16), byte(c >> 8), byte(c)})
+	sum := recordCRC([]byte(key), val)
+	hex.Encode(out[:crcLen], sum[:])
 	copy(out[crcLen:], val)
 	return unsafe.String(unsafe.SliceData(out), len(out))
-}
-
-func crcOf(key, val string) []byte {
-	c := crc32.Update(0, castagnoli, []byte(key))
-	c = crc32.Update(c, castagnoli, []byte{0})
-	c = crc32.Update(c, castagnoli, []byte(val))
-	return []byte{byte(c >> 24), byte(c >> 16), byte(c >> 8), byte(c)}
 }
 
 // unwrapValue strips the CRC prefix; values are verified once, when the file is checked.
@@ -57,10 +52,7 @@ func checkValue(key, v []byte) bool {
 	if _, err := hex.Decode(want[:], v[:crcLen]); err != nil {
 		return false
 	}
-	c := crc32.Update(0, castagnoli, key)
-	c = crc32.Update(c, castagnoli, []byte{0})
-	c = crc32.Update(c, castagnoli, v[crcLen:])
-	return want == [4]byte{byte(c >> 24), byte(c >> 16), byte(c >> 8), byte(c)}
+	return want == recordCRC(key, v[crcLen:])
 }
 
 // scanResult says how much of a data file is whole.
