@@ -2,24 +2,16 @@ package db
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/tidwall/buntdb"
-	"github.com/tidwall/gjson"
 )
-
-// Index declares an in-memory index over one or two top-level JSON fields.
-// A unique index ignores documents whose indexed fields are all empty.
-type Index struct {
-	Name   string
-	Fields []string
-	Unique bool
-}
 
 // Schema describes a collection of documents of type T.
 type Schema[T any] struct {
@@ -28,112 +20,69 @@ type Schema[T any] struct {
 	ID func(*T) string
 	// Seq, when set, makes the collection auto-increment: Insert calls it with
 	// the next sequence number (strictly increasing, never reused, also across
-	// restarts and removals) before calling ID.
+	// restarts and removals) before calling ID, which must return SeqID of it.
+	// Documents read back get their number through Seq too, so a Codec need
+	// not store it.
 	Seq     func(*T, uint64)
 	Indices []Index
+	// Codec encodes documents for storage; nil is JSONCodec. A different codec
+	// is a different file format: switching needs a migration (Options.Migrate).
+	Codec Codec[T]
+	// PackBytes, for a sequenced collection, packs documents into blocks of
+	// at most this many stored bytes once they are written (see pack.go): far
+	// less memory and file per document, for collections that grow by
+	// inserts. 0 keeps one record per document.
+	PackBytes int
 }
 
-type ikey struct{ a, b string }
-
-type index struct {
-	Index
-	uniq  map[ikey]string   // unique: key -> id
-	multi map[ikey][]string // non-unique: key -> ids in ascending order
-}
-
-func (ix *index) add(k ikey, id string) {
-	if ix.Unique {
-		ix.uniq[k] = id
-		return
-	}
-	ids := ix.multi[k]
-	if n := len(ids); n == 0 || ids[n-1] < id {
-		ix.multi[k] = append(ids, id)
-		return
-	}
-	i := sort.SearchStrings(ids, id)
-	if i < len(ids) && ids[i] == id {
-		return
-	}
-	ids = append(ids, "")
-	copy(ids[i+1:], ids[i:])
-	ids[i] = id
-	ix.multi[k] = ids
-}
-
-func (ix *index) remove(k ikey, id string) {
-	if ix.Unique {
-		if ix.uniq[k] == id {
-			delete(ix.uniq, k)
-		}
-		return
-	}
-	ids := ix.multi[k]
-	i := sort.SearchStrings(ids, id)
-	if i < len(ids) && ids[i] == id {
-		ids = append(ids[:i], ids[i+1:]...)
-		if len(ids) == 0 {
-			delete(ix.multi, k)
-		} else {
-			ix.multi[k] = ids
-		}
-	}
-}
-
-func (ix *index) reset() {
-	if ix.Unique {
-		ix.uniq = map[ikey]string{}
-	} else {
-		ix.multi = map[ikey][]string{}
-	}
-}
-
-// Collection is a typed set of JSON documents with in-memory indices.
+// Collection is a typed set of documents with in-memory indices.
 type Collection[T any] struct {
 	d       *DB
 	s       Schema[T]
-	prefix  string
+	codec   Codec[T]
+	prefix  string // a document's record: prefix + id
+	bprefix string // packed blocks: bprefix + SeqID(first id); "" when not packed
 	seqKey  string
 	indices map[string]*index
 	list    []*index
-	// fieldIndex numbers the distinct indexed fields (at most 4) so keys() reads each once.
-	fieldIndex map[string]int
-	seq        uint64 // last sequence number handed out; guarded by d.wmu
-	reserved   uint64 // highest sequence number reserved durably; guarded by d.wmu
-	count      int    // guarded by d.imu
+	seq     uint64 // last sequence number handed out; guarded by d.wmu
+	reserve uint64 // highest sequence number reserved durably; guarded by d.wmu
+	count   int    // guarded by d.imu
+
+	looseBytes int // bytes of single records above the blocks, at load
+
+	folding atomic.Bool // a packing step is running
+	workMu  sync.Mutex
+	work    sync.WaitGroup
+	stopped bool // guarded by workMu
 }
 
 // NewCollection opens collection s.Name of d and builds its indices from the
 // stored documents.
 func NewCollection[T any](d *DB, s Schema[T]) (*Collection[T], error) {
-	if s.Name == "" || strings.ContainsAny(s.Name, ":*?") || s.ID == nil {
-		return nil, fmt.Errorf("collection %q: needs a name without ':*?' and an ID func", s.Name)
+	if s.Name == "" || strings.ContainsAny(s.Name, ":*?") || strings.HasPrefix(s.Name, "_") || s.ID == nil {
+		return nil, fmt.Errorf("collection %q: needs a name without ':*?' or a leading '_', and an ID func", s.Name)
+	}
+	if s.PackBytes != 0 && (s.Seq == nil || s.PackBytes < 256) {
+		return nil, fmt.Errorf("collection %s: packing needs a sequenced collection and at least 256 bytes a block", s.Name)
 	}
 	c := &Collection[T]{
-		d: d, s: s,
+		d: d, s: s, codec: s.Codec,
 		prefix:  s.Name + ":",
 		seqKey:  metaPrefix + "seq:" + s.Name,
 		indices: map[string]*index{},
 	}
-	c.fieldIndex = map[string]int{}
-	hint := d.hints[c.prefix]
+	if c.codec == nil {
+		c.codec = JSONCodec[T]{}
+	}
+	if s.PackBytes > 0 {
+		c.bprefix = blockPrefix + s.Name + ":"
+	}
 	for _, in := range s.Indices {
 		if in.Name == "" || len(in.Fields) < 1 || len(in.Fields) > 2 || c.indices[in.Name] != nil {
 			return nil, fmt.Errorf("collection %s: index %q needs a unique name and one or two fields", s.Name, in.Name)
 		}
-		for _, f := range in.Fields {
-			if _, ok := c.fieldIndex[f]; !ok {
-				c.fieldIndex[f] = len(c.fieldIndex)
-			}
-		}
-		if len(c.fieldIndex) > 4 {
-			return nil, fmt.Errorf("collection %s: at most 4 distinct indexed fields", s.Name)
-		}
-		ix := &index{Index: in}
-		ix.reset()
-		if in.Unique && hint > 0 {
-			ix.uniq = make(map[ikey]string, hint)
-		}
+		ix := newIndex(in, s.Seq != nil)
 		c.indices[in.Name] = ix
 		c.list = append(c.list, ix)
 	}
@@ -144,59 +93,195 @@ func NewCollection[T any](d *DB, s Schema[T]) (*Collection[T], error) {
 	if _, ok := d.colls[s.Name]; ok {
 		return nil, fmt.Errorf("collection %s is already open", s.Name)
 	}
-	var dup error
-	kbuf := make([]ikey, len(c.list))
-	err := d.bdb.View(func(tx *buntdb.Tx) error {
-		if v, err := tx.Get(c.seqKey); err == nil {
-			c.seq, _ = strconv.ParseUint(unwrapValue(v), 10, 64)
-			c.reserved = c.seq
-		}
-		return tx.AscendGreaterOrEqual("", c.prefix, func(key, val string) bool {
-			if !strings.HasPrefix(key, c.prefix) {
-				return false
-			}
-			id := key[len(c.prefix):]
-			ks := c.keysInto(unwrapValue(val), kbuf)
-			for i, ix := range c.list {
-				if k := ks[i]; indexed(k) {
-					if ix.Unique {
-						n := len(ix.uniq)
-						if ix.uniq[k] = id; len(ix.uniq) == n {
-							dup = fmt.Errorf("%w: %s.%s: two documents, one is %s", ErrDuplicate, s.Name, ix.Name, id)
-							return false
-						}
-						continue
-					}
-					ix.add(k, id)
-				}
-			}
-			if s.Seq != nil {
-				if n, err := strconv.ParseUint(id, 10, 64); err == nil && n > c.seq {
-					c.seq = n
-				}
-			}
-			c.count++
-			return true
-		})
-	})
-	if err == nil {
-		err = dup
-	}
-	if err != nil {
+	if err := d.bdb.View(c.load); err != nil {
 		return nil, fmt.Errorf("load collection %s from %s: %w", s.Name, d.path, err)
 	}
 	d.colls[s.Name] = c
+	if c.bprefix == "" {
+		return c, nil
+	}
+	if c.looseBytes < 8*s.PackBytes {
+		c.kickFold()
+		return c, nil
+	}
+	// Many single records (a file written before packing, or by a version that
+	// did not pack): pack them now, so that the store is compact once Open
+	// returns, and compact the file, which has grown by the blocks.
+	d.wmu.Unlock()
+	d.imu.Unlock()
+	err := c.foldAll()
+	d.wmu.Lock()
+	d.imu.Lock()
+	if err != nil {
+		delete(d.colls, s.Name)
+		return nil, fmt.Errorf("pack collection %s of %s: %w", s.Name, d.path, err)
+	}
+	d.compactSoon()
 	return c, nil
+}
+
+// load builds the indices from the stored documents; callers hold both locks.
+func (c *Collection[T]) load(tx *buntdb.Tx) error {
+	if v, err := tx.Get(c.seqKey); err == nil {
+		c.seq, _ = strconv.ParseUint(unwrapValue(v), 10, 64)
+		c.reserve = c.seq
+	}
+	// Size the unique tables for what is stored: packed blocks say how many
+	// documents they hold, the file check counted the single records.
+	hint := c.d.hints[c.prefix]
+	if c.bprefix != "" {
+		_ = tx.AscendGreaterOrEqual("", c.bprefix, func(k, v string) bool {
+			if !strings.HasPrefix(k, c.bprefix) {
+				return false
+			}
+			hint += blockCount(stringBytes(unwrapValue(v)))
+			return true
+		})
+	}
+	for _, ix := range c.list {
+		if ix.Unique && !ix.seq {
+			ix.reset(hint)
+		}
+	}
+	var keys docKeys
+	var err error
+	// A unique sequenced index is filled in one pass at the end (hashIDs.build).
+	pairs := make([][]uint64, len(c.list))
+	for i, ix := range c.list {
+		if ix.seq && ix.Unique {
+			pairs[i] = make([]uint64, 0, hint)
+		}
+	}
+	add := func(id string, n uint64, raw []byte) bool {
+		c.keysOf(&keys, raw)
+		for i, ix := range c.list {
+			k, ok := keys.key(i)
+			if !ok {
+				continue
+			}
+			other, taken := "", false
+			switch {
+			case ix.seq && ix.Unique && n>>32 == 0:
+				pairs[i] = append(pairs[i], uint64(ix.hash(k))<<32|n)
+			case ix.seq && ix.Unique:
+				// Only a shared hash can be a duplicate: confirm it then.
+				if ix.nuniq.insert(ix.hash(k), n) {
+					ix.nuniq.find(ix.hash(k), func(m uint64) bool {
+						if m != n && c.hasKey(tx, ix, m, k) {
+							other, taken = SeqID(m), true
+						}
+						return !taken
+					})
+				}
+			case ix.Unique:
+				other, taken = c.owner(tx, ix, k)
+				ix.add(k, id, n)
+			default:
+				ix.add(k, id, n)
+			}
+			if taken {
+				if id == "" {
+					id = SeqID(n)
+				}
+				err = fmt.Errorf("%w: %s.%s: two documents, %s and %s", ErrDuplicate, c.s.Name, ix.Name, other, id)
+				return false
+			}
+		}
+		if n > c.seq {
+			c.seq = n
+		}
+		c.count++
+		return true
+	}
+	var last uint64
+	if c.bprefix != "" {
+		var entries []blockEntry
+		e := tx.AscendGreaterOrEqual("", c.bprefix, func(k, v string) bool {
+			if !strings.HasPrefix(k, c.bprefix) {
+				return false
+			}
+			first, ok := parseSeqID(k[len(c.bprefix):])
+			val := stringBytes(unwrapValue(v))
+			var perr error
+			if entries, perr = parseBlock(first, val, entries[:0]); !ok || perr != nil || first <= last {
+				err = fmt.Errorf("block %s: %v", k, perr)
+				return false
+			}
+			for _, e := range entries {
+				if !add("", e.id, val[e.off:e.end]) {
+					return false
+				}
+			}
+			last = entries[len(entries)-1].id
+			return true
+		})
+		if err == nil {
+			err = e
+		}
+		if err != nil {
+			return err
+		}
+	}
+	e := tx.AscendGreaterOrEqual("", c.prefix, func(k, v string) bool {
+		if !strings.HasPrefix(k, c.prefix) {
+			return false
+		}
+		id := k[len(c.prefix):]
+		var n uint64
+		if c.s.Seq != nil {
+			var ok bool
+			if n, ok = parseSeqID(id); ok && n <= last {
+				if first, val, ok := c.blockAt(tx, n); ok {
+					if _, ok := findInBlock(first, val, n); ok {
+						return true // a loose copy of a packed document (see pack.go)
+					}
+				}
+				c.d.log.Warn().Str("collection", c.s.Name).Uint64("id", n).Msg("a document below the packed ones is not in a block; kept as a single record")
+			}
+			c.looseBytes += len(v)
+		}
+		return add(id, n, stringBytes(unwrapValue(v)))
+	})
+	if err == nil {
+		err = e
+	}
+	for i, ix := range c.list {
+		ix.clip()
+		if err != nil || pairs[i] == nil {
+			continue
+		}
+		wide := ix.nuniq // entries with ids of 2^32 and more, inserted one by one
+		ix.nuniq.build(pairs[i], func(a, b uint64) bool {
+			// Two documents whose keys share a hash: a duplicate if the keys match.
+			raw, ok, rerr := c.getRaw(tx, a)
+			if rerr != nil || !ok {
+				return true
+			}
+			var ka docKeys
+			c.keysOf(&ka, raw)
+			if k, ok := ka.key(i); ok && c.hasKey(tx, ix, b, k) {
+				err = fmt.Errorf("%w: %s.%s: two documents, %s and %s", ErrDuplicate, c.s.Name, ix.Name, SeqID(a), SeqID(b))
+				return false
+			}
+			return true
+		})
+		for j, h := range wide.h {
+			if h != 0 {
+				ix.nuniq.insert(h, wide.id(j))
+			}
+		}
+	}
+	return err
 }
 
 // seqBlock is how many sequence numbers one durable reservation covers.
 const seqBlock = 10000
 
-// reserve makes sure the next sequence number is covered by a reservation on
-// disk, so that no number handed out can be handed out again after a crash or
-// power loss, whatever the fsync policy (one extra fsync per seqBlock inserts).
-func (c *Collection[T]) reserve(b *batch) error {
-	if c.seq < c.reserved {
+// reserveSeq makes sure the next sequence number is covered by a reservation
+// on disk, so that no number handed out can be handed out again after a crash
+// or power loss, whatever the fsync policy (one extra fsync per seqBlock inserts).
+func (c *Collection[T]) reserveSeq(b *batch) error {
+	if c.seq < c.reserve {
 		return nil
 	}
 	r := c.seq + seqBlock
@@ -204,17 +289,17 @@ func (c *Collection[T]) reserve(b *batch) error {
 		return err
 	}
 	b.mustSync = true
-	c.reserved = r
+	c.reserve = r
 	return nil
 }
 
 // saveSeq records the exact last sequence number, so that a clean restart
 // continues without a gap.
 func (c *Collection[T]) saveSeq(b *batch) error {
-	if c.s.Seq == nil || c.reserved == c.seq {
+	if c.s.Seq == nil || c.reserve == c.seq {
 		return nil
 	}
-	c.reserved = c.seq
+	c.reserve = c.seq
 	return b.set(c.seqKey, strconv.FormatUint(c.seq, 10))
 }
 
@@ -228,47 +313,152 @@ func SeqID(n uint64) string {
 	return string(b[:])
 }
 
-func (c *Collection[T]) keys(raw string) []ikey {
-	return c.keysInto(raw, make([]ikey, len(c.list)))
+// docKeys holds the index keys of one document, one per index, in one buffer.
+type docKeys struct {
+	buf  []byte
+	ends []int
+	none uint64 // bit i: index i does not hold this document (unique, fields empty)
 }
 
-// keysInto is keys writing into ks (len(c.list) long).
-func (c *Collection[T]) keysInto(raw string, ks []ikey) []ikey {
-	var vals [4]string
-	var got [4]bool
-	for i, ix := range c.list {
-		var k ikey
-		for j, f := range ix.Fields {
-			fi := c.fieldIndex[f]
-			if !got[fi] {
-				vals[fi], got[fi] = gjson.Get(raw, f).String(), true
-			}
-			if j == 0 {
-				k.a = vals[fi]
-			} else {
-				k.b = vals[fi]
-			}
-		}
-		if ix.Unique && k.a == "" && k.b == "" {
-			k = ikey{a: "\x00none"}
-		}
-		ks[i] = k
+func (k *docKeys) key(i int) ([]byte, bool) {
+	start := 0
+	if i > 0 {
+		start = k.ends[i-1]
 	}
-	return ks
+	return k.buf[start:k.ends[i]], k.none&(1<<i) == 0
 }
 
-func indexed(k ikey) bool { return k.a != "\x00none" }
+// keysOf reads the index keys of the encoded document raw into k.
+func (c *Collection[T]) keysOf(k *docKeys, raw []byte) {
+	k.buf, k.ends, k.none = k.buf[:0], k.ends[:0], 0
+	// field appends a field's value, read once per document.
+	var seen [4]struct {
+		name       string
+		start, end int
+	}
+	nseen := 0
+	field := func(name string) {
+		for _, f := range seen[:nseen] {
+			if f.name == name {
+				k.buf = append(k.buf, k.buf[f.start:f.end]...)
+				return
+			}
+		}
+		start := len(k.buf)
+		k.buf = c.codec.Field(k.buf, raw, name)
+		if nseen < len(seen) {
+			seen[nseen] = struct {
+				name       string
+				start, end int
+			}{name, start, len(k.buf)}
+			nseen++
+		}
+	}
+	for i, ix := range c.list {
+		start := len(k.buf)
+		field(ix.Fields[0])
+		empty := len(k.buf) == start
+		if len(ix.Fields) == 2 {
+			mid := len(k.buf)
+			field(ix.Fields[1])
+			empty = empty && len(k.buf) == mid
+			k.buf = appendKeyLen(k.buf, mid-start)
+		}
+		if ix.Unique && empty && i < 64 {
+			k.none |= 1 << i
+		}
+		k.ends = append(k.ends, len(k.buf))
+	}
+}
+
+// owned returns a copy of k that outlives the caller's buffers.
+func (k *docKeys) owned() docKeys {
+	return docKeys{buf: append([]byte(nil), k.buf...), ends: append([]int(nil), k.ends...), none: k.none}
+}
+
+// queryKey builds the index key for values given to FindOne, LastID or a Query.
+func (c *Collection[T]) queryKey(name string, values []string) (*index, []byte, error) {
+	ix := c.indices[name]
+	if ix == nil {
+		return nil, nil, fmt.Errorf("collection %s has no index %q", c.s.Name, name)
+	}
+	if len(values) != len(ix.Fields) {
+		return nil, nil, fmt.Errorf("index %s.%s takes %d values", c.s.Name, name, len(ix.Fields))
+	}
+	if len(values) == 1 {
+		return ix, []byte(values[0]), nil
+	}
+	return ix, appendKey(nil, stringBytes(values[0]), stringBytes(values[1]), true), nil
+}
+
+// hasKey reports whether document n, as tx sees it, has key in unique index ix.
+func (c *Collection[T]) hasKey(tx *buntdb.Tx, ix *index, n uint64, key []byte) bool {
+	raw, ok, err := c.getRaw(tx, n)
+	if err != nil || !ok {
+		return false
+	}
+	var k docKeys
+	c.keysOf(&k, raw)
+	for i, x := range c.list {
+		if x == ix {
+			got, ok := k.key(i)
+			return ok && string(got) == string(key)
+		}
+	}
+	return false
+}
+
+// owner returns the id of the document holding key in unique index ix, as tx
+// sees the store (without this batch's claims).
+func (c *Collection[T]) owner(tx *buntdb.Tx, ix *index, key []byte) (string, bool) {
+	if !ix.seq {
+		id, ok := ix.uniq[string(key)]
+		return id, ok
+	}
+	var id string
+	found := false
+	ix.nuniq.find(ix.hash(key), func(n uint64) bool {
+		if c.hasKey(tx, ix, n, key) {
+			id, found = SeqID(n), true
+			return false
+		}
+		return true
+	})
+	return id, found
+}
+
+func (c *Collection[T]) collection() string { return c.s.Name }
+
+// encode stores doc under key: CRC prefix and the codec's bytes in one buffer.
+func (c *Collection[T]) encode(key string, doc *T) (string, []byte, error) {
+	buf := make([]byte, crcLen, crcLen+128)
+	buf, err := c.codec.Append(buf, doc)
+	if err != nil {
+		return "", nil, fmt.Errorf("encode %s document: %w", c.s.Name, err)
+	}
+	return sealValue(key, buf), buf[crcLen:], nil
+}
+
+func (c *Collection[T]) num(id string) uint64 {
+	if c.s.Seq == nil {
+		return 0
+	}
+	n, _ := parseSeqID(id)
+	return n
+}
 
 // Insert stores a new document and returns it as stored (with its sequence
 // number when the collection has one). A taken id or unique key is ErrDuplicate.
 func (c *Collection[T]) Insert(ctx context.Context, doc T) (T, error) {
 	err := c.d.exec(ctx, func(b *batch) error {
 		d := doc
+		var n uint64
 		if c.s.Seq != nil {
-			if err := c.reserve(b); err != nil {
+			if err := c.reserveSeq(b); err != nil {
 				return err
 			}
-			c.s.Seq(&d, c.seq+1)
+			n = c.seq + 1
+			c.s.Seq(&d, n)
 		}
 		id := c.s.ID(&d)
 		if id == "" {
@@ -282,15 +472,15 @@ func (c *Collection[T]) Insert(ctx context.Context, doc T) (T, error) {
 				return fmt.Errorf("%w: %s id %s", ErrDuplicate, c.s.Name, id)
 			}
 		}
-		raw, err := json.Marshal(&d)
+		val, raw, err := c.encode(key, &d)
 		if err != nil {
-			return fmt.Errorf("encode %s document: %w", c.s.Name, err)
+			return err
 		}
-		val := wrapBytes(key, raw)
-		ks := c.keys(val[crcLen:]) // index keys point into the stored value, not a copy
+		var ks docKeys
+		c.keysOf(&ks, raw)
 		for i, ix := range c.list {
-			if ix.Unique && indexed(ks[i]) {
-				if err := b.claim(c.s.Name, ix, ks[i], id); err != nil {
+			if k, ok := ks.key(i); ix.Unique && ok {
+				if err := b.claim(c, ix, k, id); err != nil {
 					return err
 				}
 			}
@@ -303,11 +493,14 @@ func (c *Collection[T]) Insert(ctx context.Context, doc T) (T, error) {
 		}
 		b.after = append(b.after, func() {
 			for i, ix := range c.list {
-				if indexed(ks[i]) {
-					ix.add(ks[i], id)
+				if k, ok := ks.key(i); ok {
+					ix.add(k, id, n)
 				}
 			}
 			c.count++
+			if n%foldEvery == 0 {
+				c.kickFold()
+			}
 		})
 		doc = d
 		return nil
@@ -320,44 +513,53 @@ func (c *Collection[T]) Update(ctx context.Context, doc T) error {
 	return c.d.exec(ctx, func(b *batch) error {
 		id := c.s.ID(&doc)
 		key := c.prefix + id
-		old, found, err := b.get(key)
+		loc, err := c.locate(b.tx, id)
 		if err != nil {
 			return err
 		}
-		if !found {
+		if !loc.found {
 			return fmt.Errorf("%w: %s id %s", ErrNotFound, c.s.Name, id)
 		}
-		raw, err := json.Marshal(&doc)
+		val, raw, err := c.encode(key, &doc)
 		if err != nil {
-			return fmt.Errorf("encode %s document: %w", c.s.Name, err)
+			return err
 		}
-		oks, nks := c.keys(old), c.keys(string(raw))
+		var oks, nks docKeys
+		c.keysOf(&oks, loc.raw)
+		c.keysOf(&nks, raw)
+		oks, nks = oks.owned(), nks.owned()
 		for i, ix := range c.list {
-			if ix.Unique && oks[i] != nks[i] {
-				if indexed(nks[i]) {
-					if err := b.claim(c.s.Name, ix, nks[i], id); err != nil {
-						return err
-					}
+			ok, okOK := oks.key(i)
+			nk, nkOK := nks.key(i)
+			if ix.Unique && nkOK && (!okOK || string(ok) != string(nk)) {
+				if err := b.claim(c, ix, nk, id); err != nil {
+					return err
 				}
 			}
 		}
 		for i, ix := range c.list {
-			if ix.Unique && oks[i] != nks[i] && indexed(oks[i]) {
-				b.release(ix, oks[i])
+			ok, okOK := oks.key(i)
+			nk, nkOK := nks.key(i)
+			if ix.Unique && okOK && (!nkOK || string(ok) != string(nk)) {
+				b.release(ix, ok)
 			}
 		}
-		if err := b.set(key, string(raw)); err != nil {
+		if err := c.replace(b, loc, key, val, raw); err != nil {
 			return err
 		}
+		n := c.num(id)
 		b.after = append(b.after, func() {
 			for i, ix := range c.list {
-				if oks[i] != nks[i] {
-					if indexed(oks[i]) {
-						ix.remove(oks[i], id)
-					}
-					if indexed(nks[i]) {
-						ix.add(nks[i], id)
-					}
+				ok, okOK := oks.key(i)
+				nk, nkOK := nks.key(i)
+				if okOK == nkOK && string(ok) == string(nk) {
+					continue
+				}
+				if okOK {
+					ix.remove(ok, id, n)
+				}
+				if nkOK {
+					ix.add(nk, id, n)
 				}
 			}
 		})
@@ -368,27 +570,29 @@ func (c *Collection[T]) Update(ctx context.Context, doc T) error {
 // Remove deletes the document with id; ErrNotFound if there is none.
 func (c *Collection[T]) Remove(ctx context.Context, id string) error {
 	return c.d.exec(ctx, func(b *batch) error {
-		key := c.prefix + id
-		old, found, err := b.get(key)
+		loc, err := c.locate(b.tx, id)
 		if err != nil {
 			return err
 		}
-		if !found {
+		if !loc.found {
 			return fmt.Errorf("%w: %s id %s", ErrNotFound, c.s.Name, id)
 		}
-		if err := b.del(key); err != nil {
+		var oks docKeys
+		c.keysOf(&oks, loc.raw)
+		oks = oks.owned()
+		if err := c.replace(b, loc, c.prefix+id, "", nil); err != nil {
 			return err
 		}
-		oks := c.keys(old)
 		for i, ix := range c.list {
-			if ix.Unique && indexed(oks[i]) {
-				b.release(ix, oks[i])
+			if k, ok := oks.key(i); ix.Unique && ok {
+				b.release(ix, k)
 			}
 		}
+		n := c.num(id)
 		b.after = append(b.after, func() {
 			for i, ix := range c.list {
-				if indexed(oks[i]) {
-					ix.remove(oks[i], id)
+				if k, ok := oks.key(i); ok {
+					ix.remove(k, id, n)
 				}
 			}
 			c.count--
@@ -397,42 +601,116 @@ func (c *Collection[T]) Remove(ctx context.Context, id string) error {
 	})
 }
 
+// location says where a document is stored.
+type location struct {
+	found bool
+	raw   []byte // its stored bytes (a view; copy before the record changes)
+	n     uint64
+	loose bool   // a record of its own exists (also for a packed copy not yet deleted)
+	first uint64 // packed: the first id of its block
+	block []byte // packed: the block's value
+}
+
+func (c *Collection[T]) locate(tx *buntdb.Tx, id string) (location, error) {
+	loc := location{n: c.num(id)}
+	if c.bprefix != "" && loc.n > 0 {
+		if first, val, ok := c.blockAt(tx, loc.n); ok {
+			if raw, ok := findInBlock(first, val, loc.n); ok {
+				loc.found, loc.raw, loc.first, loc.block = true, append([]byte(nil), raw...), first, val
+			}
+		}
+	}
+	v, err := tx.Get(c.prefix + id)
+	if errors.Is(err, buntdb.ErrNotFound) {
+		return loc, nil
+	}
+	if err != nil {
+		return loc, err
+	}
+	loc.loose = true
+	if !loc.found {
+		loc.found, loc.raw = true, append([]byte(nil), unwrapValue(v)...)
+	}
+	return loc, nil
+}
+
+// replace stores val (the new encoding raw) where loc was, or deletes it
+// when raw is nil: in its block when it is packed (rewriting the block and
+// deleting a loose copy in the same commit), else in its own record.
+func (c *Collection[T]) replace(b *batch, loc location, key, val string, raw []byte) error {
+	if loc.block == nil {
+		if raw == nil {
+			return b.del(key)
+		}
+		return b.setWrapped(key, val)
+	}
+	entries, err := parseBlock(loc.first, loc.block, nil)
+	if err != nil {
+		return fmt.Errorf("block of %s: %w", key, err)
+	}
+	docs := make([]packDoc, 0, len(entries))
+	for _, e := range entries {
+		switch {
+		case e.id != loc.n:
+			docs = append(docs, packDoc{e.id, loc.block[e.off:e.end]})
+		case raw != nil:
+			docs = append(docs, packDoc{e.id, raw})
+		}
+	}
+	bkey := c.blockKey(loc.first)
+	if len(docs) == 0 {
+		if err := b.del(bkey); err != nil {
+			return err
+		}
+	} else {
+		// The block keeps its key (the first id it was written with) even when
+		// that document is removed: ids stay relative to it.
+		nb := make([]byte, crcLen, crcLen+len(loc.block)+len(raw))
+		nb = appendBlock(nb, loc.first, docs)
+		if err := b.setWrapped(bkey, sealValue(bkey, nb)); err != nil {
+			return err
+		}
+	}
+	if loc.loose {
+		return b.del(key)
+	}
+	return nil
+}
+
 // Reseed replaces every document of the collection with docs in one
 // transaction: either all of docs are stored or nothing changes.
 func (c *Collection[T]) Reseed(ctx context.Context, docs []T) error {
-	raws := make([]string, len(docs))
+	if c.s.Seq != nil {
+		return fmt.Errorf("reseed %s: not supported on sequenced collections", c.s.Name)
+	}
+	vals := make([]string, len(docs))
 	ids := make([]string, len(docs))
+	keys := make([]docKeys, len(docs))
 	seen := map[string]bool{}
 	for i := range docs {
-		if c.s.Seq != nil {
-			return fmt.Errorf("reseed %s: not supported on sequenced collections", c.s.Name)
-		}
 		ids[i] = c.s.ID(&docs[i])
 		if ids[i] == "" || seen[ids[i]] {
 			return fmt.Errorf("reseed %s: %w: id %q", c.s.Name, ErrDuplicate, ids[i])
 		}
 		seen[ids[i]] = true
-		raw, err := json.Marshal(&docs[i])
+		val, raw, err := c.encode(c.prefix+ids[i], &docs[i])
 		if err != nil {
-			return fmt.Errorf("encode %s document: %w", c.s.Name, err)
+			return err
 		}
-		raws[i] = string(raw)
-	}
-	keys := make([][]ikey, len(raws))
-	for i, raw := range raws {
-		keys[i] = c.keys(raw)
+		vals[i] = val
+		c.keysOf(&keys[i], raw)
 	}
 	for n, ix := range c.list {
 		if !ix.Unique {
 			continue
 		}
-		taken := map[ikey]bool{}
-		for i := range raws {
-			if k := keys[i][n]; indexed(k) {
-				if taken[k] {
+		taken := map[string]bool{}
+		for i := range docs {
+			if k, ok := keys[i].key(n); ok {
+				if taken[string(k)] {
 					return fmt.Errorf("reseed %s: %w: %s", c.s.Name, ErrDuplicate, ix.Name)
 				}
-				taken[k] = true
+				taken[string(k)] = true
 			}
 		}
 	}
@@ -453,23 +731,23 @@ func (c *Collection[T]) Reseed(ctx context.Context, docs []T) error {
 				return err
 			}
 		}
-		for i := range raws {
-			if err := b.set(c.prefix+ids[i], raws[i]); err != nil {
+		for i := range vals {
+			if err := b.setWrapped(c.prefix+ids[i], vals[i]); err != nil {
 				return err
 			}
 		}
 		b.after = append(b.after, func() {
 			for _, ix := range c.list {
-				ix.reset()
+				ix.reset(len(docs))
 			}
-			for i := range raws {
+			for i := range docs {
 				for n, ix := range c.list {
-					if k := keys[i][n]; indexed(k) {
-						ix.add(k, ids[i])
+					if k, ok := keys[i].key(n); ok {
+						ix.add(k, ids[i], 0)
 					}
 				}
 			}
-			c.count = len(raws)
+			c.count = len(docs)
 		})
 		return nil
 	})
@@ -478,16 +756,18 @@ func (c *Collection[T]) Reseed(ctx context.Context, docs []T) error {
 // Get returns the document with id, or ErrNotFound.
 func (c *Collection[T]) Get(id string) (T, error) {
 	var doc T
+	found := false
 	err := c.d.bdb.View(func(tx *buntdb.Tx) error {
-		v, err := tx.Get(c.prefix + id)
-		if errors.Is(err, buntdb.ErrNotFound) {
-			return fmt.Errorf("%w: %s id %s", ErrNotFound, c.s.Name, id)
-		}
-		if err != nil {
+		raw, ok, err := c.rawByID(tx, id)
+		if err != nil || !ok {
 			return err
 		}
-		return c.decode(v, &doc)
+		found = true
+		return c.decode(raw, c.num(id), &doc)
 	})
+	if err == nil && !found {
+		err = fmt.Errorf("%w: %s id %s", ErrNotFound, c.s.Name, id)
+	}
 	return doc, err
 }
 
@@ -495,74 +775,81 @@ func (c *Collection[T]) Get(id string) (T, error) {
 func (c *Collection[T]) Has(id string) bool {
 	found := false
 	_ = c.d.bdb.View(func(tx *buntdb.Tx) error {
-		_, err := tx.Get(c.prefix + id)
-		found = err == nil
+		_, found, _ = c.rawByID(tx, id)
 		return nil
 	})
 	return found
 }
 
-func (c *Collection[T]) decode(v string, doc *T) error {
-	if err := json.Unmarshal([]byte(unwrapValue(v)), doc); err != nil {
+func (c *Collection[T]) rawByID(tx *buntdb.Tx, id string) ([]byte, bool, error) {
+	if c.s.Seq != nil {
+		if n, ok := parseSeqID(id); ok {
+			return c.getRaw(tx, n)
+		}
+	}
+	v, err := tx.Get(c.prefix + id)
+	if errors.Is(err, buntdb.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return stringBytes(unwrapValue(v)), true, nil
+}
+
+func (c *Collection[T]) decode(raw []byte, n uint64, doc *T) error {
+	if err := c.codec.Decode(raw, doc); err != nil {
 		return fmt.Errorf("decode %s document: %w", c.s.Name, err)
+	}
+	if c.s.Seq != nil && n > 0 {
+		c.s.Seq(doc, n)
 	}
 	return nil
 }
 
-func (c *Collection[T]) index(name string, values []string) (*index, ikey, error) {
-	ix := c.indices[name]
-	if ix == nil {
-		return nil, ikey{}, fmt.Errorf("collection %s has no index %q", c.s.Name, name)
-	}
-	if len(values) != len(ix.Fields) {
-		return nil, ikey{}, fmt.Errorf("index %s.%s takes %d values", c.s.Name, name, len(ix.Fields))
-	}
-	k := ikey{a: values[0]}
-	if len(values) > 1 {
-		k.b = values[1]
-	}
-	return ix, k, nil
-}
-
 // FindOne returns the first document (lowest id) whose indexed fields equal values.
 func (c *Collection[T]) FindOne(index string, values ...string) (T, error) {
-	var zero T
-	ix, k, err := c.index(index, values)
-	if err != nil {
-		return zero, err
+	var doc T
+	n, err := c.walkIndex(Query{Index: index, Values: values, Limit: 1}, func(d T) bool {
+		doc = d
+		return false
+	})
+	if err == nil && n == 0 {
+		err = fmt.Errorf("%w: %s.%s", ErrNotFound, c.s.Name, index)
 	}
-	c.d.imu.RLock()
-	var id string
-	var ok bool
-	if ix.Unique {
-		id, ok = ix.uniq[k]
-	} else if ids := ix.multi[k]; len(ids) > 0 {
-		id, ok = ids[0], true
-	}
-	c.d.imu.RUnlock()
-	if !ok {
-		return zero, fmt.Errorf("%w: %s.%s", ErrNotFound, c.s.Name, index)
-	}
-	return c.Get(id)
+	return doc, err
 }
 
 // LastID returns the greatest id whose indexed fields equal values.
 func (c *Collection[T]) LastID(index string, values ...string) (string, bool) {
-	ix, k, err := c.index(index, values)
+	ix, k, err := c.queryKey(index, values)
 	if err != nil {
 		return "", false
 	}
+	if ix.seq && ix.Unique {
+		var id string
+		n, err := c.walkIndex(Query{Index: index, Values: values, Limit: 1, Reverse: true}, func(d T) bool {
+			id = c.s.ID(&d)
+			return false
+		})
+		return id, err == nil && n > 0
+	}
 	c.d.imu.RLock()
 	defer c.d.imu.RUnlock()
-	if ix.Unique {
-		id, ok := ix.uniq[k]
+	switch {
+	case ix.seq:
+		if p := ix.nmulti[string(k)]; p != nil {
+			return SeqID((*p)[len(*p)-1]), true
+		}
+	case ix.Unique:
+		id, ok := ix.uniq[string(k)]
 		return id, ok
+	default:
+		if p := ix.multi[string(k)]; p != nil {
+			return (*p)[len(*p)-1], true
+		}
 	}
-	ids := ix.multi[k]
-	if len(ids) == 0 {
-		return "", false
-	}
-	return ids[len(ids)-1], true
+	return "", false
 }
 
 // Query selects documents in id order.
@@ -588,7 +875,11 @@ func (c *Collection[T]) Find(q Query) ([]T, error) {
 // Walk calls fn for each document q selects until fn returns false.
 func (c *Collection[T]) Walk(q Query, fn func(T) bool) error {
 	if q.Index != "" {
-		return c.walkIndex(q, fn)
+		_, err := c.walkIndex(q, fn)
+		return err
+	}
+	if c.bprefix != "" {
+		return c.walkPacked(q, fn)
 	}
 	n := 0
 	var derr error
@@ -604,7 +895,7 @@ func (c *Collection[T]) Walk(q Query, fn func(T) bool) error {
 			return q.Reverse
 		}
 		var doc T
-		if derr = c.decode(val, &doc); derr != nil {
+		if derr = c.decode(stringBytes(unwrapValue(val)), c.num(id), &doc); derr != nil {
 			return false
 		}
 		n++
@@ -626,19 +917,23 @@ func (c *Collection[T]) Walk(q Query, fn func(T) bool) error {
 	return err
 }
 
-func (c *Collection[T]) walkIndex(q Query, fn func(T) bool) error {
-	ix, k, err := c.index(q.Index, q.Values)
+// walkIndex is Walk through an index; it returns how many documents it passed to fn.
+func (c *Collection[T]) walkIndex(q Query, fn func(T) bool) (int, error) {
+	ix, k, err := c.queryKey(q.Index, q.Values)
 	if err != nil {
-		return err
+		return 0, err
+	}
+	if ix.seq {
+		return c.walkSeqIndex(ix, k, q, fn)
 	}
 	var ids []string
 	c.d.imu.RLock()
 	if ix.Unique {
-		if id, ok := ix.uniq[k]; ok && (q.After == "" || id > q.After) && (q.Before == "" || id < q.Before) {
+		if id, ok := ix.uniq[string(k)]; ok && (q.After == "" || id > q.After) && (q.Before == "" || id < q.Before) {
 			ids = []string{id}
 		}
-	} else {
-		all := ix.multi[k]
+	} else if p := ix.multi[string(k)]; p != nil {
+		all := *p
 		lo, hi := 0, len(all)
 		if q.After != "" {
 			lo = sort.Search(len(all), func(i int) bool { return all[i] > q.After })
@@ -646,39 +941,23 @@ func (c *Collection[T]) walkIndex(q Query, fn func(T) bool) error {
 		if q.Before != "" {
 			hi = sort.SearchStrings(all, q.Before)
 		}
-		if lo < hi {
-			sel := all[lo:hi]
-			if q.Limit > 0 && len(sel) > q.Limit {
-				if q.Reverse {
-					sel = sel[len(sel)-q.Limit:]
-				} else {
-					sel = sel[:q.Limit]
-				}
-			}
-			ids = append([]string(nil), sel...)
-		}
+		ids = pick(all, lo, hi, q)
 	}
 	c.d.imu.RUnlock()
-	if q.Reverse {
-		for i, j := 0, len(ids)-1; i < j; i, j = i+1, j-1 {
-			ids[i], ids[j] = ids[j], ids[i]
-		}
-	}
 	var derr error
+	seen := 0
 	err = c.d.bdb.View(func(tx *buntdb.Tx) error {
 		for _, id := range ids {
-			v, err := tx.Get(c.prefix + id)
-			if errors.Is(err, buntdb.ErrNotFound) {
-				continue // removed since the index was read
-			}
+			raw, ok, err := c.rawByID(tx, id)
 			if err != nil {
 				return err
 			}
-			var doc T
-			if derr = c.decode(v, &doc); derr != nil {
-				return nil
+			if !ok {
+				continue // removed since the index was read
 			}
-			if !fn(doc) {
+			var doc T
+			seen++
+			if derr = c.decode(raw, 0, &doc); derr != nil || !fn(doc) {
 				return nil
 			}
 		}
@@ -687,7 +966,29 @@ func (c *Collection[T]) walkIndex(q Query, fn func(T) bool) error {
 	if err == nil {
 		err = derr
 	}
-	return err
+	return seen, err
+}
+
+// pick copies all[lo:hi], cut to q.Limit from the end q walks from, in walk order.
+func pick[I any](all []I, lo, hi int, q Query) []I {
+	if lo >= hi {
+		return nil
+	}
+	sel := all[lo:hi]
+	if q.Limit > 0 && len(sel) > q.Limit {
+		if q.Reverse {
+			sel = sel[len(sel)-q.Limit:]
+		} else {
+			sel = sel[:q.Limit]
+		}
+	}
+	out := append([]I(nil), sel...)
+	if q.Reverse {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	return out
 }
 
 // Count returns the number of documents.

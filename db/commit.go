@@ -121,32 +121,37 @@ func (d *DB) commit(ops []*op) {
 // claim is a unique key taken (id) or released (id "") within a batch.
 type claim struct {
 	ix *index
-	k  ikey
+	k  string
 	id string
 }
 
+// keyOwner finds who holds a unique key in the committed store (a collection).
+type keyOwner interface {
+	owner(tx *buntdb.Tx, ix *index, key []byte) (string, bool)
+	collection() string
+}
+
 // owner returns who holds k in ix as far as this batch knows.
-func (b *batch) owner(ix *index, k ikey) (string, bool) {
+func (b *batch) owner(o keyOwner, ix *index, k []byte) (string, bool) {
 	for i := len(b.uniq) - 1; i >= 0; i-- {
-		if c := b.uniq[i]; c.ix == ix && c.k == k {
+		if c := b.uniq[i]; c.ix == ix && c.k == string(k) {
 			return c.id, c.id != ""
 		}
 	}
-	id, ok := ix.uniq[k]
-	return id, ok
+	return o.owner(b.tx, ix, k)
 }
 
 // claim reserves a unique index key for id within the batch, or reports a duplicate.
-func (b *batch) claim(c string, ix *index, k ikey, id string) error {
-	if owner, ok := b.owner(ix, k); ok && owner != id {
-		return fmt.Errorf("%w: %s.%s", ErrDuplicate, c, ix.Name)
+func (b *batch) claim(o keyOwner, ix *index, k []byte, id string) error {
+	if owner, ok := b.owner(o, ix, k); ok && owner != id {
+		return fmt.Errorf("%w: %s.%s", ErrDuplicate, o.collection(), ix.Name)
 	}
-	b.uniq = append(b.uniq, claim{ix, k, id})
+	b.uniq = append(b.uniq, claim{ix, string(k), id})
 	return nil
 }
 
-func (b *batch) release(ix *index, k ikey) {
-	b.uniq = append(b.uniq, claim{ix, k, ""})
+func (b *batch) release(ix *index, k []byte) {
+	b.uniq = append(b.uniq, claim{ix, string(k), ""})
 }
 
 func (b *batch) get(key string) (string, bool, error) {

@@ -483,6 +483,17 @@ func (d *DB) Close() error {
 	}
 	close(d.stop)
 	<-d.bgDone
+	d.imu.RLock()
+	colls := make([]any, 0, len(d.colls))
+	for _, c := range d.colls {
+		colls = append(colls, c)
+	}
+	d.imu.RUnlock()
+	for _, c := range colls {
+		if w, ok := c.(interface{ stopWork() }); ok {
+			w.stopWork() // background packing commits: wait for it before taking wmu
+		}
+	}
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
 	d.commit([]*op{{fn: func(b *batch) error {

@@ -78,7 +78,11 @@ func child(mode, dir, policy string) int {
 		fmt.Println("open:", err)
 		return 1
 	}
-	c, err := NewCollection(d, noteSchema())
+	schema := noteSchema()
+	if mode == "pack" {
+		schema = packedNoteSchema()
+	}
+	c, err := NewCollection(d, schema)
 	if err != nil {
 		fmt.Println("collection:", err)
 		return 1
