@@ -1,58 +1,78 @@
 package store
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chatd/chatd/db"
 )
 
-// writeFixture writes a data file holding visitors and msgs messages spread
-// over them round-robin, in the store's own format, without going through a
-// running store (so the benchmark process does not carry the writer's memory).
+// writeFixture fills a store in dir with visitors and msgs messages shaped
+// like the seed peer's generator (../shared/seed-peer/gen-db.js): message m of
+// visitor c has text "lg <time>000000 <m>" and cid "c<c>-<m>"; messages go to
+// the visitors round-robin. It writes through the store itself, as chatd
+// does, then compacts the file, so the file is what chatd keeps at rest.
 func writeFixture(tb testing.TB, dir string, visitors, msgs int) (ids []string) {
 	tb.Helper()
-	// Let the store create the schema record, then append records to its file.
 	s, err := Open(dir, db.Options{Sync: db.SyncNever})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s.Close()
-	f, err := os.OpenFile(filepath.Join(dir, "chatd.db"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	put := func(key string, v any) {
-		raw, _ := json.Marshal(v)
-		val := db.WrapValueForTest(key, string(raw))
-		fmt.Fprintf(w, "*3\r\n$3\r\nset\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", len(key), key, len(val), val)
-	}
-	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	ctx := context.Background()
 	for i := 0; i < visitors; i++ {
-		id := fmt.Sprintf("%016x", i+1)
-		ids = append(ids, id)
-		put("visitors:"+id, Visitor{ID: id, Name: "Visitor " + strconv.Itoa(i), TokenHash: HashToken(id), Created: now, LastSeen: now})
+		v, _, err := s.CreateVisitor(ctx, "v"+strconv.Itoa(i), nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ids = append(ids, v.ID)
 	}
-	text := strings.Repeat("hello there ", 6)
-	for n := 1; n <= msgs; n++ {
-		m := Message{Offset: uint64(n), Client: ids[n%visitors], From: FromClient, CID: "c" + strconv.Itoa(n), Text: text, At: now}
-		put("messages:"+db.SeqID(uint64(n)), m)
+	perVisitor := (msgs + visitors - 1) / visitors
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC).UnixMilli()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n := int(next.Add(1)) - 1
+				if n >= msgs {
+					return
+				}
+				c, m := n%visitors, n/visitors+1
+				t := now - int64(perVisitor-m)*1000
+				text := fmt.Sprintf("lg %d000000 %d", t, m)
+				if _, _, err := s.AddMessage(ctx, NewMessage{Client: ids[c], From: FromClient, CID: fmt.Sprintf("c%d-%d", c, m), Text: text}); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		}()
 	}
-	if err := w.Flush(); err != nil {
+	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
 		tb.Fatal(err)
 	}
-	f.Close()
+	if err := s.d.Shrink(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		tb.Fatal(err)
+	}
 	return ids
 }
 
@@ -67,38 +87,116 @@ func rssKiB() int64 {
 	return 0
 }
 
-// BenchmarkOpen1M opens a store holding 1M messages from 10k visitors and
-// reports the time, the heap, and the process's resident memory against the file size.
-func BenchmarkOpen1M(b *testing.B) {
-	dir := b.TempDir()
-	writeFixture(b, dir, 10000, 1_000_000)
-	fi, _ := os.Stat(filepath.Join(dir, "chatd.db"))
-	runtime.GC()
-	debug.FreeOSMemory()
-	base := rssKiB()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		start := time.Now()
-		s, err := Open(dir, db.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		el := time.Since(start)
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		rss := rssKiB() - base
-		b.ReportMetric(el.Seconds(), "s/open")
-		b.ReportMetric(float64(fi.Size())/(1<<20), "file-MiB")
-		b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
-		b.ReportMetric(float64(rss)/1024, "rss-MiB")
-		b.ReportMetric(float64(rss*1024)/float64(fi.Size()), "rss/file")
-		if s.MessageCount() != 1_000_000 {
-			b.Fatalf("count %d", s.MessageCount())
-		}
-		s.Close()
-	}
+// openReport is what a child process measured when opening a store.
+type openReport struct {
+	OpenS    float64 `json:"open_s"`
+	Messages int     `json:"messages"`
+	RSSMiB   float64 `json:"rss_mib"`
+	HeapMiB  float64 `json:"heap_mib"`
 }
+
+// TestMain runs the open measurement as a child process (a fresh process
+// carries nothing of the fixture writer, like the seed peer's load-db.js).
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("CHATD_OPEN_CHILD"); dir != "" {
+		os.Exit(openChild(dir))
+	}
+	os.Exit(m.Run())
+}
+
+func openChild(dir string) int {
+	if p := os.Getenv("CHATD_OPEN_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
+	start := time.Now()
+	s, err := Open(dir, db.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	el := time.Since(start)
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	r := openReport{OpenS: el.Seconds(), Messages: s.MessageCount(), RSSMiB: float64(rssKiB()) / 1024, HeapMiB: float64(ms.HeapInuse) / (1 << 20)}
+	json.NewEncoder(os.Stdout).Encode(r)
+	if p := os.Getenv("CHATD_OPEN_HEAPPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
+	s.Close()
+	return 0
+}
+
+// benchOpen writes a store of msgs messages from visitors visitors (kept in
+// $CHATD_BENCH_FIXTURES when set, so later runs reuse it), then opens it b.N
+// times, each in a fresh process, and reports the median open time, the
+// process's resident memory after open, and the file size.
+func benchOpen(b *testing.B, visitors, msgs int) {
+	dir := b.TempDir()
+	if cache := os.Getenv("CHATD_BENCH_FIXTURES"); cache != "" {
+		dir = filepath.Join(cache, fmt.Sprintf("v%d-%dx%d", schemaVersion, visitors, msgs))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "complete")); err != nil {
+		os.RemoveAll(dir)
+		writeFixture(b, dir, visitors, msgs)
+		os.WriteFile(filepath.Join(dir, "complete"), nil, 0o600)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "chatd.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	debug.FreeOSMemory()
+	b.ResetTimer()
+	var reps []openReport
+	for i := 0; i < b.N; i++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "CHATD_OPEN_CHILD="+dir)
+		out, err := cmd.Output()
+		var r openReport
+		if err != nil || json.Unmarshal(out, &r) != nil {
+			b.Fatalf("child: %v: %s", err, out)
+		}
+		if r.Messages != msgs {
+			b.Fatalf("opened %d messages, want %d", r.Messages, msgs)
+		}
+		reps = append(reps, r)
+	}
+	b.StopTimer()
+	med := func(f func(openReport) float64) float64 {
+		v := make([]float64, len(reps))
+		for i, r := range reps {
+			v[i] = f(r)
+		}
+		for i := range v {
+			for j := i + 1; j < len(v); j++ {
+				if v[j] < v[i] {
+					v[i], v[j] = v[j], v[i]
+				}
+			}
+		}
+		return v[len(v)/2]
+	}
+	b.ReportMetric(med(func(r openReport) float64 { return r.OpenS }), "s/open")
+	b.ReportMetric(med(func(r openReport) float64 { return r.RSSMiB }), "rss-MiB")
+	b.ReportMetric(med(func(r openReport) float64 { return r.HeapMiB }), "heap-MiB")
+	b.ReportMetric(float64(fi.Size())/1e6, "file-MB")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkOpen1M opens a store holding 1M messages from 10k visitors (the
+// seed peer's "gen-db.js ... 10000 100").
+func BenchmarkOpen1M(b *testing.B) { benchOpen(b, 10_000, 1_000_000) }
+
+// BenchmarkOpen100k and BenchmarkOpen10M show how opening grows with the history.
+func BenchmarkOpen100k(b *testing.B) { benchOpen(b, 1_000, 100_000) }
+
+func BenchmarkOpen10M(b *testing.B) { benchOpen(b, 100_000, 10_000_000) }
 
 // BenchmarkMessagesOf reads the last messages of one visitor among 100k
 // visitors (1M messages), as a reconnecting widget does.

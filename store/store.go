@@ -25,8 +25,14 @@ const (
 	MaxNameLen = 64
 )
 
-// schemaVersion is the data file layout this code writes; bump it with a migration.
-const schemaVersion = 1
+// schemaVersion is the data file layout this code writes; bump it with a
+// migration (migrate.go).
+const schemaVersion = 2
+
+// messagePackBytes is the size of the blocks messages are packed into (see
+// package db): 4 KiB, one allocation size class of the Go runtime, about 75
+// short messages.
+const messagePackBytes = 4096
 
 // Store is the chat model over a db.DB. It is safe for concurrent use.
 type Store struct {
@@ -40,6 +46,7 @@ type Store struct {
 // Open opens (or creates) the chat store in data directory dir (file chatd.db).
 func Open(dir string, opts db.Options) (*Store, error) {
 	opts.Version = schemaVersion
+	opts.Migrate = migrate
 	// Loading allocates the whole store at once and all of it stays live, so a
 	// collection at every doubling of the heap is wasted work: relax the
 	// collector while loading and restore it after.
@@ -79,6 +86,8 @@ func attach(d *db.DB) (*Store, error) {
 			{Name: "client", Fields: []string{"client"}},
 			{Name: "cid", Fields: []string{"client", "cid"}, Unique: true},
 		},
+		Codec:     messageCodec{},
+		PackBytes: messagePackBytes,
 	})
 	if err != nil {
 		return nil, err
