@@ -2,9 +2,12 @@ package db
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash/maphash"
 	"slices"
 	"sort"
+
+	"github.com/tidwall/buntdb"
 )
 
 // Index declares an in-memory index over one or two top-level fields, read
@@ -150,6 +153,122 @@ func (ix *index) clip() {
 		}
 	}
 }
+
+// docKeys holds the index keys of one document, one per index, in one buffer.
+type docKeys struct {
+	buf  []byte
+	ends []int
+	none uint64 // bit i: index i does not hold this document (unique, fields empty)
+}
+
+func (k *docKeys) key(i int) ([]byte, bool) {
+	start := 0
+	if i > 0 {
+		start = k.ends[i-1]
+	}
+	return k.buf[start:k.ends[i]], k.none&(1<<i) == 0
+}
+
+// keysOf reads the index keys of the encoded document raw into k.
+func (c *Collection[T]) keysOf(k *docKeys, raw []byte) {
+	k.buf, k.ends, k.none = k.buf[:0], k.ends[:0], 0
+	// field appends a field's value, read once per document.
+	var seen [4]struct {
+		name       string
+		start, end int
+	}
+	nseen := 0
+	field := func(name string) {
+		for _, f := range seen[:nseen] {
+			if f.name == name {
+				k.buf = append(k.buf, k.buf[f.start:f.end]...)
+				return
+			}
+		}
+		start := len(k.buf)
+		k.buf = c.codec.Field(k.buf, raw, name)
+		if nseen < len(seen) {
+			seen[nseen] = struct {
+				name       string
+				start, end int
+			}{name, start, len(k.buf)}
+			nseen++
+		}
+	}
+	for i, ix := range c.list {
+		start := len(k.buf)
+		field(ix.Fields[0])
+		empty := len(k.buf) == start
+		if len(ix.Fields) == 2 {
+			mid := len(k.buf)
+			field(ix.Fields[1])
+			empty = empty && len(k.buf) == mid
+			k.buf = appendKeyLen(k.buf, mid-start)
+		}
+		if ix.Unique && empty && i < 64 {
+			k.none |= 1 << i
+		}
+		k.ends = append(k.ends, len(k.buf))
+	}
+}
+
+// owned returns a copy of k that outlives the caller's buffers.
+func (k *docKeys) owned() docKeys {
+	return docKeys{buf: append([]byte(nil), k.buf...), ends: append([]int(nil), k.ends...), none: k.none}
+}
+
+// queryKey builds the index key for values given to FindOne, LastID or a Query.
+func (c *Collection[T]) queryKey(name string, values []string) (*index, []byte, error) {
+	ix := c.indices[name]
+	if ix == nil {
+		return nil, nil, fmt.Errorf("collection %s has no index %q", c.s.Name, name)
+	}
+	if len(values) != len(ix.Fields) {
+		return nil, nil, fmt.Errorf("index %s.%s takes %d values", c.s.Name, name, len(ix.Fields))
+	}
+	if len(values) == 1 {
+		return ix, []byte(values[0]), nil
+	}
+	return ix, appendKey(nil, stringBytes(values[0]), stringBytes(values[1]), true), nil
+}
+
+// hasKey reports whether document n, as tx sees it, has key in unique index ix.
+func (c *Collection[T]) hasKey(tx *buntdb.Tx, ix *index, n uint64, key []byte) bool {
+	raw, ok, err := c.getRaw(tx, n)
+	if err != nil || !ok {
+		return false
+	}
+	var k docKeys
+	c.keysOf(&k, raw)
+	for i, x := range c.list {
+		if x == ix {
+			got, ok := k.key(i)
+			return ok && string(got) == string(key)
+		}
+	}
+	return false
+}
+
+// owner returns the id of the document holding key in unique index ix, as tx
+// sees the store (without this batch's claims).
+func (c *Collection[T]) owner(tx *buntdb.Tx, ix *index, key []byte) (string, bool) {
+	if !ix.seq {
+		id, ok := ix.uniq[string(key)]
+		return id, ok
+	}
+	var id string
+	found := false
+	ix.nuniq.find(ix.hash(key), func(n uint64) bool {
+		if c.hasKey(tx, ix, n, key) {
+			id, found = SeqID(n), true
+			return false
+		}
+		return true
+	})
+	return id, found
+}
+
+func (c *Collection[T]) collection() string { return c.s.Name }
 
 // hashIDs is a hash table from the 32-bit hash of a unique index key to a
 // document's sequence number. It does not hold the keys: a hit is a candidate
