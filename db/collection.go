@@ -30,7 +30,8 @@ type Schema[T any] struct {
 	// PackBytes, for a sequenced collection, packs documents into blocks of
 	// at most this many stored bytes once they are written (see pack.go): far
 	// less memory and file per document, for collections that grow by
-	// inserts. 0 keeps one record per document.
+	// inserts. 0 writes one record per document (blocks already stored are
+	// still read).
 	PackBytes int
 }
 
@@ -74,7 +75,9 @@ func NewCollection[T any](d *DB, s Schema[T]) (*Collection[T], error) {
 	if c.codec == nil {
 		c.codec = JSONCodec[T]{}
 	}
-	if s.PackBytes > 0 {
+	if s.Seq != nil {
+		// Blocks are read whether or not this schema packs: a file written
+		// with packing stays readable.
 		c.bprefix = blockPrefix + s.Name + ":"
 	}
 	for _, in := range s.Indices {
@@ -96,7 +99,7 @@ func NewCollection[T any](d *DB, s Schema[T]) (*Collection[T], error) {
 		return nil, fmt.Errorf("load collection %s from %s: %w", s.Name, d.path, err)
 	}
 	d.colls[s.Name] = c
-	if c.bprefix == "" {
+	if s.PackBytes == 0 {
 		return c, nil
 	}
 	if c.looseBytes < 8*s.PackBytes {

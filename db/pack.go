@@ -229,7 +229,7 @@ func (c *Collection[T]) getRaw(tx *buntdb.Tx, n uint64) ([]byte, bool, error) {
 // kickFold starts the background packing step unless it is running or the
 // store is closing.
 func (c *Collection[T]) kickFold() {
-	if c.bprefix == "" || !c.folding.CompareAndSwap(false, true) {
+	if c.s.PackBytes == 0 || !c.folding.CompareAndSwap(false, true) {
 		return
 	}
 	c.workMu.Lock()

@@ -384,3 +384,30 @@ func TestKill9WhilePacking(t *testing.T) {
 		t.Fatal("nothing was packed")
 	}
 }
+
+// TestPackedFileReadWithoutPacking opens a packed collection with a schema
+// that does not pack: every document is still there, and new ones are added.
+func TestPackedFileReadWithoutPacking(t *testing.T) {
+	dir := t.TempDir()
+	d, c := openPacked(t, dir)
+	fill(t, c, 300)
+	settle(t, c)
+	d.Close()
+	d, c = openNotes(t, dir, Options{})
+	defer d.Close()
+	for i := 0; i < 10; i++ {
+		if _, err := c.Insert(context.Background(), note{Who: "new", Ref: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := c.Find(Query{})
+	if err != nil || len(all) != 310 || c.Count() != 310 {
+		t.Fatalf("%d documents (count %d): %v", len(all), c.Count(), err)
+	}
+	if got, err := c.FindOne("ref", "w1", "100"); err != nil || got.N != 101 {
+		t.Fatalf("packed document by unique key: %+v %v", got, err)
+	}
+	if blocks, _ := records(c); blocks == 0 {
+		t.Fatal("the blocks are gone")
+	}
+}
