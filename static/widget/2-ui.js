@@ -151,7 +151,7 @@
     input.placeholder = T.placeholder;
     input.setAttribute('aria-label', T.placeholder);
     var sendBtn = el('button', 'sd');
-    sendBtn.type = 'submit';
+    sendBtn.type = 'button'; // a sandbox without allow-forms never fires submit
     sendBtn.setAttribute('aria-label', T.send);
     sendBtn.appendChild(icon(SEND));
     form.appendChild(input);

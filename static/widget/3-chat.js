@@ -301,6 +301,7 @@
     }
     bubble.addEventListener('click', function () { toggle(!isOpen()); });
     closeBtn.addEventListener('click', function () { toggle(false); bubble.focus(); });
+    sendBtn.addEventListener('click', function () { send(); input.focus(); });
     form.addEventListener('submit', function (ev) { ev.preventDefault(); send(); input.focus(); });
     input.addEventListener('keydown', function (ev) {
       if (ev.key == 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); send(); }
