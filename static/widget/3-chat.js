@@ -84,6 +84,7 @@
       stop = why;
       cancel(retryT);
       retryT = 0;
+      root.removeAttribute('data-retry');
       if (ws) { var s = ws; ws = null; try { WSP.close.call(s); } catch (e) { /* closed */ } }
       ready = false;
       setState(why);
