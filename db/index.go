@@ -424,15 +424,19 @@ func (t *hashIDs) build(pairs []uint64, dup func(a, b uint64) bool) bool {
 	return true
 }
 
-// sortHigh32 sorts a by its upper 32 bits (two stable 16-bit radix passes).
+// sortHigh32 sorts a by its upper 32 bits: three stable radix passes of 11
+// bits, whose counters stay in the first-level cache.
 func sortHigh32(a []uint64) {
+	if len(a) < 2 {
+		return
+	}
 	tmp := make([]uint64, len(a))
-	count := make([]int, 1<<16)
+	var count [1 << 11]int
 	src, dst := a, tmp
-	for shift := 32; shift < 64; shift += 16 {
-		clear(count)
+	for shift := 32; shift < 64; shift += 11 {
+		clear(count[:])
 		for _, v := range src {
-			count[(v>>shift)&0xffff]++
+			count[(v>>shift)&(1<<11-1)]++
 		}
 		sum := 0
 		for i, c := range count {
@@ -440,11 +444,14 @@ func sortHigh32(a []uint64) {
 			sum += c
 		}
 		for _, v := range src {
-			d := (v >> shift) & 0xffff
+			d := (v >> shift) & (1<<11 - 1)
 			dst[count[d]] = v
 			count[d]++
 		}
 		src, dst = dst, src
+	}
+	if &src[0] != &a[0] { // an odd number of passes left the result in tmp
+		copy(a, src)
 	}
 }
 

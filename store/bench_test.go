@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,6 +91,7 @@ func rssKiB() int64 {
 // openReport is what a child process measured when opening a store.
 type openReport struct {
 	OpenS    float64 `json:"open_s"`
+	CPUS     float64 `json:"cpu_s"` // user + system CPU time of the process until open returned
 	Messages int     `json:"messages"`
 	RSSMiB   float64 `json:"rss_mib"`
 	HeapMiB  float64 `json:"heap_mib"`
@@ -118,10 +120,13 @@ func openChild(dir string) int {
 		return 1
 	}
 	el := time.Since(start)
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	r := openReport{OpenS: el.Seconds(), Messages: s.MessageCount(), RSSMiB: float64(rssKiB()) / 1024, HeapMiB: float64(ms.HeapInuse) / (1 << 20)}
+	r := openReport{OpenS: el.Seconds(), CPUS: cpu.Seconds(), Messages: s.MessageCount(), RSSMiB: float64(rssKiB()) / 1024, HeapMiB: float64(ms.HeapInuse) / (1 << 20)}
 	json.NewEncoder(os.Stdout).Encode(r)
 	if p := os.Getenv("CHATD_OPEN_HEAPPROFILE"); p != "" {
 		if f, err := os.Create(p); err == nil {
@@ -183,6 +188,7 @@ func benchOpen(b *testing.B, visitors, msgs int) {
 		return v[len(v)/2]
 	}
 	b.ReportMetric(med(func(r openReport) float64 { return r.OpenS }), "s/open")
+	b.ReportMetric(med(func(r openReport) float64 { return r.CPUS }), "cpu-s/open")
 	b.ReportMetric(med(func(r openReport) float64 { return r.RSSMiB }), "rss-MiB")
 	b.ReportMetric(med(func(r openReport) float64 { return r.HeapMiB }), "heap-MiB")
 	b.ReportMetric(float64(fi.Size())/1e6, "file-MB")
