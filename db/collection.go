@@ -51,10 +51,11 @@ type Collection[T any] struct {
 
 	looseBytes int // bytes of single records above the blocks, at load
 
-	folding atomic.Bool // a packing step is running
-	workMu  sync.Mutex
-	work    sync.WaitGroup
-	stopped bool // guarded by workMu
+	folding     atomic.Bool  // a packing step is running
+	foldScratch [2][]packDoc // reused by fold; guarded by d.wmu
+	workMu      sync.Mutex
+	work        sync.WaitGroup
+	stopped     bool // guarded by workMu
 }
 
 // NewCollection opens collection s.Name of d and builds its indices from the
@@ -81,8 +82,8 @@ func NewCollection[T any](d *DB, s Schema[T]) (*Collection[T], error) {
 		c.bprefix = blockPrefix + s.Name + ":"
 	}
 	for _, in := range s.Indices {
-		if in.Name == "" || len(in.Fields) < 1 || len(in.Fields) > 2 || c.indices[in.Name] != nil {
-			return nil, fmt.Errorf("collection %s: index %q needs a unique name and one or two fields", s.Name, in.Name)
+		if in.Name == "" || len(in.Fields) < 1 || len(in.Fields) > 2 || c.indices[in.Name] != nil || len(c.list) == maxIndices {
+			return nil, fmt.Errorf("collection %s: index %q needs a unique name and one or two fields (at most %d indices)", s.Name, in.Name, maxIndices)
 		}
 		ix := newIndex(in, s.Seq != nil)
 		c.indices[in.Name] = ix

@@ -154,11 +154,14 @@ func (ix *index) clip() {
 	}
 }
 
+// maxIndices bounds the indices of one collection (docKeys holds their ends inline).
+const maxIndices = 8
+
 // docKeys holds the index keys of one document, one per index, in one buffer.
 type docKeys struct {
 	buf  []byte
-	ends []int
-	none uint64 // bit i: index i does not hold this document (unique, fields empty)
+	ends [maxIndices]int
+	none uint8 // bit i: index i does not hold this document (unique, fields empty)
 }
 
 func (k *docKeys) key(i int) ([]byte, bool) {
@@ -171,7 +174,10 @@ func (k *docKeys) key(i int) ([]byte, bool) {
 
 // keysOf reads the index keys of the encoded document raw into k.
 func (c *Collection[T]) keysOf(k *docKeys, raw []byte) {
-	k.buf, k.ends, k.none = k.buf[:0], k.ends[:0], 0
+	if k.buf == nil {
+		k.buf = make([]byte, 0, 64)
+	}
+	k.buf, k.none = k.buf[:0], 0
 	// field appends a field's value, read once per document.
 	var seen [4]struct {
 		name       string
@@ -205,16 +211,18 @@ func (c *Collection[T]) keysOf(k *docKeys, raw []byte) {
 			empty = empty && len(k.buf) == mid
 			k.buf = appendKeyLen(k.buf, mid-start)
 		}
-		if ix.Unique && empty && i < 64 {
+		if ix.Unique && empty {
 			k.none |= 1 << i
 		}
-		k.ends = append(k.ends, len(k.buf))
+		k.ends[i] = len(k.buf)
 	}
 }
 
 // owned returns a copy of k that outlives the caller's buffers.
 func (k *docKeys) owned() docKeys {
-	return docKeys{buf: append([]byte(nil), k.buf...), ends: append([]int(nil), k.ends...), none: k.none}
+	o := *k
+	o.buf = append([]byte(nil), k.buf...)
+	return o
 }
 
 // queryKey builds the index key for values given to FindOne, LastID or a Query.

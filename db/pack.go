@@ -284,8 +284,14 @@ func (d *DB) compactSoon() { d.lastSize.Store(0) }
 // loose until more follow them). It reports whether it changed anything.
 func (c *Collection[T]) fold(b *batch) (bool, error) {
 	last := c.lastPacked(b.tx)
-	var shadowed []packDoc
-	var docs []packDoc
+	// The scratch slices are the collection's: one fold runs at a time (each
+	// is a commit op, under the commit lock).
+	shadowed, docs := c.foldScratch[0][:0], c.foldScratch[1][:0]
+	defer func() {
+		clear(shadowed) // keep no stored bytes alive
+		clear(docs)
+		c.foldScratch = [2][]packDoc{shadowed[:0], docs[:0]}
+	}()
 	size, full := 0, false
 	limit := c.s.PackBytes - crcLen - blockHeaderMax
 	err := b.tx.AscendGreaterOrEqual("", c.prefix, func(k, v string) bool {
