@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/olahol/melody"
+	"github.com/chatd/chatd/internal/wsock"
 	"golang.org/x/time/rate"
 )
 
@@ -22,7 +22,7 @@ const (
 // maxPending bounds the live frames held for a socket while its replay is sent.
 const maxPending = 4096
 
-// conn is the hub's state for one socket (one melody session).
+// conn is the hub's state for one socket (one wsock session).
 type conn struct {
 	h      *Hub
 	kind   int
@@ -31,11 +31,11 @@ type conn struct {
 	reject string // error code to answer with, then close, as soon as it opens
 
 	raw      atomic.Pointer[net.Conn] // the hijacked connection, to drop a stuck socket
-	s        *melody.Session
+	s        *wsock.Session
 	closing  atomic.Bool   // force close started
-	upgraded chan struct{} // closed once melody has the socket
+	upgraded chan struct{} // closed once wsock has the socket
 
-	// Flow control for replays: frames queued to melody vs written by it.
+	// Flow control for replays: frames queued to wsock vs written by it.
 	queued, sent atomic.Int64
 	held         atomic.Int64 // own messages stored but not yet released by the sequencer
 	drained      chan struct{}
@@ -90,7 +90,7 @@ func newConn(h *Hub, kind int, r *http.Request) *conn {
 	}
 }
 
-// write queues frame on the socket; melody's error handler closes the socket
+// write queues frame on the socket; the error handler closes the socket
 // if its buffer is full.
 func (c *conn) write(frame []byte) {
 	if c.closing.Load() {
@@ -152,7 +152,7 @@ func (c *conn) waitRoom(n int64, wait time.Duration) bool {
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
-	// melody does not say when a session's writer stops, so look now and then.
+	// wsock does not say when a session's writer stops, so look now and then.
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for c.backlog() >= n {
@@ -169,7 +169,7 @@ func (c *conn) waitRoom(n int64, wait time.Duration) bool {
 	return !c.closing.Load()
 }
 
-// backlog is what the socket still has to send: frames queued to melody and
+// backlog is what the socket still has to send: frames queued to wsock and
 // acknowledgements of its own messages held back for offset order.
 func (c *conn) backlog() int64 {
 	return c.queued.Load() - c.sent.Load() + c.held.Load()
@@ -184,7 +184,7 @@ func (c *conn) released() {
 	}
 }
 
-// onSent counts a frame melody wrote.
+// onSent counts a frame wsock wrote.
 func (c *conn) onSent() {
 	c.sent.Add(1)
 	select {
@@ -195,7 +195,7 @@ func (c *conn) onSent() {
 
 // closeWith queues a close frame after what is already queued.
 func (c *conn) closeWith(code int, reason string) {
-	if err := c.s.CloseWithMsg(melody.FormatCloseMessage(code, reason)); err != nil && !errors.Is(err, melody.ErrSessionClosed) {
+	if err := c.s.CloseWithMsg(wsock.FormatCloseMessage(code, reason)); err != nil && !errors.Is(err, wsock.ErrSessionClosed) {
 		c.forceClose()
 	}
 }
@@ -211,7 +211,7 @@ func (c *conn) dropSlow(why string) {
 	c.forceClose()
 }
 
-// forceClose drops the TCP connection without a close frame; melody then
+// forceClose drops the TCP connection without a close frame; wsock then
 // ends the session and the disconnect handler runs.
 func (c *conn) forceClose() {
 	if !c.closing.CompareAndSwap(false, true) {
@@ -223,7 +223,7 @@ func (c *conn) forceClose() {
 }
 
 // hijackWriter records the connection gorilla/websocket hijacks, so the hub
-// can drop a socket whose melody buffer is full (melody offers no way to).
+// can drop a socket whose wsock buffer is full (wsock offers no way to).
 type hijackWriter struct {
 	http.ResponseWriter
 	c *conn

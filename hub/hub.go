@@ -1,5 +1,5 @@
 // Package hub is chatd's WebSocket hub: it serves visitor and admin sockets with
-// melody, routes events between them through its own room index, and stores
+// wsock, routes events between them through its own room index, and stores
 // through the Store interface. It knows nothing of buntdb.
 package hub
 
@@ -16,8 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chatd/chatd/internal/wsock"
 	"github.com/gorilla/websocket"
-	"github.com/olahol/melody"
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 )
@@ -55,7 +55,7 @@ const (
 	DefaultPingPeriod       = 30 * time.Second
 )
 
-// HardFrameFactor times MaxFrame is the size at which melody drops a socket
+// HardFrameFactor times MaxFrame is the size at which wsock drops a socket
 // (close code 1009) instead of reading the frame and answering too_large.
 const HardFrameFactor = 4
 
@@ -135,9 +135,9 @@ type Hub struct {
 	auth Auth
 	log  zerolog.Logger
 
-	clients     *melody.Melody // visitor sockets
-	admins      *melody.Melody // admin sockets
-	writePool   sync.Pool      // write buffers shared by all sockets
+	clients     *wsock.Server // visitor sockets
+	admins      *wsock.Server // admin sockets
+	writePool   sync.Pool     // write buffers shared by all sockets
 	idx         *index
 	seq         *sequencer
 	msgLimits   *limiters // per visitor, shared by its tabs
@@ -150,7 +150,7 @@ type Hub struct {
 	stopOnce    sync.Once
 }
 
-// connKey is the melody session key holding the *conn.
+// connKey is the wsock session key holding the *conn.
 const connKey = "conn"
 
 // New builds a hub over st that checks admin tokens with auth.
@@ -172,17 +172,17 @@ func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
 	}
 	h.seq = newSequencer(h.deliver)
 
-	h.clients = h.newMelody(cfg.SendBuffer, h.checkClientOrigin)
-	h.admins = h.newMelody(cfg.AdminSendBuffer, sameOrigin)
+	h.clients = h.newSockets(cfg.SendBuffer, h.checkClientOrigin)
+	h.admins = h.newSockets(cfg.AdminSendBuffer, sameOrigin)
 	return h
 }
 
-// newMelody configures one melody instance: visitor and admin sockets differ
+// newSockets configures one wsock server: visitor and admin sockets differ
 // in send buffer and origin policy.
-func (h *Hub) newMelody(buffer int, checkOrigin func(*http.Request) bool) *melody.Melody {
-	m := melody.New()
+func (h *Hub) newSockets(buffer int, checkOrigin func(*http.Request) bool) *wsock.Server {
+	m := wsock.New()
 	// Frames up to MaxFrame are read and checked; up to HardFrameFactor times
-	// it they are read and answered too_large; above that melody closes (1009).
+	// it they are read and answered too_large; above that wsock closes (1009).
 	m.Config.MaxMessageSize = h.cfg.MaxFrame * HardFrameFactor
 	m.Config.MessageBufferSize = buffer
 	m.Config.PingPeriod = h.cfg.PingPeriod
@@ -202,12 +202,12 @@ func (h *Hub) newMelody(buffer int, checkOrigin func(*http.Request) bool) *melod
 	m.HandleConnect(h.onConnect)
 	m.HandleDisconnect(h.onDisconnect)
 	m.HandleMessage(h.onMessage)
-	m.HandleMessageBinary(func(s *melody.Session, _ []byte) {
+	m.HandleMessageBinary(func(s *wsock.Session, _ []byte) {
 		if c := connOf(s); c != nil {
 			h.reply(c, refuse(codeBadJSON, "binary frames are not accepted", ""))
 		}
 	})
-	m.HandleSentMessage(func(s *melody.Session, _ []byte) {
+	m.HandleSentMessage(func(s *wsock.Session, _ []byte) {
 		if c := connOf(s); c != nil {
 			c.onSent()
 		}
@@ -246,7 +246,7 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, kind int) {
 	select {
 	case <-c.upgraded:
 	case err := <-failed:
-		if errors.Is(err, melody.ErrClosed) {
+		if errors.Is(err, wsock.ErrClosed) {
 			http.Error(w, "server restarting", http.StatusServiceUnavailable)
 		}
 	}
@@ -254,7 +254,7 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, kind int) {
 
 // run serves one socket until it closes. Its arguments are passed, not
 // captured, so nothing of net/http's request stays reachable after the upgrade.
-func (h *Hub) run(m *melody.Melody, w http.ResponseWriter, r *http.Request, c *conn, counted bool, failed chan<- error) {
+func (h *Hub) run(m *wsock.Server, w http.ResponseWriter, r *http.Request, c *conn, counted bool, failed chan<- error) {
 	defer h.idx.leave(c.ip, counted)
 	defer func() {
 		// net/http no longer guards this goroutine: a bug ends one socket, not chatd.
@@ -276,7 +276,7 @@ func (h *Hub) run(m *melody.Melody, w http.ResponseWriter, r *http.Request, c *c
 var upgradeHeaders = []string{"Connection", "Upgrade", "Origin", "Sec-Websocket-Version",
 	"Sec-Websocket-Key", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions"}
 
-// slimRequest copies what the upgrade needs from r: melody keeps the request
+// slimRequest copies what the upgrade needs from r: wsock keeps the request
 // for the socket's life, and a browser's cookies and other headers would cost
 // every idle socket a kilobyte or more.
 func slimRequest(r *http.Request) *http.Request {
@@ -313,19 +313,19 @@ func sameOrigin(r *http.Request) bool {
 	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
-func connOf(s *melody.Session) *conn {
+func connOf(s *wsock.Session) *conn {
 	v, _ := s.Get(connKey)
 	c, _ := v.(*conn)
 	return c
 }
 
-func (h *Hub) onConnect(s *melody.Session) {
+func (h *Hub) onConnect(s *wsock.Session) {
 	c := connOf(s)
 	if c == nil {
 		return
 	}
 	c.s = s
-	// Nothing reads the request after the upgrade; melody would keep it (URL,
+	// Nothing reads the request after the upgrade; wsock would keep it (URL,
 	// headers) for the socket's whole life.
 	s.Request = nil
 	close(c.upgraded)
@@ -338,7 +338,7 @@ func (h *Hub) onConnect(s *melody.Session) {
 	}
 }
 
-func (h *Hub) onDisconnect(s *melody.Session) {
+func (h *Hub) onDisconnect(s *wsock.Session) {
 	c := connOf(s)
 	if c == nil {
 		return
@@ -363,13 +363,13 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 	h.log.Debug().Str("visitor", id.visitor).Str("remote", c.remote).Bool("last", last).Msg("visitor disconnected")
 }
 
-func (h *Hub) onError(s *melody.Session, err error) {
+func (h *Hub) onError(s *wsock.Session, err error) {
 	c := connOf(s)
 	if c == nil {
 		return
 	}
 	switch {
-	case errors.Is(err, melody.ErrMessageBufferFull):
+	case errors.Is(err, wsock.ErrMessageBufferFull):
 		c.dropSlow("send buffer full")
 	case errors.Is(err, websocket.ErrReadLimit):
 		h.count(codeTooLarge)
@@ -405,7 +405,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		}
 		if err = h.idx.wait(ctx); err != nil {
 			// Out of time: drop what is left without a close frame, and give
-			// the handlers a moment to return before melody is closed.
+			// the handlers a moment to return before wsock is closed.
 			for _, c := range h.idx.stop() {
 				c.forceClose()
 			}
