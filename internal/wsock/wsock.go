@@ -356,4 +356,6 @@ func (s *Session) close() {
 }
 
 // FormatCloseMessage is a close frame payload: code and text (RFC 6455 §5.5.1).
-func FormatCloseMessage(code int, text string) []byte { return websocket.FormatCloseMessage(code, text) }
+func FormatCloseMessage(code int, text string) []byte {
+	return websocket.FormatCloseMessage(code, text)
+}
