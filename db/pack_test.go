@@ -11,7 +11,9 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/tidwall/buntdb"
 )
@@ -409,5 +411,71 @@ func TestPackedFileReadWithoutPacking(t *testing.T) {
 	}
 	if blocks, _ := records(c); blocks == 0 {
 		t.Fatal("the blocks are gone")
+	}
+}
+
+// TestPackingWhileReading reads while writers insert and the packing steps
+// move documents into blocks: every read sees ids 1..n without a gap or a
+// repeat (a commit's documents appear together), whichever copy it reads.
+func TestPackingWhileReading(t *testing.T) {
+	ctx := context.Background()
+	d, c := openPacked(t, t.TempDir())
+	defer d.Close()
+	stop := make(chan struct{})
+	var writers sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := c.Insert(ctx, note{Who: fmt.Sprint("w", w), Ref: fmt.Sprint(i), Body: strings.Repeat("b", i%40)}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	reads := 0
+	for time.Now().Before(deadline) || reads < 20 {
+		all, err := c.Find(Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, doc := range all {
+			if doc.N != uint64(i+1) {
+				t.Fatalf("read %d: document %d of %d is %d", reads, i+1, len(all), doc.N)
+			}
+		}
+		back, err := c.Find(Query{Reverse: true, Limit: 100, Before: SeqID(uint64(len(all) + 1))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, doc := range back {
+			if doc.N != uint64(len(all)-i) {
+				t.Fatalf("reverse read: %d at %d, want %d", doc.N, i, len(all)-i)
+			}
+		}
+		mine, err := c.Find(Query{Index: "who", Values: []string{"w1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i < len(mine); i++ {
+			if mine[i].N <= mine[i-1].N || mine[i].Who != "w1" {
+				t.Fatalf("index read out of order at %d", i)
+			}
+		}
+		reads++
+	}
+	close(stop)
+	writers.Wait()
+	settle(t, c)
+	if blocks, _ := records(c); blocks < 10 {
+		t.Fatalf("only %d blocks after %d documents", blocks, c.Count())
 	}
 }
