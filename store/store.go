@@ -34,6 +34,7 @@ type Store struct {
 	visitors *db.Collection[Visitor]
 	messages *db.Collection[Message]
 	admins   *db.Collection[Admin]
+	prof     *profiles // profiles and device tokens (profile.go)
 	now      func() time.Time
 }
 
@@ -88,6 +89,9 @@ func attach(d *db.DB) (*Store, error) {
 		ID:   func(a *Admin) string { return a.Name },
 	})
 	if err != nil {
+		return nil, err
+	}
+	if s.prof, err = newProfiles(d); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -163,6 +167,9 @@ func (s *Store) VisitorByToken(token string) (Visitor, error) {
 		return Visitor{}, ErrNotFound
 	}
 	v, err := s.visitors.FindOne("token", HashToken(token))
+	if errors.Is(err, db.ErrNotFound) {
+		return s.visitorByDeviceToken(HashToken(token)) // a further device's token (profile.go)
+	}
 	return v, mapErr(err)
 }
 
@@ -177,6 +184,8 @@ func (s *Store) Visitor(id string) (Visitor, error) {
 
 // TouchVisitor records that the visitor was seen at t.
 func (s *Store) TouchVisitor(ctx context.Context, id string, t time.Time) error {
+	s.prof.mu.Lock() // Rename writes the same document
+	defer s.prof.mu.Unlock()
 	v, err := s.visitors.Get(id)
 	if err != nil {
 		return mapErr(err)
