@@ -103,15 +103,21 @@ func (h *Hub) handle(c *conn, b []byte) {
 		if h.adminStillValid(c) {
 			h.adminHistory(c, f.AdminHistory)
 		}
+	case evAdminSetStatus:
+		if h.adminStillValid(c) {
+			h.adminStatus(c, f.Info.(*adminStatusEvent))
+		}
+	case evClientEmail, evClientAttributes, evClientSeen, evClientTranscript:
+		h.visitorInfo(c, f.Type, f.Info)
 	}
 }
 
 // socketTakes reports whether typ is an inbound event of a socket of kind.
 func socketTakes(kind int, typ string) bool {
 	if kind == kindAdmin {
-		return typ == evAdminAdd || typ == evAdminMessage || typ == evAdminHistory
+		return typ == evAdminAdd || typ == evAdminMessage || typ == evAdminHistory || typ == evAdminSetStatus
 	}
-	return typ == evClientAdd || typ == evClientMessage
+	return typ == evClientAdd || typ == evClientMessage || infoEvent(typ)
 }
 
 func addEvent(c *conn) string {
@@ -146,7 +152,14 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 		err   error
 		token = p.Token
 		isNew bool
+		idn   *identified
 	)
+	if p.Identity != nil { // a verified site user: its visitor's token (identify.go)
+		if idn = h.identifyVisitor(ctx, c, p); idn == nil {
+			return
+		}
+		token = idn.token
+	}
 	if token != "" {
 		v, err = h.st.VisitorByToken(token)
 		switch {
@@ -180,6 +193,7 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 		}
 		isNew = true
 	}
+	isNew = isNew || (idn != nil && idn.created)
 	id := &identity{visitor: v.ID, name: v.Name, limiter: h.msgLimits.acquire(v.ID)}
 	c.beginReplay(p.After)
 	first, ok := h.idx.joinVisitor(c, id, h.cfg.SocketsPerVisit, isNew)
@@ -196,7 +210,10 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 			h.log.Warn().Err(err).Str("visitor", v.ID).Msg("touch visitor on connect")
 		}
 	}
-	c.write(encodeFrame(evClientID, clientID{ID: v.ID, Token: token, Name: v.Name}))
+	hello := clientID{ID: v.ID, Token: token, Name: v.Name}
+	h.visitorHello(&hello)
+	c.write(encodeFrame(evClientID, hello))
+	h.identityChanged(idn)
 	msgs, err := h.st.MessagesOf(v.ID, p.After, 0)
 	if err != nil {
 		h.replayFailed(c, err)
@@ -278,6 +295,7 @@ func (h *Hub) adminAdd(c *conn, p *adminAdd) {
 	}
 	c.beginReplay(p.After)
 	h.idx.joinAdmin(c, &identity{name: name, token: p.Token})
+	h.presence.adminJoined(c, name)
 	h.log.Info().Str("admin", name).Str("remote", c.remote).Msg("admin connected")
 
 	visitors, err := h.st.Visitors()
@@ -295,6 +313,7 @@ func (h *Hub) adminAdd(c *conn, p *adminAdd) {
 			ID: v.ID, Name: v.Name, Connected: on, Last: v.Last, Meta: v.Meta,
 			Seen: rfc3339(v.LastSeen), Created: rfc3339(v.Created),
 		})
+		h.profileInfo(&list[len(list)-1])
 	}
 	for vid, vname := range online { // created after Visitors() was read
 		if !listed[vid] {

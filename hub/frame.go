@@ -24,6 +24,17 @@ const (
 	evAdminHistory   = "admin:history"
 	evAdminStatus    = "admin:client_status"
 	evError          = "error"
+
+	// Availability and visitor information (issue 12; availability.go, visitor_info.go).
+	evClientAvailability = "client:availability"
+	evClientEmail        = "client:email"
+	evClientAttributes   = "client:attributes"
+	evClientSeen         = "client:seen"
+	evClientTranscript   = "client:transcript"
+	evAdminSetStatus     = "admin:status"
+	evAdminAgents        = "admin:agents"
+	evAdminClient        = "admin:client"
+	evAdminSeen          = "admin:seen"
 )
 
 // Error codes of the error frame.
@@ -39,12 +50,14 @@ const (
 	codeNotFound      = "not_found"
 	codeUnavailable   = "unavailable"
 	codeInternal      = "internal"
+	codeBadIdentity   = "bad_identity"
 )
 
 // errorCodes lists every code, in the order of Stats.Rejected counters.
 var errorCodes = [...]string{
 	codeBadJSON, codeUnknownType, codeBadRequest, codeTooLarge, codeNotIdentified,
 	codeUnauthorized, codeRateLimited, codeTooMany, codeNotFound, codeUnavailable, codeInternal,
+	codeBadIdentity,
 }
 
 // Protocol limits that are not configurable.
@@ -86,6 +99,7 @@ type frame struct {
 	Message      *sendMessage // client:message and admin:message
 	AdminAdd     *adminAdd
 	AdminHistory *adminHistory
+	Info         any // visitor-info events and admin:status (visitor_info.go)
 }
 
 type clientAdd struct {
@@ -93,6 +107,8 @@ type clientAdd struct {
 	Token string            `json:"token"`
 	After uint64            `json:"after"`
 	Meta  map[string]string `json:"meta"`
+	// Identity is a site user vouched for by its site (identify.go).
+	Identity *identityClaim `json:"identity"`
 }
 
 type sendMessage struct {
@@ -190,6 +206,12 @@ func decodeFrame(b []byte, lim limits) (frame, *frameError) {
 			p.Limit = historyMax
 		}
 		f.AdminHistory = &p
+	case evClientEmail, evClientAttributes, evClientSeen, evClientTranscript, evAdminSetStatus:
+		v, err := decodeInfo(env.Type, data)
+		if err != nil {
+			return f, refuse(codeBadRequest, err.Error(), cid())
+		}
+		f.Info = v
 	case "":
 		return f, refuse(codeBadRequest, "field type is required", cid())
 	default:
@@ -278,6 +300,10 @@ type clientID struct {
 	ID    string `json:"id"`
 	Token string `json:"token"`
 	Name  string `json:"name"`
+	// Extensions of issue 12 (visitor_info.go).
+	Availability *Availability `json:"availability,omitempty"`
+	AgentsOnline *int          `json:"agents_online,omitempty"`
+	Email        string        `json:"email,omitempty"`
 }
 
 type listEntry struct {
@@ -288,6 +314,10 @@ type listEntry struct {
 	Seen      string            `json:"seen"`
 	Created   string            `json:"created"`
 	Meta      map[string]string `json:"meta,omitempty"`
+	// The visitor's profile (visitor_info.go).
+	Email      string            `json:"email,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+	Identity   string            `json:"identity,omitempty"`
 }
 
 type clientStatus struct {

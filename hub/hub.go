@@ -38,6 +38,15 @@ type Config struct {
 	AllowedOrigins   []string      // visitor socket origins; empty = any
 	// ClientIP returns the remote IP of r (honouring trusted proxy headers); default r.RemoteAddr's host.
 	ClientIP func(r *http.Request) string
+
+	// Availability and visitor information (availability.go, visitor_info.go, identify.go).
+	Hours             Hours                        // business hours; nil = always open
+	ReplyMinutes      int                          // typical reply time told to visitors; 0 = not told
+	EmailCapture      string                       // EmailOff, EmailOptional (default) or EmailRequired
+	CheckEmail        func(string) (string, error) // validates and normalises a visitor's address; nil refuses client:email
+	Identity          IdentityVerifier             // verifies client:add identities; nil refuses them (bad_identity)
+	Mailer            Mailer                       // transcripts and seen offsets; nil refuses client:transcript
+	AvailabilityEvery time.Duration                // least time between client:availability broadcasts; default 2s
 }
 
 // Defaults of Config.
@@ -99,6 +108,12 @@ func (c Config) WithDefaults() Config {
 	if c.ClientIP == nil {
 		c.ClientIP = remoteHost
 	}
+	if c.EmailCapture == "" {
+		c.EmailCapture = EmailOptional
+	}
+	if c.AvailabilityEvery <= 0 {
+		c.AvailabilityEvery = DefaultAvailabilityEvery
+	}
 	return c
 }
 
@@ -143,6 +158,9 @@ type Hub struct {
 	msgLimits   *limiters // per visitor, shared by its tabs
 	newVisitors *limiters // per IP
 	origins     map[string]bool
+	presence    *presence // agents' status and the visitors' availability
+	// Per visitor limits of the visitor-info events (visitor_info.go).
+	infoLimits, seenLimits, transcriptLimits *limiters
 
 	stored      atomic.Uint64
 	droppedSlow atomic.Uint64
@@ -171,6 +189,10 @@ func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
 		h.origins[strings.ToLower(strings.TrimRight(o, "/"))] = true
 	}
 	h.seq = newSequencer(h.deliver)
+	h.presence = newPresence(h, cfg.AvailabilityEvery)
+	h.infoLimits = newLimiters(infoRate, infoBurst)
+	h.seenLimits = newLimiters(seenRate, seenBurst)
+	h.transcriptLimits = newLimiters(transcriptRate, transcriptBurst)
 
 	h.clients = h.newMelody(cfg.SendBuffer, h.checkClientOrigin)
 	h.admins = h.newMelody(cfg.AdminSendBuffer, sameOrigin)
@@ -348,6 +370,7 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 	id := c.who()
 	if id == nil || c.kind != kindClient {
 		if id != nil {
+			h.presence.adminLeft(id.name)
 			h.log.Debug().Str("admin", id.name).Str("remote", c.remote).Msg("admin disconnected")
 		}
 		return
@@ -400,6 +423,7 @@ func (h *Hub) count(code string) {
 func (h *Hub) Shutdown(ctx context.Context) error {
 	var err error
 	h.stopOnce.Do(func() {
+		h.presence.stop()
 		for _, c := range h.idx.stop() {
 			c.closeWith(CloseRestart, "server restart")
 		}

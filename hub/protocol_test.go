@@ -35,9 +35,11 @@ type tstate struct {
 }
 
 type scenario struct {
-	name  string
-	cfg   Config
-	steps []step
+	name     string
+	cfg      Config
+	steps    []step
+	presence bool // sockets see admin:agents and client:availability
+	setup    func(*tstate)
 }
 
 func big(n int) string { return strings.Repeat("x", n) }
@@ -244,10 +246,16 @@ func TestProtocolScenarios(t *testing.T) {
 
 func runScenario(t *testing.T, sc scenario) {
 	s := &tstate{t: t, ts: startServer(t, sc.cfg), socks: map[string]*ws{}, vars: map[string]string{}}
+	if sc.setup != nil {
+		sc.setup(s)
+	}
 	for i, st := range sc.steps {
 		where := fmt.Sprintf("step %d (%s %s)", i, st.on, st.note)
 		if st.dial != "" {
 			s.socks[st.on] = s.ts.dial(st.on, st.dial, nil)
+			if sc.presence {
+				s.socks[st.on].seeing()
+			}
 		}
 		w := s.socks[st.on]
 		if st.on != "" && w == nil {

@@ -34,4 +34,18 @@ type Store interface {
 
 	// Admin finds an admin by name; store.ErrNotFound if none.
 	Admin(name string) (store.Admin, error)
+	// Admins lists the admins by name.
+	Admins() ([]store.Admin, error)
+	// LastOffset is the highest offset handed out so far (0 if none).
+	LastOffset() uint64
+
+	// Profiles (store/profile.go): contact address, site attributes, verified
+	// identity and seen offset of a visitor, and its further device tokens.
+	Profile(id string) (store.Profile, error)
+	SetEmail(ctx context.Context, id, email string) (changed bool, err error)
+	MergeAttributes(ctx context.Context, id string, set map[string]string) (attrs map[string]string, changed bool, err error)
+	SetSeen(ctx context.Context, id string, offset uint64) (seen uint64, changed bool, err error)
+	VisitorByIdentity(uid string) (store.Visitor, error)
+	Identify(ctx context.Context, uid, current, name string, meta map[string]string) (store.Identified, error)
+	Rename(ctx context.Context, id, name string) (changed bool, err error)
 }
