@@ -125,8 +125,12 @@ func (p *presence) computeLocked(now time.Time) Availability {
 		open, next = cfg.Hours.At(now)
 	}
 	n := p.onlineLocked()
-	a := Availability{Available: n > 0 && open, AgentsOnline: n, Open: open, Email: cfg.EmailCapture,
-		Transcript: cfg.Mailer != nil && cfg.EmailCapture != EmailOff}
+	email := cfg.EmailCapture
+	if cfg.CheckEmail == nil {
+		email = EmailOff // nothing to check addresses with: none are taken
+	}
+	a := Availability{Available: n > 0 && open, AgentsOnline: n, Open: open, Email: email,
+		Transcript: cfg.Mailer != nil && email != EmailOff}
 	if !next.IsZero() {
 		s := next.UTC().Format(time.RFC3339)
 		a.NextChange = &s

@@ -270,7 +270,7 @@ func (h *Hub) clientSeen(c *conn, p *clientSeen) {
 // clientTranscript hands the visitor's conversation to the Mailer for its address.
 func (h *Hub) clientTranscript(c *conn) {
 	id := c.who().visitor
-	if h.cfg.Mailer == nil || h.cfg.EmailCapture == EmailOff {
+	if h.cfg.Mailer == nil || h.cfg.EmailCapture == EmailOff || h.cfg.CheckEmail == nil {
 		h.reply(c, refuse(codeBadRequest, "this server does not send transcripts", ""))
 		return
 	}

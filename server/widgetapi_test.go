@@ -22,7 +22,8 @@ func TestWidgetAvailabilityEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	h := hub.New(hub.Config{ReplyMinutes: 4, EmailCapture: hub.EmailRequired}, st, nil, zerolog.Nop())
+	h := hub.New(hub.Config{ReplyMinutes: 4, EmailCapture: hub.EmailRequired,
+		CheckEmail: func(s string) (string, error) { return s, nil }}, st, nil, zerolog.Nop())
 	defer h.Shutdown(t.Context())
 	s := New(Config{Hub: stubHub{}, Store: st, Static: fstest.MapFS{}, Log: zerolog.Nop(),
 		Availability: func() any { return h.Availability() }})

@@ -64,13 +64,15 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	}
 
 	clientIP := server.ClientIP(c.trusted)
-	h := hub.New(hub.Config{
+	hc := hub.Config{
 		MaxText: c.MaxText, MaxFrame: int64(c.MaxFrame), MaxName: c.MaxName,
 		MsgRate: c.MsgRate, MsgBurst: c.MsgBurst,
 		SocketsPerVisit: c.SocketsPerVisit, SocketsPerIP: c.SocketsPerIP, NewVisitorsPerIP: c.NewVisitorsPIP,
 		SendBuffer: c.SendBuffer, AdminSendBuffer: c.AdminSendBuffer, PingPeriod: c.PingPeriod,
 		AllowedOrigins: c.origins, ClientIP: clientIP,
-	}, st, au, log.With().Str("component", "hub").Logger())
+	}
+	c.hubVisitorConfig(&hc)
+	h := hub.New(hc, st, au, log.With().Str("component", "hub").Logger())
 	if !c.Metrics {
 		metrics = nil
 	} else {
