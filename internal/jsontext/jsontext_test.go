@@ -33,7 +33,7 @@ func TestCheck(t *testing.T) {
 		want error
 	}{
 		{`{"cid":"k1","text":"hi"}`, nil},
-		{`{"text":"\ud83d\ude00"}`, nil},                  // a surrogate pair: 😀
+		{`{"text":"\ud83d\ude00"}`, nil},                   // a surrogate pair: 😀
 		{`{"text":"\uD83D\uDE00 and \u00e9 \u0000"}`, nil}, // upper-case hex, NUL is a character
 		{`{"text":"\\ud800"}`, nil},                        // an escaped backslash, then the letters ud800
 		{`{"text":"\\\\ud800"}`, nil},

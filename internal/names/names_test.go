@@ -18,9 +18,9 @@ func TestCheck(t *testing.T) {
 		{"李小龍", nil},
 		{"محمد", nil},
 		{"שלום", nil},
-		{"नमस्ते", nil},       // Devanagari with virama and vowel signs
+		{"नमस्ते", nil},        // Devanagari with virama and vowel signs
 		{"می\u200cخواهم", nil}, // Persian with ZWNJ between letters
-		{"Ann ❤️", nil},       // heart + VS16
+		{"Ann ❤️", nil},        // heart + VS16
 		{"👨\u200d👩\u200d👧", nil},
 		{"👍🏽", nil}, // skin tone modifier
 		{"🏴\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F", nil}, // flag of Scotland
