@@ -73,9 +73,20 @@ const adminToken = "good-admin-token"
 
 func startServer(t testing.TB, cfg Config) *testServer {
 	t.Helper()
+	return startServerWith(t, cfg, nil)
+}
+
+// startServerWith is startServer over a store with limits lim (nil: the defaults).
+func startServerWith(t testing.TB, cfg Config, lim *store.Limits) *testServer {
+	t.Helper()
 	st, err := store.Open(t.TempDir(), db.Options{})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
+	}
+	if lim != nil {
+		if err := st.SetLimits(*lim); err != nil {
+			t.Fatal(err)
+		}
 	}
 	auth := &testAuth{m: map[string]string{adminToken: "alice", "bob-token": "bob"}}
 	logs := &logBuf{}

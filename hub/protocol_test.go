@@ -35,9 +35,10 @@ type tstate struct {
 }
 
 type scenario struct {
-	name  string
-	cfg   Config
-	steps []step
+	name   string
+	cfg    Config
+	limits *store.Limits // store limits; nil: the defaults
+	steps  []step
 }
 
 func big(n int) string { return strings.Repeat("x", n) }
@@ -243,7 +244,7 @@ func TestProtocolScenarios(t *testing.T) {
 }
 
 func runScenario(t *testing.T, sc scenario) {
-	s := &tstate{t: t, ts: startServer(t, sc.cfg), socks: map[string]*ws{}, vars: map[string]string{}}
+	s := &tstate{t: t, ts: startServerWith(t, sc.cfg, sc.limits), socks: map[string]*ws{}, vars: map[string]string{}}
 	for i, st := range sc.steps {
 		where := fmt.Sprintf("step %d (%s %s)", i, st.on, st.note)
 		if st.dial != "" {
@@ -295,7 +296,12 @@ func (s *tstate) capture(sock string, f inFrame) {
 	case evClientID:
 		var id visitorID
 		if json.Unmarshal(f.Data, &id) == nil {
-			s.vars[sock+".id"], s.vars[sock+".token"] = id.ID, id.Token
+			s.vars[sock+".id"], s.vars[sock+".token"], s.vars[sock+".epoch"] = id.ID, id.Token, id.Epoch
+		}
+	case evAdminReplayed:
+		var end replayEnd
+		if json.Unmarshal(f.Data, &end) == nil {
+			s.vars[sock+".list_next"] = end.ListNext
 		}
 	case evClientMessage, evAdminMessage:
 		var m store.Message

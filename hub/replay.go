@@ -107,8 +107,10 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 		h.setPage(c, v.ID, page, p.Meta["title"], false)
 	}
 	// Every message published up to now is in the store, so it is in the
-	// read below or older than what the cap keeps: "last" may be taken as
-	// the client's cursor once the marker arrives.
+	// read below or older than what the cap keeps; so is every message with
+	// an offset below the newest one read (offsets are handed out in commit
+	// order, see sequencer). So "last" may be taken as the client's cursor
+	// once the marker arrives: nothing at or below it can still arrive live.
 	last := h.seq.published()
 	msgs, err := h.st.MessagesOf(v.ID, from, replayCap+1)
 	if err != nil {
@@ -119,7 +121,7 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 	if !h.sendChunks(c, evClientMessages, msgs) {
 		return
 	}
-	c.endReplay(lastOffset(msgs), encodeFrame(evClientReplayed, replayed{Epoch: epoch, Last: last, Resync: resync, More: more}))
+	c.endReplay(lastOffset(msgs), encodeFrame(evClientReplayed, replayed{Epoch: epoch, Last: max(last, lastOffset(msgs)), Resync: resync, More: more}))
 }
 
 // adminAdd identifies an admin socket by its login token, then sends the
@@ -176,7 +178,7 @@ func (h *Hub) adminAdd(c *conn, p *adminAdd) {
 	if !h.sendChunks(c, evAdminMessages, msgs) {
 		return
 	}
-	end := replayed{Epoch: h.st.Epoch(), Last: last, Resync: resync, More: more, ListMore: &listMore}
+	end := replayed{Epoch: h.st.Epoch(), Last: max(last, lastOffset(msgs)), Resync: resync, More: more, ListMore: &listMore}
 	if listMore {
 		end.ListNext = next
 	}
