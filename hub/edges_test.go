@@ -17,7 +17,9 @@ func TestEdgeScenarios(t *testing.T) {
 	cmsg := func(cid, text string) string {
 		return `{"type":"client:message","data":{"cid":"` + cid + `","text":"` + text + `"}}`
 	}
-	ack := func(cid string) string { return `{"type":"client:message","data":{"cid":"` + cid + `","from":"client"}}` }
+	ack := func(cid string) string {
+		return `{"type":"client:message","data":{"cid":"` + cid + `","from":"client"}}`
+	}
 	amsg := func(cid string) string { return `{"type":"admin:message","data":{"cid":"` + cid + `"}}` }
 	errf := func(code string) string { return `{"type":"error","data":{"code":"` + code + `"}}` }
 	errCID := func(code, cid string) string {
