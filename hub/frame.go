@@ -156,11 +156,11 @@ type envelope struct {
 // decodeFrame parses and validates one inbound frame. It never panics; a
 // refused frame yields a *frameError carrying the cid when one could be read.
 func decodeFrame(b []byte, lim limits) (frame, *frameError) {
-	if lim.maxFrame > 0 && len(b) > lim.maxFrame {
-		return frame{}, refuse(codeTooLarge, "frame larger than the limit", peekCID(b))
-	}
 	if !utf8.Valid(b) { // RFC 6455 §8.1: the socket is failed with 1007 (see handle)
 		return frame{}, refuse(codeBadJSON, "frame is not valid UTF-8", "")
+	}
+	if lim.maxFrame > 0 && len(b) > lim.maxFrame {
+		return frame{}, refuse(codeTooLarge, "frame larger than the limit", peekCID(b))
 	}
 	trimmed := bytes.Trim(b, " \t\r\n") // JSON white space only
 	if len(trimmed) == 0 || trimmed[0] != '{' {
@@ -351,7 +351,7 @@ func peekCID(b []byte) string {
 		return ""
 	}
 	var cid string
-	if json.Unmarshal(p.Data.CID, &cid) != nil || len(cid) > maxCID || hasControl(cid) {
+	if jsontext.Check(p.Data.CID) != nil || json.Unmarshal(p.Data.CID, &cid) != nil || len(cid) > maxCID || hasControl(cid) {
 		return ""
 	}
 	return cid
