@@ -171,13 +171,14 @@ func TestEdgeScenarios(t *testing.T) {
 			{on: "adm", send: `{"type":"client:page","data":{"url":"https://x"}}`, want: []string{errf("unknown_type")}},
 			{on: "v", send: `{"type":"admin:visitors","data":{}}`, want: []string{errf("unknown_type")}},
 		})},
-		{name: "issue 18: storage budgets per visitor and per address", cfg: Config{QuotaVisitor: 3000, QuotaAddress: 4000}, steps: seq(admin, visitor("v", "Ann"), visitor("w", "Bob"), []step{
+		{name: "issue 18: storage budgets per visitor and per address", cfg: Config{QuotaVisitor: 3000, QuotaAddress: 5500}, steps: seq(admin, visitor("v", "Ann"), visitor("w", "Bob"), []step{
 			{on: "v", send: cmsg("v1", big(1000)), want: []string{ack("v1")}},
 			{on: "v", send: cmsg("v2", big(1000)), want: []string{ack("v2")}},
 			{on: "v", send: cmsg("v3", big(1000)), want: []string{errCID("quota_exceeded", "v3")}},
 			{on: "v", send: cmsg("v1", big(1000)), want: []string{`{"type":"client:message","data":{"cid":"v1","offset":$off.v1}}`}, note: "a retry is still answered"},
 			{on: "w", send: cmsg("w1", big(1000)), want: []string{ack("w1")}},
 			{on: "w", send: cmsg("w2", big(1000)), want: []string{errCID("quota_exceeded", "w2")}, note: "the address budget"},
+			{on: "x", dial: "/ws/client", send: add("Cy"), want: []string{errf("quota_exceeded")}, note: "new visitors are charged to the address"},
 			{on: "adm", send: `{"type":"admin:message","data":{"client":"$v.id","cid":"r1","text":"admins are not budgeted"}}`, want: []string{amsg("v1"), amsg("v2"), amsg("w1"), amsg("r1")}},
 			{do: func(s *tstate) {
 				if n := s.ts.st.MessageCount(); n != 4 {

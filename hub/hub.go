@@ -63,7 +63,7 @@ const (
 	DefaultSendBuffer       = 64
 	DefaultAdminSendBuffer  = 4096
 	DefaultPingPeriod       = 30 * time.Second
-	DefaultQuotaVisitor     = 1 << 20  // 1 MiB a day: about 4,000 short messages, 250 of the largest
+	DefaultQuotaVisitor     = 1 << 20  // 1 MiB a day: about 2,000 short messages, 230 of the largest
 	DefaultQuotaAddress     = 16 << 20 // 16 MiB a day for everyone behind one address
 	DefaultCloseWait        = time.Second
 )

@@ -15,14 +15,18 @@ import (
 // forgotten once full again, like every limiter of the hub.
 
 // MessageOverhead approximates what one stored message costs beyond its text
-// and cid, in bytes: the JSON document's fields, the record framing in the
-// data file, and its index entries in memory.
-const MessageOverhead = 200
+// and cid, in bytes: its JSON document's fields, buntdb's item and its index
+// entries in memory (measured: ~405 bytes, BenchmarkHeapPerMessage in store).
+const MessageOverhead = 400
 
 const messageOverhead = MessageOverhead
 
 // pageOverhead is the same for one client:page write (document, trail entry).
 const pageOverhead = 100
+
+// visitorOverhead is the same for a new visitor (document, token index),
+// charged with its meta to the address budget.
+const visitorOverhead = 500
 
 // quotas are the visitor and address storage budgets.
 type quotas struct{ visitor, addr *limiters }
@@ -49,6 +53,9 @@ func (q quotas) take(visitor, addr string, n int) (refund func(), ok bool) {
 	}
 	return func() { rv.Cancel(); ra.Cancel() }, true
 }
+
+// takeAddr spends n bytes of an address's budget only (a visitor being created has none yet).
+func (q quotas) takeAddr(addr string, n int) bool { return q.addr.reserve(addr, n) != nil }
 
 // reserve takes n tokens from key's limiter now, or none (nil) if it holds
 // fewer than n.

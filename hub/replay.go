@@ -71,6 +71,14 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 			h.reply(c, refuse(codeRateLimited, "too many new visitors from this address, retry later", ""))
 			return
 		}
+		cost := visitorOverhead + len(p.Name)
+		for k, val := range p.Meta {
+			cost += len(k) + len(val)
+		}
+		if !h.quota.takeAddr(c.addr, cost) {
+			h.reply(c, refuse(codeQuota, "storage budget of this address is used up; no new visitor, retry later", ""))
+			return
+		}
 		v, token, err = h.st.CreateVisitor(ctx, p.Name, p.Meta)
 		if err != nil {
 			if errors.Is(err, store.ErrInvalid) {
