@@ -166,7 +166,7 @@ func testKill9(t *testing.T, policy string) {
 	if err := seed.Set(dir, "ann", "pw", 4); err != nil {
 		t.Fatal(err)
 	}
-	limits := []string{"--msg-rate", "100000", "--msg-burst", "100000", "--fsync", policy}
+	limits := []string{"--msg-rate", "100000", "--msg-burst", "100000", "--quota-visitor", "1000000000", "--quota-address", "1000000000", "--fsync", policy}
 	c := startChild(t, dir, limits...)
 	const visitors = 4
 	a := newAcked(1500)
@@ -213,7 +213,7 @@ func TestBackupDuringWritesRestores(t *testing.T) {
 	if err := seed.Set(dir, "ann", "pw", 4); err != nil {
 		t.Fatal(err)
 	}
-	p := startRun(t, dir, "--msg-rate", "100000", "--msg-burst", "100000")
+	p := startRun(t, dir, "--msg-rate", "100000", "--msg-burst", "100000", "--quota-visitor", "1000000000", "--quota-address", "1000000000")
 	token := login(t, p.url(), "ann", "pw")
 	a := newAcked(100)
 	stop := make(chan struct{})
