@@ -29,6 +29,7 @@ type hit struct {
 	sigOK           bool
 	body            []byte
 	ev              Event
+	at              time.Time // when the body had been read
 }
 
 // receiver is a real HTTP endpoint on 127.0.0.1 that answers fail[i] (or
@@ -41,11 +42,11 @@ type receiver struct {
 	hang chan struct{} // when set, requests block until it closes
 }
 
-func newReceiver(t *testing.T, fail ...int) *receiver {
+func newReceiver(t testing.TB, fail ...int) *receiver {
 	r := &receiver{fail: fail, hits: make(chan hit, 100)}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
-		h := hit{event: req.Header.Get(HeaderEvent), delivery: req.Header.Get(HeaderDelivery), body: body}
+		h := hit{event: req.Header.Get(HeaderEvent), delivery: req.Header.Get(HeaderDelivery), body: body, at: time.Now()}
 		// Independent check: t=<unix>,v1=<hex hmac(secret, t + "." + body)>.
 		var sig string
 		for _, kv := range strings.Split(req.Header.Get(HeaderSignature), ",") {
@@ -87,7 +88,7 @@ func newReceiver(t *testing.T, fail ...int) *receiver {
 	return r
 }
 
-func (r *receiver) next(t *testing.T) hit {
+func (r *receiver) next(t testing.TB) hit {
 	t.Helper()
 	select {
 	case h := <-r.hits:
@@ -98,7 +99,7 @@ func (r *receiver) next(t *testing.T) hit {
 	}
 }
 
-func start(t *testing.T, cfg Config) (*Notifier, *notify.Counters) {
+func start(t testing.TB, cfg Config) (*Notifier, *notify.Counters) {
 	t.Helper()
 	var c notify.Counters
 	cfg.Metrics = &c
