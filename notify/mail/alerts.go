@@ -82,6 +82,9 @@ func NewAlerts(cfg AlertConfig, m *Mailer) (*Alerts, error) {
 		}
 		cfg.To[i] = a
 	}
+	if cfg.PortalURL != "" && safeLink(cfg.PortalURL) == "" {
+		return nil, fmt.Errorf("alerts portal url %q: want an absolute http or https URL", cfg.PortalURL)
+	}
 	if cfg.After <= 0 {
 		cfg.After = 3 * time.Minute
 	}

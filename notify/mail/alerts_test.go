@@ -143,6 +143,9 @@ func TestNewAlertsChecksRecipients(t *testing.T) {
 		!strings.Contains(err.Error(), "recipient 2") {
 		t.Fatalf("bad recipient: %v", err)
 	}
+	if _, err := NewAlerts(AlertConfig{To: []string{"a@example.com"}, PortalURL: "chat.example.com/portal"}, nil); err == nil {
+		t.Fatal("a relative portal URL accepted")
+	}
 }
 
 // TestAlertsOverRealSMTP: two visitors write seven messages while no agent is

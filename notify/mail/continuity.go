@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/chatd/chatd/notify"
 )
 
 // ContinuityConfig configures the visitor mails. Zero values take the
@@ -30,7 +32,8 @@ type ContinuityConfig struct {
 	// reads no mail).
 	ReplyTo string
 	// MaxPending bounds the visitors with replies waiting (default 10000);
-	// beyond it a reply is not mailed (counted as dropped).
+	// beyond it a reply is not mailed (counted as dropped on the Mailer's
+	// Metrics).
 	MaxPending int
 	// MaxTranscript bounds a transcript's text in bytes (default 256 KiB);
 	// the oldest messages are left out beyond it, and the mail says so.
@@ -77,7 +80,6 @@ type Continuity struct {
 	cfg    ContinuityConfig
 	mailer *Mailer
 	sched  *scheduler
-	drops  func()
 
 	mu          sync.Mutex
 	pending     map[string]*unread // by visitor
@@ -94,10 +96,17 @@ type unread struct {
 
 const repliesPerMail = 20
 
-// NewContinuity returns Continuity that sends through m; call Run. dropped,
-// optional, is called when a reply is not mailed because MaxPending visitors
-// already wait (wire it to the metrics' Dropped count).
-func NewContinuity(cfg ContinuityConfig, m *Mailer, dropped func()) *Continuity {
+// NewContinuity checks cfg and returns Continuity that sends through m;
+// call Run.
+func NewContinuity(cfg ContinuityConfig, m *Mailer) (*Continuity, error) {
+	if cfg.SiteURL != "" && safeLink(cfg.SiteURL) == "" {
+		return nil, fmt.Errorf("site url %q: want an absolute http or https URL", cfg.SiteURL)
+	}
+	if cfg.ReplyTo != "" {
+		if _, err := ParseAddress(cfg.ReplyTo); err != nil {
+			return nil, fmt.Errorf("reply-to: %w", err)
+		}
+	}
 	if cfg.Delay <= 0 {
 		cfg.Delay = 2 * time.Minute
 	}
@@ -113,13 +122,10 @@ func NewContinuity(cfg ContinuityConfig, m *Mailer, dropped func()) *Continuity 
 	if cfg.MaxTranscript <= 0 {
 		cfg.MaxTranscript = 256 << 10
 	}
-	if dropped == nil {
-		dropped = func() {}
-	}
-	c := &Continuity{cfg: cfg, mailer: m, drops: dropped, pending: map[string]*unread{},
+	c := &Continuity{cfg: cfg, mailer: m, pending: map[string]*unread{},
 		lastReply: map[string]time.Time{}, lastTransc: map[string]time.Time{}}
 	c.sched = newScheduler(c.flush, m.Send)
-	return c
+	return c, nil
 }
 
 // Run mails replies until ctx is done.
@@ -138,7 +144,7 @@ func (c *Continuity) AgentReply(r Reply) {
 	if u == nil {
 		if len(c.pending) >= c.cfg.MaxPending {
 			c.mu.Unlock()
-			c.drops()
+			c.mailer.metrics.Count(Channel, notify.Dropped)
 			return
 		}
 		u = &unread{first: r.At}

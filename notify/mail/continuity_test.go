@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/notify"
 )
 
 func newTestContinuity(t *testing.T, cfg ContinuityConfig, m *Mailer) *Continuity {
@@ -14,7 +16,11 @@ func newTestContinuity(t *testing.T, cfg ContinuityConfig, m *Mailer) *Continuit
 	if m == nil {
 		m = NewMailer(nil, MailerConfig{})
 	}
-	return NewContinuity(cfg, m, nil)
+	c, err := NewContinuity(cfg, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func reply(visitor, email string, offset uint64, text string, when time.Time) Reply {
@@ -80,17 +86,25 @@ func TestContinuitySchedule(t *testing.T) {
 }
 
 func TestContinuityBoundsPendingVisitors(t *testing.T) {
-	drops := 0
-	c := NewContinuity(ContinuityConfig{MaxPending: 2}, NewMailer(nil, MailerConfig{}), func() { drops++ })
+	var counts notify.Counters
+	c := newTestContinuity(t, ContinuityConfig{MaxPending: 2}, NewMailer(nil, MailerConfig{Metrics: &counts}))
 	for i, v := range []string{"v1", "v2", "v3", "v4"} {
 		c.AgentReply(reply(v, v+"@example.com", uint64(i), "x", at(0)))
 	}
 	c.AgentReply(reply("v1", "v1@example.com", 9, "more for a tracked visitor", at(0)))
-	if drops != 2 {
-		t.Fatalf("drops %d, want 2", drops)
+	if d := counts.Get(Channel, notify.Dropped); d != 2 {
+		t.Fatalf("drops %d, want 2", d)
 	}
 	if msgs, _ := c.flush(at(time.Hour)); len(msgs) != 2 {
 		t.Fatalf("%d mails, want 2", len(msgs))
+	}
+}
+
+func TestNewContinuityChecksConfig(t *testing.T) {
+	for _, cfg := range []ContinuityConfig{{SiteURL: "shop.example"}, {SiteURL: "javascript:x"}, {ReplyTo: "not an address"}} {
+		if _, err := NewContinuity(cfg, nil); err == nil {
+			t.Errorf("NewContinuity(%+v) accepted", cfg)
+		}
 	}
 }
 

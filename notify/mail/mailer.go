@@ -31,7 +31,8 @@ type MailerConfig struct {
 // Mailer sends Messages through a Transport from a bounded queue, retrying
 // with backoff. Send never blocks.
 type Mailer struct {
-	q *notify.Queue[Message]
+	q       *notify.Queue[Message]
+	metrics notify.Metrics
 }
 
 // NewMailer returns a Mailer over t; call Run to start sending.
@@ -42,13 +43,16 @@ func NewMailer(t Transport, cfg MailerConfig) *Mailer {
 	if cfg.Backoff == (notify.Backoff{}) {
 		cfg.Backoff = notify.Backoff{Attempts: 5, Initial: 10 * time.Second, Max: 5 * time.Minute}
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = notify.Nop{}
+	}
 	lg := cfg.Logger.With().Str("channel", Channel).Logger()
 	h := func(ctx context.Context, m Message, attempt int) error { return t.Send(ctx, m) }
 	var done notify.Done[Message]
 	if cfg.OnDone != nil {
 		done = func(m Message, attempts int, err error) { cfg.OnDone(m, attempts, err) }
 	}
-	return &Mailer{q: notify.NewQueue(notify.QueueConfig{
+	return &Mailer{metrics: cfg.Metrics, q: notify.NewQueue(notify.QueueConfig{
 		Channel: Channel, Size: cfg.QueueSize, Workers: cfg.Workers, Backoff: cfg.Backoff,
 		Metrics: cfg.Metrics, Logger: lg,
 	}, h, done)}
