@@ -216,7 +216,7 @@ func check(e Endpoint) error {
 }
 
 // Run delivers until ctx is done; it returns when every endpoint's worker
-// has stopped (an attempt in flight is cancelled).
+// has stopped (an attempt in flight is cancelled); at once with no endpoints.
 func (n *Notifier) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, ep := range n.eps {
