@@ -3,9 +3,8 @@ package hub
 import (
 	"context"
 	"errors"
-	"strings"
-	"unicode/utf8"
 
+	"github.com/chatd/chatd/internal/names"
 	"github.com/chatd/chatd/store"
 )
 
@@ -65,9 +64,12 @@ func (h *Hub) identifyVisitor(ctx context.Context, c *conn, p *clientAdd) *ident
 		}
 	}
 	// A name claim the name rule refuses is left out, not the identity.
-	claim.Name = strings.TrimSpace(claim.Name)
-	if utf8.RuneCountInString(claim.Name) > h.lim.maxName || hasControl(claim.Name) {
-		claim.Name = ""
+	if claim.Name != "" {
+		if n, err := names.CheckTrimmed(claim.Name, h.lim.maxName); err == nil {
+			claim.Name = n
+		} else {
+			claim.Name = ""
+		}
 	}
 	name := p.Name
 	if claim.Name != "" {
@@ -79,9 +81,17 @@ func (h *Hub) identifyVisitor(ctx context.Context, c *conn, p *clientAdd) *ident
 			h.reply(c, refuse(codeBadRequest, "name is required for a new visitor", ""))
 			return nil
 		}
-		if !h.newVisitors.allow(c.ip) {
-			h.log.Info().Str("remote", c.remote).Str("ip", c.ip).Msg("visitor creation rate-limited")
+		if !h.newVisitors.allow(c.addr) {
+			h.log.Info().Str("remote", c.remote).Str("addr", c.addr).Msg("visitor creation rate-limited")
 			h.reply(c, refuse(codeRateLimited, "too many new visitors from this address, retry later", ""))
+			return nil
+		}
+		cost := visitorOverhead + len(name)
+		for k, val := range p.Meta {
+			cost += len(k) + len(val)
+		}
+		if !h.quota.takeAddr(c.addr, cost) {
+			h.reply(c, refuse(codeQuota, "storage budget of this address is used up; no new visitor, retry later", ""))
 			return nil
 		}
 	}

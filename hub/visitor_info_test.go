@@ -1,17 +1,15 @@
 package hub
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	siteid "github.com/chatd/chatd/identity"
+	"github.com/chatd/chatd/notify/mail"
 	"github.com/chatd/chatd/store"
 )
 
@@ -19,39 +17,15 @@ import (
 const identitySecret = "0123456789abcdef0123456789abcdef-test-secret"
 
 // sign is what a site's server computes: hex HMAC-SHA256(secret, user id).
-func sign(uid string) string {
-	m := hmac.New(sha256.New, []byte(identitySecret))
-	m.Write([]byte(uid))
-	return hex.EncodeToString(m.Sum(nil))
-}
+func sign(uid string) string { return siteid.Sign(identitySecret, uid) }
 
-// hmacVerifier checks hashes made by sign.
-type hmacVerifier struct{}
-
-func (hmacVerifier) Verify(uid, hash string) error {
-	if uid == "" {
-		return errors.New("bad user id: empty")
+// verifier is the identity package's Verifier with the test secret.
+func verifier() IdentityVerifier {
+	v, err := siteid.New(identitySecret)
+	if err != nil {
+		panic(err)
 	}
-	got, err := hex.DecodeString(hash)
-	if err != nil || len(got) != sha256.Size {
-		return errors.New("identity_hash must be 64 hex digits")
-	}
-	if !hmac.Equal(got, []byte(mustHex(sign(uid)))) {
-		return errors.New("identity_hash does not match the user id")
-	}
-	return nil
-}
-
-func mustHex(s string) string { b, _ := hex.DecodeString(s); return string(b) }
-
-// plainEmail is the address rule of the tests: local@domain.tld, no spaces.
-func plainEmail(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	local, domain, ok := strings.Cut(s, "@")
-	if !ok || local == "" || !strings.Contains(domain, ".") || strings.ContainsAny(s, " <>\"") || len(s) > 254 {
-		return "", errors.New("invalid e-mail address: want a plain address like ann@example.com")
-	}
-	return local + "@" + strings.ToLower(domain), nil
+	return v
 }
 
 // recMailer records what the hub hands to the mail layer.
@@ -111,7 +85,7 @@ func (h *switchHours) At(time.Time) (bool, time.Time) {
 
 // infoConfig is a hub configured for issue 12's events.
 func infoConfig(m Mailer) Config {
-	return Config{Identity: hmacVerifier{}, CheckEmail: plainEmail, Mailer: m, AvailabilityEvery: 20 * time.Millisecond}
+	return Config{Identity: verifier(), CheckEmail: mail.ValidAddress, Mailer: m, AvailabilityEvery: 20 * time.Millisecond}
 }
 
 func seedAdmins(s *tstate) {
@@ -137,15 +111,15 @@ func TestAvailabilityScenarios(t *testing.T) {
 		{name: "nobody, then an agent comes, goes away, comes back, leaves", presence: true, cfg: infoConfig(nil), setup: seedAdmins, steps: []step{
 			{on: "v", dial: "/ws/client", send: add("Ann"), want: []string{
 				`{"type":"client:id","data":{"name":"Ann","agents_online":0,"availability":{"available":false,"agents_online":0,"open":true,"next_change":null,"reply_minutes":null,"email":"optional","transcript":false}}}`,
-				`{"type":"client:messages","data":[]}`}},
-			{on: "adm", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages"}`,
+				`{"type":"client:messages","data":[]}`, `{"type":"client:replayed"}`}},
+			{on: "adm", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages"}`, `{"type":"admin:replayed"}`,
 				agents(row("alice", "online", true), row("bob", "online", false), row("carol", "online", false))}},
 			{on: "v", want: []string{avail(true, 1)}},
 			{on: "adm", send: `{"type":"admin:status","data":{"status":"away"}}`, want: []string{
 				agents(row("alice", "away", true), row("bob", "online", false), row("carol", "online", false))}},
 			{on: "v", want: []string{avail(false, 0)}},
 			{on: "bob", dial: "/ws/admin", send: `{"type":"admin:add","data":{"token":"bob-token","after":0}}`, want: []string{
-				`{"type":"admin:list"}`, `{"type":"admin:messages"}`,
+				`{"type":"admin:list"}`, `{"type":"admin:messages"}`, `{"type":"admin:replayed"}`,
 				agents(row("alice", "away", true), row("bob", "online", true), row("carol", "online", false))}},
 			{on: "adm", want: []string{agents(row("alice", "away", true), row("bob", "online", true), row("carol", "online", false))}},
 			{on: "v", want: []string{avail(true, 1)}},
@@ -163,8 +137,8 @@ func TestAvailabilityScenarios(t *testing.T) {
 			{on: "v", want: []string{avail(false, 0)}, note: "an agent without an open socket is away"},
 		}},
 		{name: "second socket of an agent changes nothing for the others", presence: true, cfg: infoConfig(nil), steps: []step{
-			{on: "adm", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages"}`, agents(row("alice", "online", true))}},
-			{on: "adm2", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages"}`, agents(row("alice", "online", true))}},
+			{on: "adm", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages"}`, `{"type":"admin:replayed"}`, agents(row("alice", "online", true))}},
+			{on: "adm2", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages"}`, `{"type":"admin:replayed"}`, agents(row("alice", "online", true))}},
 			{on: "adm2", close: true},
 			{on: "adm", send: `{"type":"admin:status","data":{"status":"away"}}`, want: []string{agents(row("alice", "away", true))},
 				note: "the next frame is the status change: closing the second socket told nothing"},
@@ -230,7 +204,7 @@ func TestAvailabilityToldDifferentlyIsCorrected(t *testing.T) {
 		Availability Availability `json:"availability"`
 	}
 	w.expect(evClientID, &id)
-	w.replay(evClientMessages)
+	w.replayAll(evClientMessages, evClientReplayed)
 	// ...and alice is back before the window ends: the others need no news,
 	// this visitor does.
 	adm2, _, _ := ts.admin("adm2", 0)
@@ -268,7 +242,7 @@ func TestAvailabilityBusinessHours(t *testing.T) {
 		a.ReplyMinutes == nil || *a.ReplyMinutes != 7 {
 		t.Fatalf("closed hours, one agent: %+v", a)
 	}
-	w.replay(evClientMessages)
+	w.replayAll(evClientMessages, evClientReplayed)
 	var now Availability
 	w.expect(evClientAvailability, &now)
 	if !now.Available || !now.Open || now.NextChange != nil {
@@ -301,11 +275,11 @@ func TestVisitorInfoScenarios(t *testing.T) {
 	manyJS, _ := json.Marshal(many)
 	scenarios := []scenario{
 		{name: "e-mail: refused, stored, every tab and the admins told, nobody else", cfg: infoConfig(mailer), steps: []step{
-			{on: "adm", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages"}`}},
-			{on: "v", dial: "/ws/client", send: add("Ann"), want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`}},
+			{on: "adm", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages"}`, `{"type":"admin:replayed"}`}},
+			{on: "v", dial: "/ws/client", send: add("Ann"), want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`}},
 			{on: "adm", want: []string{`{"type":"admin:client_status","data":{"id":"$v.id","new":true}}`}},
-			{on: "v2", dial: "/ws/client", send: restore("v"), want: []string{`{"type":"client:id","data":{"id":"$v.id"}}`, `{"type":"client:messages"}`}},
-			{on: "w", dial: "/ws/client", send: add("Bob"), want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`}},
+			{on: "v2", dial: "/ws/client", send: restore("v"), want: []string{`{"type":"client:id","data":{"id":"$v.id"}}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`}},
+			{on: "w", dial: "/ws/client", send: add("Bob"), want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`}},
 			{on: "adm", want: []string{`{"type":"admin:client_status","data":{"id":"$w.id","new":true}}`}},
 			{on: "v", send: `{"type":"client:email","data":{"email":"not an address"}}`, want: []string{
 				errMsg("bad_request", "invalid e-mail address: want a plain address like ann@example.com")}},
@@ -336,8 +310,8 @@ func TestVisitorInfoScenarios(t *testing.T) {
 			{on: "v2", want: []string{ack("a1")}},
 		}},
 		{name: "seen: monotonic, clamped, told to admins and the mailer", cfg: infoConfig(mailer), steps: []step{
-			{on: "adm", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages"}`}},
-			{on: "v", dial: "/ws/client", send: add("Ann"), want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`}},
+			{on: "adm", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages"}`, `{"type":"admin:replayed"}`}},
+			{on: "v", dial: "/ws/client", send: add("Ann"), want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`}},
 			{on: "adm", want: []string{`{"type":"admin:client_status"}`}},
 			{on: "adm", send: `{"type":"admin:message","data":{"client":"$v.id","cid":"r1","text":"hello"}}`, want: []string{`{"type":"admin:message","data":{"cid":"r1"}}`}},
 			{on: "v", want: []string{`{"type":"client:message","data":{"cid":"r1"}}`}},
@@ -360,8 +334,8 @@ func TestVisitorInfoScenarios(t *testing.T) {
 			{on: "v", send: `{"type":"client:seen","data":{"offset":"5"}}`, want: []string{errf("bad_request")}},
 		}},
 		{name: "transcript: needs an address, handed over, rate-limited", cfg: infoConfig(mailer), steps: []step{
-			{on: "adm", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages"}`}},
-			{on: "v", dial: "/ws/client", send: add("Ann"), want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`}},
+			{on: "adm", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages"}`, `{"type":"admin:replayed"}`}},
+			{on: "v", dial: "/ws/client", send: add("Ann"), want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`}},
 			{on: "v", send: `{"type":"client:transcript","data":{}}`, want: []string{errMsg("bad_request", "leave an e-mail address first (client:email)")}},
 			{on: "v", send: cmsg("q1", "Do you ship to Norway?"), want: []string{ack("q1")}},
 			{on: "adm", want: []string{`{"type":"admin:client_status"}`, `{"type":"admin:message","data":{"cid":"q1"}}`}},
@@ -386,12 +360,12 @@ func TestVisitorInfoScenarios(t *testing.T) {
 			{on: "v", send: `{"type":"client:transcript","data":[]}`, want: []string{errf("bad_request")}},
 		}},
 		{name: "mail layer refusals", cfg: infoConfig(&recMailer{refuse: fmt.Errorf("wrapped: %w", ErrMailTooSoon)}), steps: []step{
-			{on: "v", dial: "/ws/client", send: add("Ann"), want: []string{`{"type":"client:id","data":{"availability":{"transcript":true}}}`, `{"type":"client:messages"}`}},
+			{on: "v", dial: "/ws/client", send: add("Ann"), want: []string{`{"type":"client:id","data":{"availability":{"transcript":true}}}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`}},
 			{on: "v", send: `{"type":"client:email","data":{"email":"ann@example.com"}}`, want: []string{`{"type":"client:email"}`}},
 			{on: "v", send: `{"type":"client:transcript","data":{}}`, want: []string{errf("rate_limited")}},
 		}},
-		{name: "e-mail capture off", cfg: Config{EmailCapture: EmailOff, CheckEmail: plainEmail, Mailer: mailer}, steps: []step{
-			{on: "v", dial: "/ws/client", send: add("Ann"), want: []string{`{"type":"client:id","data":{"availability":{"email":"off","transcript":false}}}`, `{"type":"client:messages"}`}},
+		{name: "e-mail capture off", cfg: Config{EmailCapture: EmailOff, CheckEmail: mail.ValidAddress, Mailer: mailer}, steps: []step{
+			{on: "v", dial: "/ws/client", send: add("Ann"), want: []string{`{"type":"client:id","data":{"availability":{"email":"off","transcript":false}}}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`}},
 			{on: "v", send: `{"type":"client:email","data":{"email":"ann@example.com"}}`, want: []string{errMsg("bad_request", "this server does not take e-mail addresses")}},
 			{on: "v", send: `{"type":"client:transcript","data":{}}`, want: []string{errMsg("bad_request", "this server does not send transcripts")}},
 		}},
@@ -443,7 +417,7 @@ func TestIdentityScenarios(t *testing.T) {
 	forged := strings.Repeat("ab", 32)
 	scenarios := []scenario{
 		{name: "the same visitor on every device; forged hashes create nothing", cfg: infoConfig(nil), steps: []step{
-			{on: "adm", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages"}`}},
+			{on: "adm", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages"}`, `{"type":"admin:replayed"}`}},
 			{do: count},
 			{on: "x", dial: "/ws/client", send: addID("", ident("u-42", forged, "")), want: []string{
 				errMsg("bad_identity", "identity_hash does not match the user id")}},
@@ -453,17 +427,17 @@ func TestIdentityScenarios(t *testing.T) {
 			{on: "x", send: addID("", `"identity":"u-42"`), want: []string{`{"type":"error","data":{"code":"bad_request"}}`}},
 			{on: "x", send: addID("", `"identity":{"id":42,"hash":"x"}`), want: []string{`{"type":"error","data":{"code":"bad_request"}}`}},
 			{do: same},
-			{on: "x", send: `{"type":"client:add","data":{"name":"Anon","token":"","after":0}}`, want: []string{`{"type":"client:id","data":{"name":"Anon"}}`, `{"type":"client:messages"}`},
+			{on: "x", send: `{"type":"client:add","data":{"name":"Anon","token":"","after":0}}`, want: []string{`{"type":"client:id","data":{"name":"Anon"}}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`},
 				note: "the socket stayed open: anonymous works"},
 			{on: "adm", want: []string{`{"type":"admin:client_status","data":{"id":"$x.id","new":true}}`}},
 			{on: "d1", dial: "/ws/client", send: addID("", ident("u-42", sign("u-42"), `,"name":"Ann Lee","email":"ann@example.com"`)), want: []string{
-				`{"type":"client:id","data":{"name":"Ann Lee","email":"ann@example.com"}}`, `{"type":"client:messages","data":[]}`}},
+				`{"type":"client:id","data":{"name":"Ann Lee","email":"ann@example.com"}}`, `{"type":"client:messages","data":[]}`, `{"type":"client:replayed"}`}},
 			{on: "adm", want: []string{`{"type":"admin:client_status","data":{"id":"$d1.id","name":"Ann Lee","new":true}}`,
 				`{"type":"admin:client","data":{"id":"$d1.id","identity":"u-42","email":"ann@example.com"}}`}},
 			{on: "d1", send: cmsg("m1", "from my laptop"), want: []string{`{"type":"client:message","data":{"cid":"m1"}}`}},
 			{on: "adm", want: []string{`{"type":"admin:message","data":{"cid":"m1","client":"$d1.id"}}`}},
 			{on: "d2", dial: "/ws/client", send: addID("", ident("u-42", strings.ToUpper(sign("u-42")), `,"name":"Ann Lee"`)), want: []string{
-				`{"type":"client:id","data":{"id":"$d1.id","name":"Ann Lee"}}`, `{"type":"client:messages","data":[{"cid":"m1","text":"from my laptop"}]}`},
+				`{"type":"client:id","data":{"id":"$d1.id","name":"Ann Lee"}}`, `{"type":"client:messages","data":[{"cid":"m1","text":"from my laptop"}]}`, `{"type":"client:replayed"}`},
 				note: "the phone opens the same conversation"},
 			{do: func(s *tstate) {
 				if s.vars["d2.token"] == "" || s.vars["d2.token"] == s.vars["d1.token"] {
@@ -474,10 +448,10 @@ func TestIdentityScenarios(t *testing.T) {
 			{on: "d1", want: []string{`{"type":"client:message","data":{"cid":"m2"}}`}, note: "both devices see both"},
 			{on: "adm", want: []string{`{"type":"admin:message","data":{"cid":"m2","client":"$d1.id"}}`}},
 			{on: "d3", dial: "/ws/client", send: `{"type":"client:add","data":{"name":"x","token":"$d2.token","after":0}}`, want: []string{
-				`{"type":"client:id","data":{"id":"$d1.id"}}`, `{"type":"client:messages","data":[{"cid":"m1"},{"cid":"m2"}]}`},
+				`{"type":"client:id","data":{"id":"$d1.id"}}`, `{"type":"client:messages","data":[{"cid":"m1"},{"cid":"m2"}]}`, `{"type":"client:replayed"}`},
 				note: "the phone's token restores without the identity"},
 			{on: "eve", dial: "/ws/client", send: addID("$d2.token", ident("u-666", sign("u-666"), `,"name":"Eve"`)), want: []string{
-				`{"type":"client:id","data":{"name":"Eve"}}`, `{"type":"client:messages","data":[]}`},
+				`{"type":"client:id","data":{"name":"Eve"}}`, `{"type":"client:messages","data":[]}`, `{"type":"client:replayed"}`},
 				note: "u-42's token with another user's identity: never u-42's conversation"},
 			{do: func(s *tstate) {
 				if s.vars["eve.id"] == s.vars["d1.id"] {
@@ -486,11 +460,11 @@ func TestIdentityScenarios(t *testing.T) {
 			}},
 		}},
 		{name: "an anonymous visitor who signs in keeps its conversation", cfg: infoConfig(nil), steps: []step{
-			{on: "v", dial: "/ws/client", send: `{"type":"client:add","data":{"name":"Blue Otter","token":"","after":0}}`, want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`}},
+			{on: "v", dial: "/ws/client", send: `{"type":"client:add","data":{"name":"Blue Otter","token":"","after":0}}`, want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`}},
 			{on: "v", send: cmsg("a1", "before signing in"), want: []string{`{"type":"client:message","data":{"cid":"a1"}}`}},
-			{on: "adm", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages"}`}},
+			{on: "adm", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages"}`, `{"type":"admin:replayed"}`}},
 			{on: "v2", dial: "/ws/client", send: addID("$v.token", ident("u-7", sign("u-7"), `,"name":"Bo"`)), want: []string{
-				`{"type":"client:id","data":{"id":"$v.id","token":"$v.token","name":"Bo"}}`, `{"type":"client:messages","data":[{"cid":"a1"}]}`}},
+				`{"type":"client:id","data":{"id":"$v.id","token":"$v.token","name":"Bo"}}`, `{"type":"client:messages","data":[{"cid":"a1"}]}`, `{"type":"client:replayed"}`}},
 			{on: "adm", want: []string{`{"type":"admin:client","data":{"id":"$v.id","identity":"u-7","name":"Bo"}}`}},
 		}},
 		{name: "identity without a configured secret", cfg: Config{}, steps: []step{

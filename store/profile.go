@@ -357,11 +357,12 @@ func (s *Store) DeviceTokens(id string) int {
 	return len(held)
 }
 
-// Rename sets visitor id's name (1 to MaxNameLen characters, no control
-// characters; ErrInvalid otherwise). The same name changes nothing.
+// Rename sets visitor id's name, trimmed, under the same rule as a new
+// visitor's (ErrInvalid otherwise). The same name changes nothing.
 func (s *Store) Rename(ctx context.Context, id, name string) (changed bool, err error) {
-	if name == "" || utf8.RuneCountInString(name) > MaxNameLen || !utf8.ValidString(name) || controlIn(name) {
-		return false, fmt.Errorf("%w: visitor name must be 1 to %d characters", ErrInvalid, MaxNameLen)
+	name, err = s.checkName(name)
+	if err != nil {
+		return false, err
 	}
 	s.prof.mu.Lock()
 	defer s.prof.mu.Unlock()

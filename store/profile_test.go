@@ -197,7 +197,7 @@ func TestRenameKeepsTouches(t *testing.T) {
 	if ch, err := s.Rename(ctx, v.ID, "Ann Lee"); err != nil || ch {
 		t.Errorf("same name: %v %v", ch, err)
 	}
-	for _, bad := range []string{"", strings.Repeat("n", MaxNameLen+1), "a\x07"} {
+	for _, bad := range []string{"", strings.Repeat("n", DefaultMaxName+1), "a\x07", "\u200b"} {
 		if _, err := s.Rename(ctx, v.ID, bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("Rename(%q): %v", bad, err)
 		}
