@@ -268,3 +268,55 @@ func TestHostSeen(t *testing.T) {
 	off1 = int64(off2)
 	agent.waitFrame("admin:seen", seen)
 }
+
+// Outside business hours the widget says nobody is there, even with an agent
+// online, and the server says when it opens; inside them the agent shows.
+func TestHostBusinessHours(t *testing.T) {
+	day := strings.ToLower(time.Now().UTC().AddDate(0, 0, 3).Weekday().String()[:3])
+	closed := startServer(t, "--hours", day+" 09:00-10:00", "--hours-tz", "UTC")
+	open := startServer(t, "--hours", "daily 00:00-24:00", "--hours-tz", "Europe/Paris", "--reply-minutes", "3")
+	browser := newBrowser(t)
+	for _, c := range []struct {
+		s      *server
+		status string
+		open   bool
+	}{
+		{closed, "We are away. Leave your email and we will answer by email", false},
+		{open, "We are online, we usually reply within 3 min", true},
+	} {
+		agent := newAgent(t, c.s)
+		agent.waitFrame("admin:agents", nil)
+		res, err := http.Get(c.s.url() + "/api/widget")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a struct {
+			Available    bool    `json:"available"`
+			AgentsOnline int     `json:"agents_online"`
+			Open         bool    `json:"open"`
+			NextChange   *string `json:"next_change"`
+		}
+		json.NewDecoder(res.Body).Decode(&a)
+		res.Body.Close()
+		if a.Open != c.open || a.Available != c.open || a.AgentsOnline != 1 || (a.NextChange != nil) == c.open {
+			t.Errorf("%s: /api/widget %+v", c.s.url(), a)
+		}
+		if !c.open {
+			next, err := time.Parse(time.RFC3339, *a.NextChange)
+			if err != nil || next.UTC().Hour() != 9 || strings.ToLower(next.UTC().Weekday().String()[:3]) != day {
+				t.Errorf("next_change %s, want %s 09:00 UTC", *a.NextChange, day)
+			}
+		}
+		site := newHostSite(t, c.s, map[string]hostPage{"/": {html: hostHTML("", "", "")}})
+		tab, _ := newIncognito(t, browser)
+		openHost(t, tab, site, "/")
+		d := hostDoc{t: t, tab: tab}
+		d.wait("told before any socket", statusIsJS(c.status))
+		d.open()
+		d.wait("told once connected", statusIsJS(c.status))
+		if evalJS[bool](t, tab, agentShownJS) != c.open {
+			t.Errorf("%s: green dot %v", c.s.url(), !c.open)
+		}
+		agent.leave()
+	}
+}

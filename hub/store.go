@@ -24,6 +24,8 @@ type Store interface {
 	VisitorsPage(cursor string, limit int) (page []store.VisitorSummary, next string, more bool, err error)
 	// SetPage records visitor id's current page; changed is false when it was already that page.
 	SetPage(ctx context.Context, id string, p store.PageView) (cur store.PageView, changed bool, err error)
+	// Page returns visitor id's current page and the trail before it; store.ErrNotFound if it never told one.
+	Page(id string) (current store.PageView, trail []store.PageView, err error)
 
 	// AddMessage stores m durably (per the fsync policy) and returns it with its offset.
 	// dup is true when m.CID was already stored for that visitor: then the stored one is returned.

@@ -297,7 +297,11 @@ func (h *Hub) clientTranscript(c *conn) {
 		h.storeFailed(c, "read transcript", err)
 		return
 	}
-	t := Transcript{Visitor: id, Email: prof.Email, Name: v.Name, Page: v.Meta["page"], Lines: make([]TranscriptLine, 0, len(msgs))}
+	page := v.Meta["page"]
+	if cur, _, err := h.st.Page(id); err == nil {
+		page = cur.URL
+	}
+	t := Transcript{Visitor: id, Email: prof.Email, Name: v.Name, Page: page, Lines: make([]TranscriptLine, 0, len(msgs))}
 	for _, m := range msgs {
 		line := TranscriptLine{From: m.From, Text: m.Text, At: m.At}
 		if m.From == store.FromClient {
