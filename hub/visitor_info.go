@@ -50,6 +50,11 @@ type TranscriptLine struct {
 	At   time.Time
 }
 
+// profileOverhead is what one profile write costs beyond the values it
+// stores, charged to the storage budgets like a page change (the profile
+// document is rewritten whole).
+const profileOverhead = 100
+
 // Limits of the visitor-info events, per visitor (shared by its tabs).
 var (
 	infoRate        = rate.Every(2 * time.Second) // client:email and client:attributes writes
@@ -195,9 +200,16 @@ func (h *Hub) clientEmail(c *conn, p *clientEmail) {
 		h.reply(c, refuse(codeRateLimited, "too many changes, slow down", ""))
 		return
 	}
+	refund, ok := h.chargeProfile(c, id, len(email))
+	if !ok {
+		return
+	}
 	ctx, cancel := storeCtx()
 	defer cancel()
 	changed, err := h.st.SetEmail(ctx, id, email)
+	if err != nil || !changed {
+		refund()
+	}
 	if err != nil {
 		h.storeFailed(c, "store e-mail", err)
 		return
@@ -217,9 +229,20 @@ func (h *Hub) clientAttributes(c *conn, p *clientAttributes) {
 		h.reply(c, refuse(codeRateLimited, "too many changes, slow down", ""))
 		return
 	}
+	size := 0
+	for k, v := range p.Attributes {
+		size += len(k) + len(v)
+	}
+	refund, ok := h.chargeProfile(c, id, size)
+	if !ok {
+		return
+	}
 	ctx, cancel := storeCtx()
 	defer cancel()
 	attrs, changed, err := h.st.MergeAttributes(ctx, id, p.Attributes)
+	if err != nil || !changed {
+		refund()
+	}
 	if err != nil {
 		h.storeFailed(c, "store attributes", err)
 		return
@@ -234,6 +257,17 @@ func (h *Hub) clientAttributes(c *conn, p *clientAttributes) {
 			Attributes map[string]string `json:"attributes"`
 		}{id, attrs}))
 	}
+}
+
+// chargeProfile takes a profile write of n value bytes from the storage
+// budgets of visitor id and its address, answering quota_exceeded when one
+// is used up. refund gives it back when nothing was written.
+func (h *Hub) chargeProfile(c *conn, id string, n int) (refund func(), ok bool) {
+	refund, ok = h.quota.take(id, c.addr, n+profileOverhead)
+	if !ok {
+		h.reply(c, refuse(codeQuota, "storage budget of this visitor or its address is used up; nothing stored, retry later", ""))
+	}
+	return refund, ok
 }
 
 // seenEvent is admin:seen.
@@ -251,9 +285,16 @@ func (h *Hub) clientSeen(c *conn, p *clientSeen) {
 		h.reply(c, refuse(codeRateLimited, "too many seen events, slow down", ""))
 		return
 	}
+	refund, ok := h.chargeProfile(c, id, 0)
+	if !ok {
+		return
+	}
 	ctx, cancel := storeCtx()
 	defer cancel()
 	seen, changed, err := h.st.SetSeen(ctx, id, off)
+	if err != nil || !changed {
+		refund()
+	}
 	if err != nil {
 		h.storeFailed(c, "store seen", err)
 		return

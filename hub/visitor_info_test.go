@@ -369,6 +369,26 @@ func TestVisitorInfoScenarios(t *testing.T) {
 			{on: "v", send: `{"type":"client:email","data":{"email":"ann@example.com"}}`, want: []string{errMsg("bad_request", "this server does not take e-mail addresses")}},
 			{on: "v", send: `{"type":"client:transcript","data":{}}`, want: []string{errMsg("bad_request", "this server does not send transcripts")}},
 		}},
+		{name: "profile writes are charged to the storage budget", cfg: func() Config {
+			c := infoConfig(mailer)
+			c.QuotaVisitor = 250
+			return c
+		}(), steps: []step{
+			{on: "v", dial: "/ws/client", send: add("Ann"), want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`}},
+			{on: "v", send: `{"type":"client:email","data":{"email":"ann@example.com"}}`, want: []string{`{"type":"client:email"}`}},
+			{on: "v", send: attrs(`{"note":"` + big(200) + `"}`), want: []string{errf("quota_exceeded")}},
+			{on: "v", send: `{"type":"client:email","data":{"email":"ann@example.com"}}`, want: []string{`{"type":"client:email"}`},
+				note: "the same address again stores nothing and costs nothing"},
+			{on: "v", send: `{"type":"client:email","data":{"email":"ann@example.org"}}`, want: []string{`{"type":"client:email","data":{"email":"ann@example.org"}}`},
+				note: "the refused attributes and the unchanged address were given back"},
+			{on: "v", send: `{"type":"client:email","data":{"email":"ann@example.net"}}`, want: []string{errf("quota_exceeded")}},
+			{do: func(s *tstate) {
+				p, err := s.ts.st.Profile(s.vars["v.id"])
+				if err != nil || p.Email != "ann@example.org" || p.Attributes != nil {
+					s.t.Fatalf("profile %+v, %v: a refused write was stored", p, err)
+				}
+			}},
+		}},
 		{name: "visitor events before identifying", cfg: infoConfig(mailer), steps: []step{
 			{on: "v", dial: "/ws/client", send: `{"type":"client:email","data":{"email":"ann@example.com"}}`, want: []string{errf("not_identified")}},
 			{on: "v", send: `{"type":"client:seen","data":{"offset":1}}`, want: []string{errf("not_identified")}},
