@@ -36,7 +36,10 @@ type identityClaim struct {
 type identified struct {
 	token   string // the token clientAdd restores the visitor with
 	created bool   // a new visitor was made
-	changes adminClient
+	// switched: the visitor is not the one the socket's token restored (or
+	// it had none): the client's cursor belongs to another conversation.
+	switched bool
+	changes  adminClient
 }
 
 // identifyVisitor verifies p.Identity and resolves its visitor. current is
@@ -75,6 +78,14 @@ func (h *Hub) identifyVisitor(ctx context.Context, c *conn, p *clientAdd) *ident
 	if claim.Name != "" {
 		name = claim.Name
 	}
+	// A new device token is like a new visitor for the limits: each costs a write.
+	if known, err := h.st.VisitorByIdentity(claim.ID); err == nil && known.ID != current {
+		if !h.newVisitors.allow(c.addr) {
+			h.log.Info().Str("remote", c.remote).Str("addr", c.addr).Msg("device token rate-limited")
+			h.reply(c, refuse(codeRateLimited, "too many new visitors from this address, retry later", ""))
+			return nil
+		}
+	}
 	// A new visitor may be made: the same limit as for anonymous ones.
 	if _, err := h.st.VisitorByIdentity(claim.ID); errors.Is(err, store.ErrNotFound) && !h.bindable(current) {
 		if name == "" {
@@ -105,7 +116,7 @@ func (h *Hub) identifyVisitor(ctx context.Context, c *conn, p *clientAdd) *ident
 		h.reply(c, refuse(codeUnavailable, "store unavailable, retry", ""))
 		return nil
 	}
-	out := &identified{token: res.Token, created: res.Created}
+	out := &identified{token: res.Token, created: res.Created, switched: res.Visitor.ID != current}
 	if out.token == "" {
 		out.token = p.Token
 	}

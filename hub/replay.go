@@ -100,6 +100,9 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 	}
 	isNew = isNew || (idn != nil && idn.created)
 	from, resync := h.cursor(p.Epoch, p.After)
+	if idn != nil && idn.switched && p.After > 0 {
+		from, resync = 0, true // the cursor was another conversation's (identify.go)
+	}
 	id := &identity{visitor: v.ID, name: v.Name, limiter: h.msgLimits.acquire(v.ID)}
 	c.beginReplay(from)
 	first, ok := h.idx.joinVisitor(c, id, h.cfg.SocketsPerVisit, isNew)

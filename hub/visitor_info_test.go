@@ -487,6 +487,30 @@ func TestIdentityScenarios(t *testing.T) {
 				`{"type":"client:id","data":{"id":"$v.id","token":"$v.token","name":"Bo"}}`, `{"type":"client:messages","data":[{"cid":"a1"}]}`, `{"type":"client:replayed"}`}},
 			{on: "adm", want: []string{`{"type":"admin:client","data":{"id":"$v.id","identity":"u-7","name":"Bo"}}`}},
 		}},
+		{name: "a cursor of another conversation is not applied to the identified one", cfg: infoConfig(nil), steps: []step{
+			{on: "d1", dial: "/ws/client", send: addID("", ident("u-9", sign("u-9"), `,"name":"Nia"`)), want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`}},
+			{on: "d1", send: cmsg("m1", "one"), want: []string{`{"type":"client:message","data":{"cid":"m1"}}`}},
+			{on: "d1", send: cmsg("m2", "two"), want: []string{`{"type":"client:message","data":{"cid":"m2"}}`}},
+			{on: "x", dial: "/ws/client", send: `{"type":"client:add","data":{"name":"Anon","token":"","after":0}}`, want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`}},
+			{on: "x", send: cmsg("a1", "anonymous"), want: []string{`{"type":"client:message","data":{"cid":"a1"}}`}},
+			{on: "x2", dial: "/ws/client", send: `{"type":"client:add","data":{"name":"x","token":"$x.token","after":$off.a1,` + ident("u-9", sign("u-9"), "") + `}}`, want: []string{
+				`{"type":"client:id","data":{"id":"$d1.id","resync":true}}`, `{"type":"client:messages","data":[{"cid":"m1"},{"cid":"m2"}]}`, `{"type":"client:replayed","data":{"resync":true}}`},
+				note: "the device's cursor (after a1) was the anonymous conversation's"},
+			{on: "d1b", dial: "/ws/client", send: `{"type":"client:add","data":{"name":"x","token":"$d1.token","after":$off.m1,` + ident("u-9", sign("u-9"), "") + `}}`, want: []string{
+				`{"type":"client:id","data":{"id":"$d1.id","resync":false}}`, `{"type":"client:messages","data":[{"cid":"m2"}]}`, `{"type":"client:replayed","data":{"resync":false}}`},
+				note: "the visitor's own device keeps its cursor"},
+		}},
+		{name: "new device tokens count as new visitors of the address", cfg: func() Config {
+			c := infoConfig(nil)
+			c.NewVisitorsPerIP = 2
+			return c
+		}(), steps: []step{
+			{on: "d1", dial: "/ws/client", send: addID("", ident("u-5", sign("u-5"), "")), want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`}},
+			{on: "d2", dial: "/ws/client", send: addID("", ident("u-5", sign("u-5"), "")), want: []string{`{"type":"client:id","data":{"id":"$d1.id"}}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`}},
+			{on: "d3", dial: "/ws/client", send: addID("", ident("u-5", sign("u-5"), "")), want: []string{`{"type":"error","data":{"code":"rate_limited"}}`}},
+			{on: "d4", dial: "/ws/client", send: addID("$d1.token", ident("u-5", sign("u-5"), "")), want: []string{`{"type":"client:id","data":{"id":"$d1.id","token":"$d1.token"}}`},
+				note: "a device that holds the visitor's token is not limited"},
+		}},
 		{name: "identity without a configured secret", cfg: Config{}, steps: []step{
 			{do: count},
 			{on: "v", dial: "/ws/client", send: addID("", ident("u-1", sign("u-1"), "")), want: []string{
