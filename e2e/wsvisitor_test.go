@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,8 +33,13 @@ type wsVisitor struct {
 	conn  *websocket.Conn
 	ID    string
 	Token string
-	cids  int
 }
+
+// cidSeq makes cids unique across every socket of a test run: a cid re-sent
+// by a visitor's new socket would be taken as a retry of the old message.
+var cidSeq atomic.Int64
+
+func nextCID() string { return fmt.Sprintf("e2e-%d", cidSeq.Add(1)) }
 
 // dialVisitor connects a visitor to s and identifies it with client:add (name,
 // token or "" for a new visitor, meta or nil). It returns once client:id and the
@@ -98,8 +104,7 @@ func (v *wsVisitor) readUntil(typ string) wsFrame {
 // send stores a message and returns it as acknowledged.
 func (v *wsVisitor) send(text string) wsMessage {
 	v.t.Helper()
-	v.cids++
-	cid := fmt.Sprintf("e2e-%s-%d", v.ID, v.cids)
+	cid := nextCID()
 	v.write("client:message", map[string]any{"cid": cid, "text": text})
 	for {
 		f := v.readUntil("client:message")
@@ -118,8 +123,7 @@ func (v *wsVisitor) send(text string) wsMessage {
 func (v *wsVisitor) supports(typ string, data any) bool {
 	v.t.Helper()
 	v.write(typ, data)
-	v.cids++
-	cid := fmt.Sprintf("e2e-%s-%d", v.ID, v.cids)
+	cid := nextCID()
 	v.write("client:message", map[string]any{"cid": cid, "text": "probe after " + typ})
 	known := true
 	for {

@@ -2,7 +2,7 @@
 // Plain JavaScript modules, no build step; the view is in view.js, and all user
 // text is rendered with textContent (links.js builds links with DOM calls).
 import { S, conv, local, sess, getItem, setItem, saveOutbox, saveDrafts } from './state.js';
-import { renderSoon, initView, scrollToEnd } from './view.js';
+import { renderSoon, renderNow, initView, scrollToEnd } from './view.js';
 import { reconnectDelay, CLOSE_RESTART } from './backoff.js';
 import { createSound } from './sound.js';
 import { createReads } from './reads.js';
@@ -128,7 +128,7 @@ function offline(text) {
   S.ready = false;
   S.loadingMore = false;
   setConn(false, text);
-  renderSoon();
+  renderNow(); // in the same task: never a moment with the old green dots
 }
 function connect() {
   clearTimeout(retryTimer);

@@ -99,6 +99,13 @@ export function renderSoon(older) {
     render();
   }, 0);
 }
+// renderNow renders at once (when what is shown must change in the same task,
+// like presence when the socket drops).
+export function renderNow() {
+  clearTimeout(renderTimer);
+  renderTimer = 0;
+  render();
+}
 function render() {
   applyView();
   $('app').classList.toggle('presence-unknown', !S.ready);
