@@ -23,19 +23,22 @@ func addScript(t *testing.T, tab context.Context, src string) {
 }
 
 // socketTap records the page's WebSockets: window.__sent holds every frame sent
-// (decoded), window.__closes every close code seen, and window.__inject(type,
+// and window.__got every frame received from the server (decoded),
+// window.__closes every close code seen, and window.__inject(type,
 // data) delivers a frame to the newest socket as if the server had sent it
 // (frames of protocol additions a server may not send yet).
 const socketTap = `(() => {
   const WS = window.WebSocket;
   const sockets = [];
   window.__sent = [];
+  window.__got = [];
   window.__closes = [];
   window.WebSocket = class extends WS {
     constructor(...a) {
       super(...a);
       sockets.push(this);
       this.addEventListener('close', e => window.__closes.push(e.code));
+      this.addEventListener('message', e => { try { window.__got.push(JSON.parse(e.data)); } catch (x) { /* not JSON */ } });
     }
     send(d) {
       try { window.__sent.push(JSON.parse(d)); } catch (e) { /* not JSON */ }

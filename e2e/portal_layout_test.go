@@ -103,6 +103,10 @@ func TestPortalNothingOverflows(t *testing.T) {
 			if width < 760 {
 				checkLayout(t, tab, "the list on a phone", "#logout", "#sound")
 			}
+			// The sound notice (shown while the browser blocks audio) fits as well.
+			evalJS[bool](t, tab, `(document.getElementById('sound-note').hidden = false, true)`)
+			checkLayout(t, tab, "the bar with the sound notice", "#logout", "#sound-note")
+			evalJS[bool](t, tab, `(document.getElementById('sound-note').hidden = true, true)`)
 			portalSelect(t, tab, hostile.ID)
 			// The hostile texts, the probe, and the replies of the earlier widths.
 			waitFor(t, tab, "every message shown", fmt.Sprintf(`document.querySelectorAll('#message-list .msg').length === %d`, len(hostileTexts)+1+i))

@@ -113,7 +113,8 @@ var attempt = 0;
 var restarting = false; // the last close was a server restart (1012): come back quickly
 var retryTimer = 0;
 var listedAt = 0;
-var replay = null; // {after, count, min, msgs} while the replay after connecting is arriving
+var addedAfter = 0; // the cursor of the last admin:add
+var replay = null; // {after, count, min, msgs}: the replay that follows admin:list
 
 function send(type, data) {
   if (ws && ws.readyState === 1) ws.send(JSON.stringify({ type: type, data: data }));
@@ -141,7 +142,8 @@ function connect() {
   var openTimer = setTimeout(function () { s.close(); }, 10000);
   s.onopen = function () {
     clearTimeout(openTimer);
-    replay = { after: S.maxOffset, count: 0, min: 0, msgs: [] };
+    replay = null;
+    addedAfter = S.maxOffset;
     var add = { token: S.token, after: S.maxOffset, limit: LIMIT };
     if (S.epoch) add.epoch = S.epoch;
     send('admin:add', add);
@@ -170,7 +172,8 @@ function connect() {
 
 function handle(type, data) {
   switch (type) {
-  case 'admin:list':
+  case 'admin:list': // the first reply to admin:add: the replay starts
+    replay = { after: addedAfter, count: 0, min: 0, msgs: [] };
     S.visitors.replace(Array.isArray(data) ? data : []);
     S.ready = true;
     S.listMore = false;
