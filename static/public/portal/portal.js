@@ -138,7 +138,7 @@ function connect() {
   var proto = location.protocol === 'https:' ? 'wss://' : 'ws://';
   var s = new WebSocket(proto + location.host + '/ws/admin');
   ws = s;
-  setConn(false, attempt ? 'Reconnecting…' : 'Connecting…');
+  setConn(false, restarting ? 'Server restarting…' : attempt ? 'Reconnecting…' : 'Connecting…');
   var openTimer = setTimeout(function () { s.close(); }, 10000);
   s.onopen = function () {
     clearTimeout(openTimer);
@@ -164,7 +164,7 @@ function connect() {
       restarting = true;
       attempt = 0;
     }
-    offline('Reconnecting…');
+    offline(restarting ? 'Server restarting…' : 'Reconnecting…');
     if (!S.token) return;
     retryTimer = setTimeout(connect, reconnectDelay(attempt++, restarting));
   };

@@ -57,9 +57,10 @@ function setView(v) {
   renderSoon();
 }
 function applyView() {
+  var conv = view === 'conv' && !!S.selected && S.visitors.has(S.selected);
   var app = $('app');
-  app.classList.toggle('view-conv', view === 'conv' && !!S.selected);
-  app.classList.toggle('view-list', !(view === 'conv' && !!S.selected));
+  app.classList.toggle('view-conv', conv);
+  app.classList.toggle('view-list', !conv);
 }
 
 export function select(id, fromHistory) {
@@ -68,8 +69,11 @@ export function select(id, fromHistory) {
     S.selected = id;
     saveSelected();
   }
-  if (narrow.matches && !fromHistory && !(history.state && history.state.chatdConv)) {
-    try { history.pushState({ chatdConv: id }, ''); } catch (e) { /* no history: the back button still works */ }
+  if (narrow.matches && !fromHistory) {
+    try {
+      if (history.state && history.state.chatdConv) history.replaceState({ chatdConv: id }, '');
+      else history.pushState({ chatdConv: id }, '');
+    } catch (e) { /* no history: the portal's back button still works */ }
   }
   setView('conv');
   renderSoon();
