@@ -33,7 +33,7 @@ func TestPortalUnreadSyncsAcrossTabs(t *testing.T) {
 		portalLogin(t, tab, s, true)
 	}
 	badge := func(id string) string {
-		return fmt.Sprintf(`((%s || {}).querySelector && %s.querySelector('.unread') || {}).textContent || ''`, rowJS(id), rowJS(id))
+		return fmt.Sprintf(`(((%s || {}).querySelector && %s.querySelector('.unread') || {}).textContent || '')`, rowJS(id), rowJS(id))
 	}
 	waitBadges := func(id, want string) {
 		t.Helper()
