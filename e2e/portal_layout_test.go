@@ -65,7 +65,7 @@ var hostileTexts = []string{
 	strings.Repeat("W\u2060", 1000),
 }
 
-// Nothing overflows the viewport at phone, tablet and desktop widths, whatever
+// Nothing overflows the viewport from phone to wide-screen widths, whatever
 // visitors send: long names, pages, messages, and a long agent name.
 func TestPortalNothingOverflows(t *testing.T) {
 	longAgent := strings.Repeat("A", 64)
@@ -88,7 +88,8 @@ func TestPortalNothingOverflows(t *testing.T) {
 	}
 
 	browser := newBrowser(t)
-	for i, width := range []int64{375, 768, 1280} {
+	// A phone, a tablet, just above the one-column breakpoint (760 px), a laptop, a wide screen.
+	for i, width := range []int64{375, 768, 761, 1280, 1920} {
 		t.Run(fmt.Sprint(width), func(t *testing.T) {
 			tab, _ := newTab(t, browser)
 			if width < 760 {
