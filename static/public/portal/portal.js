@@ -253,7 +253,7 @@ function replayed(d) {
   }
   if (typeof d.last === 'number' && d.last > S.maxOffset) S.maxOffset = d.last;
   S.listMore = !!d.list_more;
-  S.listCursor = typeof d.next === 'string' ? d.next : '';
+  S.listCursor = typeof d.list_next === 'string' ? d.list_next : '';
   renderSoon();
 }
 
@@ -262,9 +262,12 @@ function onError(e) {
     signOut('Your session has ended. Please sign in again; your unsent replies are kept.');
     return;
   }
-  if (e.code === 'unknown_type' && S.loadingMore) {
-    S.loadingMore = false; // a server without admin:visitors
-    S.listMore = false;
+  if (S.loadingMore && !e.cid && (e.code === 'unknown_type' || e.code === 'bad_request')) {
+    // admin:visitors refused: a server without paging, or a cursor it did not
+    // take (then the last visitor's id, which also works, is the next cursor).
+    S.loadingMore = false;
+    if (e.code === 'unknown_type') S.listMore = false;
+    else S.listCursor = '';
     renderSoon();
     return;
   }
@@ -344,8 +347,9 @@ function loadOlder() {
   c.loading = true;
   send('admin:history', { client: S.selected, before: before, limit: 100 });
 }
-// loadMoreVisitors asks for the next page of visitors; the first page starts
-// after the last visitor of admin:list unless the server gave a cursor.
+// loadMoreVisitors asks for the next page of visitors: after the server's cursor
+// (list_next of admin:replayed, then next of each page), else after the last
+// visitor listed.
 function loadMoreVisitors() {
   if (!S.ready || S.loadingMore || !S.listMore) return;
   var list = S.visitors.sorted();
