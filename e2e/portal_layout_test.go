@@ -45,13 +45,14 @@ func checkLayout(t *testing.T, tab context.Context, where string, must ...string
 	}
 }
 
-// hostileNames are visitor names (at most 64 characters, the server's limit)
-// built to widen a layout: unbroken wide letters, a bidi override with
-// elongation, stacked combining marks, joined emoji.
+// hostileNames are visitor names (at most 64 characters, the server's limit;
+// it refuses bidi controls in names, so those are in hostileTexts) built to
+// widen a layout: unbroken wide letters, right-to-left elongation, stacked
+// combining marks, joined emoji.
 var hostileNames = []string{
 	strings.Repeat("W", 64),
-	"\u202Eevil name, reversed " + strings.Repeat("ـ", 40),
-	"Z" + strings.Repeat("\u0336\u0334\u0337", 19) + "algo",
+	"اسم طويل " + strings.Repeat("ـ", 50),
+	strings.Repeat("Z\u0336\u0334\u0337\u0336\u0334\u0337\u0336\u0334", 7), // 8 marks a letter: the server's most
 	strings.Repeat("👩‍👩‍👧‍👦", 9),
 }
 
@@ -63,6 +64,8 @@ var hostileTexts = []string{
 	strings.Repeat("\t", 300) + "after tabs",
 	strings.Repeat("م", 2000),
 	strings.Repeat("W\u2060", 1000),
+	"\u202E" + strings.Repeat("reversed", 300),
+	"Z" + strings.Repeat("\u0336\u0334\u0337", 300) + "algo",
 }
 
 // Nothing overflows the viewport from phone to wide-screen widths, whatever
