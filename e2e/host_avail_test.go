@@ -115,7 +115,6 @@ func TestHostAvailability(t *testing.T) {
 	d2.wait("away once the agent's last socket closed", statusIsJS(awayText(t, s)))
 	d.send("anyone there?")
 	d.confirmed("anyone there?")
-	screenshot(t, tab, "widget-away.png")
 }
 
 // awayText is the status the widget shows when nobody is available: it asks

@@ -57,6 +57,7 @@ func TestHostOfflineCapture(t *testing.T) {
 	if got := widgetStatus(t, d); got != "We are away. Leave your email and we will answer by email" {
 		t.Errorf("status %q", got)
 	}
+	screenshot(t, tab, "widget-offline.png")
 	// Checked before sending: the server hears nothing of a bad address.
 	for _, bad := range []string{"ann@", "ann example.com", "ann@localhost", "<ann@example.com>", "ann@-x.example"} {
 		d.run(typeEmailJS(bad))
@@ -103,7 +104,6 @@ func TestHostOfflineCapture(t *testing.T) {
 	d2.run(typeEmailJS("bo@example.net"))
 	agent.waitFrame("admin:client", adminClientEmail(id2, "bo@example.net"))
 	d2.wait("saved", mailTextJS+` === "We will answer at bo@example.net, and here.Change"`)
-	screenshot(t, tab, "widget-offline.png")
 }
 
 // --email-capture required: while nobody is available the visitor leaves an

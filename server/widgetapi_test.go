@@ -86,3 +86,28 @@ func TestWidgetAvailabilityEndpoint(t *testing.T) {
 		t.Errorf("asking made %d visitors", len(vs))
 	}
 }
+
+// BenchmarkWidgetAvailability measures GET /api/widget served by a real hub
+// (in memory, no store access): what every page view of a new visitor costs.
+func BenchmarkWidgetAvailability(b *testing.B) {
+	st, err := store.Open(b.TempDir(), db.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	h := hub.New(hub.Config{ReplyMinutes: 4, CheckEmail: func(s string) (string, error) { return s, nil }}, st, nil, zerolog.Nop())
+	defer h.Shutdown(b.Context())
+	s := New(Config{Hub: stubHub{}, Store: st, Static: fstest.MapFS{}, Log: zerolog.Nop(),
+		Availability: func() any { return h.Availability() }})
+	req := httptest.NewRequest("GET", "/api/widget", nil)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			w := httptest.NewRecorder()
+			s.ServeHTTP(w, req)
+			if w.Code != 200 {
+				b.Fatal(w.Code)
+			}
+		}
+	})
+}
