@@ -92,6 +92,7 @@
       ident = attrs = null;
       setState('idle');
       updateBadge();
+      mail('avail'); // the e-mail form forgets the address too
       if (!quiet && (was || isOpen())) { attempt = 0; connect(); }
     }
     var api = dict();
