@@ -5,6 +5,8 @@ import (
 	"unsafe"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/chatd/chatd/internal/jsontext"
 )
 
 // Codec turns a collection's documents into the bytes stored for them and
@@ -27,14 +29,15 @@ type Codec[T any] interface {
 	Field(dst, src []byte, name string) []byte
 }
 
-// JSONCodec stores documents as encoding/json renders them: field names and
-// values as text, readable with any JSON tool. Index fields are read with
-// gjson without decoding the document.
+// JSONCodec stores documents as JSON (jsontext: encoding/json without HTML
+// escaping, so text is stored as sent): field names and values as text,
+// readable with any JSON tool. Index fields are read with gjson without
+// decoding the document.
 type JSONCodec[T any] struct{}
 
 // Append implements Codec.
 func (JSONCodec[T]) Append(dst []byte, doc *T) ([]byte, error) {
-	raw, err := json.Marshal(doc)
+	raw, err := jsontext.Marshal(doc)
 	if err != nil {
 		return dst, err
 	}
