@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -34,6 +35,9 @@ type Store struct {
 	visitors *db.Collection[Visitor]
 	messages *db.Collection[Message]
 	admins   *db.Collection[Admin]
+	sessions *db.Collection[Session] // sessions.go
+	settings *db.Collection[setting] // epoch.go
+	epoch    atomic.Pointer[string]  // epoch.go
 	now      func() time.Time
 }
 
@@ -88,6 +92,12 @@ func attach(d *db.DB) (*Store, error) {
 		ID:   func(a *Admin) string { return a.Name },
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := s.attachSessions(d); err != nil {
+		return nil, err
+	}
+	if err := s.attachSettings(d); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -227,7 +237,7 @@ func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, er
 	}
 	msg := Message{Client: m.Client, From: m.From, CID: m.CID, Text: m.Text, At: s.now()}
 	if m.From == FromAdmin {
-		msg.Admin = m.Admin
+		msg.Admin, msg.Display = m.Admin, s.displayOf(m.Admin)
 	}
 	stored, err := s.messages.Insert(ctx, msg)
 	if errors.Is(err, db.ErrDuplicate) {
