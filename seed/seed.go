@@ -1,6 +1,8 @@
 // Package seed keeps the admins seed file (admins.json in the data directory),
 // the source of truth for support agents: it is read, validated and reseeded
-// into the store at every boot, and edited by `chatd admin set/remove`.
+// into the store at every boot and whenever it changes (Watch), and edited by
+// `chatd admin set/remove`. Entries carry a login name, a bcrypt hash, a role
+// (admin or agent; none means admin) and an optional display name.
 package seed
 
 import (
@@ -11,7 +13,9 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -42,7 +46,7 @@ func Load(dir string) ([]store.Admin, error) {
 	}
 	var admins []store.Admin
 	if err := json.Unmarshal(b, &admins); err != nil {
-		return nil, fmt.Errorf("admins seed file %s: not a JSON array of {\"name\",\"hash\"}: %w", path, err)
+		return nil, fmt.Errorf("admins seed file %s: not a JSON array of {\"name\",\"hash\",\"role\",\"display\"}: %w", path, err)
 	}
 	if err := Validate(admins); err != nil {
 		return nil, fmt.Errorf("admins seed file %s: %w", path, err)
@@ -50,7 +54,8 @@ func Load(dir string) ([]store.Admin, error) {
 	return admins, nil
 }
 
-// Validate checks that names are non-empty, short and unique and that hashes are bcrypt.
+// Validate checks that names are valid and unique, hashes bcrypt, roles
+// known and display names showable.
 func Validate(admins []store.Admin) error {
 	seen := make(map[string]bool, len(admins))
 	for i, a := range admins {
@@ -64,22 +69,42 @@ func Validate(admins []store.Admin) error {
 		if _, err := bcrypt.Cost([]byte(a.Hash)); err != nil {
 			return fmt.Errorf("entry %d (%q): hash is not bcrypt: %w", i, a.Name, err)
 		}
+		if a.Role != "" {
+			if err := store.ValidRole(a.Role); err != nil {
+				return fmt.Errorf("entry %d (%q): %w", i, a.Name, err)
+			}
+		}
+		if a.Display != "" {
+			if err := ValidDisplay(a.Display); err != nil {
+				return fmt.Errorf("entry %d (%q): %w", i, a.Name, err)
+			}
+		}
 	}
 	return nil
 }
 
-// ValidName reports whether name can be an admin name.
+// ValidName reports whether name can be an admin login name: at most MaxName
+// bytes and a name people can read (store.CheckName: visible, no control,
+// bidi or zero-width characters).
 func ValidName(name string) error {
-	switch {
-	case name == "":
-		return errors.New("admin name is empty")
-	case len(name) > MaxName:
+	if len(name) > MaxName {
 		return fmt.Errorf("admin name longer than %d bytes", MaxName)
 	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("admin name %q has control characters", name)
-		}
+	if err := store.CheckName(name, 0); err != nil {
+		return fmt.Errorf("admin name %q %w", name, err)
+	}
+	return nil
+}
+
+// ValidDisplay reports whether d can be a display name: the rule of visitor
+// and login names (store.CheckName), at most store.MaxDisplayLen characters,
+// no leading or trailing space.
+func ValidDisplay(d string) error {
+	if strings.TrimSpace(d) != d {
+		return fmt.Errorf("display name %q has leading or trailing space", d)
+	}
+	if err := store.CheckName(d, store.MaxDisplayLen); err != nil {
+		return fmt.Errorf("display name %q %w", d, err)
 	}
 	return nil
 }
@@ -143,33 +168,71 @@ func writeAtomic(path string, b []byte) error {
 	return nil
 }
 
-// Set adds admin name with a bcrypt hash of password (at cost) or replaces its hash.
+// Set adds admin name with a bcrypt hash of password (at cost) or replaces
+// its hash, keeping its role and display name. A new entry gets RoleAgent.
 func Set(dir, name, password string, cost int) error {
+	_, err := SetWith(dir, name, Change{Password: password, Cost: cost})
+	return err
+}
+
+// Change is what SetWith changes in an entry; nil and empty fields keep the
+// current value.
+type Change struct {
+	Password string  // new password; required for a new entry
+	Cost     int     // bcrypt cost of the new hash
+	Role     *string // store.RoleAdmin or store.RoleAgent; a new entry defaults to RoleAgent
+	Display  *string // display name; "" removes it (visitors then see store.DefaultDisplay)
+}
+
+// ErrPasswordRequired is returned by SetWith for a new entry without a password.
+var ErrPasswordRequired = errors.New("a new admin needs a password")
+
+// SetWith adds or changes entry name as c says and returns the entry saved.
+func SetWith(dir, name string, c Change) (store.Admin, error) {
 	if err := ValidName(name); err != nil {
-		return err
+		return store.Admin{}, err
 	}
-	if password == "" {
-		return errors.New("password is empty")
+	if c.Role != nil {
+		if err := store.ValidRole(*c.Role); err != nil {
+			return store.Admin{}, err
+		}
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), cost)
-	if err != nil {
-		return fmt.Errorf("hash password: %w", err)
+	if c.Display != nil && *c.Display != "" {
+		if err := ValidDisplay(*c.Display); err != nil {
+			return store.Admin{}, err
+		}
+	}
+	var hash []byte
+	if c.Password != "" {
+		var err error
+		if hash, err = bcrypt.GenerateFromPassword([]byte(c.Password), c.Cost); err != nil {
+			return store.Admin{}, fmt.Errorf("hash password: %w", err)
+		}
 	}
 	admins, err := Load(dir)
 	if err != nil {
-		return err
+		return store.Admin{}, err
 	}
-	replaced := false
-	for i := range admins {
-		if admins[i].Name == name {
-			admins[i].Hash = string(hash)
-			replaced = true
+	i := slices.IndexFunc(admins, func(a store.Admin) bool { return a.Name == name })
+	if i < 0 {
+		if hash == nil {
+			return store.Admin{}, fmt.Errorf("%q: %w", name, ErrPasswordRequired)
 		}
+		admins = append(admins, store.Admin{Name: name, Role: store.RoleAgent})
+		i = len(admins) - 1
 	}
-	if !replaced {
-		admins = append(admins, store.Admin{Name: name, Hash: string(hash)})
+	a := &admins[i]
+	if hash != nil {
+		a.Hash = string(hash)
 	}
-	return Save(dir, admins)
+	if c.Role != nil {
+		a.Role = *c.Role
+	}
+	if c.Display != nil {
+		a.Display = *c.Display
+	}
+	saved := *a
+	return saved, Save(dir, admins)
 }
 
 // ErrNoSuchAdmin is returned by Remove for a name not in the seed file.
@@ -209,7 +272,7 @@ func Ensure(dir string, cost int) (admins []store.Admin, password string, err er
 	if err != nil {
 		return nil, "", fmt.Errorf("hash password: %w", err)
 	}
-	admins = []store.Admin{{Name: DefaultAdmin, Hash: string(hash)}}
+	admins = []store.Admin{{Name: DefaultAdmin, Hash: string(hash), Role: store.RoleAdmin}}
 	if err := Save(dir, admins); err != nil {
 		return nil, "", err
 	}
