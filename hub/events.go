@@ -202,7 +202,7 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 		h.replayFailed(c, err)
 		return
 	}
-	if !h.sendChunks(c, evClientMessages, msgs) {
+	if !h.sendChunks(c, evClientMessages, store.PublicMessages(msgs)) {
 		return
 	}
 	c.endReplay(lastOffset(msgs))
@@ -254,6 +254,9 @@ func (h *Hub) store(c *conn, m store.NewMessage) {
 		if c.kind == kindAdmin {
 			typ = evAdminMessage
 		}
+		if c.kind == kindClient {
+			msg = msg.Public()
+		}
 		d.only, d.onlyFrame = c, encodeFrame(typ, msg)
 	} else {
 		d.clientFrame, d.adminFrame = messageFrames(msg)
@@ -278,6 +281,9 @@ func (h *Hub) adminAdd(c *conn, p *adminAdd) {
 	}
 	c.beginReplay(p.After)
 	h.idx.joinAdmin(c, &identity{name: name, token: p.Token})
+	if !h.adminStillValid(c) { // revoked between Verify and joining: RecheckAdmins missed it
+		return
+	}
 	h.log.Info().Str("admin", name).Str("remote", c.remote).Msg("admin connected")
 
 	visitors, err := h.st.Visitors()
