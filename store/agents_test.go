@@ -111,11 +111,21 @@ func TestEpochSessionsAndOffsetFloor(t *testing.T) {
 	if err := s.RaiseOffsets(ctx, 777); err != nil {
 		t.Fatal(err)
 	}
+	sec, err := s.Secret("device", 32)
+	if err != nil || len(sec) != 32 {
+		t.Fatalf("Secret: %x, %v", sec, err)
+	}
 	s.Close()
 
 	s = open(t, dir)
 	if s.Epoch() != e1 {
 		t.Fatalf("epoch changed by a restart: %q -> %q", e1, s.Epoch())
+	}
+	if again, err := s.Secret("device", 32); err != nil || string(again) != string(sec) {
+		t.Fatalf("secret not kept: %x vs %x, %v", again, sec, err)
+	}
+	if other, _ := s.Secret("other", 32); string(other) == string(sec) {
+		t.Fatal("two secrets are equal")
 	}
 	vs, err := s.Sessions()
 	if err != nil || len(vs) != 1 || vs[0].Admin != "alice" || vs[0].Key != "k" || !vs[0].Expires.Equal(now.Add(time.Hour)) {
