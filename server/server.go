@@ -37,6 +37,7 @@ type Config struct {
 	Metrics      *Metrics                   // nil disables /metrics
 	MetricsToken string                     // if set, /metrics requires "Authorization: Bearer <token>"
 	ClientIP     func(*http.Request) string // default: host of r.RemoteAddr
+	IPv6Prefix   int                        // bits of an IPv6 address that make one client for the login limits; default 64
 	Log          zerolog.Logger
 }
 
@@ -72,6 +73,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /ws/admin", s.cfg.Hub.ServeAdmin)
 	s.mux.HandleFunc("POST /api/login", s.login)
 	s.mux.HandleFunc("POST /api/logout", s.logout)
+	s.mux.HandleFunc("GET /api/session", s.session)
 	s.mux.HandleFunc("GET /api/backup", s.backup)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
