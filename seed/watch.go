@@ -63,15 +63,19 @@ func FixMode(dir string) (bool, error) {
 var ErrNoAdmins = errors.New("lists no admin")
 
 // Watch applies the seed file while ctx lives: whenever its Version differs
-// from the last one seen (checked every interval; since is the Version the
-// caller loaded), and at once for each value received on now (SIGHUP, the
-// control socket). A file that cannot be loaded, or lists no admin, is given
+// from the last one seen (checked every interval, never if interval is 0;
+// since is the Version the caller loaded), and at once for each value
+// received on now (SIGHUP, the control socket; a non-nil one gets the result). A file that cannot be loaded, or lists no admin, is given
 // to onError and not applied: the admins in force stay. apply and onError run
 // on Watch's goroutine, one at a time.
 func Watch(ctx context.Context, dir string, interval time.Duration, since Version, now <-chan chan error,
 	apply func([]store.Admin) error, onError func(error)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
+	var tick <-chan time.Time
+	if interval > 0 {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		tick = t.C
+	}
 	last := since
 	for {
 		var reply chan error
@@ -79,7 +83,7 @@ func Watch(ctx context.Context, dir string, interval time.Duration, since Versio
 		case <-ctx.Done():
 			return
 		case reply = <-now:
-		case <-t.C:
+		case <-tick:
 			v, err := Stat(dir)
 			if err != nil || v == last {
 				continue
