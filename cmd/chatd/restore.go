@@ -65,6 +65,10 @@ func restore(ctx context.Context, file, dir string, minOffset uint64, out io.Wri
 	if err := db.CheckFile(file); err != nil {
 		return fmt.Errorf("backup %w; %s. Use another backup", err, unchanged)
 	}
+	inBackup, err := db.ScanSeq(file, "messages")
+	if err != nil {
+		return fmt.Errorf("read backup: %w; %s", err, unchanged)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create data directory %s: %w; %s", dir, err, unchanged)
 	}
@@ -150,7 +154,7 @@ func restore(ctx context.Context, file, dir string, minOffset uint64, out io.Wri
 	if err := syncDir(dir); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "restored %s into %s: %d messages, last offset %d\n", file, live, info.messages, info.last)
+	fmt.Fprintf(out, "restored %s into %s: %d messages, highest offset %d\n", file, live, info.messages, inBackup.MaxID)
 	fmt.Fprintf(out, "new offsets continue above %d; new epoch %s (was %s): clients resync\n", info.floor, info.epoch, info.oldEpoch)
 	fmt.Fprintf(out, "%d admin sessions from the backup ended: agents log in again; admins come from %s, unchanged\n",
 		info.sessions, filepath.Join(dir, "admins.json"))
@@ -159,7 +163,7 @@ func restore(ctx context.Context, file, dir string, minOffset uint64, out io.Wri
 
 type stageInfo struct {
 	messages        int
-	last, floor     uint64
+	floor           uint64
 	epoch, oldEpoch string
 	sessions        int
 }
@@ -170,8 +174,8 @@ func sealStage(ctx context.Context, dir string, floor uint64) (stageInfo, error)
 	if err != nil {
 		return stageInfo{}, err
 	}
-	info := stageInfo{messages: st.MessageCount(), last: st.LastOffset(), oldEpoch: st.Epoch()}
-	info.floor = max(floor, info.last)
+	info := stageInfo{messages: st.MessageCount(), oldEpoch: st.Epoch()}
+	info.floor = max(floor, st.LastOffset()) // LastOffset includes the backup's own reservations
 	if err := st.RaiseOffsets(ctx, floor); err != nil {
 		st.Close()
 		return info, err
