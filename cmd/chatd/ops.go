@@ -181,7 +181,11 @@ func applyAdmins(dir string, st *store.Store, au *auth.Auth, admins []store.Admi
 	}
 	ended := au.Sweep()
 	added, removed, changed := diffAdmins(old, admins)
-	log.Info().Int("admins", len(admins)).Strs("added", added).Strs("removed", removed).Strs("changed", changed).
+	ev := log.Info()
+	if len(added)+len(removed)+len(changed)+ended == 0 {
+		ev = log.Debug() // touched, not changed (or the file chatd itself created at first boot)
+	}
+	ev.Int("admins", len(admins)).Strs("added", added).Strs("removed", removed).Strs("changed", changed).
 		Int("sessions_ended", ended).Msg("admins file applied")
 	return nil
 }
