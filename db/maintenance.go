@@ -74,7 +74,7 @@ func Locked(dir, name string) (bool, error) {
 func Snapshot(path string, w io.Writer) (copied, torn int64, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, 0, fmt.Errorf("open %s: %w", path, err)
+		return 0, 0, err // an *fs.PathError: names the file and the cause
 	}
 	defer f.Close()
 	fi, err := f.Stat()
@@ -104,7 +104,7 @@ func Snapshot(path string, w io.Writer) (copied, torn int64, err error) {
 func CheckFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
+		return err // an *fs.PathError: names the file and the cause
 	}
 	defer f.Close()
 	fi, err := f.Stat()
@@ -158,7 +158,7 @@ var recordStarts = [][]byte{
 func ScanSeq(path, collection string) (SeqReport, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return SeqReport{}, fmt.Errorf("open %s: %w", path, err)
+		return SeqReport{}, err // an *fs.PathError: names the file and the cause
 	}
 	defer f.Close()
 	fi, err := f.Stat()

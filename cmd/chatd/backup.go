@@ -175,7 +175,13 @@ func refuseDataFiles(file, dir string) error {
 // 0600), fsyncs it, renames it into place and fsyncs the directory; on error
 // nothing is left behind.
 func writeFileAtomic(path string, fill func(io.Writer) error) (int64, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return 0, fmt.Errorf("%s is a directory: give a file name, e.g. %s", path, filepath.Join(path, "chatd-backup.db"))
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, fmt.Errorf("create %s: directory %s does not exist", path, filepath.Dir(path))
+	}
 	if err != nil {
 		return 0, fmt.Errorf("create %s: %w", path, err)
 	}

@@ -63,11 +63,15 @@ func restore(ctx context.Context, file, dir string, minOffset uint64, out io.Wri
 	const unchanged = "nothing was changed"
 	// 1. The backup must be a whole data file.
 	if err := db.CheckFile(file); err != nil {
-		return fmt.Errorf("backup %w; %s. Use another backup", err, unchanged)
+		return fmt.Errorf("read backup: %w; %s. Check the path, or use another backup", err, unchanged)
 	}
 	inBackup, err := db.ScanSeq(file, "messages")
 	if err != nil {
 		return fmt.Errorf("read backup: %w; %s", err, unchanged)
+	}
+	if inBackup.Records == 0 {
+		return fmt.Errorf("backup %s is empty (%d bytes, no record): not a chatd backup (every backup holds at least "+
+			"the schema record); %s. Use another backup", file, inBackup.Size, unchanged)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create data directory %s: %w; %s", dir, err, unchanged)

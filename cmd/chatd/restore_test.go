@@ -241,7 +241,7 @@ func TestRestoreRefusals(t *testing.T) {
 		{"missing backup", func(string) string { return filepath.Join(files, "nope.db") }, nil, []string{"nope.db", "no such file", "nothing was changed"}},
 		{"damaged backup", func(string) string { return write("damaged.db", damaged) }, nil, []string{"damaged.db", "corrupt", "at byte", "another backup"}},
 		{"cut short", func(string) string { return write("short.db", good[:len(good)-7]) }, nil, []string{"short.db", "incomplete record", "another backup"}},
-		{"empty file is fine", nil, nil, nil},
+		{"empty backup", func(string) string { return write("empty.db", nil) }, nil, []string{"empty.db", "is empty", "another backup"}},
 		{"backup is a directory", func(string) string { return files }, nil, []string{files, "not a regular file"}},
 		{"data file is a directory", func(string) string { return write("good.db", good) },
 			func(dir string) { os.Mkdir(filepath.Join(dir, "chatd.db"), 0o700) }, []string{"chatd.db", "not a regular file", "move it away"}},
