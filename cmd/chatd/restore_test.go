@@ -248,9 +248,6 @@ func TestRestoreRefusals(t *testing.T) {
 		{"the data file itself", func(dir string) string { return filepath.Join(dir, "chatd.db") },
 			func(dir string) { os.WriteFile(filepath.Join(dir, "chatd.db"), good, 0o600) }, []string{"is the data file itself"}},
 	} {
-		if tc.file == nil {
-			continue
-		}
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			if tc.setup != nil {
