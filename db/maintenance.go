@@ -1,7 +1,6 @@
 package db
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -211,40 +210,59 @@ func ScanSeq(path, collection string) (SeqReport, error) {
 	return rep, nil
 }
 
-// recordParser reads records out of a byte slice, reusing its readers.
+// recordParser reads records straight out of a byte slice.
 type recordParser struct {
-	buf     []byte
-	rd      bytes.Reader
-	br      *bufio.Reader
-	parts   [3][]byte
-	scratch []byte
+	buf   []byte
+	parts [3][]byte
 }
 
-func newRecordParser(buf []byte) *recordParser {
-	p := &recordParser{buf: buf}
-	p.br = bufio.NewReaderSize(&p.rd, 64<<10)
-	return p
+func newRecordParser(buf []byte) *recordParser { return &recordParser{buf: buf} }
+
+// headerLine returns the "*N" or "$N" line at b (without its CRLF) and N.
+func headerLine(b []byte, mark byte) (int, int, bool) {
+	end := bytes.IndexByte(b[:min(len(b), 24)], '\n')
+	if end < 2 || b[0] != mark || b[end-1] != '\r' {
+		return 0, 0, false
+	}
+	n, err := strconv.Atoi(string(b[1 : end-1]))
+	if err != nil || n < 0 {
+		return 0, 0, false
+	}
+	return end + 1, n, true
 }
 
-// parseAt reads one whole, verified record at buf[pos:] into p.parts.
+// parseAt reads one whole, verified record at buf[pos:] into p.parts and
+// returns its length.
 func (p *recordParser) parseAt(pos int) (int, bool) {
-	p.rd.Reset(p.buf[pos:])
-	p.br.Reset(&p.rd)
-	parts := &p.parts
-	n, nparts, why, err := readRecord(p.br, parts, &p.scratch)
-	if err != nil || why != "" {
+	b := p.buf[pos:]
+	n, count, ok := headerLine(b, '*')
+	if !ok || count < 1 || count > 16 {
 		return 0, false
 	}
-	switch cmd := strings.ToLower(string(parts[0])); {
-	case cmd == "set" && nparts >= 3:
-		if !checkValue(parts[1], parts[2]) {
+	for i := 0; i < count; i++ {
+		h, l, ok := headerLine(b[n:], '$')
+		if !ok || l > 1<<30 {
 			return 0, false
 		}
-	case cmd == "del" && nparts == 2, cmd == "flushdb" && nparts == 1:
+		n += h
+		if n+l+2 > len(b) || b[n+l] != '\r' || b[n+l+1] != '\n' {
+			return 0, false
+		}
+		if i < 3 {
+			p.parts[i] = b[n : n+l]
+		}
+		n += l + 2
+	}
+	switch cmd := strings.ToLower(string(p.parts[0])); {
+	case cmd == "set" && count >= 3:
+		if !checkValue(p.parts[1], p.parts[2]) {
+			return 0, false
+		}
+	case cmd == "del" && count == 2, cmd == "flushdb" && count == 1:
 	default:
 		return 0, false
 	}
-	return int(n), true
+	return n, true
 }
 
 // nextRecord returns the position of the next whole, verified record at or
