@@ -143,6 +143,10 @@ func writeAtomic(path string, b []byte) error {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	if err := ChownLikeDir(f, dir); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	if _, err := f.Write(b); err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)
@@ -185,7 +189,7 @@ type Change struct {
 }
 
 // ErrPasswordRequired is returned by SetWith for a new entry without a password.
-var ErrPasswordRequired = errors.New("a new admin needs a password")
+var ErrPasswordRequired = errors.New("a new admin needs a password: write it as one line on stdin")
 
 // SetWith adds or changes entry name as c says and returns the entry saved.
 func SetWith(dir, name string, c Change) (store.Admin, error) {

@@ -106,3 +106,25 @@ func Watch(ctx context.Context, dir string, interval time.Duration, since Versio
 		}
 	}
 }
+
+// ChownLikeDir gives f the owner of directory dir when this process runs as
+// root: a file that root writes into chatd's data directory (chatd admin
+// set, chatd restore run with sudo) must stay readable by the account chatd
+// runs as. As any other user it does nothing.
+func ChownLikeDir(f *os.File, dir string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || st.Uid == 0 {
+		return nil
+	}
+	if err := f.Chown(int(st.Uid), int(st.Gid)); err != nil {
+		return fmt.Errorf("give %s to the data directory's owner (uid %d): %w", f.Name(), st.Uid, err)
+	}
+	return nil
+}

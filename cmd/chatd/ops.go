@@ -47,7 +47,9 @@ func startOps(ctx context.Context, dir string, poll time.Duration, st *store.Sto
 	trigger := make(chan chan error)
 	apply := func(admins []store.Admin) error { return applyAdmins(dir, st, au, admins, log) }
 	onErr := func(err error) {
-		log.Error().Err(err).Str("file", seed.Path(dir)).Msg("admins file not applied; the admins in force stay")
+		log.Error().Err(err).Str("file", seed.Path(dir)).
+			Str("remedy", "fix the file (chatd admin set/remove, or an editor): it is applied as soon as it changes, or on SIGHUP").
+			Msg("admins file not applied; the admins in force stay")
 	}
 
 	hup := make(chan os.Signal, 1)

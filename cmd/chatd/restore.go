@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/chatd/chatd/db"
+	"github.com/chatd/chatd/seed"
 	"github.com/chatd/chatd/store"
 )
 
@@ -218,7 +219,8 @@ func keepAside(live string) (string, error) {
 	return aside, nil
 }
 
-// copyFileSync copies from to a new file to (mode 0600) and fsyncs it.
+// copyFileSync copies from to a new file to (mode 0600, owned like its
+// directory when run as root) and fsyncs it.
 func copyFileSync(from, to string) error {
 	in, err := os.Open(from)
 	if err != nil {
@@ -228,6 +230,11 @@ func copyFileSync(from, to string) error {
 	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", to, err)
+	}
+	if err := seed.ChownLikeDir(out, filepath.Dir(to)); err != nil { // run as root: chatd's user must read it
+		out.Close()
+		os.Remove(to)
+		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
 		out.Close()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/chatd/chatd/db"
@@ -293,4 +294,33 @@ func listDir(t *testing.T, dir string) string {
 		b.WriteString("; ")
 	}
 	return b.String()
+}
+
+// TestRootKeepsFilesReadableByChatd: run as root (sudo), restore and admin
+// set leave the files they write owned by the data directory's owner, the
+// account chatd runs as.
+func TestRootKeepsFilesReadableByChatd(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	src := t.TempDir()
+	fillStore(t, src, 3)
+	dir := t.TempDir()
+	const uid, gid = 4321, 4322
+	if err := os.Chown(dir, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runBin(t, "", nil, "restore", filepath.Join(src, "chatd.db"), "--data", dir); code != 0 {
+		t.Fatalf("restore: %s %s", out, errOut)
+	}
+	chatdSet(t, dir, "ann")
+	for _, name := range []string{"chatd.db", "admins.json"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); st.Uid != uid || st.Gid != gid || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s owned by %d:%d mode %v, want %d:%d 0600", name, st.Uid, st.Gid, fi.Mode().Perm(), uid, gid)
+		}
+	}
 }
