@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/chatd/chatd/internal/atomicfile"
 	"github.com/chatd/chatd/store"
 )
 
@@ -131,45 +132,16 @@ func Save(dir string, admins []store.Admin) error {
 	return writeAtomic(Path(dir), b)
 }
 
+// writeAtomic replaces the seed file (mode 0600; owned like the data
+// directory when run as root).
 func writeAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".admins-*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op once renamed
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := ChownLikeDir(f, dir); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("fsync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("replace %s: %w", path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("fsync dir %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync dir %s: %w", dir, err)
-	}
-	return nil
+	return atomicfile.WriteWith(path, 0o600, func(f *os.File) error {
+		if err := ChownLikeDir(f, filepath.Dir(path)); err != nil {
+			return err
+		}
+		_, err := f.Write(b)
+		return err
+	})
 }
 
 // Set adds admin name with a bcrypt hash of password (at cost) or replaces

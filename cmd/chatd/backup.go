@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/db"
+	"github.com/chatd/chatd/internal/atomicfile"
 	"github.com/chatd/chatd/server"
 )
 
@@ -171,44 +172,31 @@ func refuseDataFiles(file, dir string) error {
 	return nil
 }
 
-// writeFileAtomic writes through fill into a temp file next to path (mode
-// 0600), fsyncs it, renames it into place and fsyncs the directory; on error
-// nothing is left behind.
+// writeFileAtomic writes through fill into a new file path, mode 0600,
+// atomically and durably (internal/atomicfile); on error nothing is left
+// behind. It returns the bytes written.
 func writeFileAtomic(path string, fill func(io.Writer) error) (int64, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return 0, fmt.Errorf("%s is a directory: give a file name, e.g. %s", path, filepath.Join(path, "chatd-backup.db"))
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Dir(path)); errors.Is(err, os.ErrNotExist) {
 		return 0, fmt.Errorf("create %s: directory %s does not exist", path, filepath.Dir(path))
 	}
+	var n int64
+	var fillErr error // returned as is: it already says what went wrong
+	err := atomicfile.WriteWith(path, 0o600, func(f *os.File) error {
+		cw := &countingWriter{w: f}
+		fillErr = fill(cw)
+		n = cw.n
+		return fillErr
+	})
+	if fillErr != nil {
+		return 0, fillErr
+	}
 	if err != nil {
-		return 0, fmt.Errorf("create %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	cw := &countingWriter{w: f}
-	if err := fill(cw); err != nil {
-		f.Close()
 		return 0, err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return 0, fmt.Errorf("fsync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return 0, fmt.Errorf("close %s: %w", tmp, err)
-	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
-		return 0, fmt.Errorf("chmod %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return 0, fmt.Errorf("rename to %s: %w", path, err)
-	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
-		return 0, err
-	}
-	return cw.n, nil
+	return n, nil
 }
 
 type countingWriter struct {
