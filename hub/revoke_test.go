@@ -15,7 +15,7 @@ func TestRecheckAdminsEndsRevokedSocketsAtOnce(t *testing.T) {
 	bob := ts.dial("bob", "/ws/admin", nil)
 	bob.send(evAdminAdd, map[string]any{"token": "bob-token", "after": 0})
 	bob.expect(evAdminList, nil)
-	bob.replay(evAdminMessages)
+	bob.replayAll(evAdminMessages, evAdminReplayed)
 
 	if n := ts.hub.RecheckAdmins(); n != 0 {
 		t.Fatalf("closed %d sockets with nothing revoked", n)
@@ -35,8 +35,8 @@ func TestRecheckAdminsEndsRevokedSocketsAtOnce(t *testing.T) {
 	alice.expectMessage(evAdminMessage, "c1")
 }
 
-// TestVisitorsNeverSeeTheLogin: a reply reaches visitor sockets (live, dup
-// retry, replay) with the display name in admin, and admin sockets with the
+// TestVisitorsNeverSeeTheLogin: a reply reaches visitor sockets (live,
+// replay, client:history) with the display name in admin, and admin sockets with the
 // login in admin and the display name in display.
 func TestVisitorsNeverSeeTheLogin(t *testing.T) {
 	ts := startServer(t, Config{})
@@ -67,7 +67,7 @@ func TestVisitorsNeverSeeTheLogin(t *testing.T) {
 	bobWS := ts.dial("bob", "/ws/admin", nil)
 	bobWS.send(evAdminAdd, map[string]any{"token": "bob-token", "after": 0})
 	bobWS.expect(evAdminList, nil)
-	bobWS.replay(evAdminMessages)
+	bobWS.replayAll(evAdminMessages, evAdminReplayed)
 	bobWS.send(evAdminMessage, map[string]any{"client": id.ID, "cid": "r2", "text": "me too"})
 	fv = v.expect(evClientMessage, nil)
 	seen = append(seen, fv.raw)
@@ -88,6 +88,21 @@ func TestVisitorsNeverSeeTheLogin(t *testing.T) {
 	if len(replay) != 2 || replay[0].Admin != "Alice from Acme" || replay[1].Admin != store.DefaultDisplay {
 		t.Fatalf("replay %+v", replay)
 	}
+	seen = append(seen, v2.expect(evClientReplayed, nil).raw)
+	// client:history too.
+	v2.send(evClientHistory, map[string]any{"before": 0, "limit": 10})
+	f = v2.expect(evClientHistory, nil)
+	seen = append(seen, f.raw)
+	var hist struct{ Messages []store.Message }
+	mustDecode(t, f, &hist)
+	if len(hist.Messages) != 2 || hist.Messages[0].Admin != "Alice from Acme" || hist.Messages[1].Admin != store.DefaultDisplay {
+		t.Fatalf("client:history %s", f.raw)
+	}
+	// A visitor's retry of its own message (answered to it alone).
+	v2.send(evClientMessage, msg("own-1", "hello"))
+	seen = append(seen, v2.expect(evClientMessage, nil).raw)
+	v2.send(evClientMessage, msg("own-1", "hello"))
+	seen = append(seen, v2.expect(evClientMessage, nil).raw)
 	for _, raw := range seen {
 		if bytes.Contains(raw, []byte(`"alice"`)) || bytes.Contains(raw, []byte(`"bob"`)) {
 			t.Fatalf("a login reached a visitor: %s", raw)

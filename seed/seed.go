@@ -20,6 +20,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/chatd/chatd/internal/atomicfile"
+	"github.com/chatd/chatd/internal/jsontext"
+	"github.com/chatd/chatd/internal/names"
 	"github.com/chatd/chatd/store"
 )
 
@@ -44,6 +46,9 @@ func Load(dir string) ([]store.Admin, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read admins seed file %s: %w", path, err)
+	}
+	if err := jsontext.Check(b); err != nil { // names are compared as sent, never with U+FFFD
+		return nil, fmt.Errorf("admins seed file %s: %w", path, err)
 	}
 	var admins []store.Admin
 	if err := json.Unmarshal(b, &admins); err != nil {
@@ -84,28 +89,31 @@ func Validate(admins []store.Admin) error {
 	return nil
 }
 
-// ValidName reports whether name can be an admin login name: at most MaxName
-// bytes and a name people can read (store.CheckName: visible, no control,
-// bidi or zero-width characters).
+// ValidName reports whether name can be an admin name: at most MaxName
+// bytes, no white space around it, and the name rule of package names
+// (visible, no control, bidi or invisible characters), as for visitors.
 func ValidName(name string) error {
-	if len(name) > MaxName {
+	switch {
+	case len(name) > MaxName:
 		return fmt.Errorf("admin name longer than %d bytes", MaxName)
+	case name != strings.TrimSpace(name):
+		return fmt.Errorf("admin name %q has white space around it", name)
 	}
-	if err := store.CheckName(name, 0); err != nil {
-		return fmt.Errorf("admin name %q %w", name, err)
+	if err := names.Check(name, 0); err != nil {
+		return fmt.Errorf("admin name %+q: %w", name, err)
 	}
 	return nil
 }
 
-// ValidDisplay reports whether d can be a display name: the rule of visitor
-// and login names (store.CheckName), at most store.MaxDisplayLen characters,
-// no leading or trailing space.
+// ValidDisplay reports whether d can be a display name: the name rule of
+// package names (as for visitor and login names), at most
+// store.MaxDisplayLen characters, no white space around it.
 func ValidDisplay(d string) error {
 	if strings.TrimSpace(d) != d {
-		return fmt.Errorf("display name %q has leading or trailing space", d)
+		return fmt.Errorf("display name %q has white space around it", d)
 	}
-	if err := store.CheckName(d, store.MaxDisplayLen); err != nil {
-		return fmt.Errorf("display name %q %w", d, err)
+	if err := names.Check(d, store.MaxDisplayLen); err != nil {
+		return fmt.Errorf("display name %+q: %w", d, err)
 	}
 	return nil
 }

@@ -114,27 +114,6 @@ func TestDeviceCookie(t *testing.T) {
 	}
 }
 
-func TestAddrGroup(t *testing.T) {
-	for _, tc := range []struct {
-		ip   string
-		bits int
-		want string
-	}{
-		{"192.0.2.7", 0, "192.0.2.7"},
-		{"::ffff:192.0.2.7", 0, "192.0.2.7"},
-		{"2001:db8:1:2:3:4:5:6", 0, "2001:db8:1:2::/64"},
-		{"2001:db8:1:2:ffff::1", 64, "2001:db8:1:2::/64"},
-		{"2001:db8:1:2:3:4:5:6", 48, "2001:db8:1::/48"},
-		{"2001:db8:1:2:3:4:5:6", 128, "2001:db8:1:2:3:4:5:6/128"},
-		{"fe80::1%eth0", 0, "fe80::/64"},
-		{"not-an-ip", 0, "not-an-ip"},
-	} {
-		if got := AddrGroup(tc.ip, tc.bits); got != tc.want {
-			t.Errorf("AddrGroup(%q, %d) = %q, want %q", tc.ip, tc.bits, got, tc.want)
-		}
-	}
-}
-
 func TestControlHandler(t *testing.T) {
 	s, _ := newRoleServer(t)
 	var reloads int

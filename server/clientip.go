@@ -92,30 +92,3 @@ func ClientIP(trusted []netip.Prefix) func(*http.Request) string {
 		return peer
 	}
 }
-
-// DefaultIPv6Prefix is how many leading bits of an IPv6 address name one
-// client for per-address limits: a /64 is what one site or one subscriber
-// line gets (RFC 6177), so an address rotated inside it is the same client.
-const DefaultIPv6Prefix = 64
-
-// AddrGroup is the key per-address limits count ip under: an IPv4 address
-// (or an IPv4-mapped IPv6 one) as is, an IPv6 address as its /bits prefix
-// (bits <= 0 means DefaultIPv6Prefix), anything unparsable as is.
-func AddrGroup(ip string, bits int) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	a = a.Unmap()
-	if a.Is4() {
-		return a.String()
-	}
-	if bits <= 0 || bits > 128 {
-		bits = DefaultIPv6Prefix
-	}
-	p, err := a.WithZone("").Prefix(bits)
-	if err != nil {
-		return ip
-	}
-	return p.String()
-}

@@ -10,70 +10,72 @@ import (
 	"github.com/chatd/chatd/db"
 )
 
-// The store epoch is a random id that changes whenever the offset sequence
-// may restart (a new store, a restore): a client that kept (epoch, offset)
-// and finds another epoch resyncs instead of trusting its offset.
+// The epoch names one sequence of offsets. It is a random id drawn when the
+// data file is created (or, for a file written before epochs existed, when it
+// is first opened) and kept in the file. It changes whenever the offsets may
+// start over or be handed out again (a new store, a restore), so a client
+// holding offsets of another epoch knows its cursor means nothing here.
 
-// setting is one named value of the settings collection.
+// setting is one stored key/value of the store itself (collection "settings").
 type setting struct {
-	Key   string `json:"key"`
+	ID    string `json:"id"`
 	Value string `json:"value"`
 }
 
-const settingEpoch = "epoch"
+const epochKey = "epoch"
 
-func (s *Store) attachSettings(d *db.DB) error {
-	var err error
-	s.settings, err = db.NewCollection(d, db.Schema[setting]{
-		Name: "settings",
-		ID:   func(v *setting) string { return v.Key },
-	})
-	if err != nil {
-		return err
-	}
-	e, err := s.settings.Get(settingEpoch)
-	switch {
-	case err == nil:
+// MaxEpochLen bounds an epoch id given to SetEpoch, in bytes.
+const MaxEpochLen = 64
+
+// loadEpoch reads the epoch, drawing and storing one if the file has none.
+func (s *Store) loadEpoch() error {
+	e, err := s.settings.Get(epochKey)
+	if err == nil && e.Value != "" {
 		s.epoch.Store(&e.Value)
 		return nil
-	case !errors.Is(err, db.ErrNotFound):
-		return fmt.Errorf("read store epoch: %w", err)
 	}
-	// A new store, or one written before epochs existed: its clients' offsets
-	// cannot be vouched for, so it starts an epoch of its own.
-	id, err := NewEpoch()
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		return fmt.Errorf("read epoch: %w", err)
+	}
+	_, err = s.ResetEpoch(context.Background())
+	return err
+}
+
+// Epoch returns the store's epoch id (16 hex digits for epochs it drew).
+func (s *Store) Epoch() string { return *s.epoch.Load() }
+
+// ResetEpoch draws a new random epoch, stores it durably and returns it.
+func (s *Store) ResetEpoch(ctx context.Context) (string, error) {
+	e, err := randomString(8, true)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return s.SetEpoch(id)
+	return e, s.SetEpoch(ctx, e)
 }
 
-// NewEpoch draws a random epoch id (16 hex digits).
-func NewEpoch() (string, error) { return randomString(8, true) }
-
-// Epoch is the store's current epoch id.
-func (s *Store) Epoch() string {
-	if p := s.epoch.Load(); p != nil {
-		return *p
+// SetEpoch stores epoch e (1 to MaxEpochLen printable ASCII bytes) durably.
+// The restore tool gives a restored file a new epoch with it.
+func (s *Store) SetEpoch(ctx context.Context, e string) error {
+	if e == "" || len(e) > MaxEpochLen {
+		return fmt.Errorf("%w: epoch must be 1 to %d bytes", ErrInvalid, MaxEpochLen)
 	}
-	return ""
-}
-
-// SetEpoch stores epoch as the store's epoch.
-func (s *Store) SetEpoch(epoch string) error {
-	if epoch == "" {
-		return fmt.Errorf("%w: empty epoch", ErrInvalid)
+	for i := 0; i < len(e); i++ {
+		if e[i] <= ' ' || e[i] > '~' {
+			return fmt.Errorf("%w: epoch must be printable ASCII", ErrInvalid)
+		}
 	}
-	ctx := context.Background()
-	v := setting{Key: settingEpoch, Value: epoch}
-	err := s.settings.Update(ctx, v)
+	doc := setting{ID: epochKey, Value: e}
+	err := s.settings.Update(ctx, doc)
 	if errors.Is(err, db.ErrNotFound) {
-		_, err = s.settings.Insert(ctx, v)
+		_, err = s.settings.Insert(ctx, doc)
 	}
 	if err != nil {
 		return fmt.Errorf("store epoch: %w", err)
 	}
-	s.epoch.Store(&epoch)
+	if err := s.d.Sync(); err != nil { // an epoch that could vanish would hand old cursors a meaning
+		return fmt.Errorf("store epoch: %w", err)
+	}
+	s.epoch.Store(&e)
 	return nil
 }
 
@@ -95,7 +97,7 @@ func (s *Store) Secret(name string, n int) ([]byte, error) {
 		return nil, fmt.Errorf("draw secret %s: %w", name, err)
 	}
 	ctx := context.Background()
-	v := setting{Key: key, Value: hex.EncodeToString(b)}
+	v := setting{ID: key, Value: hex.EncodeToString(b)}
 	err := s.settings.Update(ctx, v)
 	if errors.Is(err, db.ErrNotFound) {
 		_, err = s.settings.Insert(ctx, v)

@@ -10,20 +10,13 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
-	"sort"
 	"strconv"
-	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/chatd/chatd/db"
-)
-
-// Limits the model enforces whatever the caller checked before.
-const (
-	MaxCIDLen  = 64
-	MaxNameLen = 64
 )
 
 // schemaVersion is the data file layout this code writes; bump it with a migration.
@@ -36,9 +29,13 @@ type Store struct {
 	messages *db.Collection[Message]
 	admins   *db.Collection[Admin]
 	sessions *db.Collection[Session] // sessions.go
-	settings *db.Collection[setting] // epoch.go
-	epoch    atomic.Pointer[string]  // epoch.go
+	settings *db.Collection[setting]
+	pages    *db.Collection[page]
 	now      func() time.Time
+
+	lim    atomic.Pointer[Limits]
+	epoch  atomic.Pointer[string]
+	pageMu sync.Mutex // serializes SetPage's read-modify-write
 }
 
 // Open opens (or creates) the chat store in data directory dir (file chatd.db).
@@ -66,6 +63,8 @@ func Open(dir string, opts db.Options) (*Store, error) {
 
 func attach(d *db.DB) (*Store, error) {
 	s := &Store{d: d, now: func() time.Time { return time.Now().UTC() }}
+	l := DefaultLimits()
+	s.lim.Store(&l)
 	var err error
 	s.visitors, err = db.NewCollection(d, db.Schema[Visitor]{
 		Name:    "visitors",
@@ -97,7 +96,21 @@ func attach(d *db.DB) (*Store, error) {
 	if err := s.attachSessions(d); err != nil {
 		return nil, err
 	}
-	if err := s.attachSettings(d); err != nil {
+	s.settings, err = db.NewCollection(d, db.Schema[setting]{
+		Name: "settings",
+		ID:   func(st *setting) string { return st.ID },
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.pages, err = db.NewCollection(d, db.Schema[page]{
+		Name: "pages",
+		ID:   func(p *page) string { return p.ID },
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.loadEpoch(); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -140,9 +153,9 @@ func randomString(n int, hexEnc bool) (string, error) {
 
 // CreateVisitor makes a new visitor and returns it with its secret token.
 func (s *Store) CreateVisitor(ctx context.Context, name string, meta map[string]string) (Visitor, string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > MaxNameLen || !utf8.ValidString(name) {
-		return Visitor{}, "", fmt.Errorf("%w: visitor name must be 1 to %d characters", ErrInvalid, MaxNameLen)
+	name, err := s.checkName(name)
+	if err != nil {
+		return Visitor{}, "", err
 	}
 	for i := 0; i < 3; i++ {
 		id, err := randomString(8, true)
@@ -195,7 +208,8 @@ func (s *Store) TouchVisitor(ctx context.Context, id string, t time.Time) error 
 	return mapErr(s.visitors.Update(ctx, v))
 }
 
-// Visitors lists every visitor with the offset of its latest message, newest activity first.
+// Visitors lists every visitor with the offset of its latest message, newest
+// activity first (latest message, then last seen, then id).
 func (s *Store) Visitors() ([]VisitorSummary, error) {
 	var out []VisitorSummary
 	err := s.visitors.Walk(db.Query{}, func(v Visitor) bool {
@@ -209,12 +223,7 @@ func (s *Store) Visitors() ([]VisitorSummary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list visitors: %w", err)
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Last != out[j].Last {
-			return out[i].Last > out[j].Last
-		}
-		return out[i].LastSeen.After(out[j].LastSeen)
-	})
+	sortByActivity(out)
 	return out, nil
 }
 
@@ -229,8 +238,11 @@ func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, er
 		return Message{}, false, fmt.Errorf("%w: admin name missing", ErrInvalid)
 	case m.CID == "" || len(m.CID) > MaxCIDLen:
 		return Message{}, false, fmt.Errorf("%w: cid must be 1 to %d bytes", ErrInvalid, MaxCIDLen)
-	case strings.TrimSpace(m.Text) == "" || !utf8.ValidString(m.Text):
-		return Message{}, false, fmt.Errorf("%w: text must be non-empty UTF-8", ErrInvalid)
+	case !utf8.ValidString(m.CID):
+		return Message{}, false, fmt.Errorf("%w: cid must be UTF-8", ErrInvalid)
+	}
+	if err := s.checkText(m.Text); err != nil {
+		return Message{}, false, err
 	}
 	if m.Client == "" || !s.visitors.Has(m.Client) {
 		return Message{}, false, fmt.Errorf("%w: visitor %q", ErrNotFound, m.Client)
@@ -251,6 +263,12 @@ func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, er
 		return Message{}, false, fmt.Errorf("store message: %w", err)
 	}
 	return stored, false, nil
+}
+
+// MessageByCID returns the message visitor id's conversation holds under cid; ErrNotFound if none.
+func (s *Store) MessageByCID(id, cid string) (Message, error) {
+	m, err := s.messages.FindOne("cid", id, cid)
+	return m, mapErr(err)
 }
 
 // MessagesOf returns visitor id's messages with offset > after, oldest first;

@@ -185,10 +185,7 @@ func sealStage(ctx context.Context, dir string, floor uint64) (stageInfo, error)
 		st.Close()
 		return info, err
 	}
-	if info.epoch, err = store.NewEpoch(); err == nil {
-		err = st.SetEpoch(info.epoch)
-	}
-	if err == nil {
+	if info.epoch, err = st.ResetEpoch(ctx); err == nil {
 		info.sessions, err = st.DropSessions(ctx)
 	}
 	if cerr := st.Close(); err == nil {

@@ -48,7 +48,12 @@ func TestRestoreContinuesAboveEveryHeldOffset(t *testing.T) {
 	c := startChild(t, dir)
 	token := login(t, c.url(), "ann", "pw")
 	adm, _ := adminSocket(t, c.url(), token)
-	v, id, vtok := visitor(t, c.url(), "Vera")
+	v := dialWS(t, c.url(), "/ws/client")
+	v.send("client:add", map[string]any{"name": "Vera", "token": "", "after": 0})
+	var first struct{ ID, Token, Epoch string }
+	v.expect("client:id", &first)
+	v.expect("client:replayed", nil)
+	id, vtok, heldEpoch := first.ID, first.Token, first.Epoch
 	var held uint64 // the highest offset any client was given
 	send := func(cid string) {
 		t.Helper()
@@ -119,15 +124,20 @@ func TestRestoreContinuesAboveEveryHeldOffset(t *testing.T) {
 	if res, _ := httpDo(t, "GET", c2.url()+"/api/session", "", token); res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("old session after restore: %d", res.StatusCode)
 	}
-	// The visitor comes back with the backup's history and new offsets above all it held.
+	// The visitor comes back as a client does, with the epoch and the highest
+	// offset it held: told to resync, it gets the backup's whole conversation,
+	// and new offsets are above all it held.
 	w := dialWS(t, c2.url(), "/ws/client")
-	w.send("client:add", map[string]any{"name": "Vera", "token": vtok, "after": 0})
-	var who struct{ ID string }
+	w.send("client:add", map[string]any{"name": "Vera", "token": vtok, "after": held, "epoch": heldEpoch})
+	var who struct {
+		ID, Epoch string
+		Resync    bool
+	}
 	w.expect("client:id", &who)
 	var replay []message
 	w.expect("client:messages", &replay)
-	if who.ID != id || len(replay) != 3 || replay[2].CID != "before-3" {
-		t.Fatalf("after restore: id %s (want %s), replay %+v", who.ID, id, replay)
+	if who.ID != id || !who.Resync || who.Epoch != newEpoch || len(replay) != 3 || replay[2].CID != "before-3" {
+		t.Fatalf("after restore: id %s (want %s), epoch %s (want %s), resync %v, replay %+v", who.ID, id, who.Epoch, newEpoch, who.Resync, replay)
 	}
 	w.send("client:message", map[string]any{"cid": "after-restore", "text": "still here"})
 	var m message
