@@ -36,7 +36,8 @@ func TestMain(m *testing.M) { chatdtest.Main(m) }
 // server is one chatd child process over its own data directory.
 type server struct {
 	*chatdtest.Process
-	t *testing.T
+	t   *testing.T
+	dir string // data directory
 }
 
 // startServer runs `chatd admin set` and then chatd on a free loopback port,
@@ -50,7 +51,7 @@ func startServer(t *testing.T, extra ...string) *server {
 		t.Fatalf("chatd admin set --display: exit %d\n%s%s", code, out, errOut)
 	}
 	args := []string{"--msg-rate", "50", "--msg-burst", "100", "--new-visitors-per-ip", "1000"}
-	s := &server{t: t, Process: chatdtest.Start(t, bin, chatdtest.Options{
+	s := &server{t: t, dir: dir, Process: chatdtest.Start(t, bin, chatdtest.Options{
 		Data: dir,
 		Args: append(args, extra...),
 		// A cheap bcrypt cost keeps logins fast; it is only a test.
@@ -111,7 +112,7 @@ func chromiumPath(t *testing.T) string {
 }
 
 // newBrowser starts a fresh headless Chromium and returns the context of its first tab.
-func newBrowser(t *testing.T) context.Context {
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := chromiumPath(t)
 	profile, err := os.MkdirTemp("", "chatd-e2e-chromium-")
@@ -136,6 +137,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-renderer-backgrounding", true),
 		chromedp.Flag("disable-backgrounding-occluded-windows", true),
 	}
+	opts = append(opts, extra...)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, bcancel := chromedp.NewContext(actx)
 	t.Cleanup(func() {
