@@ -50,8 +50,8 @@ func TestVisitorAndAgentChat(t *testing.T) {
 		t.Errorf("the widget shows the reply's sender as %q, want the agent's display name %q", who, agentDisplay)
 	}
 	portalWho := evalJS[string](t, agent, `[...document.querySelectorAll('#message-list .msg.from-agent .who')].pop().textContent`)
-	if portalWho != agentName {
-		t.Errorf("the portal shows the reply's sender as %q, want %q", portalWho, agentName)
+	if portalWho != agentDisplay { // the portal shows the display name the server sends (display)
+		t.Errorf("the portal shows the reply's sender as %q, want %q", portalWho, agentDisplay)
 	}
 
 	thanks := "Great, thank you so much!"
