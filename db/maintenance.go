@@ -150,7 +150,8 @@ var recordStarts = [][]byte{
 
 // ScanSeq reads the data file at path read-only, as far as it can be read,
 // and returns the highest sequence number of collection it finds (document
-// ids and sequence reservations, deleted documents included). Unlike Open it
+// ids, the last ids of packed blocks and sequence reservations, deleted
+// documents included). Unlike Open it
 // does not stop at damage: unreadable chunks and records that fail their
 // checksum are skipped, and reading resumes at the next whole, verified
 // record, so a damaged file still yields every number its readable parts hold.
@@ -176,6 +177,7 @@ func ScanSeq(path, collection string) (SeqReport, error) {
 		}
 	}
 	prefix := []byte(collection + ":")
+	blocks := []byte(blockPrefix + collection + ":")
 	seqKey := []byte(metaPrefix + "seq:" + collection)
 	p := newRecordParser(buf)
 	pos := 0
@@ -203,6 +205,11 @@ func ScanSeq(path, collection string) (SeqReport, error) {
 		case (cmd == "set" || cmd == "del") && bytes.HasPrefix(key, prefix):
 			if v, err := strconv.ParseUint(string(key[len(prefix):]), 10, 64); err == nil {
 				rep.MaxID = max(rep.MaxID, v)
+			}
+		case cmd == "set" && bytes.HasPrefix(key, blocks):
+			// A block of packed documents (pack.go): its header holds its last id.
+			if first, ok := parseSeqID(string(key[len(blocks):])); ok {
+				rep.MaxID = max(rep.MaxID, blockLast(first, []byte(unwrapValue(string(p.parts[2])))))
 			}
 		}
 		pos += n

@@ -16,10 +16,12 @@ import (
 //	byte 0    tag: 0x80 | flags, so that it is never '{' (a version 1 JSON document)
 //	          flags: 1 = from admin, 2 = from is a literal string, 4 = client is
 //	          16 lowercase hex digits stored as 8 bytes, 8 = at is stored as
-//	          seconds and nanoseconds (outside the int64 nanosecond range), 16 = no at
+//	          seconds and nanoseconds (outside the int64 nanosecond range), 16 = no at,
+//	          32 = a display name follows the admin
 //	client    8 bytes, or uvarint length + bytes
 //	from      uvarint length + bytes, only with flag 2
 //	admin     uvarint length + bytes
+//	display   uvarint length + bytes, only with flag 32
 //	cid       uvarint length + bytes
 //	text      uvarint length + bytes
 //	at        8 bytes big-endian Unix nanoseconds, or (flag 8) varint seconds + uvarint nanoseconds
@@ -36,6 +38,7 @@ const (
 	flagHexID    = 4
 	flagWideTime = 8
 	flagNoTime   = 16
+	flagDisplay  = 32
 )
 
 var errBadMessage = errors.New("malformed stored message")
@@ -53,6 +56,9 @@ func (messageCodec) Append(dst []byte, m *Message) ([]byte, error) {
 	if isHexID(m.Client) {
 		flags |= flagHexID
 		hex.Decode(id[:], []byte(m.Client))
+	}
+	if m.Display != "" {
+		flags |= flagDisplay
 	}
 	ns := m.At.UnixNano()
 	switch {
@@ -72,6 +78,9 @@ func (messageCodec) Append(dst []byte, m *Message) ([]byte, error) {
 		dst = appendString(dst, m.From)
 	}
 	dst = appendString(dst, m.Admin)
+	if flags&flagDisplay != 0 {
+		dst = appendString(dst, m.Display)
+	}
 	dst = appendString(dst, m.CID)
 	dst = appendString(dst, m.Text)
 	switch {
@@ -107,6 +116,10 @@ func (messageCodec) Decode(src []byte, m *Message) error {
 		m.From = FromClient
 	}
 	m.Admin = r.string()
+	m.Display = ""
+	if flags&flagDisplay != 0 {
+		m.Display = r.string()
+	}
 	m.CID = r.string()
 	m.Text = r.string()
 	switch {
@@ -118,7 +131,7 @@ func (messageCodec) Decode(src []byte, m *Message) error {
 	default:
 		m.At = time.Unix(0, int64(binary.BigEndian.Uint64(r.next(8)))).UTC()
 	}
-	if r.bad || len(r.b) != 0 || len(src) == 0 || src[0]&tagBinary == 0 {
+	if r.bad || len(r.b) != 0 || len(src) == 0 || src[0]&tagBinary == 0 || flags >= 64 {
 		return errBadMessage
 	}
 	return nil
@@ -160,6 +173,9 @@ func (messageCodec) Field(dst, src []byte, name string) []byte {
 		r.bytes()
 	}
 	r.bytes() // admin
+	if flags&flagDisplay != 0 {
+		r.bytes()
+	}
 	cid := r.bytes()
 	if name != "cid" || r.bad {
 		return dst

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ func TestMessageCodecRoundTrip(t *testing.T) {
 	for _, m := range []Message{
 		{Client: "0123456789abcdef", From: FromClient, CID: "c1", Text: "hello", At: now},
 		{Client: "0123456789abcdef", From: FromAdmin, Admin: "alice", CID: "r-1", Text: "Hi Ann!", At: now},
+		{Client: "0123456789abcdef", From: FromAdmin, Admin: "alice", Display: "Alice from Acme", CID: "r-2", Text: "with a display name", At: now},
 		{Client: "0123456789ABCDEF", From: FromClient, CID: "c", Text: "upper-case hex id is kept as text", At: now},
 		{Client: "visitor with spaces", From: "system", CID: strings.Repeat("x", MaxCIDLen), Text: "a from that is neither", At: now},
 		{Client: "0123456789abcde", From: FromClient, CID: "short id", Text: "日本語 \u2028 \x00 <b>&amp;</b> 🙂", At: now},
@@ -145,5 +147,39 @@ func TestMigrateVersion1File(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(dir, "chatd.db"))
 	if !strings.Contains(string(b), "_blk:messages:") {
 		t.Fatal("migrated messages were not packed")
+	}
+}
+
+// TestMessageCodecKeepsEveryField fills every field of Message and checks it
+// survives the binary form: a field added to Message without a place in the
+// codec fails here instead of being dropped from the file.
+func TestMessageCodecKeepsEveryField(t *testing.T) {
+	var m Message
+	v := reflect.ValueOf(&m).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		switch name := v.Type().Field(i).Name; f.Kind() {
+		case reflect.String:
+			f.SetString("value of " + name)
+		case reflect.Uint64:
+			f.SetUint(7)
+		case reflect.Struct:
+			if f.Type() != reflect.TypeOf(time.Time{}) {
+				t.Fatalf("field %s: teach this test (and the codec) its type", name)
+			}
+			f.Set(reflect.ValueOf(time.Date(2026, 12, 1, 2, 3, 4, 5, time.UTC)))
+		default:
+			t.Fatalf("field %s: teach this test (and the codec) its kind %s", name, f.Kind())
+		}
+	}
+	var c messageCodec
+	raw, _ := c.Append(nil, &m)
+	var got Message
+	if err := c.Decode(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	got.Offset = m.Offset // the offset is the document id, not stored
+	if !reflect.DeepEqual(got, m) {
+		t.Fatalf("lost in the binary form:\ngot  %+v\nwant %+v", got, m)
 	}
 }

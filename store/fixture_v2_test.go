@@ -14,7 +14,8 @@ import (
 
 // testdata/v2/chatd.db is a data file written by schema version 2 (messages
 // in binary form, packed into blocks): three visitors, 400 messages, some
-// packed, the newest still single records, admin replies and a long text.
+// packed, the newest still single records, admin replies with and without a
+// display name, and long texts.
 // Every later version must open it. Regenerate it only for a new version's
 // fixture, never over an old one:
 //
@@ -58,11 +59,15 @@ func TestFixtureV2(t *testing.T) {
 	}
 	for i, m := range all {
 		n := i + 1
-		want := NewMessage{From: FromClient, CID: fmt.Sprint("c", n), Text: fixtureV2Text(n)}
-		if n%10 == 0 {
-			want.From, want.Admin = FromAdmin, "alice"
+		want := Message{From: FromClient, CID: fmt.Sprint("c", n), Text: fixtureV2Text(n)}
+		switch {
+		case n%20 == 0:
+			want.From, want.Admin, want.Display = FromAdmin, "bob", "Support"
+		case n%10 == 0:
+			want.From, want.Admin, want.Display = FromAdmin, "alice", "Alice from Acme"
 		}
-		if m.Offset != uint64(n) || m.From != want.From || m.Admin != want.Admin || m.CID != want.CID || m.Text != want.Text || m.At.IsZero() {
+		if m.Offset != uint64(n) || m.From != want.From || m.Admin != want.Admin || m.Display != want.Display ||
+			m.CID != want.CID || m.Text != want.Text || m.At.IsZero() {
 			t.Fatalf("message %d: %+v", n, m)
 		}
 	}
@@ -92,6 +97,10 @@ func writeFixtureV2(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	if err := s.ReseedAdmins([]Admin{{Name: "alice", Hash: "$2a$04$fixturefixturefixturefuJ8m2qYbqg5nS3gJ0o8wW4m8g2X8sV1y", Display: "Alice from Acme"},
+		{Name: "bob", Hash: "$2a$04$fixturefixturefixturefuJ8m2qYbqg5nS3gJ0o8wW4m8g2X8sV1y"}}); err != nil {
+		t.Fatal(err)
+	}
 	var ids []string
 	for k, name := range []string{"Ann", "Bob", "Cem"} {
 		v, _, _ := s.CreateVisitor(ctx, name, nil)
@@ -103,7 +112,10 @@ func writeFixtureV2(t *testing.T) {
 	}
 	for n := 1; n <= 400; n++ {
 		m := NewMessage{Client: ids[n%3], From: FromClient, CID: fmt.Sprint("c", n), Text: fixtureV2Text(n)}
-		if n%10 == 0 {
+		switch {
+		case n%20 == 0:
+			m.From, m.Admin = FromAdmin, "bob"
+		case n%10 == 0:
 			m.From, m.Admin = FromAdmin, "alice"
 		}
 		if _, _, err := s.AddMessage(ctx, m); err != nil {
