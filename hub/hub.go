@@ -241,9 +241,10 @@ func (h *Hub) newSockets(buffer int) *wsock.Server {
 	m.Config.WriteWait = writeWait
 	m.Upgrader = &websocket.Upgrader{
 		HandshakeTimeout: writeWait,
-		// A small reader of our own, so net/http's 4 KiB one can be freed;
-		// frames larger than it are read in pieces.
-		ReadBufferSize: 1024,
+		// A small reader of our own, so net/http's 4 KiB one can be freed.
+		// It holds frame headers and small frames (a few pipelined messages);
+		// a larger payload is read past it, straight into the message.
+		ReadBufferSize: 512,
 		// Write buffers come from a pool and are held only while a frame is
 		// written, so an idle socket holds none.
 		WriteBufferSize: 4096,
