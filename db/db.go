@@ -167,8 +167,9 @@ type DB struct {
 	stop   chan struct{}
 	bgDone chan struct{}
 
-	health  healthState
-	compact compactState
+	health   healthState
+	compact  compactState
+	seqBlock uint64 // sequence numbers per reservation: seqBlock
 
 	stats struct {
 		commits, ops, syncs, syncErrors, writeErrors, shrinks, shrinkErrors atomic.Uint64
@@ -208,6 +209,8 @@ func Open(dir string, opts Options) (*DB, error) {
 		hints: map[string]int{},
 		stop:  make(chan struct{}),
 		lead:  make(chan struct{}, 1),
+
+		seqBlock: seqBlock,
 	}
 	if err := prepareDir(dir, d.log); err != nil {
 		return nil, err

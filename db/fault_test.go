@@ -276,9 +276,10 @@ func TestReservationIsDurableAfterFailedCommit(t *testing.T) {
 					},
 				}
 				d, c := openNotes(t, dir, Options{Sync: p, Interval: iv * 3600, Faults: faults})
+				d.seqBlock = 100
 				ctx := context.Background()
 				var handed uint64
-				for c.Seq() < seqBlock {
+				for c.Seq() < d.seqBlock {
 					n, err := c.Insert(ctx, note{Who: "w", Ref: fmt.Sprint(c.Seq())})
 					if err != nil {
 						t.Fatal(err)
@@ -301,6 +302,7 @@ func TestReservationIsDurableAfterFailedCommit(t *testing.T) {
 					durable = fileSize(t, path)
 					mu.Unlock()
 					d, c = openNotes(t, dir, Options{Sync: p, Interval: iv * 3600, Faults: faults})
+					d.seqBlock = 100
 				}
 				for i := 0; i < 3; i++ {
 					n, err := c.Insert(ctx, note{Who: "w", Ref: fmt.Sprint("after", i)})

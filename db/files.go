@@ -20,6 +20,9 @@ const (
 
 // refusal is an error that names the file, the cause and what to do.
 func refusal(path, cause string, err error, remedy string) error {
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) && pe.Path == path {
+		err = fmt.Errorf("%s: %w", pe.Op, pe.Err) // the path is said once, first
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %s: %w. %s", path, cause, err, remedy)
 	}

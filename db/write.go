@@ -8,7 +8,8 @@ import (
 	"strings"
 )
 
-// seqBlock is how many sequence numbers one durable reservation covers.
+// seqBlock is how many sequence numbers one durable reservation covers
+// (DB.seqBlock, which tests may lower).
 const seqBlock = 10000
 
 // reserve makes sure the next sequence number is covered by a reservation on
@@ -21,7 +22,7 @@ func (c *Collection[T]) reserve(b *batch) error {
 	if c.seq < c.reserved {
 		return nil
 	}
-	r := c.seq + seqBlock
+	r := c.seq + c.d.seqBlock
 	if err := b.set(c.seqKey, wrapValue(c.seqKey, strconv.FormatUint(r, 10))); err != nil {
 		return err
 	}
