@@ -32,6 +32,7 @@ const schemaVersion = 1
 type Store struct {
 	d        *db.DB
 	visitors *db.Collection[Visitor]
+	seen     *db.Collection[seen]
 	messages *db.Collection[Message]
 	admins   *db.Collection[Admin]
 	now      func() time.Time
@@ -69,6 +70,9 @@ func attach(d *db.DB) (*Store, error) {
 		Indices: []db.Index{{Name: "token", Fields: []string{"token_hash"}, Unique: true}},
 	})
 	if err != nil {
+		return nil, err
+	}
+	if s.seen, err = db.NewCollection(d, seenSchema()); err != nil {
 		return nil, err
 	}
 	s.messages, err = db.NewCollection(d, db.Schema[Message]{
@@ -163,7 +167,10 @@ func (s *Store) VisitorByToken(token string) (Visitor, error) {
 		return Visitor{}, ErrNotFound
 	}
 	v, err := s.visitors.FindOne("token", HashToken(token))
-	return v, mapErr(err)
+	if err != nil {
+		return Visitor{}, mapErr(err)
+	}
+	return s.withSeen(v), nil
 }
 
 // Visitor finds a visitor by public id.
@@ -172,24 +179,17 @@ func (s *Store) Visitor(id string) (Visitor, error) {
 		return Visitor{}, ErrNotFound
 	}
 	v, err := s.visitors.Get(id)
-	return v, mapErr(err)
-}
-
-// TouchVisitor records that the visitor was seen at t.
-func (s *Store) TouchVisitor(ctx context.Context, id string, t time.Time) error {
-	v, err := s.visitors.Get(id)
 	if err != nil {
-		return mapErr(err)
+		return Visitor{}, mapErr(err)
 	}
-	v.LastSeen = t.UTC()
-	return mapErr(s.visitors.Update(ctx, v))
+	return s.withSeen(v), nil
 }
 
 // Visitors lists every visitor with the offset of its latest message, newest activity first.
 func (s *Store) Visitors() ([]VisitorSummary, error) {
 	var out []VisitorSummary
 	err := s.visitors.Walk(db.Query{}, func(v Visitor) bool {
-		vs := VisitorSummary{Visitor: v}
+		vs := VisitorSummary{Visitor: s.withSeen(v)}
 		if id, ok := s.messages.LastID("client", v.ID); ok {
 			vs.Last, _ = strconv.ParseUint(id, 10, 64)
 		}
