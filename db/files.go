@@ -29,8 +29,11 @@ func refusal(path, cause string, err error, remedy string) error {
 	return fmt.Errorf("%s: %s. %s", path, cause, remedy)
 }
 
-// accessRemedy says what to do about err on path, for the errors an operator
-// can fix: permissions, a read-only or full file system.
+// AccessRemedy says what to do about err on path (a file in a data
+// directory), for the errors an operator can fix: permissions, a read-only
+// or full file system, something in the way.
+func AccessRemedy(path string, err error) string { return accessRemedy(path, err) }
+
 func accessRemedy(path string, err error) string {
 	uid, gid := os.Geteuid(), os.Getegid()
 	switch {

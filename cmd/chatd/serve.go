@@ -25,10 +25,12 @@ import (
 // HTTP drained, store flushed and closed.
 func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	metrics := server.NewMetrics()
+	dbLog := log.With().Str("component", "db").Logger()
 	st, err := store.Open(c.Data, db.Options{
 		Sync: c.sync, Interval: c.syncInterval,
-		Logger:   log.With().Str("component", "db").Logger(),
-		OnCommit: metrics.ObserveCommit,
+		Logger:        dbLog,
+		OnCommit:      metrics.ObserveCommit,
+		ShrinkMinSize: int64(c.CompactMinMB) << 20,
 	})
 	if err != nil {
 		log.Error().Err(err).Msg("cannot open store")
@@ -43,6 +45,10 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		}
 	}()
 
+	if err := db.SecureFile(seed.Path(c.Data), dbLog); err != nil {
+		log.Error().Err(err).Msg("cannot load admins")
+		return exitFail
+	}
 	admins, password, err := seed.Ensure(c.Data, c.BcryptCost)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot load admins")
@@ -75,9 +81,10 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		metrics = nil
 	} else {
 		metrics.WatchHub(h.Stats)
+		metrics.WatchStore(st.DB().Health, st.DB().Stats)
 	}
 	srv := server.New(server.Config{
-		Hub: h, Store: st, Auth: au, Static: static.Public(),
+		Hub: h, Store: st, Auth: au, Static: static.Public(), StoreHealth: st.DB().Health,
 		Metrics: metrics, MetricsToken: c.MetricsToken, ClientIP: clientIP,
 		Log: log.With().Str("component", "http").Logger(),
 	})
