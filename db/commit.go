@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ type batch struct {
 	undo     []func()  // restore collection state if the op or the commit fails
 	live     int64     // change of the live size
 	mustSync bool      // fsync before acknowledging, whatever the policy
+	endsDel  bool      // the last record in buf is a del
 }
 
 type keyUndo struct {
@@ -40,15 +42,22 @@ type keyUndo struct {
 	had       bool
 }
 
-// mark is a position in a batch, to undo an op back to it.
-type mark struct{ buf, keys, uniq, after, undo int }
+// endKey is set after a commit whose last record is a del.
+const endKey = metaPrefix + "end"
 
-func (b *batch) mark() (m mark, live int64) {
-	return mark{len(b.buf), len(b.keys), len(b.uniq), len(b.after), len(b.undo)}, b.live
+// mark is a position in a batch, to undo an op back to it.
+type mark struct {
+	buf, keys, uniq, after, undo int
+	live                         int64
+	endsDel                      bool
+}
+
+func (b *batch) mark() mark {
+	return mark{len(b.buf), len(b.keys), len(b.uniq), len(b.after), len(b.undo), b.live, b.endsDel}
 }
 
 // rollbackTo undoes everything done since m, newest first.
-func (b *batch) rollbackTo(m mark, live int64) {
+func (b *batch) rollbackTo(m mark) {
 	for i := len(b.keys) - 1; i >= m.keys; i-- {
 		k := b.keys[i]
 		if k.had {
@@ -61,7 +70,7 @@ func (b *batch) rollbackTo(m mark, live int64) {
 		b.undo[i]()
 	}
 	b.buf, b.keys, b.uniq, b.after, b.undo = b.buf[:m.buf], b.keys[:m.keys], b.uniq[:m.uniq], b.after[:m.after], b.undo[:m.undo]
-	b.live = live
+	b.live, b.endsDel = m.live, m.endsDel
 }
 
 // onFail registers f to restore in-memory state if the op or its commit fails.
@@ -136,15 +145,23 @@ func (d *DB) commit(ops []*op) {
 	err := d.bdb.Update(func(tx *buntdb.Tx) error {
 		b.tx = tx
 		for _, o := range ops {
-			m, live := b.mark()
+			m := b.mark()
 			if o.err = o.fn(b); o.err != nil {
-				b.rollbackTo(m, live)
+				b.rollbackTo(m)
 				continue
 			}
 			ok++
 		}
 		if len(b.buf) == 0 {
 			return nil
+		}
+		if b.endsDel {
+			// A del carries no checksum: end the commit with a record that
+			// does, so that damage to a last del cannot pass for a torn write.
+			d.ncommit++
+			if err := b.set(endKey, wrapValue(endKey, strconv.FormatUint(d.ncommit, 10))); err != nil {
+				return err
+			}
 		}
 		if err := d.append(b.buf); err != nil {
 			return err
@@ -293,6 +310,7 @@ func (b *batch) set(key, val string) error {
 	}
 	b.keys = append(b.keys, keyUndo{key, prev, had})
 	b.buf = appendSet(b.buf, key, val)
+	b.endsDel = false
 	b.live += setSize(len(key), len(val))
 	if had {
 		b.live -= setSize(len(key), len(prev))
@@ -310,6 +328,7 @@ func (b *batch) del(key string) error {
 	}
 	b.keys = append(b.keys, keyUndo{key, prev, true})
 	b.buf = appendDel(b.buf, key)
+	b.endsDel = true
 	b.live -= setSize(len(key), len(prev))
 	return nil
 }

@@ -162,10 +162,12 @@ type DB struct {
 	nwrite int          // appends, fsyncs and cuts so far, for Faults; guarded by wmu
 	nsync  int
 	ncut   int
-	dirty  atomic.Bool // writes since the last fsync
-	closed atomic.Bool
-	stop   chan struct{}
-	bgDone chan struct{}
+	// ncommit numbers the commits that needed an end marker (endKey); guarded by wmu
+	ncommit uint64
+	dirty   atomic.Bool // writes since the last fsync
+	closed  atomic.Bool
+	stop    chan struct{}
+	bgDone  chan struct{}
 
 	health   healthState
 	compact  compactState

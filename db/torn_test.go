@@ -160,3 +160,34 @@ func TestDamagedLengthsOfTheIssue(t *testing.T) {
 		})
 	}
 }
+
+// TestDamagedLastDelIsRefused: a del has no checksum, so a commit ending
+// with one gets a checksummed record after it; a damaged length in that del
+// is then refused like any other damage, while a torn one is still dropped.
+func TestDamagedLastDelIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	d, c := openNotes(t, dir, Options{})
+	fill(t, c, 3)
+	if err := c.Remove(context.Background(), SeqID(2)); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	data, _ := os.ReadFile(filepath.Join(dir, "chatd.db"))
+	data = data[:bytes.LastIndex(data, []byte("*3\r\n$3\r\nset\r\n$15\r\n_meta:seq:notes"))] // Close's record
+	del := bytes.LastIndex(data, []byte("*2\r\n$3\r\ndel\r\n"))
+	if del < 0 || !bytes.Contains(data[del:], []byte(endKey)) {
+		t.Fatalf("no end marker after the last del: %q", data[del:])
+	}
+	keyLen := del + len("*2\r\n$3\r\ndel\r\n$")
+	for _, to := range []byte("3456789") {
+		img := append([]byte(nil), data...)
+		img[keyLen] = to
+		if _, _, err := openBytes(t, img); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("del key length %q: %v, want refused", to, err)
+		}
+	}
+	// Torn inside the del: dropped, note 2 is back (its delete was never acknowledged).
+	if n, _, err := openBytes(t, data[:del+20]); err != nil || n != 3 {
+		t.Fatalf("torn del: %d notes, %v", n, err)
+	}
+}
