@@ -17,6 +17,7 @@
 package db
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -275,7 +276,8 @@ func (d *DB) open() error {
 		return fmt.Errorf("load %s: %w", d.path, err)
 	}
 	d.bdb = bdb
-	if err := bdb.Load(io.NewSectionReader(f, 0, valid)); err != nil {
+	// buntdb wraps the reader in a bufio.Reader unless it already is one.
+	if err := bdb.Load(bufio.NewReaderSize(io.NewSectionReader(f, 0, valid), 1<<20)); err != nil {
 		return fmt.Errorf("load %s: %w", d.path, err)
 	}
 	d.size.Store(valid)
