@@ -371,7 +371,9 @@ func (c *Collection[T]) Find(q Query) ([]T, error) {
 	return out, err
 }
 
-// Walk calls fn for each document q selects until fn returns false.
+// Walk calls fn for each document q selects until fn returns false. fn runs
+// under the store's read lock: it must not call the store (a nested read
+// waits behind a waiting writer, which waits for this read: a deadlock).
 func (c *Collection[T]) Walk(q Query, fn func(T) bool) error {
 	if q.Index != "" {
 		return c.walkIndex(q, fn)

@@ -49,3 +49,16 @@ func (s *Store) withSeen(v Visitor) Visitor {
 	}
 	return v
 }
+
+// allSeen returns every stored last-seen time by visitor id.
+func (s *Store) allSeen() (map[string]time.Time, error) {
+	all, err := s.seen.Find(db.Query{})
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]time.Time, len(all))
+	for _, p := range all {
+		m[p.ID] = p.LastSeen
+	}
+	return m, nil
+}

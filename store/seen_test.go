@@ -95,3 +95,47 @@ func TestLastSeenSurvivesReopen(t *testing.T) {
 		t.Fatalf("untouched visitor: %v, want its creation time %v", got.LastSeen, w.LastSeen)
 	}
 }
+
+// TestVisitorsDuringWrites lists visitors while others write: the list reads
+// last-seen times outside its walk of the visitors (a read nested in the walk
+// deadlocked behind a waiting writer).
+func TestVisitorsDuringWrites(t *testing.T) {
+	s := open(t, t.TempDir()) // closed only on success: Close would wait for a deadlock
+	ctx := context.Background()
+	var ids []string
+	for i := 0; i < 20; i++ {
+		v, _, err := s.CreateVisitor(ctx, fmt.Sprint("v", i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, v.ID)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var wg sync.WaitGroup
+		for w := 0; w < 4; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 300; i++ {
+					id := ids[(w*7+i)%len(ids)]
+					s.TouchVisitor(ctx, id, time.Now().Add(time.Duration(i)*time.Second))
+					s.AddMessage(ctx, NewMessage{Client: id, From: FromClient, CID: fmt.Sprint(w, "-", i), Text: "x"})
+				}
+			}()
+		}
+		for i := 0; i < 300; i++ {
+			if _, err := s.Visitors(); err != nil {
+				t.Error(err)
+			}
+		}
+		wg.Wait()
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("listing visitors while writing did not finish within 60s (deadlock)")
+	}
+	s.Close()
+}

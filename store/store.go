@@ -187,9 +187,16 @@ func (s *Store) Visitor(id string) (Visitor, error) {
 
 // Visitors lists every visitor with the offset of its latest message, newest activity first.
 func (s *Store) Visitors() ([]VisitorSummary, error) {
+	seen, err := s.allSeen()
+	if err != nil {
+		return nil, fmt.Errorf("list visitors: %w", err)
+	}
 	var out []VisitorSummary
-	err := s.visitors.Walk(db.Query{}, func(v Visitor) bool {
-		vs := VisitorSummary{Visitor: s.withSeen(v)}
+	err = s.visitors.Walk(db.Query{}, func(v Visitor) bool { // fn must not read the store
+		if t, ok := seen[v.ID]; ok && t.After(v.LastSeen) {
+			v.LastSeen = t
+		}
+		vs := VisitorSummary{Visitor: v}
 		if id, ok := s.messages.LastID("client", v.ID); ok {
 			vs.Last, _ = strconv.ParseUint(id, 10, 64)
 		}
