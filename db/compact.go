@@ -171,7 +171,7 @@ func (w *compactFile) copyRange(src *os.File, from, to int64) error {
 
 // catchUpMax is how much of the records appended during a rewrite may be left
 // to copy under the commit lock.
-const catchUpMax = 1 << 20
+const catchUpMax = 256 << 10
 
 func (d *DB) rewrite(held *time.Duration) error {
 	if err := d.roomFor(d.live.Load()); err != nil {
@@ -238,7 +238,7 @@ func (d *DB) rewrite(held *time.Duration) error {
 	// What was committed meanwhile, until little is left; the bytes up to
 	// d.size are whole commits, never cut.
 	copied := start
-	for i := 0; i < 16 && !d.stopping(); i++ {
+	for i := 0; i < 32 && !d.stopping(); i++ {
 		end := d.size.Load()
 		if end-copied <= catchUpMax {
 			break
