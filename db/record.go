@@ -127,7 +127,7 @@ func scanFile(r io.ReaderAt, size int64, hints map[string]int) (scanResult, erro
 		}
 		cmd := string(bytes.ToLower(parts[0]))
 		switch {
-		case cmd == "set" && nparts >= 3:
+		case cmd == "set" && nparts == 3:
 			if !checkValue(parts[1], parts[2]) {
 				res.valid, res.bad = pos, fmt.Sprintf("checksum mismatch in record %q", truncate(parts[1]))
 				return res, nil
