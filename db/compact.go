@@ -255,36 +255,74 @@ func (d *DB) rewrite(held *time.Duration) error {
 		return errStopped
 	}
 
+	// Under the commit lock: the last records, and the switch to the new
+	// file. Under "always" every acknowledged record is on disk, so the new
+	// file and its rename are made durable before commits resume; under the
+	// other policies that is done right after, with commits going on.
+	durable := d.opts.Sync == SyncAlways
 	d.wmu.Lock()
-	defer d.wmu.Unlock()
 	t := time.Now()
-	defer func() { *held = time.Since(t) }()
-	if err := d.failed(); err != nil {
+	old, err := d.placeCompacted(w, src, copied, tmp, durable)
+	*held = time.Since(t)
+	d.wmu.Unlock()
+	if old != nil { // renamed: the new file is the data file now
+		placed = true
+		d.fileMu.Lock() // wait for an fsync of the old file in progress
+		old.Close()
+		d.fileMu.Unlock()
+	}
+	if err != nil {
 		return err
 	}
-	end := d.size.Load()
-	if err := w.copyRange(src, copied, end); err != nil {
-		return err
-	}
-	if err := w.sync(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, d.path); err != nil {
-		return &ioError{"rename", tmp, err}
-	}
-	// The new file is in place: from now on commits append to it.
-	placed = true
-	old := d.file
-	d.file = f
-	d.size.Store(w.size)
-	d.dirty.Store(false) // the new file was fsynced whole
-	old.Close()
-	if err := syncDir(filepath.Dir(d.path)); err != nil {
-		// Until the rename is durable, a power loss could bring back the old
-		// file, without what is appended to the new one.
-		err = &ioError{"directory fsync", filepath.Dir(d.path), err}
-		d.fail(err)
-		return err
+	if !durable {
+		d.fileMu.RLock()
+		err := w.sync()
+		d.fileMu.RUnlock()
+		if err != nil {
+			d.fail(err)
+			return err
+		}
+		if err := syncDir(filepath.Dir(d.path)); err != nil {
+			err = &ioError{"directory fsync", filepath.Dir(d.path), err}
+			d.fail(err)
+			return err
+		}
 	}
 	return nil
+}
+
+// placeCompacted copies the records committed since copied, then renames the
+// new file over the data file and makes commits append to it; durable: fsync
+// it and the directory first. It returns the replaced file once the rename
+// is done (nil before). Callers hold wmu.
+func (d *DB) placeCompacted(w *compactFile, src *os.File, copied int64, tmp string, durable bool) (*os.File, error) {
+	if err := d.failed(); err != nil {
+		return nil, err
+	}
+	if err := w.copyRange(src, copied, d.size.Load()); err != nil {
+		return nil, err
+	}
+	if durable {
+		if err := w.sync(); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.Rename(tmp, d.path); err != nil {
+		return nil, &ioError{"rename", tmp, err}
+	}
+	// The new file is in place: from now on commits append to it.
+	old := d.file
+	d.file = w.f
+	d.size.Store(w.size)
+	d.dirty.Store(!durable)
+	if durable {
+		if err := syncDir(filepath.Dir(d.path)); err != nil {
+			// Until the rename is durable, a power loss could bring back the
+			// old file, without what is appended to the new one.
+			err = &ioError{"directory fsync", filepath.Dir(d.path), err}
+			d.fail(err)
+			return old, err
+		}
+	}
+	return old, nil
 }

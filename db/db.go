@@ -158,6 +158,7 @@ type DB struct {
 	hints map[string]int // records per key prefix seen by the file check, to size indices
 
 	file   *os.File     // the data file; replaced by compaction under wmu
+	fileMu sync.RWMutex // read-held by an fsync outside wmu: a replaced file is closed under its write lock
 	size   atomic.Int64 // bytes of whole commits in file: its length; changed under wmu
 	live   atomic.Int64 // bytes the live records take in a compacted file; changed under wmu
 	nwrite int          // appends, fsyncs and cuts so far, for Faults; guarded by wmu
@@ -391,35 +392,52 @@ func (d *DB) migrate() error {
 // the last good fsync can be trusted to be on disk.
 func (d *DB) fsync() error {
 	d.nsync++
-	err := error(nil)
-	if f := d.opts.Faults; f != nil && f.Sync != nil {
-		err = f.Sync(d.nsync)
+	d.dirty.Store(false)
+	return d.syncFile(d.file, d.nsync)
+}
+
+// syncFile fsyncs f, the data file of some moment (call n, for Faults).
+func (d *DB) syncFile(f *os.File, n int) error {
+	var err error
+	if hook := d.opts.Faults; hook != nil && hook.Sync != nil {
+		err = hook.Sync(n)
 	}
 	if err == nil {
-		err = d.file.Sync()
+		err = f.Sync()
 	}
 	if err != nil {
+		d.dirty.Store(true)
 		d.stats.syncErrors.Add(1)
 		err = &ioError{"fsync", d.path, err}
 		d.fail(err)
 		return err
 	}
-	d.dirty.Store(false)
 	d.stats.syncs.Add(1)
 	return nil
 }
 
-// Sync forces an fsync of everything written so far.
+// Sync forces an fsync of everything written so far. Commits go on while it
+// runs: it holds the commit lock only to learn which file to flush.
 func (d *DB) Sync() error {
 	if d.closed.Load() {
 		return ErrClosed
 	}
 	d.wmu.Lock()
-	defer d.wmu.Unlock()
+	if d.closed.Load() {
+		d.wmu.Unlock()
+		return ErrClosed
+	}
 	if err := d.failed(); err != nil {
+		d.wmu.Unlock()
 		return err
 	}
-	return d.fsync()
+	d.nsync++
+	f, n := d.file, d.nsync
+	d.dirty.Store(false) // a commit during the fsync sets it again
+	d.fileMu.RLock()     // a compaction closes a replaced file only after this fsync
+	d.wmu.Unlock()
+	defer d.fileMu.RUnlock()
+	return d.syncFile(f, n)
 }
 
 // background runs the interval fsync, the write probe of an unhealthy store
@@ -520,7 +538,9 @@ func (d *DB) Close() error {
 			errSync = o.err
 		}
 	}
+	d.fileMu.Lock() // after a Sync in progress
 	d.file.Close()
+	d.fileMu.Unlock()
 	errClose := d.bdb.Close()
 	unlockDir(d.lock)
 	switch {
