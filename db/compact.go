@@ -102,11 +102,16 @@ func (d *DB) Shrink() (err error) {
 // roomFor checks that the data directory's file system has room for a
 // compacted file of about live bytes (plus what is appended meanwhile).
 func (d *DB) roomFor(live int64) error {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(d.dir, &st); err != nil {
-		return nil // cannot tell: try
+	var free int64
+	if f := d.opts.Faults; f != nil && f.FreeSpace != nil {
+		free = f.FreeSpace()
+	} else {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(d.dir, &st); err != nil {
+			return nil // cannot tell: try
+		}
+		free = int64(st.Bavail) * int64(st.Bsize)
 	}
-	free := int64(st.Bavail) * int64(st.Bsize)
 	if need := live + live/8 + 16<<20; free < need {
 		return fmt.Errorf("compact %s: not enough free space: %d bytes free, about %d needed", d.path, free, need)
 	}

@@ -242,3 +242,26 @@ func TestCompactionLastFsyncFailure(t *testing.T) {
 		t.Fatalf("after reopening:\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestCompactionNeedsRoom: on a nearly full disk a compaction does not start
+// (it would fill the disk and fail): no temp file is written, the attempt is
+// backed off like a failure, writes go on.
+func TestCompactionNeedsRoom(t *testing.T) {
+	created := false
+	d, c := openNotes(t, t.TempDir(), Options{Faults: &Faults{
+		FreeSpace: func() int64 { return 1 << 20 },
+		Compact:   func(int) error { created = true; return nil },
+	}})
+	defer d.Close()
+	churn(t, c, 100, 3)
+	err := d.Shrink()
+	if err == nil || !strings.Contains(err.Error(), "not enough free space") || created {
+		t.Fatalf("shrink on a full disk: %v (temp file written: %v)", err, created)
+	}
+	if time.Until(time.Unix(0, d.compact.notBefore.Load())) < 50*time.Second {
+		t.Fatal("no back-off after a compaction refused for lack of space")
+	}
+	if _, err := c.Insert(context.Background(), note{Who: "x", Ref: "y"}); err != nil {
+		t.Fatal(err)
+	}
+}

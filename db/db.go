@@ -110,6 +110,9 @@ type Faults struct {
 	Truncate func(n int) error
 	// Compact fails a write or fsync of a compaction's new file.
 	Compact func(n int) error
+	// FreeSpace, when set, replaces the free space of the data directory's
+	// file system that a compaction checks before it starts.
+	FreeSpace func() int64
 }
 
 // Options configures Open. The zero value is the default: fsync every second.
