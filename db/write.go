@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/chatd/chatd/internal/jsontext"
 )
 
 // seqBlock is how many sequence numbers one durable reservation covers
@@ -113,7 +115,7 @@ func (c *Collection[T]) Insert(ctx context.Context, doc T) (T, error) {
 				return fmt.Errorf("%w: %s id %s", ErrDuplicate, c.s.Name, id)
 			}
 		}
-		raw, err := json.Marshal(&d)
+		raw, err := jsontext.Marshal(&d)
 		if err != nil {
 			return fmt.Errorf("encode %s document: %w", c.s.Name, err)
 		}
@@ -143,7 +145,7 @@ func (c *Collection[T]) Update(ctx context.Context, doc T) error {
 		if !found {
 			return fmt.Errorf("%w: %s id %s", ErrNotFound, c.s.Name, id)
 		}
-		raw, err := json.Marshal(&doc)
+		raw, err := jsontext.Marshal(&doc)
 		if err != nil {
 			return fmt.Errorf("encode %s document: %w", c.s.Name, err)
 		}
@@ -180,7 +182,7 @@ func (c *Collection[T]) Modify(ctx context.Context, id string, fn func(doc *T, f
 		if got := c.s.ID(&doc); got != id {
 			return fmt.Errorf("modify %s id %s: the document's id became %q", c.s.Name, id, got)
 		}
-		raw, err := json.Marshal(&doc)
+		raw, err := jsontext.Marshal(&doc)
 		if err != nil {
 			return fmt.Errorf("encode %s document: %w", c.s.Name, err)
 		}
@@ -241,7 +243,7 @@ func (c *Collection[T]) Reseed(ctx context.Context, docs []T) error {
 			return fmt.Errorf("reseed %s: %w: id %q", c.s.Name, ErrDuplicate, ids[i])
 		}
 		seen[ids[i]] = true
-		raw, err := json.Marshal(&docs[i])
+		raw, err := jsontext.Marshal(&docs[i])
 		if err != nil {
 			return fmt.Errorf("encode %s document: %w", c.s.Name, err)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/db"
+	"github.com/chatd/chatd/internal/netaddr"
 )
 
 // Hub is the part of *hub.Hub the server routes to.
@@ -41,7 +42,13 @@ type Config struct {
 	// StoreHealth, when set, makes /readyz answer 503 with the store's reason
 	// while the store cannot write (*db.DB.Health).
 	StoreHealth func() db.Health
-	Log         zerolog.Logger
+	// AddressKey groups a client IP for per-address limits (login attempts),
+	// the same function the hub uses; default netaddr.Grouper(64).
+	AddressKey func(ip string) string
+	Log        zerolog.Logger
+	// Availability, if set, serves GET /api/widget with its value as JSON
+	// (the hub's Availability; widgetapi.go).
+	Availability func() any
 }
 
 // Server is chatd's HTTP handler. Readiness starts false: call SetReady.
@@ -65,6 +72,9 @@ func New(cfg Config) *Server {
 	if cfg.ClientIP == nil {
 		cfg.ClientIP = RemoteIP
 	}
+	if cfg.AddressKey == nil {
+		cfg.AddressKey = netaddr.Grouper(netaddr.DefaultIPv6Prefix)
+	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
 	s.routes()
 	return s
@@ -79,6 +89,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/backup", s.backup)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.widgetRoutes()
 	if s.cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.metrics())
 	}

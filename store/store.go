@@ -10,19 +10,13 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
-	"sort"
 	"strconv"
-	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/chatd/chatd/db"
-)
-
-// Limits the model enforces whatever the caller checked before.
-const (
-	MaxCIDLen  = 64
-	MaxNameLen = 64
 )
 
 // schemaVersion is the data file layout this code writes; bump it with a migration.
@@ -35,7 +29,14 @@ type Store struct {
 	seen     *db.Collection[seen]
 	messages *db.Collection[Message]
 	admins   *db.Collection[Admin]
+	settings *db.Collection[setting]
+	pages    *db.Collection[page]
+	prof     *profiles // profiles and device tokens (profile.go)
 	now      func() time.Time
+
+	lim    atomic.Pointer[Limits]
+	epoch  atomic.Pointer[string]
+	pageMu sync.Mutex // serializes SetPage's read-modify-write
 }
 
 // Open opens (or creates) the chat store in data directory dir (file chatd.db).
@@ -63,6 +64,8 @@ func Open(dir string, opts db.Options) (*Store, error) {
 
 func attach(d *db.DB) (*Store, error) {
 	s := &Store{d: d, now: func() time.Time { return time.Now().UTC() }}
+	l := DefaultLimits()
+	s.lim.Store(&l)
 	var err error
 	s.visitors, err = db.NewCollection(d, db.Schema[Visitor]{
 		Name:    "visitors",
@@ -92,6 +95,26 @@ func attach(d *db.DB) (*Store, error) {
 		ID:   func(a *Admin) string { return a.Name },
 	})
 	if err != nil {
+		return nil, err
+	}
+	s.settings, err = db.NewCollection(d, db.Schema[setting]{
+		Name: "settings",
+		ID:   func(st *setting) string { return st.ID },
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.pages, err = db.NewCollection(d, db.Schema[page]{
+		Name: "pages",
+		ID:   func(p *page) string { return p.ID },
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.prof, err = newProfiles(d); err != nil {
+		return nil, err
+	}
+	if err := s.loadEpoch(); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -134,9 +157,9 @@ func randomString(n int, hexEnc bool) (string, error) {
 
 // CreateVisitor makes a new visitor and returns it with its secret token.
 func (s *Store) CreateVisitor(ctx context.Context, name string, meta map[string]string) (Visitor, string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > MaxNameLen || !utf8.ValidString(name) {
-		return Visitor{}, "", fmt.Errorf("%w: visitor name must be 1 to %d characters", ErrInvalid, MaxNameLen)
+	name, err := s.checkName(name)
+	if err != nil {
+		return Visitor{}, "", err
 	}
 	for i := 0; i < 3; i++ {
 		id, err := randomString(8, true)
@@ -167,6 +190,9 @@ func (s *Store) VisitorByToken(token string) (Visitor, error) {
 		return Visitor{}, ErrNotFound
 	}
 	v, err := s.visitors.FindOne("token", HashToken(token))
+	if errors.Is(err, db.ErrNotFound) {
+		return s.visitorByDeviceToken(HashToken(token)) // a further device's token (profile.go)
+	}
 	if err != nil {
 		return Visitor{}, mapErr(err)
 	}
@@ -185,7 +211,8 @@ func (s *Store) Visitor(id string) (Visitor, error) {
 	return s.withSeen(v), nil
 }
 
-// Visitors lists every visitor with the offset of its latest message, newest activity first.
+// Visitors lists every visitor with the offset of its latest message, newest
+// activity first (latest message, then last seen, then id).
 func (s *Store) Visitors() ([]VisitorSummary, error) {
 	seen, err := s.allSeen()
 	if err != nil {
@@ -206,12 +233,7 @@ func (s *Store) Visitors() ([]VisitorSummary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list visitors: %w", err)
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Last != out[j].Last {
-			return out[i].Last > out[j].Last
-		}
-		return out[i].LastSeen.After(out[j].LastSeen)
-	})
+	sortByActivity(out)
 	return out, nil
 }
 
@@ -226,8 +248,11 @@ func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, er
 		return Message{}, false, fmt.Errorf("%w: admin name missing", ErrInvalid)
 	case m.CID == "" || len(m.CID) > MaxCIDLen:
 		return Message{}, false, fmt.Errorf("%w: cid must be 1 to %d bytes", ErrInvalid, MaxCIDLen)
-	case strings.TrimSpace(m.Text) == "" || !utf8.ValidString(m.Text):
-		return Message{}, false, fmt.Errorf("%w: text must be non-empty UTF-8", ErrInvalid)
+	case !utf8.ValidString(m.CID):
+		return Message{}, false, fmt.Errorf("%w: cid must be UTF-8", ErrInvalid)
+	}
+	if err := s.checkText(m.Text); err != nil {
+		return Message{}, false, err
 	}
 	if m.Client == "" || !s.visitors.Has(m.Client) {
 		return Message{}, false, fmt.Errorf("%w: visitor %q", ErrNotFound, m.Client)
@@ -248,6 +273,12 @@ func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, er
 		return Message{}, false, fmt.Errorf("store message: %w", err)
 	}
 	return stored, false, nil
+}
+
+// MessageByCID returns the message visitor id's conversation holds under cid; ErrNotFound if none.
+func (s *Store) MessageByCID(id, cid string) (Message, error) {
+	m, err := s.messages.FindOne("cid", id, cid)
+	return m, mapErr(err)
 }
 
 // MessagesOf returns visitor id's messages with offset > after, oldest first;

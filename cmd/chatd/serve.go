@@ -14,6 +14,7 @@ import (
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/db"
 	"github.com/chatd/chatd/hub"
+	"github.com/chatd/chatd/internal/netaddr"
 	"github.com/chatd/chatd/seed"
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/static"
@@ -45,6 +46,12 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		}
 	}()
 
+	// The store is the one source of the name and text limits (validate refused values it would refuse).
+	if err := st.SetLimits(store.Limits{Name: c.MaxName, Text: c.MaxText}); err != nil {
+		log.Error().Err(err).Msg("bad limits")
+		return exitUsage
+	}
+
 	if err := db.SecureFile(seed.Path(c.Data), dbLog); err != nil {
 		log.Error().Err(err).Msg("cannot load admins")
 		return exitFail
@@ -70,13 +77,17 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	}
 
 	clientIP := server.ClientIP(c.trusted)
-	h := hub.New(hub.Config{
-		MaxText: c.MaxText, MaxFrame: int64(c.MaxFrame), MaxName: c.MaxName,
+	addrKey := netaddr.Grouper(c.IPv6Prefix)
+	hc := hub.Config{
+		MaxFrame: int64(c.MaxFrame), AddressKey: addrKey,
+		QuotaVisitor: c.QuotaVisitor, QuotaAddress: c.QuotaAddress,
 		MsgRate: c.MsgRate, MsgBurst: c.MsgBurst,
 		SocketsPerVisit: c.SocketsPerVisit, SocketsPerIP: c.SocketsPerIP, NewVisitorsPerIP: c.NewVisitorsPIP,
 		SendBuffer: c.SendBuffer, AdminSendBuffer: c.AdminSendBuffer, PingPeriod: c.PingPeriod,
 		AllowedOrigins: c.origins, ClientIP: clientIP,
-	}, st, au, log.With().Str("component", "hub").Logger())
+	}
+	c.hubVisitorConfig(&hc)
+	h := hub.New(hc, st, au, log.With().Str("component", "hub").Logger())
 	if !c.Metrics {
 		metrics = nil
 	} else {
@@ -85,8 +96,9 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	}
 	srv := server.New(server.Config{
 		Hub: h, Store: st, Auth: au, Static: static.Public(), StoreHealth: st.DB().Health,
-		Metrics: metrics, MetricsToken: c.MetricsToken, ClientIP: clientIP,
-		Log: log.With().Str("component", "http").Logger(),
+		Metrics: metrics, MetricsToken: c.MetricsToken, ClientIP: clientIP, AddressKey: addrKey,
+		Log:          log.With().Str("component", "http").Logger(),
+		Availability: func() any { return h.Availability() },
 	})
 
 	ln, err := net.Listen("tcp", c.Addr)
