@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"github.com/rs/zerolog"
+
+	"github.com/chatd/chatd/internal/atomicfile"
 )
 
 // Owner-only modes for everything the store creates (and what it finds
@@ -110,6 +112,28 @@ func SecureFile(path string, log zerolog.Logger) error {
 	return narrow(path, fi, FileMode, log)
 }
 
+// SecureDir makes the data directory dir and every regular file directly in
+// it owner-only, logging each change (see SecureFile); it refuses a file it
+// cannot make owner-only. The store's own files are handled by Open; chatd
+// calls this for the others (admins, keys) and for whatever was copied in.
+func SecureDir(dir string, log zerolog.Logger) error {
+	if err := prepareDir(dir, log); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return refusal(dir, "cannot list the data directory", err, accessRemedy(filepath.Join(dir, "x"), err))
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			if err := SecureFile(filepath.Join(dir, e.Name()), log); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // prepareDir creates the data directory (0700) or checks and narrows it.
 func prepareDir(dir string, log zerolog.Logger) error {
 	fi, err := os.Stat(dir)
@@ -175,27 +199,10 @@ func inspectDataFile(path string, log zerolog.Logger) (exists bool, err error) {
 // is written, fsynced and renamed into place, then the directory is fsynced,
 // so a crash leaves no data file or a complete one, never an empty one.
 func createFile(path string, records []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, FileMode)
-	if err != nil {
-		return refusal(tmp, "cannot create the data file", err, accessRemedy(tmp, err))
+	if err := atomicfile.Write(path, records, FileMode); err != nil {
+		return refusal(path, "cannot create the data file", err, accessRemedy(path, err))
 	}
-	defer os.Remove(tmp) // no-op once renamed
-	if _, err := f.Write(records); err != nil {
-		f.Close()
-		return refusal(tmp, "cannot write the new data file", err, accessRemedy(tmp, err))
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return refusal(tmp, "cannot fsync the new data file", err, accessRemedy(tmp, err))
-	}
-	if err := f.Close(); err != nil {
-		return refusal(tmp, "cannot close the new data file", err, accessRemedy(tmp, err))
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return refusal(path, "cannot put the new data file in place", err, accessRemedy(path, err))
-	}
-	return syncDir(filepath.Dir(path))
+	return nil
 }
 
 func lockDir(path string, log zerolog.Logger) (*os.File, error) {

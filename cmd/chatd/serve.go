@@ -52,8 +52,10 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		return exitUsage
 	}
 
-	if err := db.SecureFile(seed.Path(c.Data), dbLog); err != nil {
-		log.Error().Err(err).Msg("cannot load admins")
+	// Owner-only files: the store made its own so; the others (admins, keys)
+	// and anything copied in with a wider mode are narrowed here.
+	if err := db.SecureDir(c.Data, dbLog); err != nil {
+		log.Error().Err(err).Msg("cannot secure the data directory")
 		return exitFail
 	}
 	admins, password, err := seed.Ensure(c.Data, c.BcryptCost)

@@ -106,8 +106,12 @@ func TestDataFilesOwnerOnly(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	p := startRun(t, dir)
 	p.stop(t)
+	copied := filepath.Join(dir, "copied-in.json") // e.g. a key file restored with cp
+	if err := os.WriteFile(copied, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	wide := map[string]os.FileMode{dir: 0o755, filepath.Join(dir, "chatd.db"): 0o644,
-		filepath.Join(dir, "chatd.lock"): 0o644, seed.Path(dir): 0o644}
+		filepath.Join(dir, "chatd.lock"): 0o644, seed.Path(dir): 0o644, copied: 0o666}
 	for path, mode := range wide {
 		if err := os.Chmod(path, mode); err != nil {
 			t.Fatal(err)
