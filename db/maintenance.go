@@ -1,6 +1,8 @@
 package db
 
 import (
+	"github.com/rs/zerolog"
+
 	"bytes"
 	"context"
 	"errors"
@@ -27,7 +29,7 @@ func LockDir(dir, name string) (*Lock, error) {
 	if name == "" {
 		name = "chatd"
 	}
-	f, err := lockDir(filepath.Join(dir, name+".lock"))
+	f, err := lockDir(filepath.Join(dir, name+".lock"), zerolog.Nop())
 	if err != nil {
 		return nil, err
 	}
