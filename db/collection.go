@@ -109,7 +109,8 @@ func NewCollection[T any](d *DB, s Schema[T]) (*Collection[T], error) {
 	}
 	// Many single records (a file written before packing, or by a version that
 	// did not pack): pack them now, so that the store is compact once Open
-	// returns, and compact the file, which has grown by the blocks.
+	// returns. The file, which has grown by the blocks, is then mostly
+	// superseded records, and the next background check compacts it.
 	d.wmu.Unlock()
 	d.imu.Unlock()
 	err := c.foldAll()
@@ -119,7 +120,6 @@ func NewCollection[T any](d *DB, s Schema[T]) (*Collection[T], error) {
 		delete(d.colls, s.Name)
 		return nil, fmt.Errorf("pack collection %s of %s: %w", s.Name, d.path, err)
 	}
-	d.compactSoon()
 	return c, nil
 }
 
@@ -155,6 +155,16 @@ func (c *Collection[T]) load(tx *buntdb.Tx) error {
 			pairs[i] = make([]uint64, 0, hint)
 		}
 	}
+	// Two documents with the same unique key (which only a bug or a
+	// hand-edited file can produce) do not stop the load: the lower id keeps
+	// the key and a warning names both.
+	dups := 0
+	dup := func(ix *index, kept, also string) {
+		if dups++; dups <= 10 {
+			c.d.log.Warn().Str("collection", c.s.Name).Str("index", ix.Name).Str("kept", kept).Str("also", also).
+				Msg("two documents share a unique key; the first keeps it, the other stays stored")
+		}
+	}
 	add := func(id string, n uint64, raw []byte) bool {
 		c.keysOf(&keys, raw)
 		for i, ix := range c.list {
@@ -162,32 +172,30 @@ func (c *Collection[T]) load(tx *buntdb.Tx) error {
 			if !ok {
 				continue
 			}
-			other, taken := "", false
 			switch {
 			case ix.seq && ix.Unique && n>>32 == 0:
 				pairs[i] = append(pairs[i], uint64(ix.hash(k))<<32|n)
 			case ix.seq && ix.Unique:
-				// Only a shared hash can be a duplicate: confirm it then.
-				if ix.nuniq.insert(ix.hash(k), n) {
-					ix.nuniq.find(ix.hash(k), func(m uint64) bool {
-						if m != n && c.hasKey(tx, ix, m, k) {
-							other, taken = SeqID(m), true
-						}
-						return !taken
-					})
+				other := uint64(0)
+				ix.nuniq.find(ix.hash(k), func(m uint64) bool {
+					if c.hasKey(tx, ix, m, k) {
+						other = m
+					}
+					return other == 0
+				})
+				if other != 0 {
+					dup(ix, SeqID(other), SeqID(n))
+					continue
 				}
+				ix.nuniq.insert(ix.hash(k), n)
 			case ix.Unique:
-				other, taken = c.owner(tx, ix, k)
+				if other, taken := c.owner(tx, ix, k); taken {
+					dup(ix, other, id)
+					continue
+				}
 				ix.add(k, id, n)
 			default:
 				ix.add(k, id, n)
-			}
-			if taken {
-				if id == "" {
-					id = SeqID(n)
-				}
-				err = fmt.Errorf("%w: %s.%s: two documents, %s and %s", ErrDuplicate, c.s.Name, ix.Name, other, id)
-				return false
 			}
 		}
 		if n > c.seq {
@@ -255,7 +263,8 @@ func (c *Collection[T]) load(tx *buntdb.Tx) error {
 		}
 		wide := ix.nuniq // entries with ids of 2^32 and more, inserted one by one
 		ix.nuniq.build(pairs[i], func(a, b uint64) bool {
-			// Two documents whose keys share a hash: a duplicate if the keys match.
+			// Two documents whose keys share a hash: a duplicate if the keys
+			// match; then the lower id, a, keeps the key.
 			raw, ok, rerr := c.getRaw(tx, a)
 			if rerr != nil || !ok {
 				return true
@@ -263,7 +272,7 @@ func (c *Collection[T]) load(tx *buntdb.Tx) error {
 			var ka docKeys
 			c.keysOf(&ka, raw)
 			if k, ok := ka.key(i); ok && c.hasKey(tx, ix, b, k) {
-				err = fmt.Errorf("%w: %s.%s: two documents, %s and %s", ErrDuplicate, c.s.Name, ix.Name, SeqID(a), SeqID(b))
+				dup(ix, SeqID(a), SeqID(b))
 				return false
 			}
 			return true
@@ -273,6 +282,9 @@ func (c *Collection[T]) load(tx *buntdb.Tx) error {
 				ix.nuniq.insert(h, wide.id(j))
 			}
 		}
+	}
+	if dups > 10 {
+		c.d.log.Warn().Str("collection", c.s.Name).Int("documents", dups).Msg("documents sharing a unique key with an earlier one")
 	}
 	return err
 }
@@ -406,7 +418,9 @@ func (c *Collection[T]) Find(q Query) ([]T, error) {
 	return out, err
 }
 
-// Walk calls fn for each document q selects until fn returns false.
+// Walk calls fn for each document q selects until fn returns false. fn runs
+// under the store's read lock: it must not call the store (a nested read
+// waits behind a waiting writer, which waits for this read: a deadlock).
 func (c *Collection[T]) Walk(q Query, fn func(T) bool) error {
 	if q.Index != "" {
 		_, err := c.walkIndex(q, fn)

@@ -404,32 +404,40 @@ func (t *hashIDs) remove(h uint32, id uint64) {
 	t.n--
 }
 
-// build fills an empty table from pairs (hash << 32 | id, ids below 2^32) in
-// one pass: sorted by hash, each entry goes to the first free slot from its
-// home on, which is the ordered layout insert keeps. It calls dup for each
-// pair of ids stored under the same hash.
-func (t *hashIDs) build(pairs []uint64, dup func(a, b uint64) bool) bool {
+// build fills an empty table from pairs (hash << 32 | id, ids below 2^32,
+// given in ascending id order) in one pass: sorted by hash (stably), each
+// entry goes to the first free slot from its home on, which is the ordered
+// layout insert keeps. For an entry whose hash an earlier one shares, keep(a,
+// b) says whether b is kept beside a (false: b is left out).
+func (t *hashIDs) build(pairs []uint64, keep func(a, b uint64) bool) {
 	sortHigh32(pairs)
 	t.h, t.lo, t.hi, t.size, t.n = nil, nil, nil, 0, 0
 	t.grow(len(pairs))
-	next := 0
+	next, run := 0, 0 // run: first slot of the current hash's entries
 	for k, p := range pairs {
 		h, id := uint32(p>>32), uint64(uint32(p))
-		if k > 0 && uint32(pairs[k-1]>>32) == h && !dup(uint64(uint32(pairs[k-1])), id) {
-			return false
+		if k > 0 && uint32(pairs[k-1]>>32) == h {
+			kept := true
+			for j := run; j < next && kept; j++ {
+				kept = keep(t.id(j), id)
+			}
+			if !kept {
+				continue
+			}
+		} else {
+			run = max(t.home(h), next)
 		}
 		i := max(t.home(h), next)
 		if i >= len(t.h) { // an overflowing last run: fall back to inserting
 			for _, p := range pairs[k:] {
 				t.insert(uint32(p>>32), uint64(uint32(p)))
 			}
-			return true
+			return
 		}
 		t.put(i, h, id)
 		t.n++
 		next = i + 1
 	}
-	return true
 }
 
 // sortHigh32 sorts a by its upper 32 bits: three stable radix passes of 11

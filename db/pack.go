@@ -275,9 +275,6 @@ func (c *Collection[T]) foldAll() error {
 	}
 }
 
-// compactSoon makes the next background check compact the file.
-func (d *DB) compactSoon() { d.lastSize.Store(0) }
-
 // fold is one packing step, inside one commit: it deletes the loose copies of
 // documents that earlier commits put into blocks, then writes at most one new
 // block of the oldest loose documents, when they fill one (the newest stay
@@ -344,7 +341,7 @@ func (c *Collection[T]) fold(b *batch) (bool, error) {
 	key := c.blockKey(docs[0].id)
 	val := make([]byte, crcLen, crcLen+blockHeaderMax+size)
 	val = appendBlock(val, docs[0].id, docs)
-	if err := b.setWrapped(key, sealValue(key, val)); err != nil {
+	if err := b.set(key, sealValue(key, val)); err != nil {
 		return changed, fmt.Errorf("write block %s: %w", key, err)
 	}
 	return true, nil

@@ -10,22 +10,28 @@ import (
 	"github.com/tidwall/buntdb"
 )
 
-// seqBlock is how many sequence numbers one durable reservation covers.
+// seqBlock is how many sequence numbers one durable reservation covers
+// (DB.seqBlock, which tests may lower).
 const seqBlock = 10000
 
-// reserve makes sure the next sequence number is covered by a reservation
-// on disk, so that no number handed out can be handed out again after a crash
-// or power loss, whatever the fsync policy (one extra fsync per seqBlock inserts).
+// reserve makes sure the next sequence number is covered by a reservation on
+// disk, so that no number handed out can be handed out again after a crash or
+// power loss, whatever the fsync policy (one extra fsync per seqBlock inserts).
+// The reservation is written and fsynced in the commit of the insert that
+// needs it, before that commit returns any number of the block; if that
+// commit fails, the reservation is forgotten with it.
 func (c *Collection[T]) reserve(b *batch) error {
 	if c.seq < c.reserved {
 		return nil
 	}
-	r := c.seq + seqBlock
-	if err := b.set(c.seqKey, strconv.FormatUint(r, 10)); err != nil {
+	r := c.seq + c.d.seqBlock
+	if err := b.set(c.seqKey, wrapValue(c.seqKey, strconv.FormatUint(r, 10))); err != nil {
 		return err
 	}
 	b.mustSync = true
+	prev := c.reserved
 	c.reserved = r
+	b.onFail(func() { c.reserved = prev })
 	return nil
 }
 
@@ -35,8 +41,10 @@ func (c *Collection[T]) saveSeq(b *batch) error {
 	if c.s.Seq == nil || c.reserved == c.seq {
 		return nil
 	}
+	prev := c.reserved
 	c.reserved = c.seq
-	return b.set(c.seqKey, strconv.FormatUint(c.seq, 10))
+	b.onFail(func() { c.reserved = prev })
+	return b.set(c.seqKey, wrapValue(c.seqKey, strconv.FormatUint(c.seq, 10)))
 }
 
 // encode stores doc under key: CRC prefix and the codec's bytes in one buffer.
@@ -95,11 +103,12 @@ func (c *Collection[T]) Insert(ctx context.Context, doc T) (T, error) {
 				}
 			}
 		}
-		if err := b.setWrapped(key, val); err != nil {
+		if err := b.set(key, val); err != nil {
 			return err
 		}
 		if c.s.Seq != nil {
 			c.seq++
+			b.onFail(func() { c.seq-- })
 		}
 		b.after = append(b.after, func() {
 			for i, ix := range c.list {
@@ -119,10 +128,11 @@ func (c *Collection[T]) Insert(ctx context.Context, doc T) (T, error) {
 }
 
 // Update replaces the stored document with the same id; ErrNotFound if there is none.
+// To change a document from what is stored, use Modify: an Update built from
+// an earlier read overwrites whatever was written since.
 func (c *Collection[T]) Update(ctx context.Context, doc T) error {
 	return c.d.exec(ctx, func(b *batch) error {
 		id := c.s.ID(&doc)
-		key := c.prefix + id
 		loc, err := c.locate(b.tx, id)
 		if err != nil {
 			return err
@@ -130,51 +140,109 @@ func (c *Collection[T]) Update(ctx context.Context, doc T) error {
 		if !loc.found {
 			return fmt.Errorf("%w: %s id %s", ErrNotFound, c.s.Name, id)
 		}
-		val, raw, err := c.encode(key, &doc)
+		val, raw, err := c.encode(c.prefix+id, &doc)
 		if err != nil {
 			return err
 		}
-		var oks, nks docKeys
-		c.keysOf(&oks, loc.raw)
-		c.keysOf(&nks, raw)
-		oks, nks = oks.owned(), nks.owned()
-		for i, ix := range c.list {
-			ok, okOK := oks.key(i)
-			nk, nkOK := nks.key(i)
-			if ix.Unique && nkOK && (!okOK || string(ok) != string(nk)) {
-				if err := b.claim(c, ix, nk, id); err != nil {
-					return err
-				}
-			}
-		}
-		for i, ix := range c.list {
-			ok, okOK := oks.key(i)
-			nk, nkOK := nks.key(i)
-			if ix.Unique && okOK && (!nkOK || string(ok) != string(nk)) {
-				b.release(ix, ok)
-			}
-		}
-		if err := c.replace(b, loc, key, val, raw); err != nil {
+		return c.put(b, id, loc, val, raw)
+	})
+}
+
+// Modify changes document id atomically: fn gets the stored document (found
+// false: none is stored, doc is the zero value) inside the commit, and what it
+// leaves in doc is stored, in the same transaction, so no write made between
+// a read and a write can be lost. fn returning an error stores nothing and
+// Modify returns that error (return ErrNotFound to refuse to create). When the
+// document comes out unchanged nothing is written. fn runs while the store's
+// write lock is held: it must be quick and must not call the store. Modify
+// cannot create documents of a sequenced collection (use Insert).
+func (c *Collection[T]) Modify(ctx context.Context, id string, fn func(doc *T, found bool) error) (T, error) {
+	var out T
+	err := c.d.exec(ctx, func(b *batch) error {
+		loc, err := c.locate(b.tx, id)
+		if err != nil {
 			return err
 		}
-		n := c.num(id)
-		b.after = append(b.after, func() {
-			for i, ix := range c.list {
-				ok, okOK := oks.key(i)
-				nk, nkOK := nks.key(i)
-				if okOK == nkOK && string(ok) == string(nk) {
-					continue
-				}
-				if okOK {
-					ix.remove(ok, id, n)
-				}
-				if nkOK {
-					ix.add(nk, id, n)
-				}
+		var doc T
+		if loc.found {
+			if err := c.decode(loc.raw, loc.n, &doc); err != nil {
+				return err
 			}
-		})
-		return nil
+		} else if c.s.Seq != nil {
+			return fmt.Errorf("%w: %s id %s", ErrNotFound, c.s.Name, id)
+		}
+		if err := fn(&doc, loc.found); err != nil {
+			return err
+		}
+		if got := c.s.ID(&doc); got != id {
+			return fmt.Errorf("modify %s id %s: the document's id became %q", c.s.Name, id, got)
+		}
+		val, raw, err := c.encode(c.prefix+id, &doc)
+		if err != nil {
+			return err
+		}
+		out = doc
+		if loc.found && string(raw) == string(loc.raw) {
+			return nil
+		}
+		return c.put(b, id, loc, val, raw)
 	})
+	return out, err
+}
+
+// put stores the encoding raw (val with its checksum) as document id, where
+// loc says the document is (or is not yet): it claims the unique keys that
+// change, writes the record and schedules the index changes.
+func (c *Collection[T]) put(b *batch, id string, loc location, val string, raw []byte) error {
+	var oks, nks docKeys
+	if loc.found {
+		c.keysOf(&oks, loc.raw)
+		oks = oks.owned()
+	} else {
+		oks.none = ^uint8(0) // nothing indexed yet
+	}
+	c.keysOf(&nks, raw)
+	nks = nks.owned()
+	changed := func(i int) ([]byte, bool, []byte, bool, bool) {
+		ok, okOK := oks.key(i)
+		nk, nkOK := nks.key(i)
+		return ok, okOK, nk, nkOK, okOK != nkOK || string(ok) != string(nk)
+	}
+	for i, ix := range c.list {
+		if _, _, nk, nkOK, ch := changed(i); ix.Unique && ch && nkOK {
+			if err := b.claim(c, ix, nk, id); err != nil {
+				return err
+			}
+		}
+	}
+	for i, ix := range c.list {
+		if ok, okOK, _, _, ch := changed(i); ix.Unique && ch && okOK {
+			b.release(ix, ok)
+		}
+	}
+	if err := c.replace(b, loc, c.prefix+id, val, raw); err != nil {
+		return err
+	}
+	n := c.num(id)
+	found := loc.found
+	b.after = append(b.after, func() {
+		for i, ix := range c.list {
+			ok, okOK, nk, nkOK, ch := changed(i)
+			if !ch {
+				continue
+			}
+			if okOK {
+				ix.remove(ok, id, n)
+			}
+			if nkOK {
+				ix.add(nk, id, n)
+			}
+		}
+		if !found {
+			c.count++
+		}
+	})
+	return nil
 }
 
 // Remove deletes the document with id; ErrNotFound if there is none.
@@ -252,7 +320,7 @@ func (c *Collection[T]) replace(b *batch, loc location, key, val string, raw []b
 		if raw == nil {
 			return b.del(key)
 		}
-		return b.setWrapped(key, val)
+		return b.set(key, val)
 	}
 	entries, err := parseBlock(loc.first, loc.block, nil)
 	if err != nil {
@@ -277,7 +345,7 @@ func (c *Collection[T]) replace(b *batch, loc location, key, val string, raw []b
 		// that document is removed: ids stay relative to it.
 		nb := make([]byte, crcLen, crcLen+len(loc.block)+len(raw))
 		nb = appendBlock(nb, loc.first, docs)
-		if err := b.setWrapped(bkey, sealValue(bkey, nb)); err != nil {
+		if err := b.set(bkey, sealValue(bkey, nb)); err != nil {
 			return err
 		}
 	}
@@ -336,13 +404,22 @@ func (c *Collection[T]) Reseed(ctx context.Context, docs []T) error {
 		if err != nil {
 			return err
 		}
+		// Write only what changes: a reseed at every start of an unchanged
+		// set leaves no garbage in the file.
 		for _, k := range old {
+			if seen[k[len(c.prefix):]] {
+				continue
+			}
 			if err := b.del(k); err != nil {
 				return err
 			}
 		}
 		for i := range vals {
-			if err := b.setWrapped(c.prefix+ids[i], vals[i]); err != nil {
+			key := c.prefix + ids[i]
+			if cur, err := b.tx.Get(key); err == nil && cur == vals[i] {
+				continue
+			}
+			if err := b.set(key, vals[i]); err != nil {
 				return err
 			}
 		}

@@ -204,8 +204,8 @@ func BenchmarkOpen100k(b *testing.B) { benchOpen(b, 1_000, 100_000) }
 
 func BenchmarkOpen10M(b *testing.B) { benchOpen(b, 100_000, 10_000_000) }
 
-// BenchmarkMessagesOf reads the last messages of one visitor among 100k
-// visitors (1M messages), as a reconnecting widget does.
+// BenchmarkMessagesOf reads the messages after offset 500,000 of one visitor
+// among 100k visitors (1M messages, about 5 each), as a reconnecting widget does.
 func BenchmarkMessagesOf(b *testing.B) {
 	dir := b.TempDir()
 	ids := writeFixture(b, dir, 100_000, 1_000_000)
@@ -218,7 +218,9 @@ func BenchmarkMessagesOf(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		id := ids[i%len(ids)]
 		ms, err := s.MessagesOf(id, 500_000, 0)
-		if err != nil || len(ms) != 5 {
+		// About 5: the fixture's writers run concurrently, so offsets near
+		// 500,000 are not in the order the messages were made.
+		if err != nil || len(ms) < 4 || len(ms) > 6 || ms[0].Offset <= 500_000 || ms[0].Client != id {
 			b.Fatalf("%d messages, %v", len(ms), err)
 		}
 	}
