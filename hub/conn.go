@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/chatd/chatd/internal/wsock"
+	"github.com/olahol/melody"
 	"golang.org/x/time/rate"
 )
 
@@ -22,7 +22,7 @@ const (
 // maxPending bounds the live frames held for a socket while its replay is sent.
 const maxPending = 4096
 
-// conn is the hub's state for one socket (one wsock session).
+// conn is the hub's state for one socket (one melody session).
 type conn struct {
 	h         *Hub
 	kind      int
@@ -33,11 +33,11 @@ type conn struct {
 	rejectMsg string
 
 	raw      atomic.Pointer[net.Conn] // the hijacked connection, to drop a stuck socket
-	s        *wsock.Session
+	s        *melody.Session
 	closing  atomic.Bool   // force close started
-	upgraded chan struct{} // closed once wsock has the socket
+	upgraded chan struct{} // closed once melody has the socket
 
-	// Flow control for replays: frames queued to wsock vs written by it.
+	// Flow control for replays: frames queued to melody vs written by it.
 	queued, sent atomic.Int64
 	held         atomic.Int64 // own messages stored but not yet released by the sequencer
 	drained      chan struct{}
@@ -94,7 +94,7 @@ func newConn(h *Hub, kind int, r *http.Request) *conn {
 	}
 }
 
-// write queues frame on the socket; the error handler closes the socket
+// write queues frame on the socket; melody's error handler closes the socket
 // if its buffer is full.
 func (c *conn) write(frame []byte) {
 	if c.closing.Load() {
@@ -158,7 +158,7 @@ func (c *conn) waitRoom(n int64, wait time.Duration) bool {
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
-	// wsock does not say when a session's writer stops, so look now and then.
+	// melody does not say when a session's writer stops, so look now and then.
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for c.backlog() >= n {
@@ -175,7 +175,7 @@ func (c *conn) waitRoom(n int64, wait time.Duration) bool {
 	return !c.closing.Load()
 }
 
-// backlog is what the socket still has to send: frames queued to wsock and
+// backlog is what the socket still has to send: frames queued to melody and
 // acknowledgements of its own messages held back for offset order.
 func (c *conn) backlog() int64 {
 	return c.queued.Load() - c.sent.Load() + c.held.Load()
@@ -190,7 +190,7 @@ func (c *conn) released() {
 	}
 }
 
-// onSent counts a frame wsock wrote.
+// onSent counts a frame melody wrote.
 func (c *conn) onSent() {
 	c.sent.Add(1)
 	select {
@@ -201,7 +201,7 @@ func (c *conn) onSent() {
 
 // closeWith queues a close frame after what is already queued.
 func (c *conn) closeWith(code int, reason string) {
-	if err := c.s.CloseWithMsg(wsock.FormatCloseMessage(code, reason)); err != nil && !errors.Is(err, wsock.ErrSessionClosed) {
+	if err := c.s.CloseWithMsg(melody.FormatCloseMessage(code, reason)); err != nil && !errors.Is(err, melody.ErrSessionClosed) {
 		c.forceClose()
 	}
 }
@@ -217,7 +217,7 @@ func (c *conn) dropSlow(why string) {
 	c.forceClose()
 }
 
-// forceClose drops the TCP connection without a close frame; wsock then
+// forceClose drops the TCP connection without a close frame; melody then
 // ends the session and the disconnect handler runs. It reports whether this
 // call closed it. A write blocked on a full TCP window fails at once.
 func (c *conn) forceClose() bool {
@@ -231,7 +231,7 @@ func (c *conn) forceClose() bool {
 }
 
 // hijackWriter records the connection gorilla/websocket hijacks, so the hub
-// can drop a socket whose wsock buffer is full (wsock offers no way to).
+// can drop a socket whose melody buffer is full (melody offers no way to).
 type hijackWriter struct {
 	http.ResponseWriter
 	c *conn

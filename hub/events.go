@@ -9,8 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/chatd/chatd/internal/wsock"
 	"github.com/chatd/chatd/store"
+	"github.com/olahol/melody"
 )
 
 // delivery is what one stored message sends where, encoded once.
@@ -38,13 +38,13 @@ func (h *Hub) deliver(r release) {
 		func(c *conn) { c.live(r.offset, d.adminFrame) })
 }
 
-// onMessage handles one text frame; wsock calls it from the socket's read
+// onMessage handles one text frame; melody calls it from the socket's read
 // goroutine, so the events of one socket are handled one at a time, in order.
 //
 // The work runs on a short-lived goroutine while the read goroutine waits:
 // the store calls go deep, and a stack grown by them would stay with the
 // idle socket for its whole life (8 KiB instead of 4 KiB per socket).
-func (h *Hub) onMessage(s *wsock.Session, b []byte) {
+func (h *Hub) onMessage(s *melody.Session, b []byte) {
 	c := connOf(s)
 	if c == nil || c.closing.Load() || c.reject != "" {
 		return // a refused socket is only told why and closed: nothing it sends is read

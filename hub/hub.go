@@ -1,5 +1,5 @@
 // Package hub is chatd's WebSocket hub: it serves visitor and admin sockets with
-// wsock, routes events between them through its own room index, and stores
+// melody, routes events between them through its own room index, and stores
 // through the Store interface. It knows nothing of buntdb.
 package hub
 
@@ -16,8 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/chatd/chatd/internal/wsock"
 	"github.com/gorilla/websocket"
+	"github.com/olahol/melody"
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
@@ -77,7 +77,7 @@ const (
 	DefaultCloseWait        = time.Second
 )
 
-// HardFrameFactor times MaxFrame is the size at which wsock drops a socket
+// HardFrameFactor times MaxFrame is the size at which melody drops a socket
 // (close code 1009) instead of reading the frame and answering too_large.
 const HardFrameFactor = 4
 
@@ -170,9 +170,9 @@ type Hub struct {
 	auth Auth
 	log  zerolog.Logger
 
-	clients     *wsock.Server // visitor sockets
-	admins      *wsock.Server // admin sockets
-	writePool   sync.Pool     // write buffers shared by all sockets
+	clients     *melody.Melody // visitor sockets
+	admins      *melody.Melody // admin sockets
+	writePool   sync.Pool      // write buffers shared by all sockets
 	idx         *index
 	seq         *sequencer
 	msgLimits   *limiters // per visitor, shared by its tabs
@@ -192,7 +192,7 @@ type Hub struct {
 	stopOnce    sync.Once
 }
 
-// connKey is the wsock session key holding the *conn.
+// connKey is the melody session key holding the *conn.
 const connKey = "conn"
 
 // New builds a hub over st that checks admin tokens with auth.
@@ -222,18 +222,18 @@ func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
 	h.seenLimits = newLimiters(seenRate, seenBurst)
 	h.transcriptLimits = newLimiters(transcriptRate, transcriptBurst)
 
-	h.clients = h.newSockets(cfg.SendBuffer)
-	h.admins = h.newSockets(cfg.AdminSendBuffer)
+	h.clients = h.newMelody(cfg.SendBuffer)
+	h.admins = h.newMelody(cfg.AdminSendBuffer)
 	return h
 }
 
-// newSockets configures one wsock server: visitor and admin sockets differ
+// newMelody configures one melody instance: visitor and admin sockets differ
 // in send buffer. The upgrade takes any Origin: a refused one is told so on
 // the socket (serve), which a browser can read, unlike an HTTP 403.
-func (h *Hub) newSockets(buffer int) *wsock.Server {
-	m := wsock.New()
+func (h *Hub) newMelody(buffer int) *melody.Melody {
+	m := melody.New()
 	// Frames up to MaxFrame are read and checked; up to HardFrameFactor times
-	// it they are read and answered too_large; above that wsock closes (1009).
+	// it they are read and answered too_large; above that melody closes (1009).
 	m.Config.MaxMessageSize = h.cfg.MaxFrame * HardFrameFactor
 	m.Config.MessageBufferSize = buffer
 	m.Config.PingPeriod = h.cfg.PingPeriod
@@ -241,10 +241,9 @@ func (h *Hub) newSockets(buffer int) *wsock.Server {
 	m.Config.WriteWait = writeWait
 	m.Upgrader = &websocket.Upgrader{
 		HandshakeTimeout: writeWait,
-		// A small reader of our own, so net/http's 4 KiB one can be freed.
-		// It holds frame headers and small frames (a few pipelined messages);
-		// a larger payload is read past it, straight into the message.
-		ReadBufferSize: 512,
+		// A small reader of our own, so net/http's 4 KiB one can be freed;
+		// frames larger than it are read in pieces.
+		ReadBufferSize: 1024,
 		// Write buffers come from a pool and are held only while a frame is
 		// written, so an idle socket holds none.
 		WriteBufferSize: 4096,
@@ -254,12 +253,12 @@ func (h *Hub) newSockets(buffer int) *wsock.Server {
 	m.HandleConnect(h.onConnect)
 	m.HandleDisconnect(h.onDisconnect)
 	m.HandleMessage(h.onMessage)
-	m.HandleMessageBinary(func(s *wsock.Session, _ []byte) {
+	m.HandleMessageBinary(func(s *melody.Session, _ []byte) {
 		if c := connOf(s); c != nil {
 			h.reply(c, refuse(codeBadJSON, "binary frames are not accepted", ""))
 		}
 	})
-	m.HandleSentMessage(func(s *wsock.Session, _ []byte) {
+	m.HandleSentMessage(func(s *melody.Session, _ []byte) {
 		if c := connOf(s); c != nil {
 			c.onSent()
 		}
@@ -306,7 +305,7 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, kind int) {
 	select {
 	case <-c.upgraded:
 	case err := <-failed:
-		if errors.Is(err, wsock.ErrClosed) {
+		if errors.Is(err, melody.ErrClosed) {
 			http.Error(w, "server restarting", http.StatusServiceUnavailable)
 		}
 	}
@@ -314,7 +313,7 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, kind int) {
 
 // run serves one socket until it closes. Its arguments are passed, not
 // captured, so nothing of net/http's request stays reachable after the upgrade.
-func (h *Hub) run(m *wsock.Server, w http.ResponseWriter, r *http.Request, c *conn, counted bool, failed chan<- error) {
+func (h *Hub) run(m *melody.Melody, w http.ResponseWriter, r *http.Request, c *conn, counted bool, failed chan<- error) {
 	defer h.idx.leave(c.addr, counted)
 	defer func() {
 		// net/http no longer guards this goroutine: a bug ends one socket, not chatd.
@@ -336,7 +335,7 @@ func (h *Hub) run(m *wsock.Server, w http.ResponseWriter, r *http.Request, c *co
 var upgradeHeaders = []string{"Connection", "Upgrade", "Origin", "Sec-Websocket-Version",
 	"Sec-Websocket-Key", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions"}
 
-// slimRequest copies what the upgrade needs from r: wsock keeps the request
+// slimRequest copies what the upgrade needs from r: melody keeps the request
 // for the socket's life, and a browser's cookies and other headers would cost
 // every idle socket a kilobyte or more.
 func slimRequest(r *http.Request) *http.Request {
@@ -373,19 +372,19 @@ func sameOrigin(r *http.Request) bool {
 	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
-func connOf(s *wsock.Session) *conn {
+func connOf(s *melody.Session) *conn {
 	v, _ := s.Get(connKey)
 	c, _ := v.(*conn)
 	return c
 }
 
-func (h *Hub) onConnect(s *wsock.Session) {
+func (h *Hub) onConnect(s *melody.Session) {
 	c := connOf(s)
 	if c == nil {
 		return
 	}
 	c.s = s
-	// Nothing reads the request after the upgrade; wsock would keep it (URL,
+	// Nothing reads the request after the upgrade; melody would keep it (URL,
 	// headers) for the socket's whole life.
 	s.Request = nil
 	close(c.upgraded)
@@ -401,7 +400,7 @@ func (h *Hub) onConnect(s *wsock.Session) {
 	}
 }
 
-func (h *Hub) onDisconnect(s *wsock.Session) {
+func (h *Hub) onDisconnect(s *melody.Session) {
 	c := connOf(s)
 	if c == nil {
 		return
@@ -427,13 +426,13 @@ func (h *Hub) onDisconnect(s *wsock.Session) {
 	h.log.Debug().Str("visitor", id.visitor).Str("remote", c.remote).Bool("last", last).Msg("visitor disconnected")
 }
 
-func (h *Hub) onError(s *wsock.Session, err error) {
+func (h *Hub) onError(s *melody.Session, err error) {
 	c := connOf(s)
 	if c == nil {
 		return
 	}
 	switch {
-	case errors.Is(err, wsock.ErrMessageBufferFull):
+	case errors.Is(err, melody.ErrMessageBufferFull):
 		c.dropSlow("send buffer full")
 	case errors.Is(err, websocket.ErrReadLimit):
 		h.count(codeTooLarge)

@@ -74,7 +74,7 @@ func (x *index) leave(ip string, counted bool) {
 	}
 }
 
-// open registers a socket that wsock has accepted. False once stopping.
+// open registers a socket that melody has accepted. False once stopping.
 func (x *index) open(c *conn) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()

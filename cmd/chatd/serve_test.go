@@ -279,7 +279,7 @@ func TestNoGoroutineOutlivesRun(t *testing.T) {
 		stacks := string(buf[:runtime.Stack(buf, true)])
 		for _, g := range strings.Split(stacks, "\n\n") {
 			for _, mark := range []string{"chatd/chatd/hub.", "chatd/chatd/server.", "chatd/chatd/db.",
-				"chatd/chatd/store.", "chatd/chatd/internal/wsock", "net/http.(*conn).serve", "net/http.(*Server).Serve",
+				"chatd/chatd/store.", "olahol/melody", "net/http.(*conn).serve", "net/http.(*Server).Serve",
 				"tidwall/buntdb"} {
 				if strings.Contains(g, mark) && !strings.Contains(g, "_test.go") {
 					return g
