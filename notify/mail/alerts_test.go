@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/internal/notifytest"
 )
 
 var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
@@ -152,8 +154,8 @@ func TestNewAlertsChecksRecipients(t *testing.T) {
 // online; each agent gets exactly one digest naming both, with previews, and
 // nothing else.
 func TestAlertsOverRealSMTP(t *testing.T) {
-	srv := newSMTPServer(t, serverOpts{tls: TLSNone})
-	s, _ := NewSMTP(srv.config(TLSNone))
+	srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{TLS: TLSNone})
+	s, _ := NewSMTP(smtpConfig(srv, TLSNone))
 	m, done, _ := runMailer(t, s, MailerConfig{})
 	a, err := NewAlerts(AlertConfig{To: []string{"alice@example.com", "bob@example.com"}, After: 30 * time.Millisecond,
 		Window: time.Hour, SiteName: "Example Shop", PortalURL: "https://chat.example.com/portal/"}, m)
@@ -173,24 +175,24 @@ func TestAlertsOverRealSMTP(t *testing.T) {
 		}
 		a.VisitorMessage(id, name, text, now)
 	}
-	var got []received
+	var got []notifytest.Mail
 	for range 2 {
 		if d := waitDone(t, done); d.err != nil {
 			t.Fatal(d.err)
 		}
-		got = append(got, srv.next(t))
+		got = append(got, srv.Next(t))
 	}
-	srv.none(t)
+	srv.None(t)
 	rcpts := map[string]bool{}
 	for _, r := range got {
-		rcpts[r.rcpt[0]] = len(r.rcpt) == 1
-		if r.subject != "[Example Shop] 2 visitors waiting: Ann, Bob" && r.subject != "[Example Shop] 2 visitors waiting: Bob, Ann" {
-			t.Fatalf("subject %q", r.subject)
+		rcpts[r.Rcpt[0]] = len(r.Rcpt) == 1
+		if r.Subject != "[Example Shop] 2 visitors waiting: Ann, Bob" && r.Subject != "[Example Shop] 2 visitors waiting: Bob, Ann" {
+			t.Fatalf("subject %q", r.Subject)
 		}
 		for _, want := range []string{"Ann - 4 unanswered messages", "Bob - 3 unanswered messages", "  > bye", "  > still here",
 			"https://chat.example.com/portal/#visitor=9f2c1a7e5b3d4c21", "no agent is online"} {
-			if !strings.Contains(r.body, want) {
-				t.Fatalf("digest lacks %q:\n%s", want, r.body)
+			if !strings.Contains(r.Body, want) {
+				t.Fatalf("digest lacks %q:\n%s", want, r.Body)
 			}
 		}
 	}
