@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -292,8 +293,8 @@ func TestSubscribeChecksTheSubscription(t *testing.T) {
 		{"auth too short", good(func(m map[string]any) { keys(m)["auth"] = "AAAA" }), "auth"},
 		{"auth not base64", good(func(m map[string]any) { keys(m)["auth"] = "!!!!!!!!!!!!!!!!!!!!!!" }), "auth"},
 	} {
-		if _, err := f.s.Subscribe(context.Background(), "alice", tc.raw); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		if _, err := f.s.Subscribe(context.Background(), "alice", tc.raw); err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v, want %q matching ErrInvalid", tc.name, err, tc.want)
 		}
 	}
 	if _, err := f.s.Subscribe(context.Background(), "", good(func(map[string]any) {})); err == nil {
@@ -317,6 +318,26 @@ func TestSubscribeChecksTheSubscription(t *testing.T) {
 	f.s.Unsubscribe(context.Background(), "alice", "https://push.example/abc")
 	if subs, _ := f.store.Subscriptions(""); len(subs) != 0 {
 		t.Fatal("unsubscribe kept it")
+	}
+}
+
+func TestSubscriptionsPerAdminAreBounded(t *testing.T) {
+	f := setup(t, Config{MaxPerAdmin: 3})
+	var subs []Subscription
+	for i := range 5 {
+		subs = append(subs, f.subscribe(t, "alice", notifytest.NewBrowser(t, fmt.Sprintf("b%d", i))))
+	}
+	f.subscribe(t, "bob", notifytest.NewBrowser(t, "bob"))
+	got, _ := f.store.Subscriptions("alice")
+	ids := map[string]bool{}
+	for _, s := range got {
+		ids[s.ID] = true
+	}
+	if len(got) != 3 || !ids[subs[2].ID] || !ids[subs[3].ID] || !ids[subs[4].ID] {
+		t.Fatalf("alice keeps %d subscriptions %v, want her newest 3", len(got), ids)
+	}
+	if b, _ := f.store.Subscriptions("bob"); len(b) != 1 {
+		t.Fatal("another admin's subscription was trimmed")
 	}
 }
 

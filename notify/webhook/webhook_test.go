@@ -311,3 +311,23 @@ func TestVerify(t *testing.T) {
 		})
 	}
 }
+
+func TestEndpointsHideThePathAndSecret(t *testing.T) {
+	n, err := New(Config{Endpoints: []Endpoint{
+		{URL: "https://hooks.slack.example/services/T0/B0/SeCrEt", Secret: secret, Events: []string{MessageCreated}, Format: FormatSlack},
+		{URL: "http://127.0.0.1:9/chatd?token=SeCrEt", Secret: secret},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := n.Endpoints()
+	b, _ := json.Marshal(got)
+	if strings.Contains(string(b), "SeCrEt") || strings.Contains(string(b), secret) {
+		t.Fatalf("endpoint list leaks a credential: %s", b)
+	}
+	want := `[{"endpoint":"https://hooks.slack.example","events":["message.created"],"format":"slack","queued":0},` +
+		`{"endpoint":"http://127.0.0.1:9","events":["conversation.created","message.created"],"format":"json","queued":0}]`
+	if string(b) != want {
+		t.Fatalf("endpoints %s\nwant %s", b, want)
+	}
+}
