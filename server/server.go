@@ -42,6 +42,13 @@ type Config struct {
 	// the same function the hub uses; default netaddr.Grouper(64).
 	AddressKey func(ip string) string
 	Log        zerolog.Logger
+	// Push serves the Web Push API (notifyapi.go); nil: web push is off.
+	Push Push
+	// Webhooks serves the webhook delivery log; nil: no webhooks.
+	Webhooks Webhooks
+	// AdminRole reports whether an admin may see admin-only data (the
+	// webhook log); nil: every admin may.
+	AdminRole func(admin string) bool
 }
 
 // Server is chatd's HTTP handler. Readiness starts false: call SetReady.
@@ -82,6 +89,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/backup", s.backup)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.notifyRoutes()
 	if s.cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.metrics())
 	}
