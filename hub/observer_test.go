@@ -31,8 +31,10 @@ func (r *recorder) add(s string) {
 func (r *recorder) MessageStored(m store.Message) {
 	r.add(fmt.Sprintf("message %d %s %s %s", m.Offset, m.From, m.CID, m.Text))
 }
-func (r *recorder) VisitorPresence(v string, online bool) { r.add(fmt.Sprintf("presence %s %v", v, online)) }
-func (r *recorder) AgentsOnline(n int)                   { r.add(fmt.Sprintf("agents %d", n)) }
+func (r *recorder) VisitorPresence(v string, online bool) {
+	r.add(fmt.Sprintf("presence %s %v", v, online))
+}
+func (r *recorder) AgentsOnline(n int) { r.add(fmt.Sprintf("agents %d", n)) }
 
 // waitFor waits until the recorder holds n events and returns them.
 func (r *recorder) waitFor(t *testing.T, n int) []string {

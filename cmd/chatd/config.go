@@ -54,6 +54,7 @@ type config struct {
 	ShutdownDelay   time.Duration
 	Pprof           string
 	BcryptCost      int
+	notifyOpts      // notification channels (config_notify.go)
 
 	// Derived by validate.
 	sync         db.SyncPolicy
@@ -64,7 +65,7 @@ type config struct {
 }
 
 // secretFlags may also be read from a file named by CHATD_<NAME>_FILE.
-var secretFlags = map[string]bool{"metrics-token": true, "token": true}
+var secretFlags = map[string]bool{"metrics-token": true, "token": true, "smtp-password": true, "webhook-secret": true}
 
 // envName is the environment twin of flag name: --token-ttl -> CHATD_TOKEN_TTL.
 func envName(flagName string) string {
@@ -124,6 +125,7 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", 0, "on SIGTERM, answer /readyz 503 this long before closing sockets (load balancer drain)")
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (empty = off)")
 	bcryptFlag(fs, &c.BcryptCost)
+	notifyFlags(fs, &c.notifyOpts)
 	return fs
 }
 
@@ -290,6 +292,7 @@ func (c *config) validate() error {
 	if c.BcryptCost < 4 || c.BcryptCost > 31 {
 		bad("--bcrypt-cost %d: must be between 4 and 31", c.BcryptCost)
 	}
+	c.validateNotify(bad)
 	return errors.Join(errs...)
 }
 

@@ -70,16 +70,26 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		return exitFail
 	}
 
+	var h *hub.Hub
+	notes, err := c.buildNotifications(st, func(v string) bool { return h.VisitorOnline(v) }, notifyMetrics(c, metrics), log)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot set up notifications")
+		return exitFail
+	}
+	notifyCtx, stopNotify := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopNotify()
+
 	clientIP := server.ClientIP(c.trusted)
 	addrKey := netaddr.Grouper(c.IPv6Prefix)
-	h := hub.New(hub.Config{
+	h = hub.New(hub.Config{
 		MaxFrame: int64(c.MaxFrame), AddressKey: addrKey,
 		QuotaVisitor: c.QuotaVisitor, QuotaAddress: c.QuotaAddress,
 		MsgRate: c.MsgRate, MsgBurst: c.MsgBurst,
 		SocketsPerVisit: c.SocketsPerVisit, SocketsPerIP: c.SocketsPerIP, NewVisitorsPerIP: c.NewVisitorsPIP,
 		SendBuffer: c.SendBuffer, AdminSendBuffer: c.AdminSendBuffer, PingPeriod: c.PingPeriod,
-		AllowedOrigins: c.origins, ClientIP: clientIP,
+		AllowedOrigins: c.origins, ClientIP: clientIP, Observer: notes.observer(),
 	}, st, au, log.With().Str("component", "hub").Logger())
+	notifyDone := notes.run(notifyCtx)
 	if !c.Metrics {
 		metrics = nil
 	} else {
@@ -88,7 +98,8 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	srv := server.New(server.Config{
 		Hub: h, Store: st, Auth: au, Static: static.Public(),
 		Metrics: metrics, MetricsToken: c.MetricsToken, ClientIP: clientIP, AddressKey: addrKey,
-		Log: log.With().Str("component", "http").Logger(),
+		Log:  log.With().Str("component", "http").Logger(),
+		Push: notes.pushAPI(), Webhooks: notes.webhookLog(),
 	})
 
 	ln, err := net.Listen("tcp", c.Addr)
@@ -134,6 +145,15 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	}
 	if err := h.Shutdown(deadline); err != nil {
 		log.Error().Err(err).Msg("hub shutdown")
+		code = exitFail
+	}
+	// No event comes any more: stop the notifications (attempts in flight
+	// are cancelled, queued ones dropped and counted).
+	stopNotify()
+	select {
+	case <-notifyDone:
+	case <-deadline.Done():
+		log.Error().Msg("notifications did not stop before the shutdown deadline")
 		code = exitFail
 	}
 	if err := httpSrv.Shutdown(deadline); err != nil {

@@ -159,6 +159,13 @@ func (s *SMTPServer) SetSlow(d time.Duration) {
 	s.mu.Unlock()
 }
 
+// FailNext answers the next DATA commands with codes (then accepts again).
+func (s *SMTPServer) FailNext(codes ...int) {
+	s.mu.Lock()
+	s.dataCode = append([]int(nil), codes...)
+	s.mu.Unlock()
+}
+
 // Hang makes every DATA wait until Release (or the end of the test).
 func (s *SMTPServer) Hang() {
 	s.mu.Lock()
