@@ -6,6 +6,9 @@ import { renderSoon, renderNow, initView, scrollToEnd } from './view.js';
 import { reconnectDelay, CLOSE_RESTART } from './backoff.js';
 import { createSound } from './sound.js';
 import { createReads } from './reads.js';
+import { notifyMessage, listed } from './notify.js';
+import { refreshPush, disablePush } from './push.js';
+import { initSettings } from './settings.js';
 
 var LIMIT = 1000; // newest messages replayed on connect
 var PAGE = 500; // visitors per "load more"
@@ -69,6 +72,7 @@ $('login-form').addEventListener('submit', function (ev) {
     $('login-password').value = '';
     showApp();
     connect();
+    refreshPush(); // a subscription of this browser now belongs to this agent
   }).catch(function (e) {
     err.textContent = e && e.shown ? e.message : 'Cannot reach the server. Please try again.';
     err.hidden = false;
@@ -77,7 +81,10 @@ $('login-form').addEventListener('submit', function (ev) {
 $('logout').addEventListener('click', function () {
   var t = S.token;
   signOut('');
-  fetch('/api/logout', { method: 'POST', headers: { Authorization: 'Bearer ' + t } }).catch(function () {});
+  // A signed-out browser gets no more pushes for this agent; then the token goes.
+  disablePush(t).catch(function () {}).then(function () {
+    return fetch('/api/logout', { method: 'POST', headers: { Authorization: 'Bearer ' + t } });
+  }).catch(function () {});
 });
 function signOut(note) {
   S.token = '';
@@ -183,6 +190,7 @@ function handle(type, data) {
     restarting = false;
     setConn(true, 'Connected');
     S.outbox.forEach(transmit);
+    listed();
     renderSoon();
     break;
   case 'admin:messages':
@@ -207,7 +215,11 @@ function handle(type, data) {
   case 'admin:client_status':
     if (!data || typeof data.id !== 'string' || !data.id) break;
     S.visitors.status(data, new Date().toISOString());
+    listed();
     renderSoon();
+    break;
+  case 'admin:client': // a visitor's changed fields: e-mail, identity, name... (issue 12)
+    if (data && S.visitors.update(data)) renderSoon();
     break;
   case 'admin:client_page':
     if (data && typeof data.id === 'string' && S.visitors.page(data)) renderSoon();
@@ -218,6 +230,7 @@ function handle(type, data) {
     S.listMore = !!data.more;
     S.listCursor = typeof data.next === 'string' ? data.next : '';
     S.loadingMore = false;
+    listed();
     renderSoon();
     break;
   case 'admin:history':
@@ -316,7 +329,10 @@ function addMessage(m, live) {
   var i = c.msgs.length;
   while (i > 0 && c.msgs[i - 1].offset > m.offset) i--;
   c.msgs.splice(i, 0, m);
+  var v = S.visitors.get(m.client);
+  var first = !(v && v.last); // the visitor had no message: a new conversation
   S.visitors.message(m.client, m.offset);
+  if (live && m.from === 'client') notifyMessage(m, first);
   if (live && m.from === 'client' && document.hidden) {
     hiddenCount++;
     document.title = '(' + hiddenCount + ') ' + TITLE;
@@ -424,6 +440,7 @@ window.addEventListener('online', function () {
 });
 
 initView({ loadOlder: loadOlder, loadMoreVisitors: loadMoreVisitors });
+initSettings();
 if (S.token) {
   showApp();
   connect();
