@@ -44,6 +44,12 @@ type server struct {
 // stopped when the test ends.
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
+	return startServerEnv(t, nil, extra...)
+}
+
+// startServerEnv is startServer with more environment variables for chatd.
+func startServerEnv(t *testing.T, env []string, extra ...string) *server {
+	t.Helper()
 	bin, dir := chatdtest.Binary(t), t.TempDir()
 	chatdtest.AdminSet(t, bin, dir, agentName, agentPassword)
 	args := []string{"--msg-rate", "50", "--msg-burst", "100", "--new-visitors-per-ip", "1000"}
@@ -51,7 +57,7 @@ func startServer(t *testing.T, extra ...string) *server {
 		Data: dir,
 		Args: append(args, extra...),
 		// A cheap bcrypt cost keeps logins fast; it is only a test.
-		Env: []string{"CHATD_BCRYPT_COST=4"},
+		Env: append([]string{"CHATD_BCRYPT_COST=4"}, env...),
 	})}
 	s.waitReady()
 	return s

@@ -2,12 +2,22 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/serviceworker"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+
+	"github.com/chatd/chatd/internal/notifytest"
+	"github.com/chatd/chatd/notify/push"
 )
 
 // notesTap records the page's desktop notifications: window.__notes holds
@@ -145,5 +155,225 @@ func TestPortalDesktopNotifications(t *testing.T) {
 	}
 	if evalJS[bool](t, agent, `!!window.__pwned`) {
 		t.Fatal("a visitor's name ran as markup")
+	}
+}
+
+// pushStub stands in for the browser's push service (headless Chromium has
+// none): PushManager.subscribe returns a subscription whose endpoint is the
+// test's push service, with keys the test holds, so chatd's pushes are
+// decrypted there. It records the applicationServerKey the portal passed
+// (window.__pushKey, base64url) and whether it unsubscribed.
+func pushStub(sub []byte) string {
+	return fmt.Sprintf(`(() => {
+  const raw = %s;
+  window.__pushSub = null;
+  window.__pushUnsubscribed = false;
+  const make = opts => ({
+    endpoint: raw.endpoint, expirationTime: null,
+    options: { userVisibleOnly: opts.userVisibleOnly, applicationServerKey: opts.applicationServerKey.buffer || opts.applicationServerKey },
+    toJSON: () => raw,
+    unsubscribe() { window.__pushUnsubscribed = true; window.__pushSub = null; return Promise.resolve(true); }
+  });
+  PushManager.prototype.subscribe = function (opts) {
+    const k = new Uint8Array(opts.applicationServerKey.buffer || opts.applicationServerKey);
+    window.__pushKey = btoa(String.fromCharCode(...k)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    window.__pushSub = make(opts);
+    return Promise.resolve(window.__pushSub);
+  };
+  PushManager.prototype.getSubscription = function () { return Promise.resolve(window.__pushSub); };
+})()`, sub)
+}
+
+// fetchTap records the page's API calls: window.__fetches holds "METHOD path status".
+const fetchTap = `(() => {
+  const f = window.fetch;
+  window.__fetches = [];
+  window.fetch = (input, init) => f(input, init).then(res => {
+    window.__fetches.push(((init && init.method) || 'GET') + ' ' + new URL(res.url).pathname + ' ' + res.status);
+    return res;
+  });
+})()`
+
+// Web Push from the portal: the agent turns push on in the settings, the
+// portal registers its service worker (scope /portal/) and subscribes with
+// chatd's VAPID key, chatd stores the subscription for the agent and pushes
+// a visitor's message to it, encrypted for the subscription's keys (the test's
+// push service decrypts it). The service worker shows a push while no portal
+// window is focused, and its click opens the conversation in the portal.
+// Turning push off removes the subscription at chatd.
+func TestPortalPushSubscription(t *testing.T) {
+	svc := notifytest.NewPushService(t, notifytest.PushOptions{TLS: true})
+	s := startServerEnv(t, []string{"SSL_CERT_FILE=" + svc.CAFile}, "--push-subject", "mailto:ops@shop.test")
+	b := notifytest.NewBrowser(t, "agent-laptop")
+	sub := b.Subscription(svc.Add(b))
+
+	browser := newBrowser(t)
+	agent := browser
+	addScript(t, agent, pushStub(sub))
+	addScript(t, agent, fetchTap)
+	grantNotifications(t, agent, s.url())
+	portalLogin(t, agent, s, true)
+	openSettings(t, agent)
+	if got := evalJS[string](t, agent, `document.getElementById('set-push-note').textContent`); got != "Off on this device." {
+		t.Fatalf("push before the click: %q", got)
+	}
+	run(t, agent, chromedp.Click(chromedp.ID("set-push")))
+	waitFor(t, agent, "push on", `document.getElementById('set-push-note').textContent.startsWith('On')`)
+	closeSettings(t, agent)
+
+	res, err := http.Get(s.url() + "/api/push/vapid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vapid struct{ Key string }
+	json.NewDecoder(res.Body).Decode(&vapid)
+	res.Body.Close()
+	if got := evalJS[string](t, agent, `window.__pushKey`); vapid.Key == "" || got != vapid.Key {
+		t.Fatalf("the portal subscribed with key %q; chatd's is %q", got, vapid.Key)
+	}
+	if !awaitJS[bool](t, agent, `navigator.serviceWorker.getRegistration('/portal/').then(r => !!r && r.scope === location.origin + '/portal/' && !!r.active)`) {
+		t.Fatal("no active service worker for /portal/")
+	}
+
+	// A visitor's first message reaches the agent's browser through the push service.
+	ann := dialVisitor(t, s, "Ann", "", nil)
+	m := ann.send("Do you ship to Norway?")
+	p := svc.Next(t)
+	var n push.Notification
+	if err := json.Unmarshal(p.Plain, &n); err != nil || n.Type != push.ConversationCreated || n.Visitor != ann.ID ||
+		n.Name != "Ann" || n.Text != "Do you ship to Norway?" || int64(n.Offset) != m.Offset {
+		t.Fatalf("pushed %s (%v)", p.Plain, err)
+	}
+
+	// The service worker shows that push while the portal is not in front
+	// (delivered to it by the browser's DevTools, as a push service would),
+	// and shows nothing while a portal window has the focus.
+	regID := swRegistration(t, agent, s.url()+"/portal/")
+	deliverPush(t, agent, s.url(), regID, `{"type":"message.created","visitor":"x","name":"Focused","text":"not shown"}`)
+	other := newTabInWindow(t, browser)
+	run(t, other, chromedp.Navigate(s.url()+"/"))
+	bringToFront(t, other)
+	waitFor(t, agent, "the portal hidden", `document.hidden`)
+	deliverPush(t, agent, s.url(), regID, string(p.Plain))
+	waitAsync(t, agent, "the service worker's notification", `navigator.serviceWorker.getRegistration('/portal/').then(r => r.getNotifications()).then(ns => ns.some(x => x.title === 'New conversation: Ann' && x.body === 'Do you ship to Norway?' && x.tag === 'chatd-' + `+js(ann.ID)+`))`)
+
+	// (The "Focused" push was dispatched before the tab switch; the service
+	// worker looks up its windows at once, while opening and bringing a tab to
+	// front takes many round trips: its answer was "focused".)
+	if awaitJS[bool](t, agent, `navigator.serviceWorker.getRegistration('/portal/').then(r => r.getNotifications()).then(ns => ns.some(x => x.title === 'Focused'))`) {
+		t.Fatal("the service worker showed a push while the portal had the focus")
+	}
+
+	// Its click: the portal open in a tab is told to open the conversation.
+	swClick(t, browser, "chatd-"+ann.ID)
+	waitFor(t, agent, "Ann's conversation open", fmt.Sprintf(`document.getElementById('conv-name').textContent === 'Ann' && document.querySelector(%s).classList.contains('selected')`, js(visitorButton(ann.ID))))
+
+	// Off again: the subscription is removed at chatd and in the browser.
+	openSettings(t, agent)
+	run(t, agent, chromedp.Click(chromedp.ID("set-push")))
+	waitFor(t, agent, "push off", `document.getElementById('set-push-note').textContent === 'Off on this device.' && window.__pushUnsubscribed`)
+	if !evalJS[bool](t, agent, `window.__fetches.includes('DELETE /api/push/subscriptions 204') && window.__fetches.includes('POST /api/push/subscriptions 201')`) {
+		t.Fatalf("API calls %v", evalJS[[]string](t, agent, `window.__fetches`))
+	}
+}
+
+// swRegistration returns the DevTools id of the service worker registration of scope.
+func swRegistration(t *testing.T, tab context.Context, scope string) serviceworker.RegistrationID {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, stepTimeout)
+	defer cancel()
+	found := make(chan serviceworker.RegistrationID, 16)
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if u, ok := ev.(*serviceworker.EventWorkerRegistrationUpdated); ok {
+			for _, r := range u.Registrations {
+				if r.ScopeURL == scope && !r.IsDeleted {
+					select {
+					case found <- r.RegistrationID:
+					default:
+					}
+				}
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, serviceworker.Enable, cdp.Empty{}); err != nil {
+		t.Fatalf("ServiceWorker.enable: %v", err)
+	}
+	select {
+	case id := <-found:
+		return id
+	case <-ctx.Done():
+		t.Fatalf("no service worker registration for %s", scope)
+		return ""
+	}
+}
+
+// deliverPush hands data to the service worker of registration id as a push
+// message (ServiceWorker.deliverPushMessage), as the browser does with what a
+// push service delivers.
+func deliverPush(t *testing.T, tab context.Context, origin string, id serviceworker.RegistrationID, data string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, stepTimeout)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, serviceworker.DeliverPushMessage, serviceworker.DeliverPushMessageParams{
+		Origin: origin, RegistrationID: id, Data: data}); err != nil {
+		t.Fatalf("deliver a push message: %v", err)
+	}
+}
+
+// swClick dispatches notificationclick for the service worker's
+// notification with tag inside the service worker, as the browser does
+// when the agent clicks it (DevTools cannot click a system notification).
+func swClick(t *testing.T, browser context.Context, tag string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(browser, stepTimeout)
+	defer cancel()
+	targets, err := chromedp.Targets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id target.ID
+	for _, ti := range targets {
+		if ti.Type == "service_worker" && strings.HasSuffix(ti.URL, "/portal/sw.js") {
+			id = ti.TargetID
+		}
+	}
+	if id == "" {
+		t.Fatal("no service worker target")
+	}
+	sw, swCancel := chromedp.NewContext(browser, chromedp.WithTargetID(id))
+	t.Cleanup(swCancel)
+	n, err := chromedp.Run(sw, chromedp.Evaluate[int](fmt.Sprintf(`self.registration.getNotifications({tag: %s}).then(ns => {
+  ns.forEach(n => self.dispatchEvent(new NotificationEvent('notificationclick', { notification: n })));
+  return ns.length;
+})`, js(tag)), chromedp.EvalAwaitPromise))
+	if err != nil || n != 1 {
+		t.Fatalf("click the notification %s in the service worker: %d clicked, %v", tag, n, err)
+	}
+}
+
+// awaitJS evaluates an expression whose value is a promise and decodes what it resolves to.
+func awaitJS[T any](t *testing.T, tab context.Context, expr string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitAsync waits until the promise of expr resolves to true (waitFor takes
+// a plain expression; a promise there would always be truthy).
+func waitAsync(t *testing.T, tab context.Context, what, expr string) {
+	t.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	for !awaitJS[bool](t, tab, expr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: not within %v", what, stepTimeout)
+		}
+		time.Sleep(pollInterval) // polling with a deadline
 	}
 }

@@ -9,6 +9,7 @@ import { createReads } from './reads.js';
 import { notifyMessage, listed } from './notify.js';
 import { refreshPush, disablePush } from './push.js';
 import { initSettings } from './settings.js';
+import { initStatus, statusConnected, agents } from './status.js';
 
 var LIMIT = 1000; // newest messages replayed on connect
 var PAGE = 500; // visitors per "load more"
@@ -207,6 +208,10 @@ function handle(type, data) {
     break;
   case 'admin:replayed':
     replayed(data || {});
+    statusConnected(S.adminName);
+    break;
+  case 'admin:agents': // who is there to answer (issue 12)
+    agents(data);
     break;
   case 'admin:message':
     addMessage(data, true);
@@ -441,6 +446,7 @@ window.addEventListener('online', function () {
 
 initView({ loadOlder: loadOlder, loadMoreVisitors: loadMoreVisitors });
 initSettings();
+initStatus(send);
 if (S.token) {
   showApp();
   connect();

@@ -1,0 +1,76 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/chatd/chatd/internal/notifytest"
+)
+
+// The settings show admins the webhook delivery log: each endpoint by scheme
+// and host only (its path, a credential, never reaches the page) and each
+// delivery's event, status and answer.
+func TestPortalWebhookLog(t *testing.T) {
+	const secret = "e2e-webhook-secret-0123456789"
+	hook := notifytest.NewWebhookReceiver(t, secret)
+	s := startServer(t, "--webhook-urls", hook.URL+"/T000/B000/SeCrEtPaTh", "--webhook-secret", secret)
+	agent := newBrowser(t)
+	portalLogin(t, agent, s, true)
+	v := dialVisitor(t, s, "Ann", "", nil)
+	v.send("hello")
+	for range 2 {
+		if h := hook.Next(t); !h.SigOK {
+			t.Fatalf("unsigned delivery %s", h.Body)
+		}
+	}
+	openSettings(t, agent)
+	waitFor(t, agent, "two delivered rows", `document.querySelectorAll('#webhooks-log tr.hook-delivered').length === 2 && !document.getElementById('webhooks').hidden`)
+	text := evalJS[string](t, agent, `document.getElementById('webhooks').textContent`)
+	for _, want := range []string{hook.URL, "conversation.created", "message.created", "delivered", "HTTP 200"} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("the log lacks %q: %s", want, text)
+		}
+	}
+	if strings.Contains(evalJS[string](t, agent, `document.documentElement.outerHTML`), "SeCrEtPaTh") {
+		t.Fatal("the webhook URL's path reached the page")
+	}
+	// A later delivery shows after Refresh.
+	v.send("again")
+	hook.Next(t)
+	run(t, agent, chromedp.Click(chromedp.ID("webhooks-refresh")))
+	waitFor(t, agent, "three delivered rows", `document.querySelectorAll('#webhooks-log tr.hook-delivered').length === 3`)
+}
+
+// Without webhooks the section says so; the agent sees it as an admin.
+func TestPortalWebhookLogEmpty(t *testing.T) {
+	s := startServer(t)
+	agent := newBrowser(t)
+	portalLogin(t, agent, s, true)
+	openSettings(t, agent)
+	waitFor(t, agent, "the empty log", `!document.getElementById('webhooks').hidden && document.getElementById('webhooks-log').textContent.includes('No webhooks are configured')`)
+}
+
+// The e-mail address a visitor left (admin:client, or "email" in admin:list)
+// shows in the conversation's header, as text.
+func TestPortalShowsVisitorEmail(t *testing.T) {
+	s := startServer(t)
+	agent := newBrowser(t)
+	addScript(t, agent, socketTap)
+	portalLogin(t, agent, s, true)
+	v := dialVisitor(t, s, "Ann", "", nil)
+	v.send("hello")
+	portalSelect(t, agent, v.ID)
+	if !evalJS[bool](t, agent, `document.getElementById('conv-contact').hidden`) {
+		t.Fatal("a contact line without an address")
+	}
+	hostile := `ann+<b>x</b>@example.com`
+	inject(t, agent, "admin:client", map[string]any{"id": v.ID, "email": hostile})
+	waitFor(t, agent, "the address shown", fmt.Sprintf(`!document.getElementById('conv-contact').hidden && document.querySelector('#conv-contact .contact-email').textContent === %s && !document.querySelector('#conv-contact b')`, js(hostile)))
+	// An event for an unknown visitor changes nothing and breaks nothing.
+	inject(t, agent, "admin:client", map[string]any{"id": "nobody", "email": "x@example.com"})
+	inject(t, agent, "admin:client", nil)
+	waitPortalCount(t, agent, "hello", 1)
+}
