@@ -87,7 +87,7 @@ func (c *config) buildNotifications(st *store.Store, online func(string) bool, m
 			Metrics: metrics, Logger: lg}, subs); err != nil {
 			return nil, err
 		}
-		dc.Push = n.push
+		dc.Push, dc.PushGap = n.push, c.PushGap
 	}
 	if len(c.webhookURLs) > 0 {
 		var err error

@@ -76,7 +76,11 @@ type Config struct {
 	// Continuity's Delay: the same wait as for a reply written while away).
 	ReplyDelay time.Duration
 	Push       *push.Sender
-	Webhooks   *webhook.Notifier
+	// PushGap is the push Sender's MinGap (default 30s): a conversation
+	// pushed less than this ago is not looked at again, so a busy
+	// conversation costs no store reads per message.
+	PushGap  time.Duration
+	Webhooks *webhook.Notifier
 
 	// QueueSize bounds the events waiting (default 4096).
 	QueueSize int
@@ -124,6 +128,7 @@ type Dispatcher struct {
 	handed  map[string]uint64    // per visitor: highest reply offset handed to Replies
 	leftAt  map[string]time.Time // visitors gone with replies possibly unread: when they left
 	leaving []event              // those departures, oldest first (evLeft)
+	pushed  map[string]time.Time // per visitor: when its conversation was last pushed
 }
 
 // Bounds of the in-memory maps (entries; beyond them a map is cleared,
@@ -148,6 +153,9 @@ func New(cfg Config) *Dispatcher {
 	if cfg.ReplyDelay <= 0 {
 		cfg.ReplyDelay = 2 * time.Minute
 	}
+	if cfg.PushGap <= 0 {
+		cfg.PushGap = 30 * time.Second
+	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = notify.Nop{}
 	}
@@ -157,7 +165,7 @@ func New(cfg Config) *Dispatcher {
 	lg := cfg.Logger.With().Str("component", "notify").Logger()
 	return &Dispatcher{cfg: cfg, events: make(chan event, cfg.QueueSize), wake: make(chan struct{}, 1),
 		lg: lg, drops: lg.Sample(&zerolog.BurstSampler{Burst: 1, Period: 10 * time.Second}),
-		talked: map[string]bool{}, handed: map[string]uint64{}, leftAt: map[string]time.Time{}}
+		talked: map[string]bool{}, handed: map[string]uint64{}, leftAt: map[string]time.Time{}, pushed: map[string]time.Time{}}
 }
 
 // MessageStored reports a message the hub stored (not a duplicate). Never blocks.

@@ -186,8 +186,25 @@ func (d *Dispatcher) left(ev event) {
 
 func (d *Dispatcher) replyMails() bool { return d.cfg.Replies != nil && d.cfg.ReplyMails }
 
-// push notifies the browsers of the current agents.
+// push notifies the browsers of the current agents, unless this
+// conversation was pushed less than PushGap ago (the Sender would skip every
+// subscription anyway; this spares its store reads).
 func (d *Dispatcher) push(n push.Notification) {
+	now := time.Now()
+	if t, ok := d.pushed[n.Visitor]; ok && now.Sub(t) < d.cfg.PushGap {
+		return
+	}
+	if len(d.pushed) >= maxTalked {
+		for v, t := range d.pushed {
+			if now.Sub(t) >= d.cfg.PushGap {
+				delete(d.pushed, v)
+			}
+		}
+		if len(d.pushed) >= maxTalked {
+			clear(d.pushed)
+		}
+	}
+	d.pushed[n.Visitor] = now
 	if d.cfg.Agents == nil {
 		d.cfg.Push.Notify(n)
 		return

@@ -199,6 +199,12 @@ func (a *Alerts) flush(now time.Time) ([]Message, time.Time) {
 	if a.online > 0 {
 		return nil, time.Time{}
 	}
+	// Inside the window nothing can go out: look again when it ends, without
+	// walking every conversation on each event (a busy site pokes this for
+	// every visitor message).
+	if open := a.lastSent.Add(a.cfg.Window); !a.lastSent.IsZero() && now.Before(open) {
+		return nil, open
+	}
 	var due []*waiting
 	var next time.Time
 	for _, w := range a.convs {
