@@ -32,15 +32,12 @@ func (d *Dispatcher) message(m store.Message) {
 		kind := push.MessageCreated
 		if first {
 			kind = push.ConversationCreated
-			if d.cfg.Alerts != nil {
-				d.cfg.Alerts.NewConversation(v.ID, v.Name, m.At)
-			}
 			if d.cfg.Webhooks != nil {
 				d.cfg.Webhooks.ConversationCreated(wv)
 			}
 		}
 		if d.cfg.Alerts != nil {
-			d.cfg.Alerts.VisitorMessage(v.ID, v.Name, m.Text, m.At)
+			d.cfg.Alerts.Message(v.ID, v.Name, m.Text, m.At, first)
 		}
 		if d.cfg.Webhooks != nil {
 			d.cfg.Webhooks.MessageCreated(wm, wv)

@@ -201,3 +201,19 @@ func TestAlertsOverRealSMTP(t *testing.T) {
 		t.Fatalf("recipients %v", rcpts)
 	}
 }
+
+func TestAlertsMessageReportsANewConversationWithItsText(t *testing.T) {
+	a := newTestAlerts(t, AlertConfig{})
+	a.Message("v1", "Ann", "Do you ship to Norway?", at(0), true)
+	msgs, _ := a.flush(at(0))
+	if len(msgs) != 2 || !strings.Contains(msgs[0].Text, "new conversation since") ||
+		!strings.Contains(msgs[0].Text, "> Do you ship to Norway?") || !strings.Contains(msgs[0].Text, "1 unanswered message") {
+		t.Fatalf("digest %+v", msgs)
+	}
+	// A later message is not a new conversation.
+	a.Message("v1", "Ann", "hello?", at(20*time.Minute), false)
+	msgs, _ = a.flush(at(23 * time.Minute))
+	if len(msgs) != 2 || strings.Contains(msgs[0].Text, "new conversation") || !strings.Contains(msgs[0].Text, "> hello?") {
+		t.Fatalf("second digest %+v", msgs)
+	}
+}
