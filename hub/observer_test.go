@@ -75,8 +75,9 @@ func TestObserverSeesMessagesAndPresence(t *testing.T) {
 	tab1.expectMessage(evClientMessage, "c1")
 	tab1.close()
 	tab2.close()
-	got := rec.waitFor(t, 4)
+	got := rec.waitFor(t, 5)
 	want := []string{
+		"agents 1", // the admin connected, online
 		"presence " + id.ID + " true",
 		fmt.Sprintf("message %d client c1 hello", m1.Offset),
 		fmt.Sprintf("message %d admin a1 hi Ann", m2.Offset),
@@ -87,5 +88,21 @@ func TestObserverSeesMessagesAndPresence(t *testing.T) {
 	}
 	if ts.hub.VisitorOnline(id.ID) {
 		t.Fatal("VisitorOnline after the last socket closed")
+	}
+}
+
+func TestObserverSeesAgentsOnline(t *testing.T) {
+	rec := newRecorder()
+	ts := startServer(t, Config{Observer: rec})
+	alice, _, _ := ts.admin("alice", 0)
+	rec.waitFor(t, 1)
+	alice.send(evAdminSetStatus, map[string]any{"status": "away"})
+	rec.waitFor(t, 2)
+	alice.send(evAdminSetStatus, map[string]any{"status": "online"})
+	rec.waitFor(t, 3)
+	alice.close()
+	got := rec.waitFor(t, 4)
+	if want := []string{"agents 1", "agents 0", "agents 1", "agents 0"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("observer got %q, want %q", got, want)
 	}
 }

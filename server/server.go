@@ -49,6 +49,9 @@ type Config struct {
 	// AdminRole reports whether an admin may see admin-only data (the
 	// webhook log); nil: every admin may.
 	AdminRole func(admin string) bool
+	// Availability, if set, serves GET /api/widget with its value as JSON
+	// (the hub's Availability; widgetapi.go).
+	Availability func() any
 }
 
 // Server is chatd's HTTP handler. Readiness starts false: call SetReady.
@@ -90,6 +93,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.notifyRoutes()
+	s.widgetRoutes()
 	if s.cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.metrics())
 	}

@@ -54,6 +54,7 @@ type config struct {
 	ShutdownDelay   time.Duration
 	Pprof           string
 	BcryptCost      int
+	visitorOpts     // availability, e-mail capture, identity (config_visitors.go)
 	notifyOpts      // notification channels (config_notify.go)
 
 	// Derived by validate.
@@ -65,7 +66,7 @@ type config struct {
 }
 
 // secretFlags may also be read from a file named by CHATD_<NAME>_FILE.
-var secretFlags = map[string]bool{"metrics-token": true, "token": true, "smtp-password": true, "webhook-secret": true}
+var secretFlags = map[string]bool{"metrics-token": true, "token": true, "identity-secret": true, "smtp-password": true, "webhook-secret": true}
 
 // envName is the environment twin of flag name: --token-ttl -> CHATD_TOKEN_TTL.
 func envName(flagName string) string {
@@ -126,6 +127,7 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (empty = off)")
 	bcryptFlag(fs, &c.BcryptCost)
 	notifyFlags(fs, &c.notifyOpts)
+	visitorFlags(fs, &c.visitorOpts)
 	return fs
 }
 
@@ -293,6 +295,7 @@ func (c *config) validate() error {
 		bad("--bcrypt-cost %d: must be between 4 and 31", c.BcryptCost)
 	}
 	c.validateNotify(bad)
+	c.validateVisitors(bad)
 	return errors.Join(errs...)
 }
 

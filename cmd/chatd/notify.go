@@ -135,6 +135,38 @@ func (n *notifications) observer() hub.Observer {
 	return n.d
 }
 
+// visitorMail is the hub's Mailer (transcripts, seen offsets): nil (a true
+// nil interface) without mail to visitors, so the hub refuses transcripts.
+func (n *notifications) visitorMail() hub.Mailer {
+	if n.visitors == nil {
+		return nil
+	}
+	return visitorMail{c: n.visitors, d: n.d}
+}
+
+// visitorMail hands the hub's transcripts to notify/mail and its seen
+// offsets to the dispatcher (which then mails no reply the visitor saw).
+type visitorMail struct {
+	c *mail.Continuity
+	d *dispatch.Dispatcher
+}
+
+// Transcript implements hub.Mailer.
+func (m visitorMail) Transcript(t hub.Transcript) error {
+	lines := make([]mail.Line, 0, len(t.Lines))
+	for _, l := range t.Lines {
+		lines = append(lines, mail.Line{From: l.From, Name: l.Name, Text: l.Text, At: l.At})
+	}
+	err := m.c.SendTranscript(mail.Transcript{Visitor: t.Visitor, Email: t.Email, Name: t.Name, Page: t.Page, Lines: lines})
+	if errors.Is(err, mail.ErrTooSoon) {
+		return fmt.Errorf("%w", hub.ErrMailTooSoon)
+	}
+	return err
+}
+
+// Seen implements hub.Mailer.
+func (m visitorMail) Seen(visitor string, offset uint64) { m.d.VisitorSeen(visitor, offset) }
+
 // pushAPI and webhookLog are the server's views, nil when off.
 func (n *notifications) pushAPI() server.Push {
 	if n.push == nil {
@@ -150,10 +182,16 @@ func (n *notifications) webhookLog() server.Webhooks {
 	return n.webhooks
 }
 
-// contactOf reads how a visitor can be reached: its current page.
+// contactOf reads how a visitor can be reached: the address and seen
+// offset of its profile, its current page (else the page it came from).
 func contactOf(st *store.Store) func(string) (dispatch.Contact, error) {
 	return func(id string) (dispatch.Contact, error) {
 		var c dispatch.Contact
+		p, err := st.Profile(id)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return c, fmt.Errorf("read profile of %s: %w", id, err)
+		}
+		c.Email, c.Seen = p.Email, p.Seen
 		cur, _, err := st.Page(id)
 		switch {
 		case err == nil:

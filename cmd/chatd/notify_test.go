@@ -196,16 +196,33 @@ func TestNotificationsEndToEnd(t *testing.T) {
 }
 
 // TestAcksNeverWaitForReceivers hangs every receiver and checks that
-// visitors and agents keep getting their acknowledgements; the hanging
-// work is logged and counted, and resumes once the receivers answer.
+// visitors and agents keep getting their acknowledgements while each
+// channel's attempt is stuck in a receiver; the work resumes once the
+// receivers answer.
 func TestAcksNeverWaitForReceivers(t *testing.T) {
 	r := startNotifyRig(t, "--msg-rate", "1000", "--msg-burst", "1000", "--smtp-timeout", "1h", "--webhook-timeout", "1h")
 	r.subscribe(t, "hanging")
 	r.smtp.Hang()
 	r.push.Hang()
 	r.hook.Hang()
-	adm, _ := adminSocket(t, r.url(), r.token)
+	// No agent online: the first message is mailed to the agents, pushed and posted.
 	vis, id, _ := visitor(t, r.url(), "Ann")
+	vis.send("client:message", map[string]any{"cid": "first", "text": "hello?"})
+	vis.expect("client:message", nil)
+	for name, held := range map[string]<-chan struct{}{"smtp": r.smtp.Held(), "push": r.push.Held()} {
+		select {
+		case <-held:
+		case <-time.After(wait):
+			t.Fatalf("the %s receiver was never reached", name)
+		}
+	}
+	select {
+	case <-r.hook.Received(): // the webhook receiver holds it unanswered
+	case <-time.After(wait):
+		t.Fatal("the webhook receiver was never reached")
+	}
+	// Every receiver now holds a request: the chat goes on regardless.
+	adm, _ := adminSocket(t, r.url(), r.token)
 	const n = 50
 	for i := range n {
 		vis.send("client:message", map[string]any{"cid": fmt.Sprintf("c%d", i), "text": "hello"})
@@ -213,14 +230,7 @@ func TestAcksNeverWaitForReceivers(t *testing.T) {
 		adm.send("admin:message", map[string]any{"client": id, "cid": fmt.Sprintf("a%d", i), "text": "hi"})
 		adm.expect("admin:message", nil)
 	}
-	// Every receiver was reached and is holding its request: the acks above
-	// came while each channel's attempt was stuck.
-	select {
-	case <-r.hook.Received():
-	case <-time.After(wait):
-		t.Fatal("the webhook receiver was never reached")
-	}
-	r.waitMetric(t, `chatd_messages_stored_total`, 2*n)
+	r.waitMetric(t, `chatd_messages_stored_total`, 2*n+1)
 	r.smtp.Release()
 	r.push.Release()
 	r.hook.Release()
@@ -265,5 +275,71 @@ func TestFailingReceiversAreRetriedAndCounted(t *testing.T) {
 	}
 	if f := r.metric(t, `chatd_notify_total{channel="push",outcome="failed"}`); f != 1 || r.child.log.count("push subscription gone, removed") != 1 {
 		t.Fatalf("push failed %v times: the gone subscription was tried again", f)
+	}
+}
+
+// mailTo waits for the next mail to addr, skipping mails to others.
+func (r *notifyRig) mailTo(t *testing.T, addr string) notifytest.Mail {
+	t.Helper()
+	for {
+		m := r.smtp.Next(t)
+		if len(m.Rcpt) == 1 && m.Rcpt[0] == addr {
+			return m
+		}
+	}
+}
+
+// TestVisitorMailsThroughChatd: a visitor leaves an address in the widget
+// (client:email) and goes away; an agent's reply is mailed to it, with a
+// link to the page it chatted on (without the page's query) and no token;
+// the visitor, back, asks for the transcript and gets it by mail.
+func TestVisitorMailsThroughChatd(t *testing.T) {
+	r := startNotifyRig(t, "--visitor-email-delay", "1ms", "--visitor-email-gap", "1ms", "--transcript-gap", "1ms", "--site-url", "https://shop.test/")
+	adm, _ := adminSocket(t, r.url(), r.token)
+	vis := dialWS(t, r.url(), "/ws/client")
+	vis.send("client:add", map[string]any{"name": "Ann", "token": "", "after": 0,
+		"meta": map[string]string{"page": "https://shop.test/orders/42?session=SeCrEt"}})
+	var who struct{ ID, Token string }
+	vis.expect("client:id", &who)
+	vis.send("client:email", map[string]any{"email": "ann@example.com"})
+	vis.expect("client:email", nil)
+	vis.send("client:message", map[string]any{"cid": "c1", "text": "where is my order?"})
+	vis.expect("client:message", nil)
+	vis.c.Close()
+	for {
+		var st struct {
+			ID     string
+			Status bool
+		}
+		adm.expect("admin:client_status", &st)
+		if st.ID == who.ID && !st.Status {
+			break
+		}
+	}
+	adm.send("admin:message", map[string]any{"client": who.ID, "cid": "a1", "text": "It left yesterday."})
+	m := r.mailTo(t, "ann@example.com")
+	for _, want := range []string{"Hello Ann", "replied to your chat on Shop", "It left yesterday.", "https://shop.test/orders/42\n"} {
+		if !strings.Contains(m.Body, want) {
+			t.Fatalf("reply mail lacks %q:\n%s", want, m.Body)
+		}
+	}
+	if strings.Contains(m.Raw, who.Token) || strings.Contains(m.Raw, "SeCrEt") || m.Subject != "[Shop] New reply to your chat" {
+		t.Fatalf("reply mail %q holds the token or the page's query:\n%s", m.Subject, m.Raw)
+	}
+
+	// Back on the site: the transcript, by mail.
+	back := dialWS(t, r.url(), "/ws/client")
+	back.send("client:add", map[string]any{"token": who.Token, "after": 0})
+	back.expect("client:replayed", nil)
+	back.send("client:transcript", map[string]any{})
+	var ack struct{ Email string }
+	back.expect("client:transcript", &ack)
+	if ack.Email != "ann@example.com" {
+		t.Fatalf("transcript ack %+v", ack)
+	}
+	tr := r.mailTo(t, "ann@example.com")
+	if tr.Subject != "[Shop] Your chat transcript" || !strings.Contains(tr.Body, "where is my order?") || !strings.Contains(tr.Body, "It left yesterday.") ||
+		strings.Contains(tr.Raw, who.Token) {
+		t.Fatalf("transcript %q:\n%s", tr.Subject, tr.Body)
 	}
 }

@@ -81,14 +81,16 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 
 	clientIP := server.ClientIP(c.trusted)
 	addrKey := netaddr.Grouper(c.IPv6Prefix)
-	h = hub.New(hub.Config{
+	hc := hub.Config{
 		MaxFrame: int64(c.MaxFrame), AddressKey: addrKey,
 		QuotaVisitor: c.QuotaVisitor, QuotaAddress: c.QuotaAddress,
 		MsgRate: c.MsgRate, MsgBurst: c.MsgBurst,
 		SocketsPerVisit: c.SocketsPerVisit, SocketsPerIP: c.SocketsPerIP, NewVisitorsPerIP: c.NewVisitorsPIP,
 		SendBuffer: c.SendBuffer, AdminSendBuffer: c.AdminSendBuffer, PingPeriod: c.PingPeriod,
-		AllowedOrigins: c.origins, ClientIP: clientIP, Observer: notes.observer(),
-	}, st, au, log.With().Str("component", "hub").Logger())
+		AllowedOrigins: c.origins, ClientIP: clientIP, Observer: notes.observer(), Mailer: notes.visitorMail(),
+	}
+	c.hubVisitorConfig(&hc)
+	h = hub.New(hc, st, au, log.With().Str("component", "hub").Logger())
 	notifyDone := notes.run(notifyCtx)
 	if !c.Metrics {
 		metrics = nil
@@ -98,8 +100,9 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	srv := server.New(server.Config{
 		Hub: h, Store: st, Auth: au, Static: static.Public(),
 		Metrics: metrics, MetricsToken: c.MetricsToken, ClientIP: clientIP, AddressKey: addrKey,
-		Log:  log.With().Str("component", "http").Logger(),
-		Push: notes.pushAPI(), Webhooks: notes.webhookLog(),
+		Log:          log.With().Str("component", "http").Logger(),
+		Availability: func() any { return h.Availability() },
+		Push:         notes.pushAPI(), Webhooks: notes.webhookLog(),
 	})
 
 	ln, err := net.Listen("tcp", c.Addr)

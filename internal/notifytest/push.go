@@ -83,6 +83,7 @@ type PushService struct {
 	browsers map[string]*Browser
 	codes    map[string][]int // per browser: answers to successive pushes (then 201)
 	hang     chan struct{}
+	held     chan struct{} // one per push that started waiting on Hang
 	got      chan Push
 	bad      chan error
 }
@@ -102,7 +103,7 @@ type PushOptions struct {
 func NewPushService(t testing.TB, o PushOptions) *PushService {
 	t.Helper()
 	p := &PushService{browsers: map[string]*Browser{}, codes: map[string][]int{},
-		got: make(chan Push, 1000), bad: make(chan error, 100)}
+		got: make(chan Push, 1000), held: make(chan struct{}, 1000), bad: make(chan error, 100)}
 	if o.VAPID != "" {
 		pub, err := base64.RawURLEncoding.DecodeString(o.VAPID)
 		if err != nil {
@@ -152,6 +153,9 @@ func (p *PushService) Hang() {
 	}
 	p.mu.Unlock()
 }
+
+// Held receives once for each push that began to wait on Hang.
+func (p *PushService) Held() <-chan struct{} { return p.held }
 
 // Release ends a Hang.
 func (p *PushService) Release() {
@@ -208,6 +212,10 @@ func (p *PushService) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if hang != nil {
+		select {
+		case p.held <- struct{}{}:
+		default:
+		}
 		select {
 		case <-hang:
 		case <-r.Context().Done():

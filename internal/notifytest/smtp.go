@@ -73,8 +73,9 @@ type SMTPServer struct {
 	Pool   *x509.CertPool
 	CAFile string
 
-	srv *smtp.Server
-	got chan Mail
+	srv  *smtp.Server
+	got  chan Mail
+	held chan struct{} // one per DATA that started waiting on Hang
 
 	mu       sync.Mutex
 	dataCode []int
@@ -87,7 +88,7 @@ type SMTPServer struct {
 // NewSMTP starts an SMTP server; it stops when the test ends.
 func NewSMTP(t testing.TB, o SMTPOptions) *SMTPServer {
 	t.Helper()
-	s := &SMTPServer{got: make(chan Mail, 1000), dataCode: o.DataCode, rcptCode: o.RcptCode, user: o.User}
+	s := &SMTPServer{got: make(chan Mail, 1000), held: make(chan struct{}, 1000), dataCode: o.DataCode, rcptCode: o.RcptCode, user: o.User}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		ss := &session{s: s}
 		ss.wait()
@@ -174,6 +175,9 @@ func (s *SMTPServer) Hang() {
 	}
 	s.mu.Unlock()
 }
+
+// Held receives once for each DATA that began to wait on Hang.
+func (s *SMTPServer) Held() <-chan struct{} { return s.held }
 
 // Release ends a Hang: waiting sessions go on.
 func (s *SMTPServer) Release() {
@@ -277,6 +281,10 @@ func (ss *session) Data(r io.Reader) error {
 	}
 	ss.s.mu.Unlock()
 	if hang != nil {
+		select {
+		case ss.s.held <- struct{}{}:
+		default:
+		}
 		<-hang
 	}
 	if code != 0 {
