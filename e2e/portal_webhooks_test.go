@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -73,4 +75,60 @@ func TestPortalShowsVisitorEmail(t *testing.T) {
 	inject(t, agent, "admin:client", map[string]any{"id": "nobody", "email": "x@example.com"})
 	inject(t, agent, "admin:client", nil)
 	waitPortalCount(t, agent, "hello", 1)
+}
+
+// The agent's status switch: "Away" tells the server (admin:status), the
+// header counts the agents available (admin:agents), a visitor is told
+// nobody is there, and the choice survives a reload (told again to the server).
+func TestPortalStatusSwitch(t *testing.T) {
+	s := startServer(t)
+	agent := newBrowser(t)
+	portalLogin(t, agent, s, true)
+	waitFor(t, agent, "the status switch", `!document.getElementById('status-box').hidden && document.getElementById('agents-online').textContent === '1 available'`)
+	available := func(want bool) {
+		t.Helper()
+		res, err := http.Get(s.url() + "/api/widget")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var a struct{ Available bool }
+		if err := json.NewDecoder(res.Body).Decode(&a); err != nil || a.Available != want {
+			t.Fatalf("GET /api/widget available=%v (%v), want %v", a.Available, err, want)
+		}
+	}
+	available(true)
+	run(t, agent, chromedp.SetValue(chromedp.ID("status"), "away")) // fires change, as a pick does
+	waitFor(t, agent, "nobody available", `document.getElementById('agents-online').textContent === '0 available' && document.getElementById('status').value === 'away'`)
+	available(false)
+	// A reload: still away (the choice is kept in the browser and told again).
+	run(t, agent, chromedp.Reload())
+	waitPortalConnected(t, agent)
+	waitFor(t, agent, "away after a reload", `document.getElementById('status').value === 'away' && document.getElementById('agents-online').textContent === '0 available'`)
+	available(false)
+	// A restart forgets statuses (and login tokens): signed in again, the
+	// portal tells the server again.
+	s.restart()
+	waitFor(t, agent, "the sign-in form", `!document.getElementById('login').hidden`)
+	portalLogin(t, agent, s, false)
+	waitFor(t, agent, "away after a restart", `document.getElementById('status').value === 'away' && document.getElementById('agents-online').textContent === '0 available'`)
+	available(false)
+}
+
+// A visitor's address left in the widget's socket (client:email) shows in the portal.
+func TestPortalShowsEmailFromTheVisitor(t *testing.T) {
+	s := startServer(t)
+	agent := newBrowser(t)
+	portalLogin(t, agent, s, true)
+	v := dialVisitor(t, s, "Ann", "", nil)
+	v.send("hello")
+	portalSelect(t, agent, v.ID)
+	v.write("client:email", map[string]any{"email": "ann@example.com"})
+	v.readUntil("client:email")
+	waitFor(t, agent, "the address shown", `document.querySelector('#conv-contact .contact-email') && document.querySelector('#conv-contact .contact-email').textContent === 'ann@example.com'`)
+	// Listed with the address after a reload too (admin:list's "email").
+	run(t, agent, chromedp.Reload())
+	waitPortalConnected(t, agent)
+	portalSelect(t, agent, v.ID)
+	waitFor(t, agent, "the address after a reload", `document.querySelector('#conv-contact .contact-email') && document.querySelector('#conv-contact .contact-email').textContent === 'ann@example.com'`)
 }
