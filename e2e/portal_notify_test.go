@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -166,21 +167,27 @@ func TestPortalDesktopNotifications(t *testing.T) {
 func pushStub(sub []byte) string {
 	return fmt.Sprintf(`(() => {
   const raw = %s;
-  window.__pushSub = null;
+  // The subscription lives as long as the browser profile, as a real one does.
+  const KEY = '__pushStub';
   window.__pushUnsubscribed = false;
-  const make = opts => ({
+  const make = key => ({
     endpoint: raw.endpoint, expirationTime: null,
-    options: { userVisibleOnly: opts.userVisibleOnly, applicationServerKey: opts.applicationServerKey.buffer || opts.applicationServerKey },
+    options: { userVisibleOnly: true, applicationServerKey: key.buffer },
     toJSON: () => raw,
-    unsubscribe() { window.__pushUnsubscribed = true; window.__pushSub = null; return Promise.resolve(true); }
+    unsubscribe() { window.__pushUnsubscribed = true; localStorage.removeItem(KEY); return Promise.resolve(true); }
   });
+  const stored = () => {
+    const k = localStorage.getItem(KEY);
+    return k ? make(Uint8Array.from(atob(k), c => c.charCodeAt(0))) : null;
+  };
   PushManager.prototype.subscribe = function (opts) {
     const k = new Uint8Array(opts.applicationServerKey.buffer || opts.applicationServerKey);
-    window.__pushKey = btoa(String.fromCharCode(...k)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-    window.__pushSub = make(opts);
-    return Promise.resolve(window.__pushSub);
+    const b64 = btoa(String.fromCharCode(...k));
+    window.__pushKey = b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    localStorage.setItem(KEY, b64);
+    return Promise.resolve(stored());
   };
-  PushManager.prototype.getSubscription = function () { return Promise.resolve(window.__pushSub); };
+  PushManager.prototype.getSubscription = function () { return Promise.resolve(stored()); };
 })()`, sub)
 }
 
@@ -207,11 +214,12 @@ func TestPortalPushSubscription(t *testing.T) {
 	b := notifytest.NewBrowser(t, "agent-laptop")
 	sub := b.Subscription(svc.Add(b))
 
-	browser := newBrowser(t)
-	agent := browser
+	browser := newBrowser(t) // its first tab watches the service worker from the demo page
+	run(t, browser, chromedp.Navigate(s.url()+"/"))
+	grantNotifications(t, browser, s.url())
+	agent, closePortal := newTab(t, browser)
 	addScript(t, agent, pushStub(sub))
 	addScript(t, agent, fetchTap)
-	grantNotifications(t, agent, s.url())
 	portalLogin(t, agent, s, true)
 	openSettings(t, agent)
 	if got := evalJS[string](t, agent, `document.getElementById('set-push-note').textContent`); got != "Off on this device." {
@@ -234,6 +242,24 @@ func TestPortalPushSubscription(t *testing.T) {
 	if !awaitJS[bool](t, agent, `navigator.serviceWorker.getRegistration('/portal/').then(r => !!r && r.scope === location.origin + '/portal/' && !!r.active)`) {
 		t.Fatal("no active service worker for /portal/")
 	}
+	subscribed := evalJS[[]string](t, agent, `window.__fetches`)
+
+	// While a portal window has the focus, the service worker shows no push
+	// (the page notifies by itself).
+	bringToFront(t, agent)
+	regID := swRegistration(t, browser, s.url()+"/portal/")
+	deliverPush(t, browser, s.url(), regID, `{"type":"message.created","visitor":"x","name":"Focused","text":"not shown"}`)
+
+	// The agent closes the portal: from now on the agent is pushed.
+	closePortal()
+	waitAgentsOnline(t, s, 0)
+	// (The "Focused" push was handled before the portal closed: the service
+	// worker looks up its windows at once, while closing a tab and the server
+	// noticing the closed socket take many round trips.)
+	notifications := `navigator.serviceWorker.getRegistration('/portal/').then(r => r.getNotifications()).then(ns => ns.map(x => x.title + '|' + x.body + '|' + x.tag))`
+	if got := awaitJS[[]string](t, browser, notifications); len(got) != 0 {
+		t.Fatalf("the service worker showed %q while the portal had the focus", got)
+	}
 
 	// A visitor's first message reaches the agent's browser through the push service.
 	ann := dialVisitor(t, s, "Ann", "", nil)
@@ -245,35 +271,27 @@ func TestPortalPushSubscription(t *testing.T) {
 		t.Fatalf("pushed %s (%v)", p.Plain, err)
 	}
 
-	// The service worker shows that push while the portal is not in front
-	// (delivered to it by the browser's DevTools, as a push service would),
-	// and shows nothing while a portal window has the focus.
-	regID := swRegistration(t, agent, s.url()+"/portal/")
-	deliverPush(t, agent, s.url(), regID, `{"type":"message.created","visitor":"x","name":"Focused","text":"not shown"}`)
-	other := newTabInWindow(t, browser)
-	run(t, other, chromedp.Navigate(s.url()+"/"))
-	bringToFront(t, other)
-	waitFor(t, agent, "the portal hidden", `document.hidden`)
-	deliverPush(t, agent, s.url(), regID, string(p.Plain))
-	waitAsync(t, agent, "the service worker's notification", `navigator.serviceWorker.getRegistration('/portal/').then(r => r.getNotifications()).then(ns => ns.some(x => x.title === 'New conversation: Ann' && x.body === 'Do you ship to Norway?' && x.tag === 'chatd-' + `+js(ann.ID)+`))`)
+	// The service worker shows it (delivered by the browser's DevTools, as a
+	// push service would): no portal window is open.
+	deliverPush(t, browser, s.url(), regID, string(p.Plain))
+	waitAsync(t, browser, "the service worker's notification", notifications+`.then(l => l.includes('New conversation: Ann|Do you ship to Norway?|chatd-' + `+js(ann.ID)+`))`)
 
-	// (The "Focused" push was dispatched before the tab switch; the service
-	// worker looks up its windows at once, while opening and bringing a tab to
-	// front takes many round trips: its answer was "focused".)
-	if awaitJS[bool](t, agent, `navigator.serviceWorker.getRegistration('/portal/').then(r => r.getNotifications()).then(ns => ns.some(x => x.title === 'Focused'))`) {
-		t.Fatal("the service worker showed a push while the portal had the focus")
-	}
-
-	// Its click: the portal open in a tab is told to open the conversation.
+	// Its click, with the portal open again: the portal opens the conversation.
+	again, _ := newTab(t, browser)
+	addScript(t, again, pushStub(sub))
+	addScript(t, again, fetchTap)
+	run(t, again, chromedp.Navigate(s.url()+"/portal/"))
+	portalLogin(t, again, s, false)
 	swClick(t, browser, "chatd-"+ann.ID)
-	waitFor(t, agent, "Ann's conversation open", fmt.Sprintf(`document.getElementById('conv-name').textContent === 'Ann' && document.querySelector(%s).classList.contains('selected')`, js(visitorButton(ann.ID))))
+	waitFor(t, again, "Ann's conversation open", fmt.Sprintf(`document.getElementById('conv-name').textContent === 'Ann' && document.querySelector(%s).classList.contains('selected')`, js(visitorButton(ann.ID))))
 
 	// Off again: the subscription is removed at chatd and in the browser.
-	openSettings(t, agent)
-	run(t, agent, chromedp.Click(chromedp.ID("set-push")))
-	waitFor(t, agent, "push off", `document.getElementById('set-push-note').textContent === 'Off on this device.' && window.__pushUnsubscribed`)
-	if !evalJS[bool](t, agent, `window.__fetches.includes('DELETE /api/push/subscriptions 204') && window.__fetches.includes('POST /api/push/subscriptions 201')`) {
-		t.Fatalf("API calls %v", evalJS[[]string](t, agent, `window.__fetches`))
+	openSettings(t, again)
+	run(t, again, chromedp.Click(chromedp.ID("set-push")))
+	waitFor(t, again, "push off", `document.getElementById('set-push-note').textContent === 'Off on this device.' && window.__pushUnsubscribed`)
+	got := append(subscribed, evalJS[[]string](t, again, `window.__fetches`)...)
+	if !slices.Contains(got, "POST /api/push/subscriptions 201") || !slices.Contains(got, "DELETE /api/push/subscriptions 204") {
+		t.Fatalf("API calls %q", got)
 	}
 }
 
@@ -373,6 +391,30 @@ func waitAsync(t *testing.T, tab context.Context, what, expr string) {
 	for !awaitJS[bool](t, tab, expr) {
 		if time.Now().After(deadline) {
 			t.Fatalf("waiting for %s: not within %v", what, stepTimeout)
+		}
+		time.Sleep(pollInterval) // polling with a deadline
+	}
+}
+
+// waitAgentsOnline polls GET /api/widget until it counts n agents online.
+func waitAgentsOnline(t *testing.T, s *server, n int) {
+	t.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	for {
+		res, err := http.Get(s.url() + "/api/widget")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a struct {
+			AgentsOnline int `json:"agents_online"`
+		}
+		json.NewDecoder(res.Body).Decode(&a)
+		res.Body.Close()
+		if a.AgentsOnline == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d agents online, want %d", a.AgentsOnline, n)
 		}
 		time.Sleep(pollInterval) // polling with a deadline
 	}

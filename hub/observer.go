@@ -26,6 +26,15 @@ func (nopObserver) MessageStored(store.Message)  {}
 func (nopObserver) VisitorPresence(string, bool) {}
 func (nopObserver) AgentsOnline(int)             {}
 
+// AdminConnected reports whether admin name has an open, identified admin
+// socket now (a portal open, whatever its status).
+func (h *Hub) AdminConnected(name string) bool {
+	p := h.presence
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.conns[name] > 0
+}
+
 // VisitorOnline reports whether visitor id has an open socket now.
 func (h *Hub) VisitorOnline(id string) bool {
 	h.idx.mu.RLock()

@@ -33,16 +33,16 @@ type notifications struct {
 }
 
 // buildNotifications makes the configured channels over st. online tells
-// whether a visitor has an open widget (the hub, built later). Nothing is
-// sent before run.
-func (c *config) buildNotifications(st *store.Store, online func(string) bool, metrics notify.Metrics, log zerolog.Logger) (*notifications, error) {
+// whether a visitor has an open widget, connected whether an agent has an
+// open portal (the hub, built later). Nothing is sent before run.
+func (c *config) buildNotifications(st *store.Store, online, connected func(string) bool, metrics notify.Metrics, log zerolog.Logger) (*notifications, error) {
 	n := &notifications{}
 	if !c.notifyEnabled() {
 		return n, nil
 	}
 	lg := log.With().Str("component", "notify").Logger()
 	dc := dispatch.Config{
-		Store: st, Contact: contactOf(st), Online: online, Agents: agentsOf(st),
+		Store: st, Contact: contactOf(st), Online: online, Agents: agentsOf(st, connected),
 		ReplyDelay: c.VisitorReplyDelay, Metrics: metrics, Logger: log,
 	}
 	if c.SMTPHost != "" {
@@ -203,9 +203,11 @@ func contactOf(st *store.Store) func(string) (dispatch.Contact, error) {
 	}
 }
 
-// agentsOf lists the admins in the store (the admins file applied): pushes
-// go to their browsers only.
-func agentsOf(st *store.Store) func() ([]string, error) {
+// agentsOf lists the agents to push to: the admins in the store (the
+// admins file applied, so a removed agent's browsers get nothing) without
+// an open portal (connected tells; an open portal shows its own desktop
+// notifications).
+func agentsOf(st *store.Store, connected func(string) bool) func() ([]string, error) {
 	return func() ([]string, error) {
 		admins, err := st.Admins()
 		if err != nil {
@@ -213,7 +215,9 @@ func agentsOf(st *store.Store) func() ([]string, error) {
 		}
 		names := make([]string, 0, len(admins))
 		for _, a := range admins {
-			names = append(names, a.Name)
+			if !connected(a.Name) {
+				names = append(names, a.Name)
+			}
 		}
 		return names, nil
 	}

@@ -343,3 +343,39 @@ func TestVisitorMailsThroughChatd(t *testing.T) {
 		t.Fatalf("transcript %q:\n%s", tr.Subject, tr.Body)
 	}
 }
+
+// TestPushGoesToAgentsWithoutThePortal: an agent with the portal open is
+// not pushed (the portal shows desktop notifications); once it is closed,
+// the agent's browsers are.
+func TestPushGoesToAgentsWithoutThePortal(t *testing.T) {
+	r := startNotifyRig(t)
+	r.subscribe(t, "annsphone")
+	adm, _ := adminSocket(t, r.url(), r.token)
+	a, aID, _ := visitor(t, r.url(), "Ann")
+	a.send("client:message", map[string]any{"cid": "c1", "text": "while the portal is open"})
+	a.expect("client:message", nil)
+	adm.expect("admin:message", nil)
+	r.hook.Next(t) // conversation.created: the dispatcher has handled the message
+	adm.c.Close()
+	deadline := time.Now().Add(wait)
+	for { // the hub has seen the portal go
+		_, body := httpDo(t, "GET", r.url()+"/api/widget", "", "")
+		if strings.Contains(body, `"agents_online":0`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent still counts as online: %s", body)
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline
+	}
+	b, bID, _ := visitor(t, r.url(), "Bob")
+	b.send("client:message", map[string]any{"cid": "c1", "text": "portal closed"})
+	b.expect("client:message", nil)
+	var n push.Notification
+	if p := r.push.Next(t); json.Unmarshal(p.Plain, &n) != nil || n.Visitor != bID {
+		t.Fatalf("pushed %s, want Bob's message only (Ann is %s)", p.Plain, aID)
+	}
+	if got := r.metric(t, `chatd_notify_total{channel="push",outcome="sent"}`); got != 1 {
+		t.Fatalf("%v pushes sent, want 1", got)
+	}
+}

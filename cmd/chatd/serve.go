@@ -71,7 +71,8 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	}
 
 	var h *hub.Hub
-	notes, err := c.buildNotifications(st, func(v string) bool { return h.VisitorOnline(v) }, notifyMetrics(c, metrics), log)
+	notes, err := c.buildNotifications(st, func(v string) bool { return h.VisitorOnline(v) },
+		func(a string) bool { return h.AdminConnected(a) }, notifyMetrics(c, metrics), log)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot set up notifications")
 		return exitFail

@@ -58,8 +58,8 @@ type Config struct {
 	// Display is an agent's display name for a login (shown to visitors and
 	// in webhooks); nil: the login itself.
 	Display func(admin string) string
-	// Agents lists the agents (logins) whose browsers may be pushed to: a
-	// subscription of an agent no longer listed gets nothing. nil: every
+	// Agents lists the agents (logins) whose browsers are pushed to now:
+	// a subscription of an agent not listed gets nothing. nil: every
 	// subscription.
 	Agents func() ([]string, error)
 

@@ -191,6 +191,17 @@ func (d *Dispatcher) push(n push.Notification) {
 	if t, ok := d.pushed[n.Visitor]; ok && now.Sub(t) < d.cfg.PushGap {
 		return
 	}
+	var agents []string
+	if d.cfg.Agents != nil {
+		var err error
+		if agents, err = d.cfg.Agents(); err != nil {
+			d.lg.Warn().Err(err).Msg("list agents for push")
+			return
+		}
+		if len(agents) == 0 {
+			return // every agent has the portal open: nothing pushed, nothing held back
+		}
+	}
 	if len(d.pushed) >= maxTalked {
 		for v, t := range d.pushed {
 			if now.Sub(t) >= d.cfg.PushGap {
@@ -202,16 +213,5 @@ func (d *Dispatcher) push(n push.Notification) {
 		}
 	}
 	d.pushed[n.Visitor] = now
-	if d.cfg.Agents == nil {
-		d.cfg.Push.Notify(n)
-		return
-	}
-	agents, err := d.cfg.Agents()
-	if err != nil {
-		d.lg.Warn().Err(err).Msg("list agents for push")
-		return
-	}
-	if len(agents) > 0 {
-		d.cfg.Push.Notify(n, agents...)
-	}
+	d.cfg.Push.Notify(n, agents...)
 }

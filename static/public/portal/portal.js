@@ -443,6 +443,26 @@ window.addEventListener('online', function () {
     connect();
   }
 });
+// Leaving the page may keep it, frozen, in the back/forward cache with its
+// socket open: the agent would still count as there (visitors told someone
+// is available, no alert mails, no pushes). The socket closes when the page
+// is hidden for good and reopens if the page comes back from that cache.
+window.addEventListener('pagehide', function () {
+  if (!ws) return;
+  var s = ws;
+  ws = null;
+  s.onclose = s.onmessage = null;
+  s.close(1000);
+  clearTimeout(retryTimer);
+  retryTimer = 0;
+});
+window.addEventListener('pageshow', function (ev) {
+  if (ev.persisted && S.token && !ws) {
+    attempt = 0;
+    offline('Reconnecting…');
+    connect();
+  }
+});
 
 initView({ loadOlder: loadOlder, loadMoreVisitors: loadMoreVisitors });
 initSettings();
