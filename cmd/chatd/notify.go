@@ -183,15 +183,18 @@ func (n *notifications) webhookLog() server.Webhooks {
 }
 
 // contactOf reads how a visitor can be reached: the address and seen
-// offset of its profile, its current page (else the page it came from).
-func contactOf(st *store.Store) func(string) (dispatch.Contact, error) {
-	return func(id string) (dispatch.Contact, error) {
+// offset of its profile and, with page, its current page.
+func contactOf(st *store.Store) func(string, bool) (dispatch.Contact, error) {
+	return func(id string, page bool) (dispatch.Contact, error) {
 		var c dispatch.Contact
 		p, err := st.Profile(id)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return c, fmt.Errorf("read profile of %s: %w", id, err)
 		}
 		c.Email, c.Seen = p.Email, p.Seen
+		if !page {
+			return c, nil
+		}
 		cur, _, err := st.Page(id)
 		switch {
 		case err == nil:

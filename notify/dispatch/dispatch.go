@@ -51,8 +51,9 @@ type Contact struct {
 // Config configures a Dispatcher. Every channel is optional (nil: off).
 type Config struct {
 	Store Store
-	// Contact reads a visitor's contact details; nil: no visitor has any.
-	Contact func(visitor string) (Contact, error)
+	// Contact reads a visitor's contact details (Page only when page is
+	// true: it is needed for reply mails only); nil: no visitor has any.
+	Contact func(visitor string, page bool) (Contact, error)
 	// Online reports whether a visitor has an open widget socket now; nil: never.
 	Online func(visitor string) bool
 	// Display is an agent's display name for a login (shown to visitors and
@@ -107,8 +108,8 @@ type event struct {
 	done    chan struct{} // evSync
 }
 
-// agents is the latest agents-online count and when it changed.
-type agents struct {
+// agentsOnline is the latest agents-online count and when it changed.
+type agentsOnline struct {
 	n  int
 	at time.Time
 }
@@ -119,7 +120,7 @@ type Dispatcher struct {
 	cfg    Config
 	events chan event
 	wake   chan struct{} // agents count changed
-	agents atomic.Pointer[agents]
+	online atomic.Pointer[agentsOnline]
 	lg     zerolog.Logger
 	drops  zerolog.Logger // sampled
 
@@ -129,6 +130,8 @@ type Dispatcher struct {
 	leftAt  map[string]time.Time // visitors gone with replies possibly unread: when they left
 	leaving []event              // those departures, oldest first (evLeft)
 	pushed  map[string]time.Time // per visitor: when its conversation was last pushed
+	seen    map[string]known     // per visitor: what was read of it lately (cache.go)
+	agents  agentList            // the agents to push to, read lately (cache.go)
 }
 
 // Bounds of the in-memory maps (entries; beyond them a map is cleared,
@@ -165,7 +168,8 @@ func New(cfg Config) *Dispatcher {
 	lg := cfg.Logger.With().Str("component", "notify").Logger()
 	return &Dispatcher{cfg: cfg, events: make(chan event, cfg.QueueSize), wake: make(chan struct{}, 1),
 		lg: lg, drops: lg.Sample(&zerolog.BurstSampler{Burst: 1, Period: 10 * time.Second}),
-		talked: map[string]bool{}, handed: map[string]uint64{}, leftAt: map[string]time.Time{}, pushed: map[string]time.Time{}}
+		talked: map[string]bool{}, handed: map[string]uint64{}, leftAt: map[string]time.Time{}, pushed: map[string]time.Time{},
+		seen: map[string]known{}}
 }
 
 // MessageStored reports a message the hub stored (not a duplicate). Never blocks.
@@ -189,7 +193,7 @@ func (d *Dispatcher) VisitorSeen(visitor string, offset uint64) {
 // open portal). Only the latest count matters, so it is never dropped: it
 // is kept and the dispatcher woken. Never blocks.
 func (d *Dispatcher) AgentsOnline(n int) {
-	d.agents.Store(&agents{n: n, at: time.Now()})
+	d.online.Store(&agentsOnline{n: n, at: time.Now()})
 	select {
 	case d.wake <- struct{}{}:
 	default:
@@ -248,7 +252,8 @@ func (d *Dispatcher) loop(ctx context.Context) {
 			return
 		case <-tc:
 		case <-d.wake:
-			if a := d.agents.Load(); a != nil && d.cfg.Alerts != nil {
+			d.agents.valid = false // an agent came, left or changed status
+			if a := d.online.Load(); a != nil && d.cfg.Alerts != nil {
 				d.cfg.Alerts.AgentsOnline(a.n, a.at)
 			}
 		case ev := <-d.events:

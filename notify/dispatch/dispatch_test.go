@@ -78,7 +78,7 @@ func newRig(t *testing.T, mod func(*Config)) *rig {
 	}
 	cfg := Config{Store: st, Mailer: m, Alerts: alerts, Replies: replies, ReplyMails: true, ReplyDelay: time.Millisecond,
 		Push: r.ps, Webhooks: wh, Metrics: r.c, Logger: zerolog.Nop(),
-		Contact: func(v string) (Contact, error) {
+		Contact: func(v string, _ bool) (Contact, error) {
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			return Contact{Email: r.mails[v], Seen: r.seen[v], Page: "https://shop.test/orders?secret=1"}, nil
@@ -292,7 +292,7 @@ func TestHubCallsNeverBlock(t *testing.T) {
 	if got := c.Get(Channel, notify.Dropped); got != 28 {
 		t.Fatalf("dropped %d events, want 28 (30 sent, 2 queued)", got)
 	}
-	if a := d.agents.Load(); a == nil || a.n != 9 {
+	if a := d.online.Load(); a == nil || a.n != 9 {
 		t.Fatalf("agents online %+v, want the latest count 9", a)
 	}
 }

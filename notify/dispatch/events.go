@@ -13,17 +13,9 @@ import (
 
 // message tells each channel about a stored message.
 func (d *Dispatcher) message(m store.Message) {
-	v, err := d.cfg.Store.Visitor(m.Client)
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			d.lg.Warn().Err(err).Str("visitor", m.Client).Msg("read visitor for notifications")
-		}
-		v = store.Visitor{ID: m.Client}
-	}
-	var c Contact
-	if d.cfg.Webhooks != nil || (m.From == store.FromAdmin && d.replyMails()) {
-		c = d.contact(v.ID)
-	}
+	// A reply that may be mailed reads the visitor afresh (its address,
+	// seen offset and page); anything else may use what was read moments ago.
+	v, c := d.who(m.Client, m.From == store.FromAdmin && d.replyMails())
 	wv := webhook.Visitor{ID: v.ID, Name: v.Name, Email: c.Email, Meta: v.Meta, Created: v.Created}
 	wm := webhook.Message{Offset: m.Offset, Client: m.Client, From: m.From, Admin: m.Admin, CID: m.CID, Text: m.Text, At: m.At}
 	switch m.From {
@@ -53,7 +45,7 @@ func (d *Dispatcher) message(m store.Message) {
 			wm.Display = d.cfg.Display(m.Admin)
 			d.cfg.Webhooks.MessageCreated(wm, wv)
 		}
-		if d.replyMails() && !d.online(v.ID) {
+		if d.replyMails() && !d.visitorOnline(v.ID) {
 			d.handOver(v, c, []store.Message{m})
 		}
 	}
@@ -83,18 +75,18 @@ func (d *Dispatcher) first(m store.Message) bool {
 	return len(earlier) < firstScan
 }
 
-func (d *Dispatcher) contact(visitor string) Contact {
+func (d *Dispatcher) contact(visitor string, page bool) Contact {
 	if d.cfg.Contact == nil {
 		return Contact{}
 	}
-	c, err := d.cfg.Contact(visitor)
+	c, err := d.cfg.Contact(visitor, page)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		d.lg.Warn().Err(err).Str("visitor", visitor).Msg("read visitor contact for notifications")
 	}
 	return c
 }
 
-func (d *Dispatcher) online(visitor string) bool {
+func (d *Dispatcher) visitorOnline(visitor string) bool {
 	return d.cfg.Online != nil && d.cfg.Online(visitor)
 }
 
@@ -124,7 +116,7 @@ func (d *Dispatcher) presence(ev event) {
 		delete(d.leftAt, ev.visitor)
 		return
 	}
-	if !d.replyMails() || d.contact(ev.visitor).Email == "" {
+	if !d.replyMails() || d.contact(ev.visitor, false).Email == "" {
 		return
 	}
 	if len(d.leaving) >= maxLeaving {
@@ -162,10 +154,10 @@ func (d *Dispatcher) left(ev event) {
 		return
 	}
 	delete(d.leftAt, ev.visitor)
-	if d.online(ev.visitor) {
+	if d.visitorOnline(ev.visitor) {
 		return
 	}
-	c := d.contact(ev.visitor)
+	c := d.contact(ev.visitor, true)
 	if c.Email == "" {
 		return
 	}
@@ -193,12 +185,8 @@ func (d *Dispatcher) push(n push.Notification) {
 	}
 	var agents []string
 	if d.cfg.Agents != nil {
-		var err error
-		if agents, err = d.cfg.Agents(); err != nil {
-			d.lg.Warn().Err(err).Msg("list agents for push")
-			return
-		}
-		if len(agents) == 0 {
+		var ok bool
+		if agents, ok = d.pushAgents(now); !ok || len(agents) == 0 {
 			return // every agent has the portal open: nothing pushed, nothing held back
 		}
 	}

@@ -133,6 +133,8 @@ type endpoint struct {
 
 type job struct {
 	id, event string
+	ev        *Event // encoded at the first attempt (body), so a dropped event costs no encoding
+	slack     bool
 	body      []byte
 	entry     *Delivery
 }
@@ -244,27 +246,14 @@ func (n *Notifier) publish(typ string, data EventData) {
 	if len(n.eps) == 0 {
 		return
 	}
-	ev := Event{ID: newID(), Type: typ, Created: time.Now().UTC(), Data: data}
-	var jsonBody, slackBody []byte
+	ev := &Event{ID: newID(), Type: typ, Created: time.Now().UTC(), Data: data}
 	for _, ep := range n.eps {
 		if ep.events != nil && !ep.events[typ] {
 			continue
 		}
-		var body []byte
-		if ep.Format == FormatSlack {
-			if slackBody == nil {
-				slackBody = encode(map[string]string{"text": slackText(ev)})
-			}
-			body = slackBody
-		} else {
-			if jsonBody == nil {
-				jsonBody = encode(ev)
-			}
-			body = jsonBody
-		}
 		entry := n.log.add(Delivery{ID: ev.ID, Event: typ, Endpoint: ep.host, Status: StatusPending,
 			Created: ev.Created, Updated: ev.Created})
-		ep.q.Offer(&job{id: ev.ID, event: typ, body: body, entry: entry})
+		ep.q.Offer(&job{id: ev.ID, event: typ, ev: ev, slack: ep.Format == FormatSlack, entry: entry})
 	}
 }
 
@@ -288,6 +277,13 @@ func newID() string {
 func (ep *endpoint) attempt(ctx context.Context, j *job, attempt int) error {
 	ctx, cancel := context.WithTimeout(ctx, ep.cfg.Timeout)
 	defer cancel()
+	if j.body == nil { // the same bytes on every attempt: the Chatd-Delivery id stays true
+		if j.slack {
+			j.body = encode(map[string]string{"text": slackText(*j.ev)})
+		} else {
+			j.body = encode(j.ev)
+		}
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(j.body))
 	if err != nil {
 		return notify.Permanent(notify.StripURL(err))
