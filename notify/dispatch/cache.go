@@ -13,7 +13,7 @@ import (
 // offset, page) is always read afresh.
 
 // knownFor is how long a visitor read for notifications is reused.
-const knownFor = 5 * time.Second
+const knownFor = 30 * time.Second
 
 // agentsFor bounds how long the list of agents to push to is reused; it is
 // read again at once when an agent comes, leaves or changes status.
