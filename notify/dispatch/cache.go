@@ -9,8 +9,9 @@ import (
 
 // What a busy conversation would otherwise read from the store for every
 // message: the visitor (name, meta) and its address, and the agents to push
-// to. Both are kept a few seconds; what decides a reply mail (address, seen
-// offset, page) is always read afresh.
+// to. Both are kept for seconds (a name or address changed meanwhile shows
+// in webhooks and pushes up to knownFor later); what decides a reply mail
+// (address, seen offset, page) is always read afresh.
 
 // knownFor is how long a visitor read for notifications is reused.
 const knownFor = 30 * time.Second
