@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/chatd/chatd/internal/chatdtest"
 	"github.com/chatd/chatd/internal/notifytest"
 )
 
@@ -19,6 +20,7 @@ func TestPortalWebhookLog(t *testing.T) {
 	const secret = "e2e-webhook-secret-0123456789"
 	hook := notifytest.NewWebhookReceiver(t, secret)
 	s := startServer(t, "--webhook-urls", hook.URL+"/T000/B000/SeCrEtPaTh", "--webhook-secret", secret)
+	setRole(t, s, "admin")
 	agent := newBrowser(t)
 	portalLogin(t, agent, s, true)
 	v := dialVisitor(t, s, "Ann", "", nil)
@@ -46,13 +48,29 @@ func TestPortalWebhookLog(t *testing.T) {
 	waitFor(t, agent, "three delivered rows", `document.querySelectorAll('#webhooks-log tr.hook-delivered').length === 3`)
 }
 
-// Without webhooks the section says so; the agent sees it as an admin.
+// Without webhooks the section says so to an admin; an agent without the
+// admin role does not see the section.
 func TestPortalWebhookLogEmpty(t *testing.T) {
 	s := startServer(t)
 	agent := newBrowser(t)
 	portalLogin(t, agent, s, true)
 	openSettings(t, agent)
+	waitFor(t, agent, "the push state", `document.getElementById('set-push-note').textContent !== 'Checking…'`)
+	awaitJS[bool](t, agent, `fetch('/api/webhooks', {headers: {Authorization: 'Bearer ' + sessionStorage.getItem('chatd.portal.token')}}).then(r => r.status === 403)`)
+	waitFor(t, agent, "no log for an agent", `document.getElementById('webhooks').hidden`)
+	closeSettings(t, agent)
+
+	setRole(t, s, "admin")
+	openSettings(t, agent)
 	waitFor(t, agent, "the empty log", `!document.getElementById('webhooks').hidden && document.getElementById('webhooks-log').textContent.includes('No webhooks are configured')`)
+}
+
+// setRole gives the test's agent role, through the running server's admins file.
+func setRole(t *testing.T, s *server, role string) {
+	t.Helper()
+	if code, out, errOut := chatdtest.Run(t, chatdtest.Binary(t), "", nil, "admin", "set", agentName, "--role", role, "--data", s.dir); code != 0 {
+		t.Fatalf("chatd admin set --role %s: exit %d\n%s%s", role, code, out, errOut)
+	}
 }
 
 // The e-mail address a visitor left (admin:client, or "email" in admin:list)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/chatd/chatd/notify/push"
 	"github.com/chatd/chatd/notify/webhook"
+	"github.com/chatd/chatd/store"
 )
 
 // Push is the Web Push part of the API; *push.Sender satisfies it.
@@ -129,12 +130,7 @@ type webhookLog struct {
 // (scheme and host only) and the last deliveries, newest first; both empty
 // without webhooks.
 func (s *Server) webhookLog(w http.ResponseWriter, r *http.Request) {
-	admin := s.admin(w, r)
-	if admin == "" {
-		return
-	}
-	if s.cfg.AdminRole != nil && !s.cfg.AdminRole(admin) {
-		writeJSONError(w, http.StatusForbidden, "the webhook log needs the admin role")
+	if _, ok := s.requireRole(w, r, store.RoleAdmin); !ok {
 		return
 	}
 	out := webhookLog{Endpoints: []webhook.EndpointInfo{}, Deliveries: []webhook.Delivery{}}

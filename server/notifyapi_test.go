@@ -17,22 +17,35 @@ import (
 	"github.com/chatd/chatd/internal/notifytest"
 	"github.com/chatd/chatd/notify/push"
 	"github.com/chatd/chatd/notify/webhook"
+	"github.com/chatd/chatd/store"
 )
 
+// roleAdmin is one admin, "ann", with role (store.RoleAdmin or store.RoleAgent).
+type roleAdmin struct{ hash, role string }
+
+func (a roleAdmin) Admin(name string) (store.Admin, error) {
+	if name != "ann" {
+		return store.Admin{}, store.ErrNotFound
+	}
+	return store.Admin{Name: name, Hash: a.hash, Role: a.role}, nil
+}
+
 // notifyServer serves the notification API over a real push Sender (its
-// subscriptions in a real db) and a real webhook Notifier.
-func notifyServer(t *testing.T, withPush bool, role func(string) bool) (*httptest.Server, *push.Sender, *push.DBStore, string) {
+// subscriptions in a real db) and a real webhook Notifier, with ann signed
+// in as role.
+func notifyServer(t *testing.T, withPush bool, role string) (*httptest.Server, *push.Sender, *push.DBStore, string) {
 	t.Helper()
 	h, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
-	au, err := auth.New(auth.Config{DummyCost: bcrypt.MinCost}, oneAdmin{string(h)})
+	au, err := auth.New(auth.Config{DummyCost: bcrypt.MinCost}, roleAdmin{string(h), role})
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, _, err := au.Login("127.0.0.1", "ann", "pw")
+	g, err := au.Login(auth.Attempt{Addr: "127.0.0.1", Name: "ann", Password: "pw"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Hub: stubHub{}, Auth: au, Log: zerolog.Nop(), Static: fstest.MapFS{}, AdminRole: role, Metrics: NewMetrics()}
+	token := g.Token
+	cfg := Config{Hub: stubHub{}, Auth: au, Log: zerolog.Nop(), Static: fstest.MapFS{}, Metrics: NewMetrics()}
 	var (
 		sender *push.Sender
 		st     *push.DBStore
@@ -72,7 +85,7 @@ func notifyServer(t *testing.T, withPush bool, role func(string) bool) (*httptes
 }
 
 func TestPushAPI(t *testing.T) {
-	ts, sender, st, token := notifyServer(t, true, nil)
+	ts, sender, st, token := notifyServer(t, true, store.RoleAdmin)
 	b := notifytest.NewBrowser(t, "b1")
 	sub := string(b.Subscription("https://push.example/send/abc"))
 	for _, tc := range []struct {
@@ -110,7 +123,7 @@ func TestPushAPI(t *testing.T) {
 }
 
 func TestPushAPIWithoutPush(t *testing.T) {
-	ts, _, _, token := notifyServer(t, false, nil)
+	ts, _, _, token := notifyServer(t, false, store.RoleAdmin)
 	for _, tc := range []struct{ method, path, body, token string }{
 		{"GET", "/api/push/vapid", "", ""},
 		{"POST", "/api/push/subscriptions", "{}", token},
@@ -123,7 +136,7 @@ func TestPushAPIWithoutPush(t *testing.T) {
 }
 
 func TestWebhookLogAPI(t *testing.T) {
-	ts, _, _, token := notifyServer(t, false, nil)
+	ts, _, _, token := notifyServer(t, false, store.RoleAdmin)
 	if res, _ := do(t, "GET", ts.URL+"/api/webhooks", "", ""); res.StatusCode != 401 {
 		t.Fatalf("without a token: %d", res.StatusCode)
 	}
@@ -140,7 +153,7 @@ func TestWebhookLogAPI(t *testing.T) {
 		t.Fatalf("Cache-Control %q", c)
 	}
 	// An agent without the admin role is refused.
-	ts, _, _, token = notifyServer(t, false, func(admin string) bool { return admin != "ann" })
+	ts, _, _, token = notifyServer(t, false, store.RoleAgent)
 	if res, body := do(t, "GET", ts.URL+"/api/webhooks", "", token); res.StatusCode != 403 || !strings.Contains(body, "admin role") {
 		t.Fatalf("without the admin role: %d %s", res.StatusCode, body)
 	}

@@ -46,9 +46,6 @@ type Config struct {
 	Push Push
 	// Webhooks serves the webhook delivery log; nil: no webhooks.
 	Webhooks Webhooks
-	// AdminRole reports whether an admin may see admin-only data (the
-	// webhook log); nil: every admin may.
-	AdminRole func(admin string) bool
 	// Availability, if set, serves GET /api/widget with its value as JSON
 	// (the hub's Availability; widgetapi.go).
 	Availability func() any
@@ -89,6 +86,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /ws/admin", s.cfg.Hub.ServeAdmin)
 	s.mux.HandleFunc("POST /api/login", s.login)
 	s.mux.HandleFunc("POST /api/logout", s.logout)
+	s.mux.HandleFunc("GET /api/session", s.session)
 	s.mux.HandleFunc("GET /api/backup", s.backup)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)

@@ -16,6 +16,7 @@ import (
 	"github.com/chatd/chatd/internal/notifytest"
 	"github.com/chatd/chatd/notify/push"
 	"github.com/chatd/chatd/seed"
+	"github.com/chatd/chatd/store"
 )
 
 const hookSecret = "hook-secret-0123456789abcdef"
@@ -35,7 +36,8 @@ type notifyRig struct {
 func startNotifyRig(t *testing.T, extra ...string) *notifyRig {
 	t.Helper()
 	dir := t.TempDir()
-	if err := seed.Set(dir, "ann", "pw", 4); err != nil {
+	role, display := store.RoleAdmin, "Ann from Shop"
+	if _, err := seed.SetWith(dir, "agent7", seed.Change{Password: "pw", Cost: 4, Role: &role, Display: &display}); err != nil {
 		t.Fatal(err)
 	}
 	r := &notifyRig{
@@ -65,7 +67,7 @@ func startNotifyRig(t *testing.T, extra ...string) *notifyRig {
 		"--webhook-urls", r.hook.URL + "/hooks/chatd", "--webhook-secret", hookSecret,
 	}, extra...)
 	r.child = startChildOpts(t, chatdtest.Options{Data: dir, Args: args, Env: []string{"SSL_CERT_FILE=" + bundle}})
-	r.token = login(t, r.url(), "ann", "pw")
+	r.token = login(t, r.url(), "agent7", "pw")
 	return r
 }
 
@@ -166,7 +168,7 @@ func TestNotificationsEndToEnd(t *testing.T) {
 	// An agent's reply: a webhook with the agent, no push (agents are not pushed their own replies).
 	adm, _ := adminSocket(t, r.url(), r.token)
 	adm.send("admin:message", map[string]any{"client": id, "cid": "a1", "text": "Yes, we do."})
-	if h := r.hook.Next(t); !strings.Contains(string(h.Body), `"from":"admin","admin":"ann"`) || !strings.Contains(string(h.Body), `"display":"ann"`) {
+	if h := r.hook.Next(t); !strings.Contains(string(h.Body), `"from":"admin","admin":"agent7"`) || !strings.Contains(string(h.Body), `"display":"Ann from Shop"`) {
 		t.Fatalf("agent's message.created %s", h.Body)
 	}
 	// The visitor's second message is a message.created, and once no agent
@@ -318,13 +320,14 @@ func TestVisitorMailsThroughChatd(t *testing.T) {
 	}
 	adm.send("admin:message", map[string]any{"client": who.ID, "cid": "a1", "text": "It left yesterday."})
 	m := r.mailTo(t, "ann@example.com")
-	for _, want := range []string{"Hello Ann", "replied to your chat on Shop", "It left yesterday.", "https://shop.test/orders/42\n"} {
+	for _, want := range []string{"Hello Ann", "Ann from Shop replied to your chat on Shop", "It left yesterday.", "https://shop.test/orders/42\n"} {
 		if !strings.Contains(m.Body, want) {
 			t.Fatalf("reply mail lacks %q:\n%s", want, m.Body)
 		}
 	}
-	if strings.Contains(m.Raw, who.Token) || strings.Contains(m.Raw, "SeCrEt") || m.Subject != "[Shop] New reply to your chat" {
-		t.Fatalf("reply mail %q holds the token or the page's query:\n%s", m.Subject, m.Raw)
+	if strings.Contains(m.Raw, who.Token) || strings.Contains(m.Raw, "SeCrEt") || strings.Contains(m.Raw, "agent7") ||
+		m.Subject != "[Shop] New reply to your chat" {
+		t.Fatalf("reply mail %q holds the token, the page's query or the agent's login:\n%s", m.Subject, m.Raw)
 	}
 
 	// Back on the site: the transcript, by mail.
@@ -339,7 +342,7 @@ func TestVisitorMailsThroughChatd(t *testing.T) {
 	}
 	tr := r.mailTo(t, "ann@example.com")
 	if tr.Subject != "[Shop] Your chat transcript" || !strings.Contains(tr.Body, "where is my order?") || !strings.Contains(tr.Body, "It left yesterday.") ||
-		strings.Contains(tr.Raw, who.Token) {
+		!strings.Contains(tr.Body, "Ann from Shop:") || strings.Contains(tr.Raw, who.Token) || strings.Contains(tr.Raw, "agent7") {
 		t.Fatalf("transcript %q:\n%s", tr.Subject, tr.Body)
 	}
 }
@@ -349,7 +352,7 @@ func TestVisitorMailsThroughChatd(t *testing.T) {
 // the agent's browsers are.
 func TestPushGoesToAgentsWithoutThePortal(t *testing.T) {
 	r := startNotifyRig(t)
-	r.subscribe(t, "annsphone")
+	r.subscribe(t, "agentsphone")
 	adm, _ := adminSocket(t, r.url(), r.token)
 	a, aID, _ := visitor(t, r.url(), "Ann")
 	a.send("client:message", map[string]any{"cid": "c1", "text": "while the portal is open"})
@@ -375,6 +378,7 @@ func TestPushGoesToAgentsWithoutThePortal(t *testing.T) {
 	if p := r.push.Next(t); json.Unmarshal(p.Plain, &n) != nil || n.Visitor != bID {
 		t.Fatalf("pushed %s, want Bob's message only (Ann is %s)", p.Plain, aID)
 	}
+	r.waitMetric(t, `chatd_notify_total{channel="push",outcome="sent"}`, 1) // counted once the service answered
 	if got := r.metric(t, `chatd_notify_total{channel="push",outcome="sent"}`); got != 1 {
 		t.Fatalf("%v pushes sent, want 1", got)
 	}

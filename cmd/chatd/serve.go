@@ -50,6 +50,16 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		return exitUsage
 	}
 
+	if fixed, err := seed.FixMode(c.Data); err != nil {
+		log.Warn().Err(err).Msg("admins file mode")
+	} else if fixed {
+		log.Warn().Str("file", seed.Path(c.Data)).Msg("admins file was readable by others; made it 0600")
+	}
+	adminsVersion, err := seed.Stat(c.Data) // before loading: a change meanwhile is applied by the watcher
+	if err != nil {
+		log.Error().Err(err).Msg("cannot read admins")
+		return exitFail
+	}
 	admins, password, err := seed.Ensure(c.Data, c.BcryptCost)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot load admins")
@@ -64,11 +74,18 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		return exitFail
 	}
 	dummyCost, _ := bcrypt.Cost([]byte(admins[0].Hash))
-	au, err := auth.New(auth.Config{TTL: c.TokenTTL, DummyCost: dummyCost}, st)
+	deviceKey, err := st.Secret("device-key", 32)
 	if err != nil {
 		log.Error().Err(err).Msg("auth")
 		return exitFail
 	}
+	au, err := auth.New(auth.Config{TTL: c.TokenTTL, DummyCost: dummyCost, Sessions: st, DeviceKey: deviceKey,
+		Log: log.With().Str("component", "auth").Logger()}, st)
+	if err != nil {
+		log.Error().Err(err).Msg("auth")
+		return exitFail
+	}
+	defer au.Close() // before the store closes (defers run last-in first-out)
 
 	var h *hub.Hub
 	notes, err := c.buildNotifications(st, func(v string) bool { return h.VisitorOnline(v) },
@@ -92,6 +109,7 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	}
 	c.hubVisitorConfig(&hc)
 	h = hub.New(hc, st, au, log.With().Str("component", "hub").Logger())
+	au.OnRevoke(func() { h.RecheckAdmins() }) // a session that ends closes its sockets at once
 	notifyDone := notes.run(notifyCtx)
 	if !c.Metrics {
 		metrics = nil
@@ -114,6 +132,8 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		h.Shutdown(stopCtx)
 		return exitFail
 	}
+	op := startOps(ctx, c.Data, c.AdminsPoll, st, au, srv, adminsVersion, log)
+	defer op.stop()
 	httpSrv := server.HTTPServer(srv, log)
 	serveErr := make(chan error, 1)
 	srv.SetReady(true)
@@ -173,6 +193,8 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		<-pprofErr
 	}
 
+	op.stop()
+	au.Close()
 	storeOpen = false
 	closed := make(chan error, 1)
 	go func() { closed <- st.Close() }()

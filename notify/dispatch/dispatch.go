@@ -56,9 +56,6 @@ type Config struct {
 	Contact func(visitor string, page bool) (Contact, error)
 	// Online reports whether a visitor has an open widget socket now; nil: never.
 	Online func(visitor string) bool
-	// Display is an agent's display name for a login (shown to visitors and
-	// in webhooks); nil: the login itself.
-	Display func(admin string) string
 	// Agents lists the agents (logins) whose browsers are pushed to now:
 	// a subscription of an agent not listed gets nothing. nil: every
 	// subscription.
@@ -161,9 +158,6 @@ func New(cfg Config) *Dispatcher {
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = notify.Nop{}
-	}
-	if cfg.Display == nil {
-		cfg.Display = func(admin string) string { return admin }
 	}
 	lg := cfg.Logger.With().Str("component", "notify").Logger()
 	return &Dispatcher{cfg: cfg, events: make(chan event, cfg.QueueSize), wake: make(chan struct{}, 1),

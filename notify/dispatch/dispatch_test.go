@@ -45,6 +45,10 @@ func newRig(t *testing.T, mod func(*Config)) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	// The agent "alice" shows to visitors as "Alice" (its display name).
+	if err := st.ReseedAdmins([]store.Admin{{Name: "alice", Display: "Alice", Hash: "x"}}); err != nil {
+		t.Fatal(err)
+	}
 	r := &rig{st: st, c: &notify.Counters{}, mails: map[string]string{}, on: map[string]bool{}, seen: map[string]uint64{},
 		smtp: notifytest.NewSMTP(t, notifytest.SMTPOptions{}),
 		hook: notifytest.NewWebhookReceiver(t, "dispatch-secret-0123456789")}
@@ -88,7 +92,6 @@ func newRig(t *testing.T, mod func(*Config)) *rig {
 			defer r.mu.Unlock()
 			return r.on[v]
 		},
-		Display: func(admin string) string { return strings.ToUpper(admin[:1]) + admin[1:] },
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -173,8 +176,8 @@ func TestReplyToAnOfflineVisitorIsMailed(t *testing.T) {
 			t.Fatalf("reply mail lacks %q:\n%s", want, m.Body)
 		}
 	}
-	if strings.Contains(m.Body, "secret=1") || strings.Contains(m.Body, "where is my order") {
-		t.Fatalf("reply mail holds the page's query or the visitor's own message:\n%s", m.Body)
+	if strings.Contains(m.Body, "secret=1") || strings.Contains(m.Body, "where is my order") || strings.Contains(m.Raw, "alice") {
+		t.Fatalf("reply mail holds the page's query, the visitor's own message or the agent's login:\n%s", m.Raw)
 	}
 }
 

@@ -42,7 +42,7 @@ func (d *Dispatcher) message(m store.Message) {
 			d.cfg.Alerts.Answered(v.ID)
 		}
 		if d.cfg.Webhooks != nil {
-			wm.Display = d.cfg.Display(m.Admin)
+			wm.Display = m.Public().Display // as visitors see it; Admin stays the login
 			d.cfg.Webhooks.MessageCreated(wm, wv)
 		}
 		if d.replyMails() && !d.visitorOnline(v.ID) {
@@ -105,7 +105,7 @@ func (d *Dispatcher) handOver(v store.Visitor, c Contact, msgs []store.Message) 
 		}
 		d.handed[v.ID] = m.Offset
 		d.cfg.Replies.AgentReply(mail.Reply{Visitor: v.ID, Email: c.Email, Name: v.Name, Page: c.Page,
-			Offset: m.Offset, Agent: d.cfg.Display(m.Admin), Text: m.Text, At: m.At})
+			Offset: m.Offset, Agent: m.Public().Admin, Text: m.Text, At: m.At}) // never the login
 	}
 }
 
