@@ -22,6 +22,7 @@ type delivery struct {
 	sender      *conn  // the socket whose held acknowledgement this is
 	onlyFrame   []byte
 	stored      *store.Message // a new message, told to the Observer
+	storedName  string         // its visitor's name when the hub knows it ("" otherwise)
 }
 
 // deliver runs under the sequencer's lock, in offset order.
@@ -38,7 +39,7 @@ func (h *Hub) deliver(r release) {
 		func(c *conn) { c.live(r.offset, d.clientFrame) },
 		func(c *conn) { c.live(r.offset, d.adminFrame) })
 	if d.stored != nil {
-		h.cfg.Observer.MessageStored(*d.stored)
+		h.cfg.Observer.MessageStored(*d.stored, d.storedName)
 	}
 }
 
@@ -228,7 +229,7 @@ func (h *Hub) store(c *conn, m store.NewMessage, refund func()) {
 		d.only, d.onlyFrame = c, encodeFrame(typ, msg)
 	} else {
 		d.clientFrame, d.adminFrame = messageFrames(msg)
-		d.stored = &msg
+		d.stored, d.storedName = &msg, h.visitorName(c, msg.Client)
 		h.stored.Add(1)
 	}
 	rel, stored = release{offset: msg.Offset, item: d}, true

@@ -28,8 +28,8 @@ func (r *recorder) add(s string) {
 	}
 }
 
-func (r *recorder) MessageStored(m store.Message) {
-	r.add(fmt.Sprintf("message %d %s %s %s", m.Offset, m.From, m.CID, m.Text))
+func (r *recorder) MessageStored(m store.Message, name string) {
+	r.add(fmt.Sprintf("message %d %s %s %s (%s)", m.Offset, m.From, m.CID, m.Text, name))
 }
 func (r *recorder) VisitorPresence(v string, online bool) {
 	r.add(fmt.Sprintf("presence %s %v", v, online))
@@ -79,8 +79,8 @@ func TestObserverSeesMessagesAndPresence(t *testing.T) {
 	want := []string{
 		"agents 1", // the admin connected, online
 		"presence " + id.ID + " true",
-		fmt.Sprintf("message %d client c1 hello", m1.Offset),
-		fmt.Sprintf("message %d admin a1 hi Ann", m2.Offset),
+		fmt.Sprintf("message %d client c1 hello (Ann)", m1.Offset),
+		fmt.Sprintf("message %d admin a1 hi Ann (Ann)", m2.Offset), // Ann is online: the hub knows her name
 		"presence " + id.ID + " false",
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {

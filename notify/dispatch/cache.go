@@ -33,11 +33,19 @@ type agentList struct {
 }
 
 // who returns visitor id and its contact: read afresh with fresh (the page
-// included), else reused when read less than knownFor ago.
-func (d *Dispatcher) who(id string, fresh bool) (store.Visitor, Contact) {
+// included), else reused when read less than knownFor ago. Without
+// webhooks (the only other use of the address) and with the name the hub
+// gave, nothing is read at all.
+func (d *Dispatcher) who(id, name string, fresh bool) (store.Visitor, Contact) {
 	now := time.Now()
 	if k, ok := d.seen[id]; ok && !fresh && now.Sub(k.at) < knownFor {
+		if name != "" {
+			k.v.Name = name
+		}
 		return k.v, Contact{Email: k.email}
+	}
+	if !fresh && d.cfg.Webhooks == nil && name != "" {
+		return store.Visitor{ID: id, Name: name}, Contact{}
 	}
 	v, err := d.cfg.Store.Visitor(id)
 	if err != nil {

@@ -99,6 +99,7 @@ type event struct {
 	kind    int
 	msg     store.Message
 	visitor string
+	name    string // evMessage: the visitor's name if the hub knew it
 	online  bool
 	offset  uint64
 	at      time.Time
@@ -166,9 +167,10 @@ func New(cfg Config) *Dispatcher {
 		seen: map[string]known{}}
 }
 
-// MessageStored reports a message the hub stored (not a duplicate). Never blocks.
-func (d *Dispatcher) MessageStored(m store.Message) {
-	d.enqueue(event{kind: evMessage, msg: m})
+// MessageStored reports a message the hub stored (not a duplicate), with
+// its visitor's name if the hub knows it. Never blocks.
+func (d *Dispatcher) MessageStored(m store.Message, visitorName string) {
+	d.enqueue(event{kind: evMessage, msg: m, name: visitorName})
 }
 
 // VisitorPresence reports that a visitor's first widget socket opened
@@ -259,7 +261,7 @@ func (d *Dispatcher) loop(ctx context.Context) {
 func (d *Dispatcher) handle(ev event) {
 	switch ev.kind {
 	case evMessage:
-		d.message(ev.msg)
+		d.message(ev.msg, ev.name)
 	case evSeen:
 		if d.cfg.Replies != nil {
 			d.cfg.Replies.Read(ev.visitor, ev.offset)

@@ -149,7 +149,7 @@ func (r *rig) say(t *testing.T, visitor, admin, text string) store.Message {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.d.MessageStored(m)
+	r.d.MessageStored(m, "")
 	r.sync(t)
 	return m
 }
@@ -281,7 +281,7 @@ func TestHubCallsNeverBlock(t *testing.T) {
 	go func() {
 		defer close(done)
 		for i := range 10 {
-			d.MessageStored(store.Message{Offset: uint64(i + 1)})
+			d.MessageStored(store.Message{Offset: uint64(i + 1)}, "")
 			d.VisitorPresence("v", i%2 == 0)
 			d.VisitorSeen("v", uint64(i))
 			d.AgentsOnline(i)

@@ -12,10 +12,10 @@ import (
 )
 
 // message tells each channel about a stored message.
-func (d *Dispatcher) message(m store.Message) {
+func (d *Dispatcher) message(m store.Message, name string) {
 	// A reply that may be mailed reads the visitor afresh (its address,
 	// seen offset and page); anything else may use what was read moments ago.
-	v, c := d.who(m.Client, m.From == store.FromAdmin && d.replyMails())
+	v, c := d.who(m.Client, name, m.From == store.FromAdmin && d.replyMails())
 	wv := webhook.Visitor{ID: v.ID, Name: v.Name, Email: c.Email, Meta: v.Meta, Created: v.Created}
 	wm := webhook.Message{Offset: m.Offset, Client: m.Client, From: m.From, Admin: m.Admin, CID: m.CID, Text: m.Text, At: m.At}
 	switch m.From {
