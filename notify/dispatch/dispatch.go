@@ -125,6 +125,7 @@ type Dispatcher struct {
 	// Owned by the Run goroutine.
 	talked  map[string]bool      // visitors known to have written before
 	handed  map[string]uint64    // per visitor: highest reply offset handed to Replies
+	replied map[string]uint64    // per visitor: its latest agent's reply (not known seen)
 	leftAt  map[string]time.Time // visitors gone with replies possibly unread: when they left
 	leaving []event              // those departures, oldest first (evLeft)
 	pushed  map[string]time.Time // per visitor: when its conversation was last pushed
@@ -163,7 +164,7 @@ func New(cfg Config) *Dispatcher {
 	lg := cfg.Logger.With().Str("component", "notify").Logger()
 	return &Dispatcher{cfg: cfg, events: make(chan event, cfg.QueueSize), wake: make(chan struct{}, 1),
 		lg: lg, drops: lg.Sample(&zerolog.BurstSampler{Burst: 1, Period: 10 * time.Second}),
-		talked: map[string]bool{}, handed: map[string]uint64{}, leftAt: map[string]time.Time{}, pushed: map[string]time.Time{},
+		talked: map[string]bool{}, handed: map[string]uint64{}, replied: map[string]uint64{}, leftAt: map[string]time.Time{}, pushed: map[string]time.Time{},
 		seen: map[string]known{}}
 }
 
@@ -265,6 +266,9 @@ func (d *Dispatcher) handle(ev event) {
 	case evSeen:
 		if d.cfg.Replies != nil {
 			d.cfg.Replies.Read(ev.visitor, ev.offset)
+		}
+		if r, ok := d.replied[ev.visitor]; ok && ev.offset >= r {
+			delete(d.replied, ev.visitor) // every reply seen: nothing to mail when it leaves
 		}
 	case evPresence:
 		d.presence(ev)

@@ -45,8 +45,14 @@ func (d *Dispatcher) message(m store.Message, name string) {
 			wm.Display = m.Public().Display // as visitors see it; Admin stays the login
 			d.cfg.Webhooks.MessageCreated(wm, wv)
 		}
-		if d.replyMails() && !d.visitorOnline(v.ID) {
-			d.handOver(v, c, []store.Message{m})
+		if d.replyMails() {
+			if len(d.replied) >= maxHanded {
+				clear(d.replied)
+			}
+			d.replied[v.ID] = m.Offset
+			if !d.visitorOnline(v.ID) {
+				d.handOver(v, c, []store.Message{m})
+			}
 		}
 	}
 }
@@ -96,6 +102,7 @@ func (d *Dispatcher) handOver(v store.Visitor, c Contact, msgs []store.Message) 
 	if c.Email == "" {
 		return
 	}
+	var rs []mail.Reply
 	for _, m := range msgs {
 		if m.From != store.FromAdmin || m.Offset <= c.Seen || m.Offset <= d.handed[v.ID] {
 			continue
@@ -104,8 +111,11 @@ func (d *Dispatcher) handOver(v store.Visitor, c Contact, msgs []store.Message) 
 			clear(d.handed)
 		}
 		d.handed[v.ID] = m.Offset
-		d.cfg.Replies.AgentReply(mail.Reply{Visitor: v.ID, Email: c.Email, Name: v.Name, Page: c.Page,
+		rs = append(rs, mail.Reply{Visitor: v.ID, Email: c.Email, Name: v.Name, Page: c.Page,
 			Offset: m.Offset, Agent: m.Public().Admin, Text: m.Text, At: m.At}) // never the login
+	}
+	if len(rs) > 0 {
+		d.cfg.Replies.AgentReplies(rs...) // one mail for all of them
 	}
 }
 
@@ -116,7 +126,10 @@ func (d *Dispatcher) presence(ev event) {
 		delete(d.leftAt, ev.visitor)
 		return
 	}
-	if !d.replyMails() || d.contact(ev.visitor, false).Email == "" {
+	// Only a visitor with an agent's reply not yet mailed nor seen can have
+	// left one unread: the others cost nothing (a site's visitors leave in
+	// bursts).
+	if !d.replyMails() || d.replied[ev.visitor] <= d.handed[ev.visitor] || d.contact(ev.visitor, false).Email == "" {
 		return
 	}
 	if len(d.leaving) >= maxLeaving {
