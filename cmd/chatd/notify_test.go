@@ -43,12 +43,12 @@ func startNotifyRig(t *testing.T, extra ...string) *notifyRig {
 	r := &notifyRig{
 		smtp: notifytest.NewSMTP(t, notifytest.SMTPOptions{TLS: notifytest.TLSStartTLS}),
 		push: notifytest.NewPushService(t, notifytest.PushOptions{TLS: true}),
-		hook: notifytest.NewWebhookReceiver(t, hookSecret),
+		hook: notifytest.NewWebhookReceiverTLS(t, hookSecret), // https, offering HTTP/2, as most receivers do
 	}
-	// One bundle trusting both self-signed receivers.
+	// One bundle trusting the self-signed receivers.
 	bundle := filepath.Join(t.TempDir(), "ca.pem")
 	var pem []byte
-	for _, f := range []string{r.smtp.CAFile, r.push.CAFile} {
+	for _, f := range []string{r.smtp.CAFile, r.push.CAFile, r.hook.CAFile} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -153,8 +153,8 @@ func TestNotificationsEndToEnd(t *testing.T) {
 				Message *message
 			}
 		}
-		if err := json.Unmarshal(h.Body, &ev); err != nil || !h.SigOK || h.Event != ev.Type || ev.Data.Visitor.ID != id {
-			t.Fatalf("webhook %s (sig %v): %v", h.Body, h.SigOK, err)
+		if err := json.Unmarshal(h.Body, &ev); err != nil || !h.SigOK || h.Event != ev.Type || ev.Data.Visitor.ID != id || h.Proto != "HTTP/1.1" {
+			t.Fatalf("webhook %s (sig %v, %s): %v", h.Body, h.SigOK, h.Proto, err)
 		}
 		if ev.Type == "message.created" && (ev.Data.Message == nil || ev.Data.Message.Text != m.Text) {
 			t.Fatalf("message.created %s", h.Body)

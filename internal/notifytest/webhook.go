@@ -3,6 +3,8 @@ package notifytest
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"io"
 	"net/http"
@@ -23,6 +25,7 @@ type Hit struct {
 	Timestamp       int64
 	SigOK           bool
 	Body            []byte
+	Proto           string    // HTTP version of the request, e.g. "HTTP/1.1"
 	At              time.Time // when the body had been read
 }
 
@@ -30,6 +33,9 @@ type Hit struct {
 // codes given, in turn, then 200.
 type WebhookReceiver struct {
 	URL string
+	// CAFile and Pool trust a TLS receiver's certificate (NewWebhookReceiverTLS).
+	CAFile string
+	Pool   *x509.CertPool
 
 	srv    *httptest.Server
 	secret string
@@ -42,8 +48,28 @@ type WebhookReceiver struct {
 // NewWebhookReceiver starts a receiver that checks signatures with secret;
 // it stops when the test ends.
 func NewWebhookReceiver(t testing.TB, secret string, codes ...int) *WebhookReceiver {
+	return newWebhookReceiver(t, false, secret, codes)
+}
+
+// NewWebhookReceiverTLS is NewWebhookReceiver over https (HTTP/2 offered,
+// as most servers do), with a self-signed certificate (see CAFile).
+func NewWebhookReceiverTLS(t testing.TB, secret string, codes ...int) *WebhookReceiver {
+	return newWebhookReceiver(t, true, secret, codes)
+}
+
+func newWebhookReceiver(t testing.TB, withTLS bool, secret string, codes []int) *WebhookReceiver {
+	t.Helper()
 	r := &WebhookReceiver{secret: secret, codes: codes, hits: make(chan Hit, 1000)}
-	r.srv = httptest.NewServer(http.HandlerFunc(r.handle))
+	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.handle))
+	if withTLS {
+		cert, pool, file := SelfSigned(t)
+		r.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		r.srv.EnableHTTP2 = true
+		r.srv.StartTLS()
+		r.Pool, r.CAFile = pool, file
+	} else {
+		r.srv.Start()
+	}
 	r.URL = r.srv.URL
 	t.Cleanup(func() {
 		r.Release()
@@ -81,7 +107,7 @@ func (r *WebhookReceiver) Release() {
 
 func (r *WebhookReceiver) handle(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
-	h := Hit{Event: req.Header.Get("Chatd-Event"), Delivery: req.Header.Get("Chatd-Delivery"), Body: body, At: time.Now()}
+	h := Hit{Event: req.Header.Get("Chatd-Event"), Delivery: req.Header.Get("Chatd-Delivery"), Body: body, Proto: req.Proto, At: time.Now()}
 	var sig string
 	for _, kv := range strings.Split(req.Header.Get("Chatd-Signature"), ",") {
 		if v, ok := strings.CutPrefix(kv, "t="); ok {

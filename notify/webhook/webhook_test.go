@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -329,5 +331,23 @@ func TestEndpointsHideThePathAndSecret(t *testing.T) {
 		`{"endpoint":"http://127.0.0.1:9","events":["conversation.created","message.created"],"format":"json","queued":0}]`
 	if string(b) != want {
 		t.Fatalf("endpoints %s\nwant %s", b, want)
+	}
+}
+
+func TestDefaultTransportSpeaksHTTP1(t *testing.T) {
+	// Cloning the default transport makes it offer h2 over TLS (ALPN);
+	// the endpoints' transport must not, or an h2 server's answer would be
+	// read as HTTP/1.1 (every delivery to an https receiver failed so).
+	_ = http.DefaultTransport.(*http.Transport).Clone()
+	n, err := New(Config{Endpoints: []Endpoint{{URL: "https://hooks.example/x", Secret: secret}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := n.eps[0].client.Transport.(*http.Transport)
+	if tr.Protocols == nil || tr.Protocols.HTTP2() || !tr.Protocols.HTTP1() {
+		t.Fatalf("protocols %v", tr.Protocols)
+	}
+	if tr.TLSClientConfig != nil && slices.Contains(tr.TLSClientConfig.NextProtos, "h2") {
+		t.Fatalf("ALPN offers %v", tr.TLSClientConfig.NextProtos)
 	}
 }
