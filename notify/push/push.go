@@ -172,7 +172,7 @@ func New(cfg Config, store Store) (*Sender, error) {
 		done = func(j job, attempts int, err error) { cfg.OnDone(j.sub, j.n, attempts, err) }
 	}
 	s.q = notify.NewQueue(notify.QueueConfig{Channel: Channel, Size: cfg.QueueSize, Workers: cfg.Workers,
-		Backoff: cfg.Backoff, Metrics: cfg.Metrics, Logger: s.lg}, s.attempt, done)
+		Backoff: cfg.Backoff, Metrics: cfg.Metrics, Logger: cfg.Logger}, s.attempt, done)
 	return s, nil
 }
 

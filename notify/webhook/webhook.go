@@ -197,7 +197,7 @@ func New(cfg Config) (*Notifier, error) {
 		}
 		ep.q = notify.NewQueue(notify.QueueConfig{
 			Channel: Channel, Size: cfg.QueueSize, Workers: 1, Backoff: cfg.Backoff,
-			Metrics: cfg.Metrics, Logger: n.lg.With().Str("endpoint", ep.host).Logger(),
+			Metrics: cfg.Metrics, Logger: cfg.Logger.With().Str("endpoint", ep.host).Logger(), // the queue adds the channel
 		}, ep.attempt, ep.done)
 		n.eps = append(n.eps, ep)
 	}
