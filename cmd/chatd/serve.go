@@ -26,10 +26,12 @@ import (
 // HTTP drained, store flushed and closed.
 func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	metrics := server.NewMetrics()
+	dbLog := log.With().Str("component", "db").Logger()
 	st, err := store.Open(c.Data, db.Options{
 		Sync: c.sync, Interval: c.syncInterval,
-		Logger:   log.With().Str("component", "db").Logger(),
-		OnCommit: metrics.ObserveCommit,
+		Logger:        dbLog,
+		OnCommit:      metrics.ObserveCommit,
+		ShrinkMinSize: int64(c.CompactMinMB) << 20,
 	})
 	if err != nil {
 		log.Error().Err(err).Msg("cannot open store")
@@ -50,10 +52,11 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		return exitUsage
 	}
 
-	if fixed, err := seed.FixMode(c.Data); err != nil {
-		log.Warn().Err(err).Msg("admins file mode")
-	} else if fixed {
-		log.Warn().Str("file", seed.Path(c.Data)).Msg("admins file was readable by others; made it 0600")
+	// Owner-only files: the store made its own so; the others (admins, keys)
+	// and anything copied in with a wider mode are narrowed here.
+	if err := db.SecureDir(c.Data, dbLog); err != nil {
+		log.Error().Err(err).Msg("cannot secure the data directory")
+		return exitFail
 	}
 	adminsVersion, err := seed.Stat(c.Data) // before loading: a change meanwhile is applied by the watcher
 	if err != nil {
@@ -115,9 +118,10 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		metrics = nil
 	} else {
 		metrics.WatchHub(h.Stats)
+		metrics.WatchStore(st.DB().Health, st.DB().Stats)
 	}
 	srv := server.New(server.Config{
-		Hub: h, Store: st, Auth: au, Static: static.Public(),
+		Hub: h, Store: st, Auth: au, Static: static.Public(), StoreHealth: st.DB().Health,
 		Metrics: metrics, MetricsToken: c.MetricsToken, ClientIP: clientIP, AddressKey: addrKey,
 		Log:          log.With().Str("component", "http").Logger(),
 		Availability: func() any { return h.Availability() },
