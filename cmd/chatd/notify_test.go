@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/chatdtest"
+	"github.com/chatd/chatd/internal/logcheck"
 	"github.com/chatd/chatd/internal/notifytest"
 	"github.com/chatd/chatd/notify/push"
 	"github.com/chatd/chatd/seed"
@@ -67,6 +68,11 @@ func startNotifyRig(t *testing.T, extra ...string) *notifyRig {
 		"--webhook-urls", r.hook.URL + "/hooks/chatd", "--webhook-secret", hookSecret,
 	}, extra...)
 	r.child = startChildOpts(t, chatdtest.Options{Data: dir, Args: args, Env: []string{"SSL_CERT_FILE=" + bundle}})
+	t.Cleanup(func() { // every line a strict JSON parser reads (no key twice), failures and retries included
+		if n, err := logcheck.Lines(strings.NewReader(r.child.log.String())); err != nil {
+			t.Errorf("log line %d: %v", n, err)
+		}
+	})
 	r.token = login(t, r.url(), "agent7", "pw")
 	return r
 }
