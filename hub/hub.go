@@ -50,6 +50,9 @@ type Config struct {
 	// CloseWait bounds how long Shutdown lets sockets take their close frame
 	// before it drops them; default 1s (never more than half the time left).
 	CloseWait time.Duration
+	// Observer is told of stored messages and presence, for notifications
+	// (observer.go); default: nobody.
+	Observer Observer
 
 	// Availability and visitor information (availability.go, visitor_info.go, identify.go).
 	Hours             Hours                        // business hours; nil = always open
@@ -127,6 +130,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.CloseWait <= 0 {
 		c.CloseWait = DefaultCloseWait
+	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
 	}
 	if c.EmailCapture == "" {
 		c.EmailCapture = EmailOptional
@@ -417,6 +423,7 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 	}
 	h.msgLimits.release(id.visitor)
 	if last {
+		h.cfg.Observer.VisitorPresence(id.visitor, false)
 		ctx, cancel := context.WithTimeout(context.Background(), storeWait)
 		defer cancel()
 		if err := h.st.TouchVisitor(ctx, id.visitor, time.Now()); err != nil {

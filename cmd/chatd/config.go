@@ -58,6 +58,7 @@ type config struct {
 	BcryptCost      int
 	AdminsPoll      time.Duration
 	visitorOpts     // availability, e-mail capture, identity (config_visitors.go)
+	notifyOpts      // notification channels (config_notify.go)
 
 	// Derived by validate.
 	sync         db.SyncPolicy
@@ -68,7 +69,7 @@ type config struct {
 }
 
 // secretFlags may also be read from a file named by CHATD_<NAME>_FILE.
-var secretFlags = map[string]bool{"metrics-token": true, "token": true, "identity-secret": true}
+var secretFlags = map[string]bool{"metrics-token": true, "token": true, "identity-secret": true, "smtp-password": true, "webhook-secret": true}
 
 // envName is the environment twin of flag name: --token-ttl -> CHATD_TOKEN_TTL.
 func envName(flagName string) string {
@@ -130,6 +131,7 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (empty = off)")
 	fs.DurationVar(&c.AdminsPoll, "admins-poll", 2*time.Second, "how often the admins file is checked for changes (0 = only on SIGHUP and 'chatd admin')")
 	bcryptFlag(fs, &c.BcryptCost)
+	notifyFlags(fs, &c.notifyOpts)
 	visitorFlags(fs, &c.visitorOpts)
 	return fs
 }
@@ -301,6 +303,7 @@ func (c *config) validate() error {
 	if c.BcryptCost < 4 || c.BcryptCost > 31 {
 		bad("--bcrypt-cost %d: must be between 4 and 31", c.BcryptCost)
 	}
+	c.validateNotify(bad)
 	c.validateVisitors(bad)
 	return errors.Join(errs...)
 }
