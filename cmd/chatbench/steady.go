@@ -46,6 +46,7 @@ type SteadyReport struct {
 	Delivery    Latency           `json:"delivery"`
 	Ack         Latency           `json:"ack"`
 	Connect     Latency           `json:"connect"`
+	ConnectAll  float64           `json:"connect_all_ms"` // from the first dial until every visitor got client:id
 	PacingLag   float64           `json:"pacing_lag_max_ms"`
 	ServerCPU   float64           `json:"server_cpu_cores,omitempty"`
 	ToolCPU     float64           `json:"tool_cpu_cores"`
@@ -69,10 +70,12 @@ func runSteady(ctx context.Context, b *bench, o steadyOpts) (*SteadyReport, erro
 		}
 		rep.Memory = &Memory{PID: o.pid, RSSBeforeKiB: rss}
 	}
+	t0 := time.Now()
 	as, vs, conn, err := b.connectAll(ctx, o.admins, o.visitors)
 	if err != nil {
 		return nil, err
 	}
+	rep.ConnectAll = ms(time.Since(t0))
 	defer closeAll(as, vs)
 	rep.Connected = len(vs)
 	rep.Connect = conn.summary()
@@ -176,6 +179,7 @@ func (r *SteadyReport) rows() [][2]string {
 		{"delivery visitor->admin", latRow(r.Delivery)},
 		{"ack", latRow(r.Ack)},
 		{"connect", latRow(r.Connect)},
+		{"all connected after", fmt.Sprintf("%.1f ms", r.ConnectAll)},
 		{"pacing lag max", fmt.Sprintf("%.1f ms", r.PacingLag)},
 		{"cpu server / tool", fmt.Sprintf("%.2f / %.2f cores", r.ServerCPU, r.ToolCPU)},
 		{"tool rss", fmt.Sprintf("%d KiB", r.ToolRSSKiB)},
