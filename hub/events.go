@@ -46,17 +46,14 @@ func (h *Hub) deliver(r release) {
 // onMessage handles one text frame; melody calls it from the socket's read
 // goroutine, so the events of one socket are handled one at a time, in order.
 //
-// The work runs on a short-lived goroutine while the read goroutine waits:
-// the store calls go deep, and a stack grown by them would stay with the
-// idle socket for its whole life (8 KiB instead of 4 KiB per socket).
+// The work runs on one of the hub's handler goroutines while the read
+// goroutine waits (workers.go says why).
 func (h *Hub) onMessage(s *melody.Session, b []byte) {
 	c := connOf(s)
 	if c == nil || c.closing.Load() || c.reject != "" {
 		return // a refused socket is only told why and closed: nothing it sends is read
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	h.work.run(func() {
 		defer func() {
 			if v := recover(); v != nil {
 				h.log.Error().Str("panic", fmt.Sprint(v)).Bytes("stack", debug.Stack()).
@@ -65,8 +62,7 @@ func (h *Hub) onMessage(s *melody.Session, b []byte) {
 			}
 		}()
 		h.handle(c, b)
-	}()
-	<-done
+	})
 }
 
 // handle decodes and runs one frame of socket c.
