@@ -2,12 +2,18 @@ package hub
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // workerIdle is how long a handler goroutine waits for the next frame before
 // it ends (and its grown stack is freed).
 const workerIdle = 5 * time.Second
+
+// maxIdleWorkers bounds the handler goroutines kept waiting: after a burst
+// (thousands of visitors connecting at once) the rest end at once instead of
+// holding their stacks for workerIdle.
+const maxIdleWorkers = 256
 
 // workers runs the hub's frame handlers on goroutines that are kept between
 // frames while frames keep coming.
@@ -23,7 +29,8 @@ const workerIdle = 5 * time.Second
 // The read goroutine waits for its frame's handler (run returns when fn
 // has), so a socket's frames are still handled one at a time, in order.
 type workers struct {
-	work chan func() // unbuffered: a send succeeds only to an idle worker
+	work chan func()  // unbuffered: a send succeeds only to an idle worker
+	idle atomic.Int64 // workers waiting for a task
 	mu   sync.Mutex
 	stop chan struct{}
 	done bool
@@ -57,20 +64,27 @@ func (w *workers) run(fn func()) {
 	<-done
 }
 
-// loop runs task, then further tasks until none came for workerIdle or the
-// pool is closed.
+// loop runs task, then further tasks until none came for workerIdle, enough
+// other workers wait, or the pool is closed.
 func (w *workers) loop(task func()) {
 	task()
 	idle := time.NewTimer(workerIdle)
 	defer idle.Stop()
 	for {
+		if w.idle.Add(1) > maxIdleWorkers {
+			w.idle.Add(-1)
+			return
+		}
 		select {
 		case task = <-w.work:
+			w.idle.Add(-1)
 			task()
 			idle.Reset(workerIdle)
 		case <-idle.C:
+			w.idle.Add(-1)
 			return
 		case <-w.stop:
+			w.idle.Add(-1)
 			return
 		}
 	}
