@@ -119,11 +119,18 @@ func (h *Hub) handle(c *conn, b []byte) {
 		if h.adminStillValid(c) {
 			h.adminVisitors(c, f.AdminVisitors)
 		}
+	default:
+		if f.Inbox != nil {
+			h.inboxEvent(c, f.Type, f.Inbox)
+		}
 	}
 }
 
 // socketTakes reports whether typ is an inbound event of a socket of kind.
 func socketTakes(kind int, typ string) bool {
+	if inboxTakes(kind, typ) {
+		return true
+	}
 	if kind == kindAdmin {
 		return typ == evAdminAdd || typ == evAdminMessage || typ == evAdminHistory || typ == evAdminVisitors
 	}
@@ -167,7 +174,9 @@ func (h *Hub) clientMessage(c *conn, p *sendMessage) {
 		h.reply(c, refuse(codeQuota, "storage budget of this visitor or its address is used up; nothing stored, retry later", p.CID))
 		return
 	}
-	h.store(c, store.NewMessage{Client: id.visitor, From: store.FromClient, CID: p.CID, Text: p.Text}, refund)
+	if m, ok := h.store(c, store.NewMessage{Client: id.visitor, From: store.FromClient, CID: p.CID, Text: p.Text}, refund); ok {
+		h.afterMessage(m)
+	}
 }
 
 // store adds m and, once AddMessage has returned, releases it in offset order:
@@ -176,8 +185,9 @@ func (h *Hub) clientMessage(c *conn, p *sendMessage) {
 // cid answers the sender alone with the stored message and tells nobody else.
 //
 // refund, if not nil, is called when nothing new was stored (an error or a
-// duplicate), to give back the storage budget taken for m.
-func (h *Hub) store(c *conn, m store.NewMessage, refund func()) {
+// duplicate), to give back the storage budget taken for m. It returns the
+// stored message and true when m was stored now (not a duplicate).
+func (h *Hub) store(c *conn, m store.NewMessage, refund func()) (store.Message, bool) {
 	ctx, cancel := storeCtx()
 	defer cancel()
 	// The ticket is always finished, also on a panic, or every later message would wait.
@@ -194,16 +204,16 @@ func (h *Hub) store(c *conn, m store.NewMessage, refund func()) {
 	if err != nil {
 		if errors.Is(err, store.ErrInvalid) {
 			h.reply(c, refuse(codeBadRequest, "message refused", m.CID))
-			return
+			return store.Message{}, false
 		}
 		h.log.Error().Err(err).Str("visitor", m.Client).Str("admin", m.Admin).Msg("store message")
 		h.reply(c, refuse(codeUnavailable, "message not stored, retry with the same cid", m.CID))
-		return
+		return store.Message{}, false
 	}
 	if dup && (msg.From != m.From || msg.Admin != m.Admin) {
 		// Not a retry: another sender in this conversation used that cid.
 		h.reply(c, refuse(codeBadRequest, "cid already used by another sender in this conversation; use random cids", m.CID))
-		return
+		return store.Message{}, false
 	}
 	c.held.Add(1)
 	d := delivery{visitor: msg.Client, sender: c}
@@ -218,6 +228,7 @@ func (h *Hub) store(c *conn, m store.NewMessage, refund func()) {
 		h.stored.Add(1)
 	}
 	rel, stored = release{offset: msg.Offset, item: d}, true
+	return msg, !dup
 }
 
 // adminStillValid re-checks the admin's token on every event, so an expired
@@ -242,7 +253,9 @@ func (h *Hub) adminMessage(c *conn, p *sendMessage) {
 		h.reply(c, refuse(codeUnavailable, "store unavailable, retry with the same cid", p.CID))
 		return
 	}
-	h.store(c, store.NewMessage{Client: p.Client, From: store.FromAdmin, Admin: c.who().name, CID: p.CID, Text: p.Text}, nil)
+	if m, ok := h.store(c, store.NewMessage{Client: p.Client, From: store.FromAdmin, Admin: c.who().name, CID: p.CID, Text: p.Text}, nil); ok {
+		h.afterMessage(m)
+	}
 }
 
 // adminHistory answers older messages of one visitor, oldest first.

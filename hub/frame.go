@@ -108,6 +108,7 @@ type frame struct {
 	AdminHistory  *adminHistory // admin:history and client:history (Client empty)
 	ClientPage    *clientPage
 	AdminVisitors *adminVisitors
+	Inbox         *inboxFrame // inbox events (inbox_frames.go)
 }
 
 type clientAdd struct {
@@ -126,6 +127,7 @@ type clientPage struct {
 type adminVisitors struct {
 	Before string `json:"before"`
 	Limit  int    `json:"limit"`
+	Filter string `json:"filter"` // store.Filter* ("" = all)
 }
 
 type sendMessage struct {
@@ -135,10 +137,11 @@ type sendMessage struct {
 }
 
 type adminAdd struct {
-	Token string `json:"token"`
-	After uint64 `json:"after"`
-	Limit int    `json:"limit"`
-	Epoch string `json:"epoch"`
+	Token  string `json:"token"`
+	After  uint64 `json:"after"`
+	Limit  int    `json:"limit"`
+	Epoch  string `json:"epoch"`
+	Filter string `json:"filter"` // store.Filter* ("" = all)
 }
 
 type adminHistory struct {
@@ -217,6 +220,8 @@ func decodeFrame(b []byte, lim limits) (frame, *frameError) {
 			return f, refuse(codeBadRequest, "limit must not be negative", cid())
 		case len(p.Epoch) > maxEpoch || len(p.Token) > maxToken:
 			return f, refuse(codeBadRequest, "epoch or token too long", cid())
+		case !store.ValidFilter(p.Filter):
+			return f, refuse(codeBadRequest, "filter must be all, open, resolved, snoozed, mine or unassigned", cid())
 		}
 		f.AdminAdd = &p
 	case evAdminHistory, evClientHistory:
@@ -255,6 +260,8 @@ func decodeFrame(b []byte, lim limits) (frame, *frameError) {
 		switch {
 		case p.Limit < 0 || len(p.Before) > maxCursor:
 			return f, refuse(codeBadRequest, "limit must not be negative, before must be a cursor", "")
+		case !store.ValidFilter(p.Filter):
+			return f, refuse(codeBadRequest, "filter must be all, open, resolved, snoozed, mine or unassigned", "")
 		case p.Limit == 0 || p.Limit > listMax:
 			p.Limit = listMax
 		}
@@ -262,6 +269,11 @@ func decodeFrame(b []byte, lim limits) (frame, *frameError) {
 	case "":
 		return f, refuse(codeBadRequest, "field type is required", cid())
 	default:
+		if isInbox(env.Type) {
+			in, fe := decodeInbox(env.Type, data, cid)
+			f.Inbox = in
+			return f, fe
+		}
 		return f, refuse(codeUnknownType, "unknown event type", cid())
 	}
 	return f, nil
@@ -377,6 +389,12 @@ type listEntry struct {
 	Created   string            `json:"created"`
 	Meta      map[string]string `json:"meta,omitempty"`
 	Page      *store.PageView   `json:"page,omitempty"`
+	// The conversation (inbox_frames.go): status "" = none yet.
+	Status      string  `json:"status"`
+	Assignee    string  `json:"assignee"`
+	SnoozeUntil *string `json:"snooze_until"`
+	VisitorSeen uint64  `json:"visitor_seen"`
+	AgentSeen   uint64  `json:"agent_seen"`
 }
 
 type clientStatus struct {

@@ -88,6 +88,10 @@ func startServerWith(t testing.TB, cfg Config, lim *store.Limits) *testServer {
 			t.Fatal(err)
 		}
 	}
+	// The agents of the test tokens, as the seed file would hold them.
+	if err := st.ReseedAdmins([]store.Admin{{Name: "alice", Hash: "-"}, {Name: "bob", Hash: "-"}}); err != nil {
+		t.Fatal(err)
+	}
 	auth := &testAuth{m: map[string]string{adminToken: "alice", "bob-token": "bob"}}
 	logs := &logBuf{}
 	log := zerolog.New(logs).Level(zerolog.InfoLevel)
@@ -124,11 +128,35 @@ func startServerWith(t testing.TB, cfg Config, lim *store.Limits) *testServer {
 	return ts
 }
 
-// ws is a test WebSocket client.
+// ws is a test WebSocket client. It passes over the inbox's broadcasts
+// (quietEvents: counts, conversation changes, viewers, typing, seen), which
+// arrive whenever any agent or visitor acts, unless watch names them.
 type ws struct {
 	t    testing.TB
 	name string
 	c    *websocket.Conn
+	see  map[string]bool
+}
+
+// quietEvents are the broadcasts a ws skips unless told to watch them.
+var quietEvents = map[string]bool{
+	evAdminCounts: true, evAdminConversation: true,
+}
+
+// watch makes w return the quiet events types too; with none, all of them.
+func (w *ws) watch(types ...string) *ws {
+	if w.see == nil {
+		w.see = map[string]bool{}
+	}
+	if len(types) == 0 {
+		for t := range quietEvents {
+			w.see[t] = true
+		}
+	}
+	for _, t := range types {
+		w.see[t] = true
+	}
+	return w
 }
 
 func (ts *testServer) dial(name, path string, hdr http.Header) *ws {
@@ -179,17 +207,22 @@ type inFrame struct {
 
 // read returns the next frame, or the close error.
 func (w *ws) read() (inFrame, error) {
-	w.c.SetReadDeadline(time.Now().Add(wait))
-	_, b, err := w.c.ReadMessage()
-	if err != nil {
-		return inFrame{}, err
+	for {
+		w.c.SetReadDeadline(time.Now().Add(wait))
+		_, b, err := w.c.ReadMessage()
+		if err != nil {
+			return inFrame{}, err
+		}
+		var f inFrame
+		if err := json.Unmarshal(b, &f); err != nil {
+			return inFrame{}, fmt.Errorf("frame %q is not JSON: %w", b, err)
+		}
+		if quietEvents[f.Type] && !w.see[f.Type] {
+			continue
+		}
+		f.raw = b
+		return f, nil
 	}
-	var f inFrame
-	if err := json.Unmarshal(b, &f); err != nil {
-		return inFrame{}, fmt.Errorf("frame %q is not JSON: %w", b, err)
-	}
-	f.raw = b
-	return f, nil
 }
 
 func (w *ws) next() inFrame {

@@ -50,6 +50,12 @@ type Config struct {
 	// CloseWait bounds how long Shutdown lets sockets take their close frame
 	// before it drops them; default 1s (never more than half the time left).
 	CloseWait time.Duration
+
+	// AutoAssign gives conversations that visitors open to online agents in
+	// turn; AssignLimit (0 = none) is the most open conversations an agent
+	// gets that way (inbox.go).
+	AutoAssign  bool
+	AssignLimit int
 }
 
 // Defaults of Config.
@@ -167,6 +173,7 @@ type Hub struct {
 	origins     map[string]bool
 	originLog   *rate.Limiter // refused origins logged at most this often
 	originQuiet atomic.Uint64 // refused origins not logged since the last line
+	inbox       *inboxHub     // conversations: counts, snoozes, auto-assignment (inbox.go)
 
 	stored      atomic.Uint64
 	droppedSlow atomic.Uint64
@@ -199,6 +206,7 @@ func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
 		h.origins[strings.ToLower(strings.TrimRight(o, "/"))] = true
 	}
 	h.seq = newSequencer(st.LastOffset(), h.deliver)
+	h.inbox = newInboxHub(h)
 
 	h.clients = h.newMelody(cfg.SendBuffer)
 	h.admins = h.newMelody(cfg.AdminSendBuffer)
@@ -445,6 +453,7 @@ func (h *Hub) count(code string) {
 func (h *Hub) Shutdown(ctx context.Context) error {
 	var err error
 	h.stopOnce.Do(func() {
+		h.inbox.shutdown()
 		for _, c := range h.idx.stop() {
 			c.closeWith(CloseRestart, "server restart")
 		}

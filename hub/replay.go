@@ -103,6 +103,9 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 		return
 	}
 	h.log.Debug().Str("visitor", v.ID).Str("remote", c.remote).Bool("new", isNew).Bool("resync", resync).Msg("visitor connected")
+	if isNew {
+		h.inbox.countsChanged() // "all" grew
+	}
 	if first {
 		if err := h.st.TouchVisitor(ctx, v.ID, timeNow()); err != nil {
 			h.log.Warn().Err(err).Str("visitor", v.ID).Msg("touch visitor on connect")
@@ -152,14 +155,15 @@ func (h *Hub) adminAdd(c *conn, p *adminAdd) {
 	h.idx.joinAdmin(c, &identity{name: name, token: p.Token})
 	h.log.Info().Str("admin", name).Str("remote", c.remote).Bool("resync", resync).Msg("admin connected")
 
-	visitors, next, listMore, err := h.st.VisitorsPage("", listMax)
+	filter := store.Filter{Kind: p.Filter, Me: name}
+	visitors, next, listMore, err := h.st.ConversationsPage(filter, "", listMax)
 	if err != nil {
 		h.replayFailed(c, err)
 		return
 	}
 	online := h.idx.online()
 	list := h.listEntries(visitors, online)
-	if !listMore {
+	if !listMore && (filter.Kind == "" || filter.Kind == store.FilterAll) {
 		listed := make(map[string]bool, len(list))
 		for _, e := range list {
 			listed[e.ID] = true
@@ -191,6 +195,7 @@ func (h *Hub) adminAdd(c *conn, p *adminAdd) {
 		end.ListNext = next
 	}
 	c.endReplay(lastOffset(msgs), encodeFrame(evAdminReplayed, end))
+	c.live(0, h.countsFrame(name))
 }
 
 // listEntries renders visitor summaries as admin:list rows.
@@ -202,13 +207,14 @@ func (h *Hub) listEntries(vs []store.VisitorSummary, online map[string]string) [
 			ID: v.ID, Name: v.Name, Connected: on, Last: v.Last, Meta: v.Meta, Page: v.Page,
 			Seen: rfc3339(v.LastSeen), Created: rfc3339(v.Created),
 		})
+		list[len(list)-1].withConversation(v.Conversation)
 	}
 	return list
 }
 
 // adminVisitors answers one page of the visitor list after p.Before.
 func (h *Hub) adminVisitors(c *conn, p *adminVisitors) {
-	vs, next, more, err := h.st.VisitorsPage(p.Before, p.Limit)
+	vs, next, more, err := h.st.ConversationsPage(store.Filter{Kind: p.Filter, Me: c.who().name}, p.Before, p.Limit)
 	switch {
 	case errors.Is(err, store.ErrInvalid):
 		h.reply(c, refuse(codeBadRequest, "before is not a cursor this server gave", ""))

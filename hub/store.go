@@ -49,4 +49,6 @@ type Store interface {
 
 	// Admin finds an admin by name; store.ErrNotFound if none.
 	Admin(name string) (store.Admin, error)
+
+	InboxStore // conversations, filters and counts (inbox.go)
 }

@@ -40,6 +40,8 @@ type Message struct {
 	CID    string    `json:"cid"`
 	Text   string    `json:"text"`
 	At     time.Time `json:"at"`
+	// Note marks an internal note: agents only, never sent to a visitor (conversation.go).
+	Note bool `json:"note,omitempty"`
 }
 
 // Admin is a support agent, reseeded from the admins seed file at every boot.
@@ -55,6 +57,7 @@ type NewMessage struct {
 	Admin  string // admin name when From == FromAdmin
 	CID    string // sender's id, unique per visitor conversation
 	Text   string
+	Note   bool // an internal note (From must be FromAdmin)
 }
 
 // VisitorSummary is one row of the admins' visitor list.
@@ -62,4 +65,6 @@ type VisitorSummary struct {
 	Visitor
 	Last uint64    // offset of the visitor's latest message, 0 if none
 	Page *PageView // current page, filled by VisitorsPage; nil if none
+	// Conversation is the visitor's conversation, filled by VisitorsPage and ConversationsPage.
+	Conversation Conversation
 }

@@ -30,6 +30,8 @@ type Store struct {
 	admins   *db.Collection[Admin]
 	settings *db.Collection[setting]
 	pages    *db.Collection[page]
+	conv     *conversations // conversation states (conversation.go)
+	inbox    *inbox         // in-memory list order, states and counts (inbox.go)
 	now      func() time.Time
 
 	lim    atomic.Pointer[Limits]
@@ -109,6 +111,9 @@ func attach(d *db.DB) (*Store, error) {
 	if err := s.loadEpoch(); err != nil {
 		return nil, err
 	}
+	if err := s.openInbox(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -171,6 +176,7 @@ func (s *Store) CreateVisitor(ctx context.Context, name string, meta map[string]
 		if err != nil {
 			return Visitor{}, "", fmt.Errorf("create visitor: %w", err)
 		}
+		s.inbox.change(v.ID, true, func(e *inboxEntry) { e.seen = v.LastSeen.UnixNano() })
 		return v, token, nil
 	}
 	return Visitor{}, "", fmt.Errorf("create visitor: ids keep colliding")
@@ -201,7 +207,11 @@ func (s *Store) TouchVisitor(ctx context.Context, id string, t time.Time) error 
 		return mapErr(err)
 	}
 	v.LastSeen = t.UTC()
-	return mapErr(s.visitors.Update(ctx, v))
+	if err := s.visitors.Update(ctx, v); err != nil {
+		return mapErr(err)
+	}
+	s.inbox.change(id, false, func(e *inboxEntry) { e.seen = v.LastSeen.UnixNano() })
+	return nil
 }
 
 // Visitors lists every visitor with the offset of its latest message, newest
@@ -232,6 +242,8 @@ func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, er
 		return Message{}, false, fmt.Errorf("%w: from must be client or admin", ErrInvalid)
 	case m.From == FromAdmin && m.Admin == "":
 		return Message{}, false, fmt.Errorf("%w: admin name missing", ErrInvalid)
+	case m.Note && m.From != FromAdmin:
+		return Message{}, false, fmt.Errorf("%w: only agents write notes", ErrInvalid)
 	case m.CID == "" || len(m.CID) > MaxCIDLen:
 		return Message{}, false, fmt.Errorf("%w: cid must be 1 to %d bytes", ErrInvalid, MaxCIDLen)
 	case !utf8.ValidString(m.CID):
@@ -243,7 +255,7 @@ func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, er
 	if m.Client == "" || !s.visitors.Has(m.Client) {
 		return Message{}, false, fmt.Errorf("%w: visitor %q", ErrNotFound, m.Client)
 	}
-	msg := Message{Client: m.Client, From: m.From, CID: m.CID, Text: m.Text, At: s.now()}
+	msg := Message{Client: m.Client, From: m.From, CID: m.CID, Text: m.Text, At: s.now(), Note: m.Note}
 	if m.From == FromAdmin {
 		msg.Admin = m.Admin
 	}
@@ -258,6 +270,14 @@ func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, er
 	if err != nil {
 		return Message{}, false, fmt.Errorf("store message: %w", err)
 	}
+	s.inbox.change(m.Client, false, func(e *inboxEntry) {
+		if stored.Offset > e.last {
+			if e.last == 0 {
+				e.opened = stored.Offset
+			}
+			e.last = stored.Offset
+		}
+	})
 	return stored, false, nil
 }
 

@@ -54,6 +54,7 @@ type config struct {
 	ShutdownDelay   time.Duration
 	Pprof           string
 	BcryptCost      int
+	inboxOpts       // auto-assignment, retention (config_inbox.go)
 
 	// Derived by validate.
 	sync         db.SyncPolicy
@@ -124,6 +125,7 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", 0, "on SIGTERM, answer /readyz 503 this long before closing sockets (load balancer drain)")
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (empty = off)")
 	bcryptFlag(fs, &c.BcryptCost)
+	inboxFlags(fs, &c.inboxOpts)
 	return fs
 }
 
@@ -290,6 +292,7 @@ func (c *config) validate() error {
 	if c.BcryptCost < 4 || c.BcryptCost > 31 {
 		bad("--bcrypt-cost %d: must be between 4 and 31", c.BcryptCost)
 	}
+	c.validateInbox(bad)
 	return errors.Join(errs...)
 }
 
