@@ -33,9 +33,11 @@ func (h *Hub) deliver(r release) {
 		d.only.live(0, d.onlyFrame)
 		return
 	}
-	h.idx.each(d.visitor,
-		func(c *conn) { c.live(r.offset, d.clientFrame) },
-		func(c *conn) { c.live(r.offset, d.adminFrame) })
+	var toClient func(*conn)
+	if d.clientFrame != nil { // a note has none: it never reaches a visitor
+		toClient = func(c *conn) { c.live(r.offset, d.clientFrame) }
+	}
+	h.idx.each(d.visitor, toClient, func(c *conn) { c.live(r.offset, d.adminFrame) })
 }
 
 // onMessage handles one text frame; melody calls it from the socket's read
@@ -210,7 +212,7 @@ func (h *Hub) store(c *conn, m store.NewMessage, refund func()) (store.Message, 
 		h.reply(c, refuse(codeUnavailable, "message not stored, retry with the same cid", m.CID))
 		return store.Message{}, false
 	}
-	if dup && (msg.From != m.From || msg.Admin != m.Admin) {
+	if dup && (msg.From != m.From || msg.Admin != m.Admin || msg.Note != m.Note) {
 		// Not a retry: another sender in this conversation used that cid.
 		h.reply(c, refuse(codeBadRequest, "cid already used by another sender in this conversation; use random cids", m.CID))
 		return store.Message{}, false
@@ -279,7 +281,11 @@ func (h *Hub) history(c *conn, typ, id string, p *adminHistory) {
 	if before == 0 {
 		before = math.MaxUint64
 	}
-	msgs, err := h.st.MessagesBefore(id, before, p.Limit+1)
+	read := h.st.MessagesBefore
+	if c.kind == kindClient {
+		read = h.st.PublicMessagesBefore // a visitor never reads a note
+	}
+	msgs, err := read(id, before, p.Limit+1)
 	if err != nil {
 		h.log.Error().Err(err).Str("visitor", c.logVisitor()).Str("admin", c.logAdmin()).Msg("read history")
 		h.reply(c, refuse(codeUnavailable, "store unavailable, retry", ""))
@@ -288,6 +294,9 @@ func (h *Hub) history(c *conn, typ, id string, p *adminHistory) {
 	more := len(msgs) > p.Limit
 	if more {
 		msgs = msgs[len(msgs)-p.Limit:]
+	}
+	if c.kind == kindClient {
+		msgs = store.WithoutNotes(msgs)
 	}
 	if msgs == nil {
 		msgs = []store.Message{}
@@ -306,6 +315,9 @@ func (h *Hub) sendChunks(c *conn, typ string, msgs []store.Message) bool {
 			return false
 		}
 		chunk := msgs[:n]
+		if c.kind == kindClient {
+			chunk = store.WithoutNotes(chunk) // the store read skipped them already: a last guard
+		}
 		if chunk == nil {
 			chunk = []store.Message{}
 		}

@@ -270,7 +270,7 @@ func decodeFrame(b []byte, lim limits) (frame, *frameError) {
 		return f, refuse(codeBadRequest, "field type is required", cid())
 	default:
 		if isInbox(env.Type) {
-			in, fe := decodeInbox(env.Type, data, cid)
+			in, fe := decodeInbox(env.Type, data, lim, cid)
 			f.Inbox = in
 			return f, fe
 		}
@@ -437,12 +437,20 @@ type pageEvent struct {
 // structs of strings, numbers and times, so encoding cannot fail.
 // messageFrames encodes a stored message once and wraps it as the
 // client:message and admin:message frames that carry it.
+//
+// A note (m.Note) has no client frame: client is nil, and nothing of it is
+// ever encoded for a visitor socket.
 func messageFrames(m store.Message) (client, admin []byte) {
 	data, err := jsontext.Marshal(m)
 	if err != nil {
-		return encodeFrame(evClientMessage, m), encodeFrame(evAdminMessage, m)
+		client, admin = encodeFrame(evClientMessage, m), encodeFrame(evAdminMessage, m)
+	} else {
+		client, admin = rawFrame(evClientMessage, data), rawFrame(evAdminMessage, data)
 	}
-	return rawFrame(evClientMessage, data), rawFrame(evAdminMessage, data)
+	if m.Note {
+		client = nil
+	}
+	return client, admin
 }
 
 // rawFrame is {"type":typ,"data":data} for an event name that needs no escaping.

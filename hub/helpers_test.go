@@ -136,11 +136,13 @@ type ws struct {
 	name string
 	c    *websocket.Conn
 	see  map[string]bool
+	seen strings.Builder // every frame received, quiet ones included
 }
 
 // quietEvents are the broadcasts a ws skips unless told to watch them.
 var quietEvents = map[string]bool{
-	evAdminCounts: true, evAdminConversation: true,
+	evAdminCounts: true, evAdminConversation: true, evAdminViewers: true,
+	evAdminTyping: true, evClientTyping: true, evAdminSeen: true, evClientSeen: true,
 }
 
 // watch makes w return the quiet events types too; with none, all of them.
@@ -213,6 +215,8 @@ func (w *ws) read() (inFrame, error) {
 		if err != nil {
 			return inFrame{}, err
 		}
+		w.seen.Write(b)
+		w.seen.WriteByte('\n')
 		var f inFrame
 		if err := json.Unmarshal(b, &f); err != nil {
 			return inFrame{}, fmt.Errorf("frame %q is not JSON: %w", b, err)

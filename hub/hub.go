@@ -56,6 +56,9 @@ type Config struct {
 	// gets that way (inbox.go).
 	AutoAssign  bool
 	AssignLimit int
+	// TypingPreview sends admins the text a visitor is typing (admin:typing
+	// preview); off, it is dropped on arrival (typing.go).
+	TypingPreview bool
 }
 
 // Defaults of Config.
@@ -174,6 +177,8 @@ type Hub struct {
 	originLog   *rate.Limiter // refused origins logged at most this often
 	originQuiet atomic.Uint64 // refused origins not logged since the last line
 	inbox       *inboxHub     // conversations: counts, snoozes, auto-assignment (inbox.go)
+	typing      *typingHub    // typing throttles (typing.go)
+	viewing     *viewing      // which conversation each admin socket shows (typing.go)
 
 	stored      atomic.Uint64
 	droppedSlow atomic.Uint64
@@ -207,6 +212,7 @@ func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
 	}
 	h.seq = newSequencer(st.LastOffset(), h.deliver)
 	h.inbox = newInboxHub(h)
+	h.typing, h.viewing = newTypingHub(cfg.TypingPreview), newViewing()
 
 	h.clients = h.newMelody(cfg.SendBuffer)
 	h.admins = h.newMelody(cfg.AdminSendBuffer)
@@ -396,12 +402,14 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 	id := c.who()
 	if id == nil || c.kind != kindClient {
 		if id != nil {
+			h.adminLeft(c)
 			h.log.Debug().Str("admin", id.name).Str("remote", c.remote).Msg("admin disconnected")
 		}
 		return
 	}
 	h.msgLimits.release(id.visitor)
 	if last {
+		h.typing.stop(visitorTyper(id.visitor))
 		ctx, cancel := context.WithTimeout(context.Background(), storeWait)
 		defer cancel()
 		if err := h.st.TouchVisitor(ctx, id.visitor, time.Now()); err != nil {
@@ -454,6 +462,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	var err error
 	h.stopOnce.Do(func() {
 		h.inbox.shutdown()
+		h.typing.shutdown()
 		for _, c := range h.idx.stop() {
 			c.closeWith(CloseRestart, "server restart")
 		}

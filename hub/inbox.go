@@ -36,6 +36,12 @@ type InboxStore interface {
 	OpenAssigned(name string) int
 	// ConversationsPage is VisitorsPage over the visitors a filter selects.
 	ConversationsPage(f store.Filter, cursor string, limit int) ([]store.VisitorSummary, string, bool, error)
+	// SetAgentSeen and SetVisitorSeen move the seen offsets forward.
+	SetAgentSeen(ctx context.Context, id string, offset uint64) (store.Conversation, bool, error)
+	SetVisitorSeen(ctx context.Context, id string, offset uint64) (store.Conversation, bool, error)
+	// PublicMessagesOf and PublicMessagesBefore read a conversation as its visitor may: without notes.
+	PublicMessagesOf(id string, after uint64, limit int) ([]store.Message, error)
+	PublicMessagesBefore(id string, before uint64, limit int) ([]store.Message, error)
 }
 
 // countsEvery is the least time between two admin:counts broadcasts: counts
@@ -174,7 +180,69 @@ func (h *Hub) inboxEvent(c *conn, typ string, in *inboxFrame) {
 	switch p := in.p.(type) {
 	case *convRequest:
 		h.convRequest(c, typ, p)
+	case *noteRequest:
+		h.adminNote(c, p)
+	case *seenRequest:
+		h.adminSeen(c, p)
+	case *typingRequest:
+		if c.kind == kindClient {
+			h.clientTyping(c, p)
+		} else {
+			h.adminTyping(c, p)
+		}
+	case *viewRequest:
+		h.adminView(c, p)
 	}
+}
+
+// adminNote stores an internal note: acknowledged like an agent's message,
+// to the admin sockets only (messageFrames gives a note no visitor frame).
+func (h *Hub) adminNote(c *conn, p *noteRequest) {
+	if _, err := h.st.Conversation(p.Client); err != nil {
+		h.inboxFailed(c, "note", err, p.CID)
+		return
+	}
+	if m, ok := h.store(c, store.NewMessage{Client: p.Client, From: store.FromAdmin, Admin: c.who().name, CID: p.CID, Text: p.Text, Note: true}, nil); ok {
+		h.afterMessage(m)
+	}
+}
+
+// adminSeen records how far an agent has seen a conversation; a change goes
+// to every admin socket (admin:seen) and to the visitor (client:seen).
+func (h *Hub) adminSeen(c *conn, p *seenRequest) {
+	ctx, cancel := storeCtx()
+	defer cancel()
+	conv, changed, err := h.st.SetAgentSeen(ctx, p.Client, *p.Offset)
+	if err != nil {
+		h.inboxFailed(c, "store seen", err, "")
+		return
+	}
+	if !changed {
+		return
+	}
+	h.seenChanged(conv, true)
+}
+
+// seenChanged tells the admins a conversation's seen offsets, and with
+// toVisitor the visitor how far an agent has seen it.
+func (h *Hub) seenChanged(conv store.Conversation, toVisitor bool) {
+	h.tellAdmins(encodeFrame(evAdminSeen, seenEvent{Client: conv.Client, VisitorSeen: conv.VisitorSeen, AgentSeen: conv.AgentSeen}))
+	if toVisitor {
+		h.tellVisitor(conv.Client, h.clientSeenFrame(conv))
+	}
+}
+
+// clientSeenFrame is client:seen for the visitor of conv: the offset of the
+// newest message the visitor may see at or below agent_seen, so that the
+// offset of a note never reaches it.
+func (h *Hub) clientSeenFrame(conv store.Conversation) []byte {
+	var off uint64
+	if conv.AgentSeen > 0 {
+		if ms, err := h.st.PublicMessagesBefore(conv.Client, conv.AgentSeen+1, 1); err == nil && len(ms) == 1 {
+			off = ms[0].Offset
+		}
+	}
+	return encodeFrame(evClientSeen, clientSeenEvent{Offset: off})
 }
 
 // inboxFailed answers a failed inbox request.
@@ -239,6 +307,11 @@ func (h *Hub) afterMessage(m store.Message) {
 	}
 	if changed {
 		h.convChanged(conv, "")
+	}
+	if m.From == store.FromClient {
+		h.typing.quiet(visitorTyper(m.Client))
+	} else {
+		h.typing.quiet(agentTyper(m.Admin, m.Client))
 	}
 	if m.From == store.FromClient && conv.Status == store.StatusOpen && conv.Assignee == "" {
 		h.autoAssign(m.Client)

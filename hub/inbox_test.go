@@ -47,7 +47,7 @@ func TestInboxScenarios(t *testing.T) {
 		{on: "alice", dial: "/ws/admin", watch: watchConv, send: adminAdd(adminToken, ""), want: []string{`{"type":"admin:list","data":[]}`, `{"type":"admin:messages"}`, `{"type":"admin:replayed"}`}},
 		{on: "bob", dial: "/ws/admin", watch: watchConv, send: adminAdd("bob-token", ""), want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages"}`, `{"type":"admin:replayed"}`}},
 		// The visitor's socket returns every quiet event: it must never get one.
-		{on: "v", dial: "/ws/client", watch: []string{"*"}, send: add("Ann"), want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`}},
+		{on: "v", dial: "/ws/client", watch: []string{"*"}, send: add("Ann"), want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`, `{"type":"client:seen","data":{"offset":0}}`}},
 		{on: "alice", want: []string{`{"type":"admin:client_status","data":{"id":"$v.id"}}`}},
 		{on: "bob", want: []string{`{"type":"admin:client_status","data":{"id":"$v.id"}}`}},
 		{on: "v", send: cmsg("a1"), want: []string{ack("client:message", "a1")}},

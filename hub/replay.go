@@ -123,7 +123,7 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 	// order, see sequencer). So "last" may be taken as the client's cursor
 	// once the marker arrives: nothing at or below it can still arrive live.
 	last := h.seq.published()
-	msgs, err := h.st.MessagesOf(v.ID, from, replayCap+1)
+	msgs, err := h.st.PublicMessagesOf(v.ID, from, replayCap+1) // never a note
 	if err != nil {
 		h.replayFailed(c, err)
 		return
@@ -133,6 +133,9 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 		return
 	}
 	c.endReplay(lastOffset(msgs), encodeFrame(evClientReplayed, replayed{Epoch: epoch, Last: max(last, lastOffset(msgs)), Resync: resync, More: more}))
+	if conv, err := h.st.Conversation(v.ID); err == nil {
+		c.live(0, h.clientSeenFrame(conv))
+	}
 }
 
 // adminAdd identifies an admin socket by its login token, then sends the
@@ -196,6 +199,9 @@ func (h *Hub) adminAdd(c *conn, p *adminAdd) {
 	}
 	c.endReplay(lastOffset(msgs), encodeFrame(evAdminReplayed, end))
 	c.live(0, h.countsFrame(name))
+	for _, v := range h.viewing.all() {
+		c.live(0, encodeFrame(evAdminViewers, v))
+	}
 }
 
 // listEntries renders visitor summaries as admin:list rows.

@@ -354,3 +354,44 @@ func (s *Store) ConversationsPage(f Filter, cursor string, limit int) (page []Vi
 	}
 	return page, next, more, nil
 }
+
+// SetAgentSeen records that an agent has seen visitor id's conversation up
+// to offset, and SetVisitorSeen that the visitor has. Offsets only grow, and
+// are capped at the conversation's latest message (a client cannot claim to
+// have seen what does not exist). changed is false when nothing grew.
+func (s *Store) SetAgentSeen(ctx context.Context, id string, offset uint64) (Conversation, bool, error) {
+	return s.setSeen(ctx, id, offset, false)
+}
+
+// SetVisitorSeen: see SetAgentSeen.
+func (s *Store) SetVisitorSeen(ctx context.Context, id string, offset uint64) (Conversation, bool, error) {
+	return s.setSeen(ctx, id, offset, true)
+}
+
+func (s *Store) setSeen(ctx context.Context, id string, offset uint64, visitor bool) (Conversation, bool, error) {
+	cur, ok := s.inbox.get(id)
+	if !ok {
+		return Conversation{}, false, fmt.Errorf("%w: visitor %q", ErrNotFound, id)
+	}
+	grows := func(e *inboxEntry) bool {
+		o := min(offset, e.last)
+		if visitor {
+			return o > e.vseen
+		}
+		return o > e.aseen
+	}
+	if !grows(&cur) { // the common case: read without taking the write lock
+		return conversationOf(&cur), false, nil
+	}
+	return s.changeConversation(ctx, id, func(e *inboxEntry) bool {
+		if !grows(e) {
+			return false
+		}
+		if o := min(offset, e.last); visitor {
+			e.vseen = o
+		} else {
+			e.aseen = o
+		}
+		return true
+	})
+}
