@@ -11,6 +11,7 @@ require (
 	github.com/emersion/go-smtp v0.25.1
 	github.com/gorilla/websocket v1.5.0
 	github.com/mattn/go-isatty v0.0.20
+	github.com/mileusna/useragent v1.3.5
 	github.com/olahol/melody v1.1.4
 	github.com/prometheus/client_golang v1.25.0
 	github.com/rs/zerolog v1.35.1

@@ -318,7 +318,7 @@ func checkClientAdd(p *clientAdd, lim limits) error {
 			return errors.New("meta " + err.Error())
 		}
 	}
-	return nil
+	return checkVisitMeta(p.Meta) // lang, tz, referrer (visitor_context.go)
 }
 
 // checkPage checks a page url and title: url 1 to maxPageURL bytes, title

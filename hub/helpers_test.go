@@ -143,6 +143,7 @@ type ws struct {
 var quietEvents = map[string]bool{
 	evAdminCounts: true, evAdminConversation: true, evAdminViewers: true,
 	evAdminTyping: true, evClientTyping: true, evAdminSeen: true, evClientSeen: true,
+	evAdminCanned: true,
 }
 
 // watch makes w return the quiet events types too; with none, all of them.

@@ -42,6 +42,17 @@ type InboxStore interface {
 	// PublicMessagesOf and PublicMessagesBefore read a conversation as its visitor may: without notes.
 	PublicMessagesOf(id string, after uint64, limit int) ([]store.Message, error)
 	PublicMessagesBefore(id string, before uint64, limit int) ([]store.Message, error)
+	// Segments are the resolved parts of a conversation.
+	Segments(id string) ([]store.Segment, error)
+	// RecordVisit and Visits keep a visitor's browser, language, time zone, referrer and visit count.
+	RecordVisit(ctx context.Context, id string, info store.VisitInfo, newVisit bool) (store.VisitInfo, error)
+	Visits(id string) (store.VisitInfo, error)
+	// Page is a visitor's current page and trail.
+	Page(id string) (store.PageView, []store.PageView, error)
+	// Canned replies (canned.go).
+	CannedReplies() ([]store.Canned, error)
+	SetCanned(ctx context.Context, shortcut, text, by string) (bool, error)
+	DeleteCanned(ctx context.Context, shortcut string) error
 }
 
 // countsEvery is the least time between two admin:counts broadcasts: counts
@@ -192,6 +203,8 @@ func (h *Hub) inboxEvent(c *conn, typ string, in *inboxFrame) {
 		}
 	case *viewRequest:
 		h.adminView(c, p)
+	case *visitorRequest:
+		h.adminVisitor(c, p)
 	}
 }
 

@@ -28,6 +28,7 @@ const (
 var inboxAdminEvents = map[string]bool{
 	evAdminResolve: true, evAdminReopen: true, evAdminSnooze: true, evAdminAssign: true,
 	evAdminNote: true, evAdminSeen: true, evAdminTyping: true, evAdminView: true,
+	evAdminVisitor: true,
 }
 
 // inboxClientEvents are the inbox events a visitor socket sends.
@@ -143,6 +144,15 @@ func decodeInbox(typ string, data []byte, lim limits, cid func() string) (*inbox
 		}
 		if lim.maxText > 0 && len(p.Text) > lim.maxText {
 			return nil, refuse(codeTooLarge, "text longer than the limit", "")
+		}
+		return &inboxFrame{p: &p}, nil
+	case evAdminVisitor:
+		var p visitorRequest
+		if err := decodeData(data, &p); err != nil {
+			return bad(err.Error())
+		}
+		if p.Client == "" {
+			return bad("client is required")
 		}
 		return &inboxFrame{p: &p}, nil
 	case evAdminView:

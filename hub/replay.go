@@ -106,7 +106,10 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 	if isNew {
 		h.inbox.countsChanged() // "all" grew
 	}
+	ua := c.ua
+	c.ua = "" // an idle socket keeps nothing of its request
 	if first {
+		h.recordVisit(v, ua, isNew, p.Meta)
 		if err := h.st.TouchVisitor(ctx, v.ID, timeNow()); err != nil {
 			h.log.Warn().Err(err).Str("visitor", v.ID).Msg("touch visitor on connect")
 		}
@@ -201,6 +204,9 @@ func (h *Hub) adminAdd(c *conn, p *adminAdd) {
 	c.live(0, h.countsFrame(name))
 	for _, v := range h.viewing.all() {
 		c.live(0, encodeFrame(evAdminViewers, v))
+	}
+	if f, ok := h.cannedFrame(); ok {
+		c.live(0, f)
 	}
 }
 

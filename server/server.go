@@ -42,6 +42,10 @@ type Config struct {
 	// the same function the hub uses; default netaddr.Grouper(64).
 	AddressKey func(ip string) string
 	Log        zerolog.Logger
+	// Inbox serves the inbox's endpoints (inbox.go); nil leaves them out.
+	Inbox Inbox
+	// Role names an agent's role (RoleAdmin or "agent"); default: every agent is an admin.
+	Role func(login string) string
 }
 
 // Server is chatd's HTTP handler. Readiness starts false: call SetReady.
@@ -68,6 +72,9 @@ func New(cfg Config) *Server {
 	if cfg.AddressKey == nil {
 		cfg.AddressKey = netaddr.Grouper(netaddr.DefaultIPv6Prefix)
 	}
+	if cfg.Role == nil {
+		cfg.Role = func(string) string { return RoleAdmin }
+	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
 	s.routes()
 	return s
@@ -82,6 +89,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/backup", s.backup)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.inboxRoutes()
 	if s.cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.metrics())
 	}

@@ -46,7 +46,20 @@ type convDoc struct {
 	AgentSeen   uint64    `json:"agent_seen,omitempty"`
 	Since       uint64    `json:"since"`
 	Updated     time.Time `json:"updated"`
+	Segments    []Segment `json:"segments,omitempty"` // resolved parts, oldest first, at most MaxSegments
 }
+
+// Segment is one resolved part of a conversation: the messages from From to
+// To (offsets) up to the moment an agent resolved it. The context panel
+// lists them as the visitor's previous conversations.
+type Segment struct {
+	From  uint64    `json:"from"`
+	To    uint64    `json:"to"`
+	Ended time.Time `json:"ended"`
+}
+
+// MaxSegments is how many resolved segments a conversation remembers.
+const MaxSegments = 20
 
 // MaxSnooze is the longest snooze.
 const MaxSnooze = 366 * 24 * time.Hour
@@ -169,6 +182,25 @@ func (s *Store) changeConversation(ctx context.Context, id string, fn func(e *in
 	if doc.Status == "" {
 		doc.Status = StatusOpen // a state set on a visitor without messages opens its conversation
 		next.status = stOpen
+	}
+	if cur.hasDoc {
+		old, err := s.conv.docs.Get(id)
+		if err != nil {
+			return conversationOf(&cur), false, fmt.Errorf("read conversation: %w", err)
+		}
+		doc.Segments = old.Segments
+	}
+	if doc.Status == StatusResolved && cur.state() != stResolved && next.last > 0 {
+		from := uint64(1)
+		if n := len(doc.Segments); n > 0 {
+			from = doc.Segments[n-1].To + 1
+		}
+		if from <= next.last {
+			doc.Segments = append(doc.Segments, Segment{From: from, To: next.last, Ended: now})
+			if n := len(doc.Segments) - MaxSegments; n > 0 {
+				doc.Segments = append([]Segment(nil), doc.Segments[n:]...)
+			}
+		}
 	}
 	next.status = statusCode(doc.Status)
 	if next.status == stSnoozed {
@@ -394,4 +426,23 @@ func (s *Store) setSeen(ctx context.Context, id string, offset uint64, visitor b
 		}
 		return true
 	})
+}
+
+// Segments returns the resolved parts of visitor id's conversation, oldest first.
+func (s *Store) Segments(id string) ([]Segment, error) {
+	e, ok := s.inbox.get(id)
+	if !ok {
+		return nil, fmt.Errorf("%w: visitor %q", ErrNotFound, id)
+	}
+	if !e.hasDoc {
+		return nil, nil
+	}
+	doc, err := s.conv.docs.Get(id)
+	if errors.Is(err, db.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read conversation: %w", err)
+	}
+	return doc.Segments, nil
 }

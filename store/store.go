@@ -30,8 +30,11 @@ type Store struct {
 	admins   *db.Collection[Admin]
 	settings *db.Collection[setting]
 	pages    *db.Collection[page]
-	conv     *conversations // conversation states (conversation.go)
-	inbox    *inbox         // in-memory list order, states and counts (inbox.go)
+	conv     *conversations            // conversation states (conversation.go)
+	visits   *db.Collection[VisitInfo] // visits.go
+	visitMu  sync.Mutex                // RecordVisit's read-modify-write
+	canned   *canned                   // canned.go
+	inbox    *inbox                    // in-memory list order, states and counts (inbox.go)
 	now      func() time.Time
 
 	lim    atomic.Pointer[Limits]
@@ -111,6 +114,21 @@ func attach(d *db.DB) (*Store, error) {
 	if err := s.loadEpoch(); err != nil {
 		return nil, err
 	}
+	s.visits, err = db.NewCollection(d, db.Schema[VisitInfo]{
+		Name: "visits",
+		ID:   func(v *VisitInfo) string { return v.ID },
+	})
+	if err != nil {
+		return nil, err
+	}
+	cannedDocs, err := db.NewCollection(d, db.Schema[Canned]{
+		Name: "canned",
+		ID:   func(c *Canned) string { return c.Shortcut },
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.canned = &canned{docs: cannedDocs}
 	if err := s.openInbox(); err != nil {
 		return nil, err
 	}

@@ -90,7 +90,8 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	srv := server.New(server.Config{
 		Hub: h, Store: st, Auth: au, Static: static.Public(),
 		Metrics: metrics, MetricsToken: c.MetricsToken, ClientIP: clientIP, AddressKey: addrKey,
-		Log: log.With().Str("component", "http").Logger(),
+		Log:   log.With().Str("component", "http").Logger(),
+		Inbox: h,
 	})
 
 	ln, err := net.Listen("tcp", c.Addr)

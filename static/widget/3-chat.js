@@ -18,6 +18,16 @@
     function transmit(item) {
       if (ready) frameOut('client:message', { cid: item.cid, text: item.text });
     }
+    function visit() { // the page, and the browser's time zone, language and referrer for the agents
+      var m = { page: cut(location.href, 1024) }, v;
+      try { v = new I18n.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { v = ''; }
+      if (typeof v == 'string' && /^[\w+\-\/]{1,64}$/.test(v)) m.tz = v;
+      v = navigator.language;
+      if (typeof v == 'string' && /^[A-Za-z0-9-]{1,35}$/.test(v)) m.lang = v;
+      v = D.referrer;
+      if (typeof v == 'string' && v && !/[\x00-\x1f\x7f-\x9f]/.test(v)) m.referrer = cut(v, 1024);
+      return m;
+    }
     function cut(s, n) { // at most n UTF-8 bytes, cut at a character
       while (bytes(s) > n) s = s.slice(0, M.max(0, s.length - M.ceil((bytes(s) - n) / 3) - 1));
       return s;
@@ -43,7 +53,7 @@
         cancel(openT);
         opened = everOpened = true;
         failed = 0;
-        var hello = { name: me.name, token: me.token, after: conv.after, meta: { page: cut(location.href, 1024) } };
+        var hello = { name: me.name, token: me.token, after: conv.after, meta: visit() };
         if (conv.epoch) hello.epoch = conv.epoch;
         frameOut('client:add', hello);
       };
