@@ -6,6 +6,10 @@ import { renderSoon, renderNow, initView, scrollToEnd } from './view.js';
 import { reconnectDelay, CLOSE_RESTART } from './backoff.js';
 import { createSound } from './sound.js';
 import { createReads } from './reads.js';
+import { I, initInbox, inboxHandle, inboxList, replyMode, replied } from './inbox.js';
+import './inboxview.js';
+import './canned.js';
+import './context.js';
 
 var LIMIT = 1000; // newest messages replayed on connect
 var PAGE = 500; // visitors per "load more"
@@ -144,7 +148,7 @@ function connect() {
     clearTimeout(openTimer);
     replay = null;
     addedAfter = S.maxOffset;
-    var add = { token: S.token, after: S.maxOffset, limit: LIMIT };
+    var add = { token: S.token, after: S.maxOffset, limit: LIMIT, filter: I.filter };
     if (S.epoch) add.epoch = S.epoch;
     send('admin:add', add);
   };
@@ -175,6 +179,7 @@ function handle(type, data) {
   case 'admin:list': // the first reply to admin:add: the replay starts
     replay = { after: addedAfter, count: 0, min: 0, msgs: [] };
     S.visitors.replace(Array.isArray(data) ? data : []);
+    inboxList(data, true);
     S.ready = true;
     S.listMore = false;
     S.listCursor = '';
@@ -201,6 +206,7 @@ function handle(type, data) {
     replayed(data || {});
     break;
   case 'admin:message':
+    inboxHandle(type, data); // a message ends its sender's typing
     addMessage(data, true);
     renderSoon();
     break;
@@ -214,7 +220,10 @@ function handle(type, data) {
     break;
   case 'admin:visitors':
     if (!data) break;
-    S.visitors.addPage(Array.isArray(data.visitors) ? data.visitors : []);
+    if (I.replacing) S.visitors.replace(Array.isArray(data.visitors) ? data.visitors : []); // the first page of another filter
+    else S.visitors.addPage(Array.isArray(data.visitors) ? data.visitors : []);
+    inboxList(data.visitors, I.replacing);
+    I.replacing = false;
     S.listMore = !!data.more;
     S.listCursor = typeof data.next === 'string' ? data.next : '';
     S.loadingMore = false;
@@ -229,8 +238,10 @@ function handle(type, data) {
     renderSoon(true);
     break;
   case 'error':
-    onError(data || {});
+    if (!inboxHandle(type, data || {})) onError(data || {});
     break;
+  default:
+    inboxHandle(type, data);
   }
 }
 
@@ -337,7 +348,7 @@ function pruneBefore(offset) {
   });
 }
 function transmit(item) {
-  if (S.ready) send('admin:message', { client: item.client, cid: item.cid, text: item.text });
+  if (S.ready) send(item.note ? 'admin:note' : 'admin:message', { client: item.client, cid: item.cid, text: item.text });
 }
 function loadOlder() {
   var c = conv(S.selected);
@@ -355,7 +366,7 @@ function loadMoreVisitors() {
   var list = S.visitors.sorted();
   var before = S.listCursor || (list.length ? list[list.length - 1].id : '');
   S.loadingMore = true;
-  send('admin:visitors', { before: before, limit: PAGE });
+  send('admin:visitors', { before: before, limit: PAGE, filter: I.filter });
   renderSoon();
 }
 
@@ -385,11 +396,13 @@ function reply() {
     return;
   }
   var item = { client: S.selected, cid: rid(), text: text };
+  if (replyMode() === 'note') item.note = true;
   S.outbox.push(item);
   saveOutbox();
   delete S.drafts[S.selected];
   saveDrafts();
   box.value = '';
+  replied(item.client);
   transmit(item);
   renderSoon();
   scrollToEnd();
@@ -424,6 +437,7 @@ window.addEventListener('online', function () {
 });
 
 initView({ loadOlder: loadOlder, loadMoreVisitors: loadMoreVisitors });
+initInbox({ send: send, note: note });
 if (S.token) {
   showApp();
   connect();
