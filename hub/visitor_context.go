@@ -51,6 +51,7 @@ type visitorReply struct {
 	Attributes    map[string]string `json:"attributes"`
 	Meta          map[string]string `json:"meta"`
 	Conversations []convPart        `json:"conversations"`
+	Conversation  *convEvent        `json:"conversation"` // its state now (as admin:conversation, without by)
 }
 
 // convPart is one part of a visitor's conversation: a resolved segment, or
@@ -166,8 +167,12 @@ func (h *Hub) adminVisitor(c *conn, p *visitorRequest) {
 		r.Conversations = append(r.Conversations, convPart{Client: v.ID, From: s.From, To: s.To, Status: store.StatusResolved, Ended: rfc3339ms(s.Ended)})
 		next = s.To + 1
 	}
-	if conv, err := h.st.Conversation(v.ID); err == nil && conv.Status != "" && (conv.Last >= next || conv.Status != store.StatusResolved) {
-		r.Conversations = append(r.Conversations, convPart{Client: v.ID, From: next, To: conv.Last, Status: conv.Status})
+	if conv, err := h.st.Conversation(v.ID); err == nil {
+		w := convWire(conv)
+		r.Conversation = &w
+		if conv.Status != "" && (conv.Last >= next || conv.Status != store.StatusResolved) {
+			r.Conversations = append(r.Conversations, convPart{Client: v.ID, From: next, To: conv.Last, Status: conv.Status})
+		}
 	}
 	c.live(0, encodeFrame(evAdminVisitor, r))
 }

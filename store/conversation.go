@@ -85,6 +85,7 @@ func (s *Store) openInbox() error {
 	x := s.inbox
 	err = s.visitors.Walk(db.Query{}, func(v Visitor) bool {
 		e := &inboxEntry{id: v.ID, seen: v.LastSeen.UnixNano()}
+		s.search.who[v.ID] = foldVisitor(v.Name, "", nil)
 		if id, ok := s.messages.LastID("client", v.ID); ok {
 			e.last, _ = strconv.ParseUint(id, 10, 64)
 		}

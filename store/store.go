@@ -34,6 +34,7 @@ type Store struct {
 	visits   *db.Collection[VisitInfo] // visits.go
 	visitMu  sync.Mutex                // RecordVisit's read-modify-write
 	canned   *canned                   // canned.go
+	search   *searchIndex              // search.go
 	inbox    *inbox                    // in-memory list order, states and counts (inbox.go)
 	now      func() time.Time
 
@@ -129,14 +130,22 @@ func attach(d *db.DB) (*Store, error) {
 		return nil, err
 	}
 	s.canned = &canned{docs: cannedDocs}
+	s.search = newSearchIndex()
 	if err := s.openInbox(); err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.search.stop = cancel
+	go s.buildSearch(ctx)
 	return s, nil
 }
 
 // Close flushes and closes the store.
-func (s *Store) Close() error { return s.d.Close() }
+func (s *Store) Close() error {
+	s.search.stop() // the background build of the search index
+	<-s.search.done
+	return s.d.Close()
+}
 
 // DB is the underlying document store (for stats and compaction).
 func (s *Store) DB() *db.DB { return s.d }
@@ -195,6 +204,7 @@ func (s *Store) CreateVisitor(ctx context.Context, name string, meta map[string]
 			return Visitor{}, "", fmt.Errorf("create visitor: %w", err)
 		}
 		s.inbox.change(v.ID, true, func(e *inboxEntry) { e.seen = v.LastSeen.UnixNano() })
+		s.search.setVisitor(v.ID, v.Name, "", nil)
 		return v, token, nil
 	}
 	return Visitor{}, "", fmt.Errorf("create visitor: ids keep colliding")
@@ -288,6 +298,7 @@ func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, er
 	if err != nil {
 		return Message{}, false, fmt.Errorf("store message: %w", err)
 	}
+	s.search.add(stored.Offset, stored.Text)
 	s.inbox.change(m.Client, false, func(e *inboxEntry) {
 		if stored.Offset > e.last {
 			if e.last == 0 {

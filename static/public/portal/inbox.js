@@ -65,11 +65,12 @@ export function inboxList(entries, whole) {
 }
 
 // matches says whether visitor v belongs in the list of the current filter.
-// A visitor whose conversation the portal does not know yet is shown.
+// A visitor whose conversation the portal does not know (listed by no page
+// of this filter, and not changed since) is in "all" only.
 export function matches(v) {
   var c = I.convs.get(v.id);
   if (I.filter === 'all' || v.id === S.selected) return true;
-  if (!c || typeof c.status !== 'string') return true;
+  if (!c || typeof c.status !== 'string') return false;
   switch (I.filter) {
   case 'open': return c.status === 'open';
   case 'resolved': return c.status === 'resolved';
@@ -160,8 +161,23 @@ export function typingOf(id) {
   }
   return out;
 }
-// A message from someone ends their indicator.
+// A message from someone ends their indicator. A visitor's message also
+// says its conversation is open: one the portal knew nothing of is asked
+// for (admin:visitor tells its assignee).
+var asked = {};
 function messageEnds(m) {
+  if (m && m.from === 'client' && typeof m.client === 'string') {
+    var c = I.convs.get(m.client);
+    if (!c) {
+      I.convs.set(m.client, { status: 'open' });
+      if (!asked[m.client]) {
+        asked[m.client] = true;
+        send('admin:visitor', { client: m.client });
+      }
+    } else if (c.status !== 'open') {
+      c.status = 'open'; // admin:conversation follows
+    }
+  }
   var t = m && I.typing.get(m.client);
   if (!t) return;
   if (m.from === 'client') t.visitor = null;
@@ -272,6 +288,13 @@ export function inboxHandle(type, d) {
     break;
   case 'admin:client':
     if (d && typeof d.id === 'string') contact(d.id, d);
+    break;
+  case 'admin:visitor':
+    if (d && d.conversation && typeof d.conversation.client === 'string') {
+      keep(d.conversation);
+      delete asked[d.conversation.client];
+    }
+    if (d && typeof d.client === 'string') contact(d.client, d);
     break;
   case 'error':
     if (d.cid || !d.code) return false;

@@ -87,7 +87,7 @@ function row(b, v, body) {
   }
   var viewers = others(I.viewers.get(v.id) || []);
   if (viewers.length) {
-    var eye = el('span', 'tag viewers', '👁 ' + viewers.length);
+    var eye = el('span', 'tag viewers', viewers.length + ' viewing');
     eye.title = 'Viewing now: ' + names(viewers);
     tags.appendChild(eye);
   }

@@ -216,6 +216,7 @@ function handle(type, data) {
     renderSoon();
     break;
   case 'admin:client_page':
+    inboxHandle(type, data); // the details panel follows the visitor
     if (data && typeof data.id === 'string' && S.visitors.page(data)) renderSoon();
     break;
   case 'admin:visitors':
