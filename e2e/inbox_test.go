@@ -292,3 +292,35 @@ func TestInboxContextPanel(t *testing.T) {
 	waitFor(t, alice, "the panel on a phone", `document.getElementById('context').getBoundingClientRect().width <= 375`)
 	screenshot(t, alice, "inbox-phone.png")
 }
+
+// Search: a result opens the conversation at the message, also one older
+// than the replay (the portal loads history until it is there); bob finds
+// the note agent wrote.
+func TestInboxSearch(t *testing.T) {
+	s := startInbox(t, "--msg-rate", "100000", "--msg-burst", "100000")
+	id := bulkVisitor(t, s, 1030)
+	alice, bob := twoAgents(t, s)
+	portalSelect(t, alice, id)
+	click(t, alice, "#mode-note")
+	run(t, alice, chromedp.SendKeys(chromedp.ID("reply-text"), "zebra crossing at the depot"), chromedp.Click(chromedp.ID("reply-send")))
+	waitPortalCount(t, alice, "zebra crossing at the depot", 1)
+
+	search := func(tab context.Context, q string) {
+		t.Helper()
+		evalJS[bool](t, tab, `(document.getElementById('search').value = '', true)`)
+		run(t, tab, chromedp.SendKeys(chromedp.ID("search"), q))
+	}
+	search(bob, "Bulk 7")
+	waitFor(t, bob, "one result", `document.querySelectorAll('#search-results .search-hit').length === 1 && document.querySelector('#search-results .search-snippet').textContent === 'bulk 7' && document.getElementById('visitors').hidden`)
+	click(t, bob, "#search-results .search-hit")
+	waitFor(t, bob, "the message found, loaded from the history", `(() => { const m = [...document.querySelectorAll('#message-list .msg .text')].find(e => e.textContent === 'bulk 7'); if (!m) return false; const r = m.getBoundingClientRect(), box = document.getElementById('messages').getBoundingClientRect(); return r.top >= box.top && r.bottom <= box.bottom; })()`)
+
+	search(bob, "ZEBRA")
+	waitFor(t, bob, "the note", `document.querySelectorAll('#search-results .search-hit').length === 1 && document.querySelector('#search-results .search-snippet').textContent === 'zebra crossing at the depot'`)
+	search(bob, "bulk")
+	waitFor(t, bob, "the visitor by name, then messages", `document.querySelector('#search-results .search-snippet').textContent === 'Name: Bulk Bear' && document.querySelectorAll('#search-results .search-hit').length === 50 && document.querySelector('#search-results .search-note').textContent.startsWith('More results')`)
+	search(bob, "nothing matches this")
+	waitFor(t, bob, "nothing found", `document.querySelector('#search-results .search-note').textContent === 'Nothing found.'`)
+	search(bob, "x")
+	waitFor(t, bob, "the list back", `!document.getElementById('visitors').hidden && document.getElementById('search-results').hidden`)
+}

@@ -164,21 +164,22 @@ type Hub struct {
 	auth Auth
 	log  zerolog.Logger
 
-	clients     *melody.Melody // visitor sockets
-	admins      *melody.Melody // admin sockets
-	writePool   sync.Pool      // write buffers shared by all sockets
-	idx         *index
-	seq         *sequencer
-	msgLimits   *limiters // per visitor, shared by its tabs
-	newVisitors *limiters // per address
-	pageLimits  *limiters // client:page writes per visitor
-	quota       quotas
-	origins     map[string]bool
-	originLog   *rate.Limiter // refused origins logged at most this often
-	originQuiet atomic.Uint64 // refused origins not logged since the last line
-	inbox       *inboxHub     // conversations: counts, snoozes, auto-assignment (inbox.go)
-	typing      *typingHub    // typing throttles (typing.go)
-	viewing     *viewing      // which conversation each admin socket shows (typing.go)
+	clients      *melody.Melody // visitor sockets
+	admins       *melody.Melody // admin sockets
+	writePool    sync.Pool      // write buffers shared by all sockets
+	idx          *index
+	seq          *sequencer
+	msgLimits    *limiters // per visitor, shared by its tabs
+	newVisitors  *limiters // per address
+	pageLimits   *limiters // client:page writes per visitor
+	quota        quotas
+	origins      map[string]bool
+	originLog    *rate.Limiter // refused origins logged at most this often
+	originQuiet  atomic.Uint64 // refused origins not logged since the last line
+	inbox        *inboxHub     // conversations: counts, snoozes, auto-assignment (inbox.go)
+	typing       *typingHub    // typing throttles (typing.go)
+	viewing      *viewing      // which conversation each admin socket shows (typing.go)
+	searchLimits *limiters     // admin:search per agent (search.go)
 
 	stored      atomic.Uint64
 	droppedSlow atomic.Uint64
@@ -213,6 +214,7 @@ func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
 	h.seq = newSequencer(st.LastOffset(), h.deliver)
 	h.inbox = newInboxHub(h)
 	h.typing, h.viewing = newTypingHub(cfg.TypingPreview), newViewing()
+	h.searchLimits = newLimiters(searchRate, searchBurst)
 
 	h.clients = h.newMelody(cfg.SendBuffer)
 	h.admins = h.newMelody(cfg.AdminSendBuffer)

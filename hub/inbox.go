@@ -53,6 +53,8 @@ type InboxStore interface {
 	CannedReplies() ([]store.Canned, error)
 	SetCanned(ctx context.Context, shortcut, text, by string) (bool, error)
 	DeleteCanned(ctx context.Context, shortcut string) error
+	// Search looks through every conversation (search.go).
+	Search(ctx context.Context, q string, limit int) ([]store.SearchResult, bool, error)
 }
 
 // countsEvery is the least time between two admin:counts broadcasts: counts
@@ -205,6 +207,8 @@ func (h *Hub) inboxEvent(c *conn, typ string, in *inboxFrame) {
 		h.adminView(c, p)
 	case *visitorRequest:
 		h.adminVisitor(c, p)
+	case *searchRequest:
+		h.adminSearch(c, p)
 	}
 }
 

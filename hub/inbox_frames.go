@@ -28,7 +28,7 @@ const (
 var inboxAdminEvents = map[string]bool{
 	evAdminResolve: true, evAdminReopen: true, evAdminSnooze: true, evAdminAssign: true,
 	evAdminNote: true, evAdminSeen: true, evAdminTyping: true, evAdminView: true,
-	evAdminVisitor: true,
+	evAdminVisitor: true, evAdminSearch: true,
 }
 
 // inboxClientEvents are the inbox events a visitor socket sends.
@@ -146,6 +146,8 @@ func decodeInbox(typ string, data []byte, lim limits, cid func() string) (*inbox
 			return nil, refuse(codeTooLarge, "text longer than the limit", "")
 		}
 		return &inboxFrame{p: &p}, nil
+	case evAdminSearch:
+		return decodeSearch(data, cid)
 	case evAdminVisitor:
 		var p visitorRequest
 		if err := decodeData(data, &p); err != nil {

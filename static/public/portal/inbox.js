@@ -297,6 +297,10 @@ export function inboxHandle(type, d) {
     if (d && typeof d.client === 'string') contact(d.client, d);
     break;
   case 'error':
+    if (d.cid && /^s\d+$/.test(d.cid)) { // a search's (search.js)
+      fire('error', d);
+      return true;
+    }
     if (d.cid || !d.code) return false;
     if (d.code === 'not_found' || d.code === 'bad_request') {
       fire('error', d);

@@ -10,6 +10,7 @@ import { I, initInbox, inboxHandle, inboxList, replyMode, replied } from './inbo
 import './inboxview.js';
 import './canned.js';
 import './context.js';
+import './search.js';
 
 var LIMIT = 1000; // newest messages replayed on connect
 var PAGE = 500; // visitors per "load more"
