@@ -114,9 +114,9 @@ func BenchmarkSearch1M(b *testing.B) {
 	var queries []string
 	for i := 0; i < 100; i++ {
 		queries = append(queries,
-			vocab[r.IntN(20)],                             // among the most common words
-			vocab[100+r.IntN(1900)],                       // middling
-			vocab[5000+r.IntN(15000)],                     // rare
+			vocab[r.IntN(20)],                              // among the most common words
+			vocab[100+r.IntN(1900)],                        // middling
+			vocab[5000+r.IntN(15000)],                      // rare
 			vocab[r.IntN(200)]+" "+vocab[200+r.IntN(2000)], // two words
 			"order "+strconv.Itoa(10000+10*r.IntN(n/10)),   // an order number
 			"zzqx"+strconv.Itoa(i),                         // no message has it
