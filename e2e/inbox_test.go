@@ -324,3 +324,34 @@ func TestInboxSearch(t *testing.T) {
 	search(bob, "x")
 	waitFor(t, bob, "the list back", `!document.getElementById('visitors').hidden && document.getElementById('search-results').hidden`)
 }
+
+// Typing and seen as the visitor sees them in the real widget, and the
+// visitor's seen as the agents see it.
+func TestInboxTypingAndSeenInTheWidget(t *testing.T) {
+	s := startInbox(t)
+	site := newHostSite(t, s, map[string]hostPage{"/shop": {html: hostHTML("", "", "")}})
+	visitorTab, _ := newTab(t, newBrowser(t))
+	run(t, visitorTab, chromedp.Navigate(site.URL+"/shop"))
+	d := hostDoc{t: t, tab: visitorTab}
+	d.open()
+	d.send("anyone there?")
+	d.confirmed("anyone there?")
+	alice, bob := twoAgents(t, s)
+	id := evalJS[string](t, alice, `document.querySelector('#visitors button.visitor').dataset.id`)
+	portalSelect(t, alice, id)
+	d.wait("Seen under the visitor's message", inWidget(`const m = [...r.querySelectorAll('.m.me')].pop(); return !!m && m.querySelector('.sn') !== null && m.textContent.includes('Seen')`))
+	run(t, alice, chromedp.SendKeys(chromedp.ID("reply-text"), "Yes, one moment"))
+	d.wait("Support is typing", inWidget(`const e = r.querySelector('.ty'); return !!e && e.textContent === 'Support is typing…'`))
+	if got := evalJS[string](t, visitorTab, inWidget(`return r.textContent`)); strings.Contains(got, "agent") {
+		t.Fatalf("the widget shows the agent's login: %q", got)
+	}
+	run(t, alice, chromedp.Click(chromedp.ID("reply-send")))
+	waitPortalCount(t, alice, "Yes, one moment", 1)
+	d.confirmed("Yes, one moment")
+	d.wait("the typing line gone", inWidget(`return r.querySelector('.ty') === null`))
+	// The widget is open and visible: it tells the server it saw the reply; both agents see "Seen".
+	portalSelect(t, bob, id)
+	for _, tab := range []context.Context{alice, bob} {
+		waitFor(t, tab, "Seen under the reply", `(() => { const m = [...document.querySelectorAll('#message-list .msg.from-agent')].pop(); return !!m && m.querySelector('.seen-mark') !== null; })()`)
+	}
+}

@@ -121,6 +121,12 @@ func (h *Hub) handle(c *conn, b []byte) {
 		if h.adminStillValid(c) {
 			h.adminVisitors(c, f.AdminVisitors)
 		}
+	case evAdminSetStatus:
+		if h.adminStillValid(c) {
+			h.adminStatus(c, f.Info.(*adminStatusEvent))
+		}
+	case evClientEmail, evClientAttributes, evClientSeen, evClientTranscript:
+		h.visitorInfo(c, f.Type, f.Info)
 	default:
 		if f.Inbox != nil {
 			h.inboxEvent(c, f.Type, f.Inbox)
@@ -134,9 +140,9 @@ func socketTakes(kind int, typ string) bool {
 		return true
 	}
 	if kind == kindAdmin {
-		return typ == evAdminAdd || typ == evAdminMessage || typ == evAdminHistory || typ == evAdminVisitors
+		return typ == evAdminAdd || typ == evAdminMessage || typ == evAdminHistory || typ == evAdminVisitors || typ == evAdminSetStatus
 	}
-	return typ == evClientAdd || typ == evClientMessage || typ == evClientHistory || typ == evClientPage
+	return typ == evClientAdd || typ == evClientMessage || typ == evClientHistory || typ == evClientPage || infoEvent(typ)
 }
 
 func addEvent(c *conn) string {

@@ -88,10 +88,6 @@ func startServerWith(t testing.TB, cfg Config, lim *store.Limits) *testServer {
 			t.Fatal(err)
 		}
 	}
-	// The agents of the test tokens, as the seed file would hold them.
-	if err := st.ReseedAdmins([]store.Admin{{Name: "alice", Hash: "-"}, {Name: "bob", Hash: "-"}}); err != nil {
-		t.Fatal(err)
-	}
 	auth := &testAuth{m: map[string]string{adminToken: "alice", "bob-token": "bob"}}
 	logs := &logBuf{}
 	log := zerolog.New(logs).Level(zerolog.InfoLevel)
@@ -128,9 +124,10 @@ func startServerWith(t testing.TB, cfg Config, lim *store.Limits) *testServer {
 	return ts
 }
 
-// ws is a test WebSocket client. It passes over the inbox's broadcasts
-// (quietEvents: counts, conversation changes, viewers, typing, seen), which
-// arrive whenever any agent or visitor acts, unless watch names them.
+// ws is a test WebSocket client. It passes over the broadcasts that arrive
+// whenever any agent or visitor acts (quietEvents: presence, the inbox's
+// counts, conversation changes, viewers, typing, seen), unless watch (or
+// seeing, for presence) names them.
 type ws struct {
 	t    testing.TB
 	name string
@@ -139,7 +136,10 @@ type ws struct {
 	seen strings.Builder // every frame received, quiet ones included
 }
 
-// quietEvents are the broadcasts a ws skips unless told to watch them.
+// presenceEvents are the presence broadcasts a ws skips unless told to see them.
+var presenceEvents = map[string]bool{evAdminAgents: true, evClientAvailability: true}
+
+// quietEvents are the inbox's broadcasts a ws skips unless told to watch them.
 var quietEvents = map[string]bool{
 	evAdminCounts: true, evAdminConversation: true, evAdminViewers: true,
 	evAdminTyping: true, evClientTyping: true, evAdminSeen: true, evClientSeen: true,
@@ -159,6 +159,16 @@ func (w *ws) watch(types ...string) *ws {
 	for _, t := range types {
 		w.see[t] = true
 	}
+	return w
+}
+
+// seeing makes w return the presence broadcasts too.
+func (w *ws) seeing() *ws { return w.watch(evAdminAgents, evClientAvailability) }
+
+// watchAll makes w return every quiet event.
+func (w *ws) watchAll() *ws {
+	w.watch()
+	w.see[evAdminAgents], w.see[evClientAvailability] = true, true
 	return w
 }
 
@@ -222,7 +232,7 @@ func (w *ws) read() (inFrame, error) {
 		if err := json.Unmarshal(b, &f); err != nil {
 			return inFrame{}, fmt.Errorf("frame %q is not JSON: %w", b, err)
 		}
-		if quietEvents[f.Type] && !w.see[f.Type] {
+		if (quietEvents[f.Type] || presenceEvents[f.Type]) && !w.see[f.Type] {
 			continue
 		}
 		f.raw = b

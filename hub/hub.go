@@ -59,6 +59,14 @@ type Config struct {
 	// TypingPreview sends admins the text a visitor is typing (admin:typing
 	// preview); off, it is dropped on arrival (typing.go).
 	TypingPreview bool
+	// Availability and visitor information (availability.go, visitor_info.go, identify.go).
+	Hours             Hours                        // business hours; nil = always open
+	ReplyMinutes      int                          // typical reply time told to visitors; 0 = not told
+	EmailCapture      string                       // EmailOff, EmailOptional (default) or EmailRequired
+	CheckEmail        func(string) (string, error) // validates and normalises a visitor's address; nil refuses client:email
+	Identity          IdentityVerifier             // verifies client:add identities; nil refuses them (bad_identity)
+	Mailer            Mailer                       // transcripts and seen offsets; nil refuses client:transcript
+	AvailabilityEvery time.Duration                // least time between client:availability broadcasts; default 2s
 }
 
 // Defaults of Config.
@@ -128,6 +136,12 @@ func (c Config) WithDefaults() Config {
 	if c.CloseWait <= 0 {
 		c.CloseWait = DefaultCloseWait
 	}
+	if c.EmailCapture == "" {
+		c.EmailCapture = EmailOptional
+	}
+	if c.AvailabilityEvery <= 0 {
+		c.AvailabilityEvery = DefaultAvailabilityEvery
+	}
 	return c
 }
 
@@ -180,6 +194,9 @@ type Hub struct {
 	typing       *typingHub    // typing throttles (typing.go)
 	viewing      *viewing      // which conversation each admin socket shows (typing.go)
 	searchLimits *limiters     // admin:search per agent (search.go)
+	presence     *presence     // agents' status and the visitors' availability
+	// Per visitor limits of the visitor-info events (visitor_info.go).
+	infoLimits, seenLimits, transcriptLimits *limiters
 
 	stored      atomic.Uint64
 	droppedSlow atomic.Uint64
@@ -215,6 +232,10 @@ func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
 	h.inbox = newInboxHub(h)
 	h.typing, h.viewing = newTypingHub(cfg.TypingPreview), newViewing()
 	h.searchLimits = newLimiters(searchRate, searchBurst)
+	h.presence = newPresence(h, cfg.AvailabilityEvery)
+	h.infoLimits = newLimiters(infoRate, infoBurst)
+	h.seenLimits = newLimiters(seenRate, seenBurst)
+	h.transcriptLimits = newLimiters(transcriptRate, transcriptBurst)
 
 	h.clients = h.newMelody(cfg.SendBuffer)
 	h.admins = h.newMelody(cfg.AdminSendBuffer)
@@ -405,6 +426,7 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 	if id == nil || c.kind != kindClient {
 		if id != nil {
 			h.adminLeft(c)
+			h.presence.adminLeft(id.name)
 			h.log.Debug().Str("admin", id.name).Str("remote", c.remote).Msg("admin disconnected")
 		}
 		return
@@ -465,6 +487,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.stopOnce.Do(func() {
 		h.inbox.shutdown()
 		h.typing.shutdown()
+		h.presence.stop()
 		for _, c := range h.idx.stop() {
 			c.closeWith(CloseRestart, "server restart")
 		}

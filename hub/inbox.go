@@ -156,16 +156,6 @@ func (h *Hub) countsFrame(me string) []byte {
 	return encodeFrame(evAdminCounts, h.st.Counts(me))
 }
 
-// tellAdmins sends frame f to every admin socket.
-func (h *Hub) tellAdmins(f []byte) {
-	h.idx.each("", nil, func(a *conn) { a.live(0, f) })
-}
-
-// tellVisitor sends frame f to every socket of visitor id.
-func (h *Hub) tellVisitor(id string, f []byte) {
-	h.idx.each(id, func(v *conn) { v.live(0, f) }, nil)
-}
-
 // convFrame is admin:conversation for c, changed by agent by ("" for the server).
 func convFrame(c store.Conversation, by string) []byte {
 	e := convWire(c)
@@ -348,7 +338,7 @@ func (h *Hub) autoAssign(id string) {
 	if err != nil || conv.Status != store.StatusOpen || conv.Assignee != "" {
 		return
 	}
-	agents := h.idx.adminNames()
+	agents := h.presence.onlineAgents()
 	n := len(agents)
 	start := sort.SearchStrings(agents, ib.lastTurn)
 	if start < n && agents[start] == ib.lastTurn {
@@ -375,20 +365,17 @@ func (h *Hub) autoAssign(id string) {
 	}
 }
 
-// adminNames returns the logins with at least one identified admin socket, sorted.
-func (x *index) adminNames() []string {
-	x.mu.RLock()
-	seen := make(map[string]bool, len(x.admins))
-	for a := range x.admins {
-		if id := a.who(); id != nil {
-			seen[id.name] = true
+// onlineAgents returns the logins of the agents who are online (an open
+// portal socket, status not away), sorted.
+func (p *presence) onlineAgents() []string {
+	p.mu.Lock()
+	names := make([]string, 0, len(p.conns))
+	for n, k := range p.conns {
+		if k > 0 && !p.away[n] {
+			names = append(names, n)
 		}
 	}
-	x.mu.RUnlock()
-	names := make([]string, 0, len(seen))
-	for n := range seen {
-		names = append(names, n)
-	}
+	p.mu.Unlock()
 	sort.Strings(names)
 	return names
 }

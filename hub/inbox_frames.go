@@ -16,8 +16,6 @@ const (
 	evAdminConversation = "admin:conversation"
 	evAdminCounts       = "admin:counts"
 	evAdminNote         = "admin:note"
-	evAdminSeen         = "admin:seen"
-	evClientSeen        = "client:seen" // server to visitor: how far an agent has seen
 	evAdminTyping       = "admin:typing"
 	evClientTyping      = "client:typing"
 	evAdminView         = "admin:view"

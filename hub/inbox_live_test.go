@@ -71,7 +71,7 @@ func TestInboxLiveScenarios(t *testing.T) {
 		return out
 	}
 	scenarios := []scenario{
-		{name: "a note reaches the agents only: live, replay, history, duplicate cids", steps: seq(base, []step{
+		{name: "a note reaches the agents only: live, replay, history, duplicate cids", setup: seedAgents, steps: seq(base, []step{
 			{on: "alice", send: note("$v.id", "n1", "secret note"), want: []string{`{"type":"admin:message","data":{"cid":"n1","note":true,"from":"admin","admin":"alice","text":"secret note"}}`}},
 			{on: "bob", want: []string{`{"type":"admin:message","data":{"cid":"n1","note":true}}`}},
 			{on: "alice", send: note("$v.id", "n1", "secret again"), want: []string{`{"type":"admin:message","data":{"cid":"n1","note":true,"text":"secret note","offset":$off.n1}}`}, note: "a re-sent note answers its sender"},
@@ -95,7 +95,7 @@ func TestInboxLiveScenarios(t *testing.T) {
 			{on: "carol", send: `{"type":"admin:history","data":{"client":"$v.id"}}`, want: []string{`{"type":"admin:history","data":{"messages":[{"cid":"a1"},{"cid":"n1"},{"cid":"n5"},{"cid":"r1"}]}}`}},
 			noSecret("v", "v2", "v3", "v4", "v5", "v6", "w"),
 		})},
-		{name: "typing both ways, without a preview when it is off", steps: seq(base, []step{
+		{name: "typing both ways, without a preview when it is off", setup: seedAgents, steps: seq(base, []step{
 			{on: "v", send: `{"type":"client:typing","data":{"typing":true,"text":"secret draft"}}`},
 			{on: "alice", want: []string{`{"type":"admin:typing","data":{"client":"$v.id","from":"client","typing":true}}`}},
 			{on: "bob", want: []string{`{"type":"admin:typing","data":{"client":"$v.id","from":"client","typing":true}}`}},
@@ -125,7 +125,7 @@ func TestInboxLiveScenarios(t *testing.T) {
 				}
 			}},
 		})},
-		{name: "typing previews when the operator turned them on", cfg: Config{TypingPreview: true}, steps: seq(base, []step{
+		{name: "typing previews when the operator turned them on", cfg: Config{TypingPreview: true}, setup: seedAgents, steps: seq(base, []step{
 			{on: "v", send: `{"type":"client:typing","data":{"typing":true,"text":"<b>draft</b>"}}`},
 			{on: "alice", want: []string{`{"type":"admin:typing","data":{"client":"$v.id","from":"client","typing":true,"preview":"<b>draft</b>"}}`}},
 			{on: "alice", send: `{"type":"admin:typing","data":{"client":"$v.id","typing":true,"text":"agent draft"}}`},
@@ -136,7 +136,7 @@ func TestInboxLiveScenarios(t *testing.T) {
 				}
 			}},
 		})},
-		{name: "seen offsets both ways", steps: seq(base, []step{
+		{name: "seen offsets both ways", setup: seedAgents, steps: seq(base, []step{
 			{on: "alice", send: note("$v.id", "n1", "secret note"), want: []string{ack("admin:message", "n1")}},
 			{on: "alice", send: `{"type":"admin:seen","data":{"client":"$v.id","offset":$off.a1}}`, want: []string{`{"type":"admin:seen","data":{"client":"$v.id","agent_seen":$off.a1,"visitor_seen":0}}`}},
 			{on: "bob", want: []string{ack("admin:message", "n1"), `{"type":"admin:seen","data":{"client":"$v.id","agent_seen":$off.a1}}`}},
@@ -153,7 +153,7 @@ func TestInboxLiveScenarios(t *testing.T) {
 			{on: "w", send: cmsg("w1", "x"), want: []string{ack("client:message", "w1")}, note: "another visitor got nothing"},
 			noSecret("v", "v2", "v3", "w"),
 		})},
-		{name: "who is viewing", steps: seq(base, []step{
+		{name: "who is viewing", setup: seedAgents, steps: seq(base, []step{
 			{on: "alice", send: `{"type":"admin:view","data":{"client":"$v.id"}}`, want: []string{`{"type":"admin:viewers","data":{"client":"$v.id","admins":["alice"]}}`}},
 			{on: "bob", want: []string{`{"type":"admin:viewers","data":{"client":"$v.id","admins":["alice"]}}`}},
 			{on: "bob", send: `{"type":"admin:view","data":{"client":"$v.id"}}`, want: []string{`{"type":"admin:viewers","data":{"client":"$v.id","admins":["alice","bob"]}}`}},
@@ -183,6 +183,7 @@ func TestInboxLiveScenarios(t *testing.T) {
 // A burst of typing changes is thinned out, and the last state always arrives.
 func TestTypingThrottledLastStateArrives(t *testing.T) {
 	ts := startServer(t, Config{TypingPreview: true})
+	ts.seedAgents()
 	alice, _ := ts.adminAs("alice", adminToken, "", evAdminTyping)
 	v, id, _ := ts.visitor("v", "Ann", "", 0)
 	const sent = 60
@@ -221,6 +222,7 @@ func TestTypingThrottledLastStateArrives(t *testing.T) {
 // An agent whose last socket closes while typing is told as stopped.
 func TestAgentTypingEndsWhenAgentLeaves(t *testing.T) {
 	ts := startServer(t, Config{})
+	ts.seedAgents()
 	v, id, _ := ts.visitor("v", "Ann", "", 0)
 	v.watch(evClientTyping)
 	alice, _ := ts.adminAs("alice", adminToken, "")
@@ -240,6 +242,7 @@ func TestAgentTypingEndsWhenAgentLeaves(t *testing.T) {
 // Notes are skipped before the replay's cap and the history's limit count.
 func TestNotesDoNotShortenVisitorPages(t *testing.T) {
 	ts := startServer(t, Config{})
+	ts.seedAgents()
 	v, id, _ := ts.visitor("v", "Ann", "", 0)
 	v.send(evClientMessage, msg("first", "first"))
 	v.expectMessage(evClientMessage, "first")

@@ -55,7 +55,7 @@ func TestInboxScenarios(t *testing.T) {
 		{on: "bob", want: []string{ack("admin:message", "a1"), conv(`"status":"open","by":""`)}},
 	}
 	scenarios := []scenario{
-		{name: "resolve, reopen by the visitor, assign, snooze: every agent sees each change", steps: seq(agents, []step{
+		{name: "resolve, reopen by the visitor, assign, snooze: every agent sees each change", setup: seedAgents, steps: seq(agents, []step{
 			{on: "alice", send: req("resolve", `,"cid":"x1"`), want: []string{conv(`"status":"resolved","by":"alice"`)}},
 			{on: "bob", want: []string{conv(`"status":"resolved","by":"alice"`)}},
 			{on: "alice", send: req("resolve", ``), want: []string{conv(`"status":"resolved","by":"alice"`)}, note: "no change: the sender alone is answered"},
@@ -88,7 +88,7 @@ func TestInboxScenarios(t *testing.T) {
 				`{"type":"admin:list","data":[{"id":"$v.id","status":"open","assignee":"","snooze_until":null,"last":$off.r1}]}`, `{"type":"admin:messages"}`, `{"type":"admin:replayed"}`,
 				`{"type":"admin:counts","data":{"all":1,"open":1,"resolved":0,"snoozed":0,"mine":0,"unassigned":1}}`}},
 		})},
-		{name: "filters on admin:add and admin:visitors", steps: seq(agents, []step{
+		{name: "filters on admin:add and admin:visitors", setup: seedAgents, steps: seq(agents, []step{
 			{on: "alice", send: req("resolve", ``), want: []string{conv(`"status":"resolved"`)}},
 			{on: "w", dial: "/ws/client", send: add("Bob"), want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`}},
 			{on: "f1", dial: "/ws/admin", send: adminAdd(adminToken, "resolved"), want: []string{`{"type":"admin:list","data":[{"id":"$v.id","status":"resolved"}]}`, `{"type":"admin:messages"}`, `{"type":"admin:replayed","data":{"list_more":false}}`}},
@@ -105,6 +105,17 @@ func TestInboxScenarios(t *testing.T) {
 		t.Run(sc.name, func(t *testing.T) { runScenario(t, sc) })
 	}
 }
+
+// seedAgents puts the agents of the test tokens, alice and bob, in the
+// store, as the seed file would (assignments name known agents).
+func (ts *testServer) seedAgents() {
+	ts.t.Helper()
+	if err := ts.st.ReseedAdmins([]store.Admin{{Name: "alice", Hash: "-"}, {Name: "bob", Hash: "-"}}); err != nil {
+		ts.t.Fatal(err)
+	}
+}
+
+func seedAgents(s *tstate) { s.ts.seedAgents() }
 
 func seq(parts ...[]step) []step {
 	var out []step
@@ -149,6 +160,7 @@ func (ts *testServer) adminAs(name, token, filter string, watch ...string) (*ws,
 
 func TestCountsFollowChanges(t *testing.T) {
 	ts := startServer(t, Config{})
+	ts.seedAgents()
 	alice, _ := ts.adminAs("alice", adminToken, "", evAdminCounts)
 	want := func(c store.Counts) {
 		t.Helper()
@@ -175,6 +187,7 @@ func TestCountsFollowChanges(t *testing.T) {
 
 func TestSnoozeEndsByItself(t *testing.T) {
 	ts := startServer(t, Config{})
+	ts.seedAgents()
 	alice, _ := ts.adminAs("alice", adminToken, "", evAdminConversation)
 	v, id, _ := ts.visitor("v", "Ann", "", 0)
 	v.send(evClientMessage, msg("a1", "hi"))
@@ -193,6 +206,7 @@ func TestSnoozeEndsByItself(t *testing.T) {
 
 func TestAutoAssignRoundRobinWithLimit(t *testing.T) {
 	ts := startServer(t, Config{AutoAssign: true, AssignLimit: 1})
+	ts.seedAgents()
 	alice, _ := ts.adminAs("alice", adminToken, "", evAdminConversation)
 	ts.adminAs("bob", "bob-token", "")
 	assigned := func(id string) string {

@@ -9,7 +9,7 @@ func TestAdminSearch(t *testing.T) {
 		return `{"type":"client:add","data":{"name":"` + name + `","token":"","after":0}}`
 	}
 	ack := func(typ, cid string) string { return `{"type":"` + typ + `","data":{"cid":"` + cid + `"}}` }
-	sc := scenario{name: "search", steps: []step{
+	sc := scenario{name: "search", setup: seedAgents, steps: []step{
 		{on: "adm", dial: "/ws/admin", send: `{"type":"admin:add","data":{"token":"` + adminToken + `","after":0}}`, want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages"}`, `{"type":"admin:replayed"}`}},
 		{on: "v", dial: "/ws/client", send: add("Norbert"), want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`}},
 		{on: "adm", want: []string{`{"type":"admin:client_status"}`}},

@@ -178,6 +178,14 @@ func (h *Hub) adminVisitor(c *conn, p *visitorRequest) {
 }
 
 // profileInto fills the contact fields of r (e-mail, verified identity, the
-// site's attributes) from the visitor's profile once profiles exist (issue
-// 12, widget branch); until then they stay empty.
-func (h *Hub) profileInto(r *visitorReply) {}
+// site's attributes) from the visitor's profile.
+func (h *Hub) profileInto(r *visitorReply) {
+	p, err := h.st.Profile(r.Client)
+	if err != nil {
+		return
+	}
+	r.Email, r.Identity = p.Email, p.Identity
+	if p.Attributes != nil {
+		r.Attributes = p.Attributes
+	}
+}

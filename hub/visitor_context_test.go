@@ -29,6 +29,7 @@ func TestVisitorContext(t *testing.T) {
 	waitFor(t, "resolved", func() bool { c, _ := ts.st.Conversation(id.ID); return c.Status == store.StatusResolved })
 	v.send(evClientMessage, msg("a2", "me again"))
 	v.expectMessage(evClientMessage, "a2")
+	waitFor(t, "reopened", func() bool { c, _ := ts.st.Conversation(id.ID); return c.Status == store.StatusOpen })
 
 	alice.send(evAdminVisitor, map[string]any{"client": id.ID})
 	r := nextOf(alice, evAdminVisitor, func(visitorReply) bool { return true })

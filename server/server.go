@@ -46,6 +46,9 @@ type Config struct {
 	Inbox Inbox
 	// Role names an agent's role (RoleAdmin or "agent"); default: every agent is an admin.
 	Role func(login string) string
+	// Availability, if set, serves GET /api/widget with its value as JSON
+	// (the hub's Availability; widgetapi.go).
+	Availability func() any
 }
 
 // Server is chatd's HTTP handler. Readiness starts false: call SetReady.
@@ -90,6 +93,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.inboxRoutes()
+	s.widgetRoutes()
 	if s.cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.metrics())
 	}

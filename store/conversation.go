@@ -95,6 +95,15 @@ func (s *Store) openInbox() error {
 	if err != nil {
 		return fmt.Errorf("index visitors: %w", err)
 	}
+	err = s.prof.docs.Walk(db.Query{}, func(p Profile) bool { // e-mail and attributes are searchable
+		if e := x.byID[p.ID]; e != nil && (p.Email != "" || len(p.Attributes) > 0) {
+			s.search.who[p.ID] = foldVisitor(s.nameOf(p.ID), p.Email, p.Attributes)
+		}
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("index profiles: %w", err)
+	}
 	var reopen []string
 	err = docs.Walk(db.Query{}, func(c convDoc) bool {
 		e := x.byID[c.Client]

@@ -437,9 +437,23 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// contactOf is a visitor's e-mail and attributes: none until visitor
-// profiles exist (issue 12, widget branch).
-func (s *Store) contactOf(id string) (email string, attrs map[string]string) { return "", nil }
+// contactOf is a visitor's e-mail and attributes (its profile).
+func (s *Store) contactOf(id string) (email string, attrs map[string]string) {
+	p, err := s.prof.docs.Get(id)
+	if err != nil {
+		return "", nil
+	}
+	return p.Email, p.Attributes
+}
+
+// nameOf is a visitor's name, "" if unknown.
+func (s *Store) nameOf(id string) string {
+	v, err := s.visitors.Get(id)
+	if err != nil {
+		return ""
+	}
+	return v.Name
+}
 
 // snippet is up to snippetRunes characters of text around the first place word starts.
 func snippet(text, word string) string {

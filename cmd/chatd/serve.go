@@ -81,6 +81,7 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		AllowedOrigins: c.origins, ClientIP: clientIP,
 	}
 	c.hubInboxConfig(&hc)
+	c.hubVisitorConfig(&hc)
 	h := hub.New(hc, st, au, log.With().Str("component", "hub").Logger())
 	if !c.Metrics {
 		metrics = nil
@@ -90,8 +91,9 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	srv := server.New(server.Config{
 		Hub: h, Store: st, Auth: au, Static: static.Public(),
 		Metrics: metrics, MetricsToken: c.MetricsToken, ClientIP: clientIP, AddressKey: addrKey,
-		Log:   log.With().Str("component", "http").Logger(),
-		Inbox: h,
+		Log:          log.With().Str("component", "http").Logger(),
+		Availability: func() any { return h.Availability() },
+		Inbox:        h,
 	})
 
 	ln, err := net.Listen("tcp", c.Addr)
