@@ -355,3 +355,45 @@ func TestInboxTypingAndSeenInTheWidget(t *testing.T) {
 		waitFor(t, tab, "Seen under the reply", `(() => { const m = [...document.querySelectorAll('#message-list .msg.from-agent')].pop(); return !!m && m.querySelector('.seen-mark') !== null; })()`)
 	}
 }
+
+// Privacy from the details panel: export, then delete; the visitor leaves
+// both agents' portals and its socket is closed.
+func TestInboxExportAndDelete(t *testing.T) {
+	s := startInbox(t)
+	ann := dialVisitor(t, s, "Ann", "", nil)
+	ann.send("my phone is 555-0100")
+	alice, bob := twoAgents(t, s)
+	portalSelect(t, alice, ann.ID)
+	portalSelect(t, bob, ann.ID)
+	click(t, alice, "#conv-tools .details")
+	click(t, alice, "#context .ctx-export")
+	// What the button downloads: the same request, made with the portal's token.
+	got := evalJSAwait[string](t, alice, fmt.Sprintf(`fetch('/api/visitors/%s/export', {headers: {Authorization: 'Bearer ' + sessionStorage.getItem('chatd.portal.token')}}).then(r => r.text())`, ann.ID))
+	if !strings.Contains(got, "555-0100") || strings.Contains(got, "token_hash") {
+		t.Fatalf("export: %s", got)
+	}
+	if evalJS[bool](t, alice, `!document.querySelector('#context .ctx-privacy-note').hidden`) {
+		t.Fatal("the export button reported an error")
+	}
+	evalJS[bool](t, alice, `(window.confirm = () => true, true)`)
+	click(t, alice, "#context .ctx-delete")
+	for _, tab := range []context.Context{alice, bob} {
+		waitFor(t, tab, "the visitor gone", fmt.Sprintf(`%s === null && document.getElementById('conversation').hidden`, rowJS(ann.ID)))
+	}
+	fs := ann.framesUntil(func(f wsFrame) bool { return f.Type == "error" })
+	if f := fs[len(fs)-1]; !strings.Contains(string(f.Data), "not_found") {
+		t.Fatalf("the visitor got %s %s", f.Type, f.Data)
+	}
+}
+
+// evalJSAwait evaluates a promise-valued expression in tab and decodes its value.
+func evalJSAwait[T any](t *testing.T, tab context.Context, expr string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}

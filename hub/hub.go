@@ -59,6 +59,10 @@ type Config struct {
 	// TypingPreview sends admins the text a visitor is typing (admin:typing
 	// preview); off, it is dropped on arrival (typing.go).
 	TypingPreview bool
+	// RetentionDays > 0 deletes visitors without activity for that many
+	// days, sweeping every RetentionEvery (default 1h; privacy.go).
+	RetentionDays  int
+	RetentionEvery time.Duration
 	// Availability and visitor information (availability.go, visitor_info.go, identify.go).
 	Hours             Hours                        // business hours; nil = always open
 	ReplyMinutes      int                          // typical reply time told to visitors; 0 = not told
@@ -135,6 +139,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.CloseWait <= 0 {
 		c.CloseWait = DefaultCloseWait
+	}
+	if c.RetentionEvery <= 0 {
+		c.RetentionEvery = DefaultRetentionEvery
 	}
 	if c.EmailCapture == "" {
 		c.EmailCapture = EmailOptional

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chatd/chatd/store"
@@ -55,6 +56,10 @@ type InboxStore interface {
 	DeleteCanned(ctx context.Context, shortcut string) error
 	// Search looks through every conversation (search.go).
 	Search(ctx context.Context, q string, limit int) ([]store.SearchResult, bool, error)
+	// ExportVisitor, DeleteVisitor and Inactive serve privacy and retention (privacy.go).
+	ExportVisitor(id string) (store.VisitorExport, error)
+	DeleteVisitor(ctx context.Context, id string) (store.Deleted, error)
+	Inactive(cutoff time.Time, max int) ([]string, error)
 }
 
 // countsEvery is the least time between two admin:counts broadcasts: counts
@@ -76,11 +81,19 @@ type inboxHub struct {
 	wake chan struct{} // a snooze was set: look at the next wake time again
 	stop chan struct{}
 	done chan struct{}
+
+	retentionDone chan struct{} // closed when the retention sweep stopped (privacy.go)
+	sweeps        atomic.Uint64 // retention sweeps done
 }
 
 func newInboxHub(h *Hub) *inboxHub {
-	ib := &inboxHub{h: h, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	ib := &inboxHub{h: h, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), retentionDone: make(chan struct{})}
 	go ib.run()
+	if h.cfg.RetentionDays > 0 {
+		go ib.retention(h.cfg.RetentionDays, h.cfg.RetentionEvery)
+	} else {
+		close(ib.retentionDone)
+	}
 	return ib
 }
 
@@ -94,6 +107,7 @@ func (ib *inboxHub) shutdown() {
 	ib.countsMu.Unlock()
 	close(ib.stop)
 	<-ib.done
+	<-ib.retentionDone
 }
 
 // run ends snoozes at their time until shutdown.

@@ -16,6 +16,8 @@ type Inbox interface {
 	CannedReplies() ([]store.Canned, error)
 	SetCanned(ctx context.Context, shortcut, text, by string) (changed bool, err error)
 	DeleteCanned(ctx context.Context, shortcut, by string) error
+	ExportVisitor(id string) (store.VisitorExport, error)
+	DeleteVisitor(ctx context.Context, id, by string) (store.Deleted, error)
 }
 
 // RoleAdmin is the role that may change shared settings: canned replies,
@@ -32,6 +34,43 @@ func (s *Server) inboxRoutes() {
 	s.mux.HandleFunc("GET /api/canned", s.listCanned)
 	s.mux.HandleFunc("PUT /api/canned/{shortcut}", s.putCanned)
 	s.mux.HandleFunc("DELETE /api/canned/{shortcut}", s.deleteCanned)
+	s.mux.HandleFunc("GET /api/visitors/{id}/export", s.exportVisitor)
+	s.mux.HandleFunc("DELETE /api/visitors/{id}", s.deleteVisitor)
+}
+
+// exportVisitor answers GET /api/visitors/{id}/export (admin role): 200 with
+// everything kept of the visitor as a JSON attachment, or 404.
+func (s *Server) exportVisitor(w http.ResponseWriter, r *http.Request) {
+	name, ok := s.adminRole(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	ex, err := s.cfg.Inbox.ExportVisitor(id)
+	if err != nil {
+		s.storeFailed(w, "export visitor", err)
+		return
+	}
+	s.cfg.Log.Info().Str("admin", name).Str("visitor", id).Int("messages", len(ex.Messages)).Msg("visitor data exported")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Disposition", `attachment; filename="chatd-visitor-`+ex.ID+`.json"`)
+	writeJSON(w, http.StatusOK, ex)
+}
+
+// deleteVisitor answers DELETE /api/visitors/{id} (admin role): 200
+// {"id","messages"} once everything kept of the visitor is deleted, or 404.
+func (s *Server) deleteVisitor(w http.ResponseWriter, r *http.Request) {
+	name, ok := s.adminRole(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	d, err := s.cfg.Inbox.DeleteVisitor(r.Context(), id, name)
+	if err != nil {
+		s.storeFailed(w, "delete visitor", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "messages": d.Messages})
 }
 
 // agent returns the login of r's Bearer token, or answers 401.

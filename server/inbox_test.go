@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -143,5 +144,72 @@ func TestCannedRepliesAPI(t *testing.T) {
 	}
 	if list, _ := is.st.CannedReplies(); len(list) != 1 || list[0].By != "ann" {
 		t.Fatalf("stored %+v", list)
+	}
+}
+
+func TestExportAndDeleteVisitorAPI(t *testing.T) {
+	is := newInboxServer(t)
+	adm := is.adminWS(t, is.bo)
+	// A visitor with a message, online.
+	vc, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(is.url, "http")+"/ws/client", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vc.Close()
+	vc.WriteJSON(map[string]any{"type": "client:add", "data": map[string]any{"name": "Ann", "token": "", "after": 0}})
+	var id struct{ ID, Token string }
+	json.Unmarshal(nextFrame(t, vc, "client:id"), &id)
+	vc.WriteJSON(map[string]any{"type": "client:message", "data": map[string]any{"cid": "a1", "text": "my address is 1 Main St"}})
+	nextFrame(t, vc, "client:message")
+
+	for _, tc := range []struct {
+		name, method, path, token string
+		code                      int
+		has, hasNot               string
+	}{
+		{"no token", "GET", "/api/visitors/" + id.ID + "/export", "", 401, "", ""},
+		{"agent role", "GET", "/api/visitors/" + id.ID + "/export", is.bo, 403, "", ""},
+		{"unknown", "GET", "/api/visitors/nobody/export", is.ann, 404, "", ""},
+		{"export", "GET", "/api/visitors/" + id.ID + "/export", is.ann, 200, `"text":"my address is 1 Main St"`, "token_hash"},
+		{"agent may not delete", "DELETE", "/api/visitors/" + id.ID, is.bo, 403, "", ""},
+		{"delete", "DELETE", "/api/visitors/" + id.ID, is.ann, 200, `"messages":1`, ""},
+		{"deleted: no export", "GET", "/api/visitors/" + id.ID + "/export", is.ann, 404, "", ""},
+		{"deleted: no second delete", "DELETE", "/api/visitors/" + id.ID, is.ann, 404, "", ""},
+	} {
+		res, body := do(t, tc.method, is.url+tc.path, "", tc.token)
+		if res.StatusCode != tc.code || !strings.Contains(body, tc.has) || (tc.hasNot != "" && strings.Contains(body, tc.hasNot)) {
+			t.Errorf("%s: %s %s = %d %s, want %d with %q", tc.name, tc.method, tc.path, res.StatusCode, body, tc.code, tc.has)
+		}
+		if tc.name == "export" && !strings.Contains(res.Header.Get("Content-Disposition"), "attachment") {
+			t.Errorf("export not an attachment: %q", res.Header.Get("Content-Disposition"))
+		}
+	}
+	// The admin socket was told; the visitor's socket was closed with a reason.
+	var d struct{ ID string }
+	json.Unmarshal(nextFrame(t, adm, "admin:client_deleted"), &d)
+	if d.ID != id.ID {
+		t.Fatalf("admin:client_deleted %+v", d)
+	}
+	if got := string(nextFrame(t, vc, "error")); !strings.Contains(got, "not_found") {
+		t.Fatalf("visitor got %s", got)
+	}
+	vc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		if _, _, err := vc.ReadMessage(); err != nil {
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != 1008 {
+				t.Fatalf("visitor socket ended with %v, want close 1008", err)
+			}
+			break
+		}
+	}
+	// Its token now opens a new visitor.
+	v2, _, _ := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(is.url, "http")+"/ws/client", nil)
+	defer v2.Close()
+	v2.WriteJSON(map[string]any{"type": "client:add", "data": map[string]any{"name": "Ann", "token": id.Token, "after": 0}})
+	var again struct{ ID string }
+	json.Unmarshal(nextFrame(t, v2, "client:id"), &again)
+	if again.ID == id.ID {
+		t.Fatal("the deleted visitor's token restored it")
 	}
 }

@@ -176,7 +176,7 @@ func (s *Store) changeConversation(ctx context.Context, id string, fn func(e *in
 	s.conv.mu.Lock()
 	defer s.conv.mu.Unlock()
 	cur, ok := s.inbox.get(id)
-	if !ok || !s.visitors.Has(id) {
+	if !ok || !s.visitors.Has(id) || s.barred(id) {
 		return Conversation{}, false, fmt.Errorf("%w: visitor %q", ErrNotFound, id)
 	}
 	next := cur

@@ -105,7 +105,7 @@ func (s *Store) changeProfile(ctx context.Context, id string, fn func(*Profile) 
 }
 
 func (s *Store) changeProfileLocked(ctx context.Context, id string, fn func(*Profile) (bool, error)) (Profile, bool, error) {
-	if id == "" || !s.visitors.Has(id) {
+	if id == "" || !s.visitors.Has(id) || s.barred(id) {
 		return Profile{}, false, fmt.Errorf("%w: visitor %q", ErrNotFound, id)
 	}
 	p, err := s.prof.docs.Get(id)

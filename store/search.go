@@ -209,7 +209,12 @@ func (x *searchIndex) remove(texts map[uint64]string) {
 	}
 }
 
-// candidates returns the offsets every word of ws may be in, newest first.
+// verifyDirect is the number of candidates below which the other words'
+// buckets are not intersected: reading that many messages to check them is
+// cheaper than decoding a large bucket.
+const verifyDirect = 4096
+
+// candidates returns the offsets every word of ws may be in, ascending.
 func (x *searchIndex) candidates(ws []string) []uint64 {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -221,32 +226,38 @@ func (x *searchIndex) candidates(ws []string) []uint64 {
 	for i, w := range ws {
 		looks[i].bi, looks[i].check = x.hash(w)
 	}
-	// The smallest bucket drives; the others filter.
+	// The smallest bucket drives; larger ones narrow it down only while it is large.
 	slices.SortFunc(looks, func(a, b look) int { return len(x.b[a.bi].data) - len(x.b[b.bi].data) })
-	var set map[uint64]bool
-	var out []uint64
-	x.b[looks[0].bi].each(looks[0].check, func(o uint64) { out = append(out, o) })
+	decode := func(l look) []uint64 {
+		var out []uint64
+		x.b[l.bi].each(l.check, func(o uint64) { out = append(out, o) })
+		if !slices.IsSorted(out) { // concurrent writers may append slightly out of order
+			slices.Sort(out)
+		}
+		return slices.Compact(out)
+	}
+	out := decode(looks[0])
 	for _, l := range looks[1:] {
-		if len(out) == 0 {
+		if len(out) <= verifyDirect {
 			break
 		}
-		set = make(map[uint64]bool, len(out))
-		for _, o := range out {
-			set[o] = true
-		}
-		kept := out[:0]
-		seen := map[uint64]bool{}
-		x.b[l.bi].each(l.check, func(o uint64) {
-			if set[o] && !seen[o] {
-				seen[o] = true
-				kept = append(kept, o)
-			}
-		})
-		out = kept
+		out = intersect(out, decode(l))
 	}
-	slices.Sort(out)
-	out = slices.Compact(out)
-	slices.Reverse(out)
+	return out
+}
+
+// intersect keeps the offsets of a (ascending) that b (ascending) holds.
+func intersect(a, b []uint64) []uint64 {
+	out := a[:0]
+	j := 0
+	for _, o := range a {
+		for j < len(b) && b[j] < o {
+			j++
+		}
+		if j < len(b) && b[j] == o {
+			out = append(out, o)
+		}
+	}
 	return out
 }
 
@@ -346,7 +357,9 @@ func (s *Store) Search(ctx context.Context, q string, limit int) (results []Sear
 		return results, false, nil
 	}
 	names := map[string]string{}
-	for _, o := range x.candidates(ws) {
+	cands := x.candidates(ws)
+	for i := len(cands) - 1; i >= 0; i-- { // newest first
+		o := cands[i]
 		if err := ctx.Err(); err != nil {
 			return nil, false, err
 		}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -123,20 +124,28 @@ func BenchmarkSearch1M(b *testing.B) {
 			"visitor "+strconv.Itoa(r.IntN(max(n/100, 1))), // a name, and words
 		)
 	}
+	kinds := []string{"common", "middling", "rare", "two words", "order number", "absent", "name"}
 	ctx := context.Background()
 	b.ResetTimer()
 	var ds []time.Duration
+	byKind := make([][]time.Duration, len(kinds))
 	for i := 0; i < b.N; i++ {
-		for _, q := range queries {
+		for j, q := range queries {
 			start := time.Now()
 			if _, _, err := s.Search(ctx, q, 20); err != nil {
 				b.Fatal(err)
 			}
-			ds = append(ds, time.Since(start))
+			d := time.Since(start)
+			ds = append(ds, d)
+			byKind[j%len(kinds)] = append(byKind[j%len(kinds)], d)
 		}
 	}
 	b.StopTimer()
 	pctl.Report(b, ds)
+	for k, d := range byKind {
+		slices.Sort(d)
+		b.Logf("%-12s p50 %6.2f ms  p99 %6.2f ms", kinds[k], float64(d[len(d)/2])/1e6, float64(d[len(d)*99/100])/1e6)
+	}
 	b.ReportMetric(float64(st.Postings), "postings")
 	b.ReportMetric(float64(st.Bytes)/(1<<20), "index-MiB")
 	b.ReportMetric(float64(st.Bytes)/float64(st.Postings), "B/posting")

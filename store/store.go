@@ -35,6 +35,7 @@ type Store struct {
 	visitMu  sync.Mutex                // RecordVisit's read-modify-write
 	canned   *canned                   // canned.go
 	search   *searchIndex              // search.go
+	priv     privacy                   // visitors being deleted, pending compaction (privacy.go)
 	inbox    *inbox                    // in-memory list order, states and counts (inbox.go)
 	prof     *profiles                 // profiles and device tokens (profile.go)
 	now      func() time.Time
@@ -135,6 +136,7 @@ func attach(d *db.DB) (*Store, error) {
 	}
 	s.canned = &canned{docs: cannedDocs}
 	s.search = newSearchIndex()
+	s.priv.deleting = map[string]bool{}
 	if err := s.openInbox(); err != nil {
 		return nil, err
 	}
@@ -148,6 +150,12 @@ func attach(d *db.DB) (*Store, error) {
 func (s *Store) Close() error {
 	s.search.stop() // the background build of the search index
 	<-s.search.done
+	s.priv.mu.Lock()
+	s.priv.closed = true
+	if s.priv.compact != nil {
+		s.priv.compact.Stop()
+	}
+	s.priv.mu.Unlock()
 	return s.d.Close()
 }
 
@@ -220,6 +228,9 @@ func (s *Store) VisitorByToken(token string) (Visitor, error) {
 		return Visitor{}, ErrNotFound
 	}
 	v, err := s.visitors.FindOne("token", HashToken(token))
+	if err == nil && s.barred(v.ID) {
+		return Visitor{}, fmt.Errorf("%w: visitor being deleted", ErrNotFound)
+	}
 	if errors.Is(err, db.ErrNotFound) {
 		return s.visitorByDeviceToken(HashToken(token)) // a further device's token (profile.go)
 	}
@@ -237,6 +248,9 @@ func (s *Store) Visitor(id string) (Visitor, error) {
 
 // TouchVisitor records that the visitor was seen at t.
 func (s *Store) TouchVisitor(ctx context.Context, id string, t time.Time) error {
+	if s.barred(id) {
+		return fmt.Errorf("%w: visitor being deleted", ErrNotFound)
+	}
 	s.prof.mu.Lock() // Rename writes the same document
 	defer s.prof.mu.Unlock()
 	v, err := s.visitors.Get(id)
@@ -289,7 +303,7 @@ func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, er
 	if err := s.checkText(m.Text); err != nil {
 		return Message{}, false, err
 	}
-	if m.Client == "" || !s.visitors.Has(m.Client) {
+	if m.Client == "" || !s.visitors.Has(m.Client) || s.barred(m.Client) {
 		return Message{}, false, fmt.Errorf("%w: visitor %q", ErrNotFound, m.Client)
 	}
 	msg := Message{Client: m.Client, From: m.From, CID: m.CID, Text: m.Text, At: s.now(), Note: m.Note}

@@ -41,7 +41,7 @@ const (
 // of info keep the stored values and the referrer of the visit stays. It
 // writes only when something changed.
 func (s *Store) RecordVisit(ctx context.Context, id string, info VisitInfo, newVisit bool) (VisitInfo, error) {
-	if !s.visitors.Has(id) {
+	if !s.visitors.Has(id) || s.barred(id) {
 		return VisitInfo{}, fmt.Errorf("%w: visitor %q", ErrNotFound, id)
 	}
 	s.visitMu.Lock()

@@ -29,7 +29,8 @@ var LABELS = { mine: 'Mine', unassigned: 'Unassigned', open: 'Open', resolved: '
 function agentName(login) {
   if (login === S.adminName) return 'you';
   for (var i = 0; i < I.agents.length; i++) {
-    if (I.agents[i].name === login && I.agents[i].display) return I.agents[i].display + ' (' + login + ')';
+    var a = I.agents[i];
+    if (a.name === login && a.display && a.display !== login) return a.display + ' (' + login + ')';
   }
   return login;
 }

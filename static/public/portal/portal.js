@@ -11,6 +11,7 @@ import './inboxview.js';
 import './canned.js';
 import './context.js';
 import './search.js';
+import './privacy.js';
 
 var LIMIT = 1000; // newest messages replayed on connect
 var PAGE = 500; // visitors per "load more"

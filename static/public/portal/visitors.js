@@ -24,6 +24,7 @@ export function createVisitors() {
   var all = new Map(); // id -> {id, name, connected, last, seen, created, meta, page, rank}
   var top = 0; // highest rank given
   var bottom = 0; // lowest rank given
+  var gone = new Set(); // deleted visitors
 
   function fill(v, e) {
     if (typeof e.name === 'string' && e.name) v.name = e.name;
@@ -41,11 +42,18 @@ export function createVisitors() {
 
   return {
     get: function (id) { return all.get(id); },
+    // remove forgets a deleted visitor (privacy.js); events about it that
+    // cross the deletion (its socket's closing) no longer bring it back.
+    remove: function (id) {
+      all.delete(id);
+      gone.add(id);
+    },
     has: function (id) { return all.has(id); },
     size: function () { return all.size; },
     // ensure returns visitor id, adding it above everyone if unknown.
     ensure: function (id) {
       var v = all.get(id);
+      if (!v && gone.has(id)) return blank(id); // not kept
       if (!v) {
         v = blank(id);
         v.rank = ++top;
