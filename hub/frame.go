@@ -464,22 +464,24 @@ type pageEvent struct {
 
 // encodeFrame renders {"type": typ, "data": data}. The payloads are plain
 // structs of strings, numbers and times, so encoding cannot fail.
-// messageFrames encodes a stored message once and wraps it as the
-// client:message and admin:message frames that carry it.
-//
-// A note (m.Note) has no client frame: client is nil, and nothing of it is
-// ever encoded for a visitor socket.
+// messageFrames encodes a stored message and wraps it as the client:message
+// and admin:message frames that carry it: visitors get m.Public() (an agent's
+// display name, never its login), so only a visitor's own message is
+// encoded once for both. A note (m.Note) has no client frame: client is
+// nil, and nothing of it is ever encoded for a visitor socket.
 func messageFrames(m store.Message) (client, admin []byte) {
+	if m.Note {
+		return nil, encodeFrame(evAdminMessage, m)
+	}
 	data, err := jsontext.Marshal(m)
 	if err != nil {
-		client, admin = encodeFrame(evClientMessage, m), encodeFrame(evAdminMessage, m)
-	} else {
-		client, admin = rawFrame(evClientMessage, data), rawFrame(evAdminMessage, data)
+		return encodeFrame(evClientMessage, m.Public()), encodeFrame(evAdminMessage, m)
 	}
-	if m.Note {
-		client = nil
+	admin = rawFrame(evAdminMessage, data)
+	if m.From == store.FromAdmin {
+		return encodeFrame(evClientMessage, m.Public()), admin
 	}
-	return client, admin
+	return rawFrame(evClientMessage, data), admin
 }
 
 // rawFrame is {"type":typ,"data":data} for an event name that needs no escaping.

@@ -63,6 +63,8 @@ type Config struct {
 	// days, sweeping every RetentionEvery (default 1h; privacy.go).
 	RetentionDays  int
 	RetentionEvery time.Duration
+	// Clock is the time retention counts from; default time.Now.
+	Clock func() time.Time
 	// Availability and visitor information (availability.go, visitor_info.go, identify.go).
 	Hours             Hours                        // business hours; nil = always open
 	ReplyMinutes      int                          // typical reply time told to visitors; 0 = not told
@@ -142,6 +144,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.RetentionEvery <= 0 {
 		c.RetentionEvery = DefaultRetentionEvery
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
 	}
 	if c.EmailCapture == "" {
 		c.EmailCapture = EmailOptional

@@ -234,7 +234,7 @@ func TestAgentTypingEndsWhenAgentLeaves(t *testing.T) {
 	}
 	alice.drop()
 	v.expect(evClientTyping, &e)
-	if e.Typing || e.Admin != DefaultDisplay {
+	if e.Typing || e.Admin != store.DefaultDisplay {
 		t.Fatalf("after the agent left: %+v", e)
 	}
 }

@@ -71,7 +71,7 @@ func (ib *inboxHub) retention(days int, every time.Duration) {
 		case <-t.C:
 		}
 		wait = every
-		cutoff := timeNow().Add(-time.Duration(days) * 24 * time.Hour)
+		cutoff := h.cfg.Clock().Add(-time.Duration(days) * 24 * time.Hour)
 		ids, err := h.st.Inactive(cutoff, retentionBatch)
 		if err != nil {
 			h.log.Error().Err(err).Msg("retention: list inactive visitors")

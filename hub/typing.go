@@ -35,9 +35,6 @@ const (
 	typingIdle    = time.Minute            // sender state kept this long after its last event
 )
 
-// DefaultDisplay is the name a visitor sees for an agent without a display name.
-const DefaultDisplay = "Support"
-
 // typingEvent is one typing change to forward.
 type typingEvent struct {
 	typing  bool
@@ -237,10 +234,15 @@ func (h *Hub) adminTyping(c *conn, p *typingRequest) {
 	})
 }
 
-// displayOf is the name visitors see for agent login. The admins file gives
-// display names on the ops branch; until then every agent is DefaultDisplay,
-// so a login never reaches a visitor.
-func (h *Hub) displayOf(login string) string { return DefaultDisplay }
+// displayOf is the name visitors see for agent login: its display name from
+// the admins file, or store.DefaultDisplay; never the login.
+func (h *Hub) displayOf(login string) string {
+	a, err := h.st.Admin(login)
+	if err != nil {
+		return store.DefaultDisplay
+	}
+	return a.DisplayName()
+}
 
 // viewing tracks which conversation each admin socket shows.
 type viewing struct {

@@ -20,10 +20,6 @@ type Inbox interface {
 	DeleteVisitor(ctx context.Context, id, by string) (store.Deleted, error)
 }
 
-// RoleAdmin is the role that may change shared settings: canned replies,
-// agents, visitors' data. Config.Role names each agent's role.
-const RoleAdmin = "admin"
-
 // maxCannedBody bounds a PUT /api/canned body: the text limit's ceiling and JSON around it.
 const maxCannedBody = store.CeilMaxText*6 + 1024
 
@@ -85,18 +81,10 @@ func (s *Server) agent(w http.ResponseWriter, r *http.Request) (string, bool) {
 }
 
 // adminRole returns the login of r's Bearer token if its agent has the
-// admin role, else answers 401 or 403.
+// admin role (requireRole), else answers 401 or 403.
 func (s *Server) adminRole(w http.ResponseWriter, r *http.Request) (string, bool) {
-	name, ok := s.agent(w, r)
-	if !ok {
-		return "", false
-	}
-	if role := s.cfg.Role(name); role != RoleAdmin {
-		s.cfg.Log.Warn().Str("admin", name).Str("role", role).Str("path", r.URL.Path).Msg("management endpoint refused for this role")
-		writeJSONError(w, http.StatusForbidden, "the admin role is required")
-		return "", false
-	}
-	return name, true
+	id, ok := s.requireRole(w, r, store.RoleAdmin)
+	return id.Admin.Name, ok
 }
 
 type cannedJSON struct {

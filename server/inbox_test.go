@@ -32,7 +32,7 @@ func newInboxServer(t *testing.T) inboxServer {
 		t.Fatal(err)
 	}
 	h, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
-	if err := st.ReseedAdmins([]store.Admin{{Name: "ann", Hash: string(h)}, {Name: "bo", Hash: string(h)}}); err != nil {
+	if err := st.ReseedAdmins([]store.Admin{{Name: "ann", Hash: string(h), Role: store.RoleAdmin}, {Name: "bo", Hash: string(h), Role: store.RoleAgent}}); err != nil {
 		t.Fatal(err)
 	}
 	au, err := auth.New(auth.Config{DummyCost: bcrypt.MinCost}, st)
@@ -42,12 +42,6 @@ func newInboxServer(t *testing.T) inboxServer {
 	hb := hub.New(hub.Config{}, st, au, zerolog.Nop())
 	s := New(Config{
 		Hub: hb, Store: st, Auth: au, Log: zerolog.Nop(), Inbox: hb,
-		Role: func(login string) string {
-			if login == "ann" {
-				return RoleAdmin
-			}
-			return "agent"
-		},
 	})
 	ts := httptest.NewServer(s)
 	t.Cleanup(func() {
@@ -56,11 +50,11 @@ func newInboxServer(t *testing.T) inboxServer {
 		st.Close()
 	})
 	login := func(name string) string {
-		tok, _, err := au.Login("127.0.0.1", name, "pw")
+		g, err := au.Login(auth.Attempt{Addr: "127.0.0.1", Name: name, Password: "pw"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return tok
+		return g.Token
 	}
 	return inboxServer{url: ts.URL, ann: login("ann"), bo: login("bo"), st: st}
 }

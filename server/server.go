@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/db"
 	"github.com/chatd/chatd/internal/netaddr"
 )
 
@@ -38,14 +39,15 @@ type Config struct {
 	Metrics      *Metrics                   // nil disables /metrics
 	MetricsToken string                     // if set, /metrics requires "Authorization: Bearer <token>"
 	ClientIP     func(*http.Request) string // default: host of r.RemoteAddr
+	// StoreHealth, when set, makes /readyz answer 503 with the store's reason
+	// while the store cannot write (*db.DB.Health).
+	StoreHealth func() db.Health
 	// AddressKey groups a client IP for per-address limits (login attempts),
 	// the same function the hub uses; default netaddr.Grouper(64).
 	AddressKey func(ip string) string
 	Log        zerolog.Logger
 	// Inbox serves the inbox's endpoints (inbox.go); nil leaves them out.
 	Inbox Inbox
-	// Role names an agent's role (RoleAdmin or "agent"); default: every agent is an admin.
-	Role func(login string) string
 	// Availability, if set, serves GET /api/widget with its value as JSON
 	// (the hub's Availability; widgetapi.go).
 	Availability func() any
@@ -75,9 +77,6 @@ func New(cfg Config) *Server {
 	if cfg.AddressKey == nil {
 		cfg.AddressKey = netaddr.Grouper(netaddr.DefaultIPv6Prefix)
 	}
-	if cfg.Role == nil {
-		cfg.Role = func(string) string { return RoleAdmin }
-	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
 	s.routes()
 	return s
@@ -89,6 +88,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /ws/admin", s.cfg.Hub.ServeAdmin)
 	s.mux.HandleFunc("POST /api/login", s.login)
 	s.mux.HandleFunc("POST /api/logout", s.logout)
+	s.mux.HandleFunc("GET /api/session", s.session)
 	s.mux.HandleFunc("GET /api/backup", s.backup)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
@@ -99,7 +99,8 @@ func (s *Server) routes() {
 	}
 }
 
-// SetReady switches /readyz between 200 (true) and 503 (false).
+// SetReady switches /readyz between 200 (true) and 503 (false). While ready,
+// /readyz is still 503 when the store cannot write (Config.StoreHealth).
 func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
 
 // ServeHTTP adds the security headers and routes r.
@@ -125,6 +126,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, "not ready\n")
 		return
+	}
+	if s.cfg.StoreHealth != nil {
+		if h := s.cfg.StoreHealth(); !h.OK {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "not ready: store "+h.Reason+"\n")
+			return
+		}
 	}
 	io.WriteString(w, "ready\n")
 }

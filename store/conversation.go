@@ -83,7 +83,14 @@ func (s *Store) openInbox() error {
 	s.conv = &conversations{docs: docs}
 	s.inbox = newInbox()
 	x := s.inbox
+	lastSeen, err := s.allSeen()
+	if err != nil {
+		return fmt.Errorf("index visitors: %w", err)
+	}
 	err = s.visitors.Walk(db.Query{}, func(v Visitor) bool {
+		if t, ok := lastSeen[v.ID]; ok && t.After(v.LastSeen) {
+			v.LastSeen = t // as withSeen does
+		}
 		e := &inboxEntry{id: v.ID, seen: v.LastSeen.UnixNano()}
 		s.search.who[v.ID] = foldVisitor(v.Name, "", nil)
 		if id, ok := s.messages.LastID("client", v.ID); ok {

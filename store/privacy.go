@@ -181,6 +181,7 @@ func (s *Store) DeleteVisitor(ctx context.Context, id string) (Deleted, error) {
 	}{
 		{"pages", func() error { return s.pages.Remove(ctx, id) }},
 		{"visits", func() error { return s.visits.Remove(ctx, id) }},
+		{"last seen", func() error { return s.seen.Remove(ctx, id) }},
 		{"conversation", func() error { return s.conv.docs.Remove(ctx, id) }},
 		{"device tokens", func() error { return s.removeDeviceTokens(ctx, id) }},
 		{"profile", func() error { return s.prof.docs.Remove(ctx, id) }},

@@ -120,17 +120,19 @@ func TestInactive(t *testing.T) {
 	s := open(t, t.TempDir())
 	defer s.Close()
 	ctx := context.Background()
-	old, _, _ := s.CreateVisitor(ctx, "Old", nil)
-	recentMsg, _, _ := s.CreateVisitor(ctx, "Wrote lately", nil)
-	seenLately, _, _ := s.CreateVisitor(ctx, "Seen lately", nil)
 	long := time.Now().Add(-100 * 24 * time.Hour)
-	s.TouchVisitor(ctx, old.ID, long)
-	s.TouchVisitor(ctx, recentMsg.ID, long)
-	addMsg(t, s, recentMsg.ID, FromClient, "m")
+	s.now = func() time.Time { return long } // created, seen and wrote 100 days ago
+	old, _, _ := s.CreateVisitor(ctx, "Old", nil)
+	wrote, _, _ := s.CreateVisitor(ctx, "Wrote lately", nil)
+	seenLately, _, _ := s.CreateVisitor(ctx, "Seen lately", nil)
+	addMsg(t, s, old.ID, FromClient, "m0")
+	s.now = func() time.Time { return time.Now().UTC() }
+	addMsg(t, s, wrote.ID, FromClient, "m")
+	s.TouchVisitor(ctx, seenLately.ID, time.Now())
 	cutoff := time.Now().Add(-30 * 24 * time.Hour)
 	got, err := s.Inactive(cutoff, 10)
 	if err != nil || len(got) != 1 || got[0] != old.ID {
-		t.Fatalf("inactive %v %v (seen lately: %s)", got, err, seenLately.ID)
+		t.Fatalf("inactive %v %v, want only %s", got, err, old.ID)
 	}
 	if got, _ := s.Inactive(cutoff, 0); len(got) != 0 {
 		t.Fatal("max 0 must list none")

@@ -26,8 +26,10 @@ const schemaVersion = 1
 type Store struct {
 	d        *db.DB
 	visitors *db.Collection[Visitor]
+	seen     *db.Collection[seen]
 	messages *db.Collection[Message]
 	admins   *db.Collection[Admin]
+	sessions *db.Collection[Session] // sessions.go
 	settings *db.Collection[setting]
 	pages    *db.Collection[page]
 	conv     *conversations            // conversation states (conversation.go)
@@ -81,6 +83,9 @@ func attach(d *db.DB) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.seen, err = db.NewCollection(d, seenSchema()); err != nil {
+		return nil, err
+	}
 	s.messages, err = db.NewCollection(d, db.Schema[Message]{
 		Name: "messages",
 		ID:   func(m *Message) string { return db.SeqID(m.Offset) },
@@ -98,6 +103,9 @@ func attach(d *db.DB) (*Store, error) {
 		ID:   func(a *Admin) string { return a.Name },
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := s.attachSessions(d); err != nil {
 		return nil, err
 	}
 	s.settings, err = db.NewCollection(d, db.Schema[setting]{
@@ -234,7 +242,10 @@ func (s *Store) VisitorByToken(token string) (Visitor, error) {
 	if errors.Is(err, db.ErrNotFound) {
 		return s.visitorByDeviceToken(HashToken(token)) // a further device's token (profile.go)
 	}
-	return v, mapErr(err)
+	if err != nil {
+		return Visitor{}, mapErr(err)
+	}
+	return s.withSeen(v), nil
 }
 
 // Visitor finds a visitor by public id.
@@ -243,33 +254,24 @@ func (s *Store) Visitor(id string) (Visitor, error) {
 		return Visitor{}, ErrNotFound
 	}
 	v, err := s.visitors.Get(id)
-	return v, mapErr(err)
-}
-
-// TouchVisitor records that the visitor was seen at t.
-func (s *Store) TouchVisitor(ctx context.Context, id string, t time.Time) error {
-	if s.barred(id) {
-		return fmt.Errorf("%w: visitor being deleted", ErrNotFound)
-	}
-	s.prof.mu.Lock() // Rename writes the same document
-	defer s.prof.mu.Unlock()
-	v, err := s.visitors.Get(id)
 	if err != nil {
-		return mapErr(err)
+		return Visitor{}, mapErr(err)
 	}
-	v.LastSeen = t.UTC()
-	if err := s.visitors.Update(ctx, v); err != nil {
-		return mapErr(err)
-	}
-	s.inbox.change(id, false, func(e *inboxEntry) { e.seen = v.LastSeen.UnixNano() })
-	return nil
+	return s.withSeen(v), nil
 }
 
 // Visitors lists every visitor with the offset of its latest message, newest
 // activity first (latest message, then last seen, then id).
 func (s *Store) Visitors() ([]VisitorSummary, error) {
+	seen, err := s.allSeen()
+	if err != nil {
+		return nil, fmt.Errorf("list visitors: %w", err)
+	}
 	var out []VisitorSummary
-	err := s.visitors.Walk(db.Query{}, func(v Visitor) bool {
+	err = s.visitors.Walk(db.Query{}, func(v Visitor) bool { // fn must not read the store
+		if t, ok := seen[v.ID]; ok && t.After(v.LastSeen) {
+			v.LastSeen = t
+		}
 		vs := VisitorSummary{Visitor: v}
 		if id, ok := s.messages.LastID("client", v.ID); ok {
 			vs.Last, _ = strconv.ParseUint(id, 10, 64)
@@ -308,7 +310,7 @@ func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, er
 	}
 	msg := Message{Client: m.Client, From: m.From, CID: m.CID, Text: m.Text, At: s.now(), Note: m.Note}
 	if m.From == FromAdmin {
-		msg.Admin = m.Admin
+		msg.Admin, msg.Display = m.Admin, s.displayOf(m.Admin)
 	}
 	stored, err := s.messages.Insert(ctx, msg)
 	if errors.Is(err, db.ErrDuplicate) {

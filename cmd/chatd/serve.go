@@ -26,10 +26,12 @@ import (
 // HTTP drained, store flushed and closed.
 func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	metrics := server.NewMetrics()
+	dbLog := log.With().Str("component", "db").Logger()
 	st, err := store.Open(c.Data, db.Options{
 		Sync: c.sync, Interval: c.syncInterval,
-		Logger:   log.With().Str("component", "db").Logger(),
-		OnCommit: metrics.ObserveCommit,
+		Logger:        dbLog,
+		OnCommit:      metrics.ObserveCommit,
+		ShrinkMinSize: int64(c.CompactMinMB) << 20,
 	})
 	if err != nil {
 		log.Error().Err(err).Msg("cannot open store")
@@ -50,6 +52,17 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		return exitUsage
 	}
 
+	// Owner-only files: the store made its own so; the others (admins, keys)
+	// and anything copied in with a wider mode are narrowed here.
+	if err := db.SecureDir(c.Data, dbLog); err != nil {
+		log.Error().Err(err).Msg("cannot secure the data directory")
+		return exitFail
+	}
+	adminsVersion, err := seed.Stat(c.Data) // before loading: a change meanwhile is applied by the watcher
+	if err != nil {
+		log.Error().Err(err).Msg("cannot read admins")
+		return exitFail
+	}
 	admins, password, err := seed.Ensure(c.Data, c.BcryptCost)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot load admins")
@@ -64,11 +77,18 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		return exitFail
 	}
 	dummyCost, _ := bcrypt.Cost([]byte(admins[0].Hash))
-	au, err := auth.New(auth.Config{TTL: c.TokenTTL, DummyCost: dummyCost}, st)
+	deviceKey, err := st.Secret("device-key", 32)
 	if err != nil {
 		log.Error().Err(err).Msg("auth")
 		return exitFail
 	}
+	au, err := auth.New(auth.Config{TTL: c.TokenTTL, DummyCost: dummyCost, Sessions: st, DeviceKey: deviceKey,
+		Log: log.With().Str("component", "auth").Logger()}, st)
+	if err != nil {
+		log.Error().Err(err).Msg("auth")
+		return exitFail
+	}
+	defer au.Close() // before the store closes (defers run last-in first-out)
 
 	clientIP := server.ClientIP(c.trusted)
 	addrKey := netaddr.Grouper(c.IPv6Prefix)
@@ -83,13 +103,15 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	c.hubInboxConfig(&hc)
 	c.hubVisitorConfig(&hc)
 	h := hub.New(hc, st, au, log.With().Str("component", "hub").Logger())
+	au.OnRevoke(func() { h.RecheckAdmins() }) // a session that ends closes its sockets at once
 	if !c.Metrics {
 		metrics = nil
 	} else {
 		metrics.WatchHub(h.Stats)
+		metrics.WatchStore(st.DB().Health, st.DB().Stats)
 	}
 	srv := server.New(server.Config{
-		Hub: h, Store: st, Auth: au, Static: static.Public(),
+		Hub: h, Store: st, Auth: au, Static: static.Public(), StoreHealth: st.DB().Health,
 		Metrics: metrics, MetricsToken: c.MetricsToken, ClientIP: clientIP, AddressKey: addrKey,
 		Log:          log.With().Str("component", "http").Logger(),
 		Availability: func() any { return h.Availability() },
@@ -104,6 +126,8 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		h.Shutdown(stopCtx)
 		return exitFail
 	}
+	op := startOps(ctx, c.Data, c.AdminsPoll, st, au, srv, adminsVersion, log)
+	defer op.stop()
 	httpSrv := server.HTTPServer(srv, log)
 	serveErr := make(chan error, 1)
 	srv.SetReady(true)
@@ -154,6 +178,8 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		<-pprofErr
 	}
 
+	op.stop()
+	au.Close()
 	storeOpen = false
 	closed := make(chan error, 1)
 	go func() { closed <- st.Close() }()
