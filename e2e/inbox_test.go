@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/chatd/chatd/internal/chatdtest"
 )
@@ -20,13 +22,23 @@ const (
 	bobPassword = "bob's long password"
 )
 
-// startInbox starts chatd with the agents agent and bob.
+// startInbox starts chatd with the agents agent (admin role) and bob (agent role).
 func startInbox(t *testing.T, extra ...string) *server {
 	t.Helper()
 	s := startServer(t, extra...)
 	chatdtest.AdminSet(t, chatdtest.Binary(t), s.dir, bobName, bobPassword)
-	s.restart()
+	makeAdmin(t, s)
 	return s
+}
+
+// makeAdmin gives the harness's agent the admin role (`chatd admin set` makes
+// agents) and restarts s so it takes the file.
+func makeAdmin(t *testing.T, s *server) {
+	t.Helper()
+	if code, out, errOut := chatdtest.Run(t, chatdtest.Binary(t), "", nil, "admin", "set", agentName, "--role", "admin", "--data", s.dir); code != 0 {
+		t.Fatalf("chatd admin set --role admin: exit %d\n%s%s", code, out, errOut)
+	}
+	s.restart()
 }
 
 // twoAgents signs agent and bob in, each in a browser of their own.
@@ -396,4 +408,49 @@ func evalJSAwait[T any](t *testing.T, tab context.Context, expr string) T {
 		t.Fatalf("evaluate %s: %v", expr, err)
 	}
 	return v
+}
+
+// Agents from the portal: the admin adds an agent, who signs in in another
+// browser, turns two-factor login on, and then signs in with a code.
+func TestInboxAgentsAndTwoFactor(t *testing.T) {
+	s := startServer(t)
+	makeAdmin(t, s)
+	admin, _ := newTab(t, newBrowser(t))
+	portalLogin(t, admin, s, true)
+	click(t, admin, "#agents-open")
+	waitFor(t, admin, "the agents listed", `document.querySelector('#agents-list .agent-row[data-agent="agent"]') !== null`)
+	run(t, admin,
+		chromedp.SetValue(chromedp.ID("agent-name"), "carol"),
+		chromedp.SetValue(chromedp.ID("agent-display"), "Carol C."),
+		chromedp.SetValue(chromedp.ID("agent-password"), "carol's password"),
+		chromedp.Click(chromedp.ID("agent-save")))
+	waitFor(t, admin, "carol listed", `document.querySelector('#agents-list .agent-row[data-agent="carol"]') !== null`)
+
+	carol, _ := newTab(t, newBrowser(t))
+	run(t, carol, chromedp.Navigate(s.url()+"/portal/"))
+	portalLoginAs(t, carol, "carol", "carol's password")
+	click(t, carol, "#agents-open")
+	waitFor(t, carol, "an agent sees no list", `document.getElementById('agents-add').hidden`)
+	evalJS[bool](t, carol, `(window.confirm = () => true, true)`)
+	click(t, carol, "#my-otp")
+	waitFor(t, carol, "the key shown", `!document.getElementById('agents-otp').hidden && document.querySelector('#agents-otp .otp-secret').textContent.length >= 26`)
+	secret := evalJS[string](t, carol, `document.querySelector('#agents-otp .otp-secret').textContent`)
+	click(t, carol, "#agents-close")
+	click(t, carol, "#logout")
+	run(t, carol,
+		chromedp.WaitVisible(chromedp.ID("login-name")),
+		chromedp.SetValue(chromedp.ID("login-name"), "carol"),
+		chromedp.SetValue(chromedp.ID("login-password"), "carol's password"),
+		chromedp.Click(chromedp.ID("login-submit")))
+	waitFor(t, carol, "the code asked for", `!document.getElementById('login-otp').hidden && document.getElementById('login-error').textContent.includes('authenticator')`)
+	code, err := totp.GenerateCode(secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, carol, chromedp.SetValue(chromedp.ID("login-otp"), code), chromedp.Click(chromedp.ID("login-submit")))
+	waitPortalConnected(t, carol)
+	// The admin sees carol's two-factor login in the list.
+	click(t, admin, "#agents-close")
+	click(t, admin, "#agents-open")
+	waitFor(t, admin, "carol with two-factor", `document.querySelector('#agents-list .agent-row[data-agent="carol"] .canned-preview').textContent.includes('two-factor')`)
 }

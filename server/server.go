@@ -48,6 +48,8 @@ type Config struct {
 	Log        zerolog.Logger
 	// Inbox serves the inbox's endpoints (inbox.go); nil leaves them out.
 	Inbox Inbox
+	// Agents manages the admins file through the API (agents.go); nil leaves those endpoints out.
+	Agents Agents
 	// Availability, if set, serves GET /api/widget with its value as JSON
 	// (the hub's Availability; widgetapi.go).
 	Availability func() any
@@ -93,6 +95,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.inboxRoutes()
+	s.agentRoutes()
 	s.widgetRoutes()
 	if s.cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.metrics())

@@ -54,6 +54,7 @@ type Admin struct {
 	Hash    string `json:"hash"`              // bcrypt
 	Role    string `json:"role,omitempty"`    // RoleAdmin or RoleAgent; "" (files older than roles) is RoleAdmin
 	Display string `json:"display,omitempty"` // name shown to visitors; "" shows DefaultDisplay
+	TOTP    string `json:"totp,omitempty"`    // base32 TOTP secret: two-factor login required (auth/totp.go)
 }
 
 // NewMessage is what a sender asks to store.

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/chatd/chatd/db"
 )
@@ -23,15 +24,15 @@ import (
 // message (lower-cased, split at anything that is not a letter or digit;
 // each Han, Hiragana or Katakana character is a word of its own) is hashed
 // to one of searchBuckets buckets, and the bucket keeps the offsets of the
-// messages holding such a word as varint deltas, each followed by a check
-// byte (8 more bits of the word's hash). A query reads the bucket of each of
-// its words, keeps the offsets whose check byte matches and that every word
-// holds, then reads those messages from the store, newest first, and keeps
-// those whose text really has every word (a hash never decides alone). The
-// index keeps no text: about 2-3 bytes per word of a message (see
-// docs/performance.md). It is built in the background when the store opens
-// (Search waits for it), kept up to date by AddMessage, and entries of
-// deleted messages are removed with them.
+// messages holding such a word, in blocks of varint deltas, each posting
+// followed by a check byte (8 more bits of the word's hash). A query walks
+// the bucket of its rarest word newest block first, and reads each message
+// it names to check that its text really has every word (a hash never
+// decides alone), until it has its results; after verifyDirect candidates it
+// first narrows them by the other words' buckets. The index keeps no text:
+// about 3 bytes per word of a message (see docs/performance.md). It is built
+// in the background when the store opens (Search waits for it), kept up to
+// date by AddMessage, and entries of deleted messages are removed with them.
 //
 // Visitors are found by a substring of their name, e-mail or attribute
 // values, case-insensitively, scanning a folded copy of those fields kept in
@@ -67,9 +68,77 @@ type SearchResult struct {
 	Snippet string // the text around the match
 }
 
+// A bucket is a list of blocks of at most blockPostings postings each: a
+// block holds its first offset, then each posting as a varint delta from the
+// previous one (signed: concurrent writers may append slightly out of order)
+// and a check byte. Full blocks never change, so a search reads them without
+// holding the index's lock, newest block first.
 type bucket struct {
-	data []byte
-	last uint64
+	blocks []block
+}
+
+type block struct {
+	first, last uint64
+	n           int
+	data        []byte
+}
+
+// blockPostings is how many postings a block holds.
+const blockPostings = 128
+
+// append adds one posting.
+func (b *bucket) append(offset uint64, check byte) {
+	if len(b.blocks) == 0 || b.blocks[len(b.blocks)-1].n >= blockPostings {
+		if k := len(b.blocks); k > 0 { // a full block never changes again: keep it at its size
+			b.blocks[k-1].data = append([]byte(nil), b.blocks[k-1].data...)
+		}
+		b.blocks = append(b.blocks, block{first: offset, last: offset})
+	}
+	blk := &b.blocks[len(b.blocks)-1]
+	var tmp [binary.MaxVarintLen64 + 1]byte
+	n := binary.PutVarint(tmp[:], int64(offset)-int64(blk.last))
+	tmp[n] = check
+	blk.data = append(blk.data, tmp[:n+1]...)
+	blk.last = offset
+	blk.n++
+}
+
+// each calls fn for every posting of blk, oldest first.
+func (blk *block) each(fn func(offset uint64, check byte)) {
+	cur := int64(blk.first)
+	d := blk.data
+	for len(d) > 0 {
+		v, n := binary.Varint(d)
+		if n <= 0 || n >= len(d) {
+			return
+		}
+		cur += v
+		fn(uint64(cur), d[n])
+		d = d[n+1:]
+	}
+}
+
+// size is the bytes the bucket's postings take.
+func (b *bucket) size() int {
+	n := 0
+	for i := range b.blocks {
+		n += cap(b.blocks[i].data)
+	}
+	return n
+}
+
+// snapshot returns the bucket's blocks as of now: the full ones shared (they
+// never change), the last one copied. Call it under the index's lock.
+func (b *bucket) snapshot() []block {
+	k := len(b.blocks)
+	if k == 0 {
+		return nil
+	}
+	out := make([]block, k)
+	copy(out, b.blocks[:k-1])
+	out[k-1] = b.blocks[k-1]
+	out[k-1].data = out[k-1].data[:len(out[k-1].data):len(out[k-1].data)]
+	return out
 }
 
 // searchIndex is the word index and the visitors' folded fields.
@@ -142,32 +211,10 @@ func (x *searchIndex) add(offset uint64, text string) {
 	ws := words(text)
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	var tmp [binary.MaxVarintLen64 + 1]byte
 	for _, w := range ws {
 		bi, check := x.hash(w)
-		b := &x.b[bi]
-		n := binary.PutVarint(tmp[:], int64(offset)-int64(b.last))
-		tmp[n] = check
-		b.data = append(b.data, tmp[:n+1]...)
-		b.last = offset
+		x.b[bi].append(offset, check)
 		x.words++
-	}
-}
-
-// each calls fn for every offset of bucket bi whose check byte is check.
-func (b *bucket) each(check byte, fn func(uint64)) {
-	var cur int64
-	d := b.data
-	for len(d) > 0 {
-		v, n := binary.Varint(d)
-		if n <= 0 || n >= len(d) {
-			return
-		}
-		cur += v
-		if d[n] == check {
-			fn(uint64(cur))
-		}
-		d = d[n+1:]
 	}
 }
 
@@ -182,83 +229,73 @@ func (x *searchIndex) remove(texts map[uint64]string) {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	var tmp [binary.MaxVarintLen64 + 1]byte
 	for bi := range buckets {
-		old := x.b[bi]
-		nb := bucket{data: make([]byte, 0, len(old.data))}
-		var cur int64
-		d := old.data
-		for len(d) > 0 {
-			v, n := binary.Varint(d)
-			if n <= 0 || n >= len(d) {
-				break
-			}
-			cur += v
-			check := d[n]
-			d = d[n+1:]
-			if _, gone := texts[uint64(cur)]; gone {
-				x.words--
-				continue
-			}
-			m := binary.PutVarint(tmp[:], cur-int64(nb.last))
-			tmp[m] = check
-			nb.data = append(nb.data, tmp[:m+1]...)
-			nb.last = uint64(cur)
+		var nb bucket
+		for k := range x.b[bi].blocks {
+			x.b[bi].blocks[k].each(func(o uint64, check byte) {
+				if _, gone := texts[o]; gone {
+					x.words--
+					return
+				}
+				nb.append(o, check)
+			})
 		}
-		x.b[bi] = nb
+		x.b[bi] = nb // new blocks: a search holding the old ones reads them unchanged
 	}
 }
 
-// verifyDirect is the number of candidates below which the other words'
-// buckets are not intersected: reading that many messages to check them is
-// cheaper than decoding a large bucket.
-const verifyDirect = 4096
+// verifyDirect is how many candidates a search checks against their text
+// before it narrows the rest down by intersecting the other words' buckets:
+// checking a message costs a read, decoding a large bucket costs more while
+// the words often meet.
+const verifyDirect = 2000
 
-// candidates returns the offsets every word of ws may be in, ascending.
-func (x *searchIndex) candidates(ws []string) []uint64 {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	type look struct {
-		bi    int
-		check byte
-	}
-	looks := make([]look, len(ws))
+type look struct {
+	bi    int
+	check byte
+}
+
+func (x *searchIndex) looks(ws []string) []look {
+	ls := make([]look, len(ws))
 	for i, w := range ws {
-		looks[i].bi, looks[i].check = x.hash(w)
+		ls[i].bi, ls[i].check = x.hash(w)
 	}
-	// The smallest bucket drives; larger ones narrow it down only while it is large.
-	slices.SortFunc(looks, func(a, b look) int { return len(x.b[a.bi].data) - len(x.b[b.bi].data) })
-	decode := func(l look) []uint64 {
-		var out []uint64
-		x.b[l.bi].each(l.check, func(o uint64) { out = append(out, o) })
-		if !slices.IsSorted(out) { // concurrent writers may append slightly out of order
-			slices.Sort(out)
-		}
-		return slices.Compact(out)
-	}
-	out := decode(looks[0])
-	for _, l := range looks[1:] {
-		if len(out) <= verifyDirect {
-			break
-		}
-		out = intersect(out, decode(l))
-	}
-	return out
+	x.mu.RLock()
+	// The smallest bucket drives.
+	slices.SortFunc(ls, func(a, b look) int { return x.b[a.bi].size() - x.b[b.bi].size() })
+	x.mu.RUnlock()
+	return ls
 }
 
-// intersect keeps the offsets of a (ascending) that b (ascending) holds.
-func intersect(a, b []uint64) []uint64 {
-	out := a[:0]
-	j := 0
-	for _, o := range a {
-		for j < len(b) && b[j] < o {
-			j++
-		}
-		if j < len(b) && b[j] == o {
-			out = append(out, o)
+// scan calls fn with the offsets of bucket l whose check byte matches,
+// newest block first (within a block, newest first), until fn returns false.
+// It holds the index's lock only to take a snapshot of the blocks.
+func (x *searchIndex) scan(l look, fn func(uint64) bool) {
+	x.mu.RLock()
+	blocks := x.b[l.bi].snapshot()
+	x.mu.RUnlock()
+	buf := make([]uint64, 0, blockPostings)
+	for k := len(blocks) - 1; k >= 0; k-- {
+		buf = buf[:0]
+		blocks[k].each(func(o uint64, check byte) {
+			if check == l.check {
+				buf = append(buf, o)
+			}
+		})
+		for i := len(buf) - 1; i >= 0; i-- {
+			if !fn(buf[i]) {
+				return
+			}
 		}
 	}
-	return out
+}
+
+// offsets returns the matching offsets of bucket l, ascending.
+func (x *searchIndex) offsets(l look) []uint64 {
+	var out []uint64
+	x.scan(l, func(o uint64) bool { out = append(out, o); return true })
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // foldVisitor is the searchable form of a visitor's fields.
@@ -357,24 +394,48 @@ func (s *Store) Search(ctx context.Context, q string, limit int) (results []Sear
 		return results, false, nil
 	}
 	names := map[string]string{}
-	cands := x.candidates(ws)
-	for i := len(cands) - 1; i >= 0; i-- { // newest first
-		o := cands[i]
-		if err := ctx.Err(); err != nil {
-			return nil, false, err
+	ls := x.looks(ws)
+	var others map[int][]uint64 // the other words' offsets, once the driver proved large
+	checked := 0
+	seen := map[uint64]bool{}
+	full := false
+	var ferr error
+	x.scan(ls[0], func(o uint64) bool {
+		if seen[o] {
+			return true
+		}
+		seen[o] = true
+		if ctx.Err() != nil {
+			ferr = ctx.Err()
+			return false
+		}
+		if checked++; checked > verifyDirect && len(ls) > 1 {
+			if others == nil { // many candidates: narrow them by the other words first
+				others = map[int][]uint64{}
+				for _, l := range ls[1:] {
+					others[l.bi*256+int(l.check)] = x.offsets(l)
+				}
+			}
+			for _, l := range ls[1:] {
+				if _, ok := slices.BinarySearch(others[l.bi*256+int(l.check)], o); !ok {
+					return true
+				}
+			}
 		}
 		m, err := s.messages.Get(db.SeqID(o))
 		if errors.Is(err, db.ErrNotFound) {
-			continue // deleted since
+			return true // deleted since
 		}
 		if err != nil {
-			return nil, false, fmt.Errorf("search: %w", err)
+			ferr = fmt.Errorf("search: %w", err)
+			return false
 		}
 		if !holdsAll(m.Text, ws) {
-			continue // another word with the same hash
+			return true // another word with the same hash
 		}
 		if len(results) == limit {
-			return results, true, nil
+			full = true
+			return false
 		}
 		name, ok := names[m.Client]
 		if !ok {
@@ -384,8 +445,35 @@ func (s *Store) Search(ctx context.Context, q string, limit int) (results []Sear
 			names[m.Client] = name
 		}
 		results = append(results, SearchResult{Client: m.Client, Name: name, Offset: m.Offset, At: m.At, Field: FieldText, Snippet: snippet(m.Text, ws[0])})
+		return true
+	})
+	if ferr != nil {
+		return nil, false, ferr
 	}
-	return results, false, nil
+	// Newest first (writers running at once may have appended a posting a little out of order).
+	msgs := results[len(results)-countText(results):]
+	slices.SortStableFunc(msgs, func(a, b SearchResult) int { return cmpDesc(a.Offset, b.Offset) })
+	return results, full, nil
+}
+
+func countText(rs []SearchResult) int {
+	n := 0
+	for _, r := range rs {
+		if r.Field == FieldText {
+			n++
+		}
+	}
+	return n
+}
+
+func cmpDesc(a, b uint64) int {
+	switch {
+	case a > b:
+		return -1
+	case a < b:
+		return 1
+	}
+	return 0
 }
 
 // holdsAll reports whether text has every word of ws.
@@ -509,7 +597,7 @@ func (s *Store) SearchStats() SearchStats {
 	defer x.mu.RUnlock()
 	st := SearchStats{Postings: x.words, Visitors: len(x.who)}
 	for i := range x.b {
-		st.Bytes += cap(x.b[i].data)
+		st.Bytes += x.b[i].size() + len(x.b[i].blocks)*int(unsafe.Sizeof(block{}))
 	}
 	return st
 }

@@ -110,12 +110,14 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		metrics.WatchHub(h.Stats)
 		metrics.WatchStore(st.DB().Health, st.DB().Stats)
 	}
+	agents := &agentsFile{dir: c.Data, cost: c.BcryptCost}
 	srv := server.New(server.Config{
 		Hub: h, Store: st, Auth: au, Static: static.Public(), StoreHealth: st.DB().Health,
 		Metrics: metrics, MetricsToken: c.MetricsToken, ClientIP: clientIP, AddressKey: addrKey,
 		Log:          log.With().Str("component", "http").Logger(),
 		Availability: func() any { return h.Availability() },
 		Inbox:        h,
+		Agents:       agents,
 	})
 
 	ln, err := net.Listen("tcp", c.Addr)
@@ -127,6 +129,7 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		return exitFail
 	}
 	op := startOps(ctx, c.Data, c.AdminsPoll, st, au, srv, adminsVersion, log)
+	agents.setReload(op.reload)
 	defer op.stop()
 	httpSrv := server.HTTPServer(srv, log)
 	serveErr := make(chan error, 1)

@@ -12,6 +12,7 @@ import './canned.js';
 import './context.js';
 import './search.js';
 import './privacy.js';
+import './agents.js';
 
 var LIMIT = 1000; // newest messages replayed on connect
 var PAGE = 500; // visitors per "load more"
@@ -49,15 +50,28 @@ $('login-form').addEventListener('submit', function (ev) {
   ev.preventDefault();
   var name = $('login-name').value.trim();
   var password = $('login-password').value;
+  var otp = $('login-otp').hidden ? '' : $('login-otp').value.trim();
   var err = $('login-error');
   err.hidden = true;
   $('login-submit').disabled = true;
   fetch('/api/login', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: name, password: password })
+    body: JSON.stringify({ name: name, password: password, otp: otp })
   }).then(function (res) {
     if (res.ok) return res.json();
+    if (res.status === 401) {
+      return res.json().catch(function () { return {}; }).then(function (b) {
+        var e = new Error('Wrong name or password.');
+        if (b && (b.otp === 'required' || b.otp === 'invalid')) { // two-factor login (auth/totp.go)
+          $('login-otp').hidden = $('login-otp-label').hidden = false;
+          $('login-otp').focus();
+          e.message = b.otp === 'required' ? 'Enter the code from your authenticator app.' : 'That code is wrong or already used; enter the current one.';
+        }
+        e.shown = true;
+        throw e;
+      });
+    }
     var e = new Error(res.status === 429 ? 'Too many attempts. Please wait a minute and try again.' :
       res.status === 401 ? 'Wrong name or password.' : 'Sign-in failed (HTTP ' + res.status + ').');
     e.shown = true;
@@ -73,6 +87,7 @@ $('login-form').addEventListener('submit', function (ev) {
     setItem(sess, 'chatd.portal.token', S.token);
     setItem(sess, 'chatd.portal.admin', name);
     $('login-password').value = '';
+    $('login-otp').value = '';
     showApp();
     connect();
   }).catch(function (e) {
