@@ -264,6 +264,7 @@ func (p *presence) setStatus(c *conn, name, status string) {
 func (p *presence) agentsChangedLocked() {
 	f := p.agentsFrameLocked()
 	p.h.idx.each("", nil, func(a *conn) { a.live(0, f) })
+	p.h.cfg.Observer.AgentsOnline(p.onlineLocked())
 	p.changedLocked()
 }
 

@@ -50,6 +50,9 @@ type Config struct {
 	// CloseWait bounds how long Shutdown lets sockets take their close frame
 	// before it drops them; default 1s (never more than half the time left).
 	CloseWait time.Duration
+	// Observer is told of stored messages and presence, for notifications
+	// (observer.go); default: nobody.
+	Observer Observer
 
 	// AutoAssign gives conversations that visitors open to online agents in
 	// turn; AssignLimit (0 = none) is the most open conversations an agent
@@ -147,6 +150,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
+	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
 	}
 	if c.EmailCapture == "" {
 		c.EmailCapture = EmailOptional
@@ -446,6 +452,7 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 	h.msgLimits.release(id.visitor)
 	if last {
 		h.typing.stop(visitorTyper(id.visitor))
+		h.cfg.Observer.VisitorPresence(id.visitor, false)
 		ctx, cancel := context.WithTimeout(context.Background(), storeWait)
 		defer cancel()
 		if err := h.st.TouchVisitor(ctx, id.visitor, time.Now()); err != nil {

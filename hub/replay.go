@@ -121,6 +121,7 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 	c.ua = "" // an idle socket keeps nothing of its request
 	if first {
 		h.recordVisit(v, ua, isNew, p.Meta)
+		h.cfg.Observer.VisitorPresence(v.ID, true)
 		if err := h.st.TouchVisitor(ctx, v.ID, timeNow()); err != nil {
 			h.log.Warn().Err(err).Str("visitor", v.ID).Msg("touch visitor on connect")
 		}

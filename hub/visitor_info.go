@@ -360,8 +360,9 @@ func (h *Hub) clientTranscript(c *conn) {
 	c.live(0, encodeFrame(evClientTranscript, clientEmail{Email: prof.Email}))
 }
 
-// agentShownName is the name a visitor may see for an agent's message: never the login.
-func agentShownName(store.Message) string { return "" }
+// agentShownName is the name a visitor may see for an agent's message: its
+// display name (store.Message.Public), never the login.
+func agentShownName(m store.Message) string { return m.Public().Admin }
 
 // profileInfo fills a visitor's profile fields into an admin:list row.
 func (h *Hub) profileInfo(e *listEntry) {

@@ -50,6 +50,10 @@ type Config struct {
 	Inbox Inbox
 	// Agents manages the admins file through the API (agents.go); nil leaves those endpoints out.
 	Agents Agents
+	// Push serves the Web Push API (notifyapi.go); nil: web push is off.
+	Push Push
+	// Webhooks serves the webhook delivery log; nil: no webhooks.
+	Webhooks Webhooks
 	// Availability, if set, serves GET /api/widget with its value as JSON
 	// (the hub's Availability; widgetapi.go).
 	Availability func() any
@@ -96,6 +100,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.inboxRoutes()
 	s.agentRoutes()
+	s.notifyRoutes()
 	s.widgetRoutes()
 	if s.cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.metrics())

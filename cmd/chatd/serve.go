@@ -90,6 +90,16 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	}
 	defer au.Close() // before the store closes (defers run last-in first-out)
 
+	var h *hub.Hub
+	notes, err := c.buildNotifications(st, func(v string) bool { return h.VisitorOnline(v) },
+		func(a string) bool { return h.AdminConnected(a) }, notifyMetrics(c, metrics), log)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot set up notifications")
+		return exitFail
+	}
+	notifyCtx, stopNotify := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopNotify()
+
 	clientIP := server.ClientIP(c.trusted)
 	addrKey := netaddr.Grouper(c.IPv6Prefix)
 	hc := hub.Config{
@@ -98,12 +108,13 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		MsgRate: c.MsgRate, MsgBurst: c.MsgBurst,
 		SocketsPerVisit: c.SocketsPerVisit, SocketsPerIP: c.SocketsPerIP, NewVisitorsPerIP: c.NewVisitorsPIP,
 		SendBuffer: c.SendBuffer, AdminSendBuffer: c.AdminSendBuffer, PingPeriod: c.PingPeriod,
-		AllowedOrigins: c.origins, ClientIP: clientIP,
+		AllowedOrigins: c.origins, ClientIP: clientIP, Observer: notes.observer(), Mailer: notes.visitorMail(),
 	}
 	c.hubInboxConfig(&hc)
 	c.hubVisitorConfig(&hc)
-	h := hub.New(hc, st, au, log.With().Str("component", "hub").Logger())
+	h = hub.New(hc, st, au, log.With().Str("component", "hub").Logger())
 	au.OnRevoke(func() { h.RecheckAdmins() }) // a session that ends closes its sockets at once
+	notifyDone := notes.run(notifyCtx)
 	if !c.Metrics {
 		metrics = nil
 	} else {
@@ -118,6 +129,7 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		Availability: func() any { return h.Availability() },
 		Inbox:        h,
 		Agents:       agents,
+		Push:         notes.pushAPI(), Webhooks: notes.webhookLog(),
 	})
 
 	ln, err := net.Listen("tcp", c.Addr)
@@ -166,6 +178,15 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	}
 	if err := h.Shutdown(deadline); err != nil {
 		log.Error().Err(err).Msg("hub shutdown")
+		code = exitFail
+	}
+	// No event comes any more: stop the notifications (attempts in flight
+	// are cancelled, queued ones dropped and counted).
+	stopNotify()
+	select {
+	case <-notifyDone:
+	case <-deadline.Done():
+		log.Error().Msg("notifications did not stop before the shutdown deadline")
 		code = exitFail
 	}
 	if err := httpSrv.Shutdown(deadline); err != nil {

@@ -88,6 +88,9 @@ type Config struct {
 	// one subscription (default 30s): a visitor typing ten lines makes one
 	// notification, not ten.
 	MinGap time.Duration
+	// MaxPerAdmin bounds the subscriptions (browsers) of one admin (default
+	// 10): subscribing one more removes the oldest.
+	MaxPerAdmin int
 	// PortalPath is the portal's path for Notification.URL (default "/portal/").
 	PortalPath string
 	// AllowHTTP accepts http:// endpoints (tests on 127.0.0.1); real push
@@ -148,6 +151,9 @@ func New(cfg Config, store Store) (*Sender, error) {
 	if cfg.MinGap <= 0 {
 		cfg.MinGap = 30 * time.Second
 	}
+	if cfg.MaxPerAdmin <= 0 {
+		cfg.MaxPerAdmin = 10
+	}
 	if cfg.PortalPath == "" {
 		cfg.PortalPath = "/portal/"
 	}
@@ -166,7 +172,7 @@ func New(cfg Config, store Store) (*Sender, error) {
 		done = func(j job, attempts int, err error) { cfg.OnDone(j.sub, j.n, attempts, err) }
 	}
 	s.q = notify.NewQueue(notify.QueueConfig{Channel: Channel, Size: cfg.QueueSize, Workers: cfg.Workers,
-		Backoff: cfg.Backoff, Metrics: cfg.Metrics, Logger: s.lg}, s.attempt, done)
+		Backoff: cfg.Backoff, Metrics: cfg.Metrics, Logger: cfg.Logger}, s.attempt, done)
 	return s, nil
 }
 
@@ -179,23 +185,26 @@ func (s *Sender) Run(ctx context.Context) { s.q.Run(ctx) }
 
 // Subscribe parses a PushSubscription JSON (as the portal's
 // subscription.toJSON() gives it; expirationTime and unknown fields are
-// ignored), checks it, and saves it for admin.
+// ignored), checks it, and saves it for admin, whose oldest subscriptions
+// beyond MaxPerAdmin are removed. A refused subscription is an error
+// matching ErrInvalid (its message says why); others are the store's.
 func (s *Sender) Subscribe(ctx context.Context, admin string, raw []byte) (Subscription, error) {
 	var in struct {
 		Endpoint string  `json:"endpoint"`
 		Keys     SubKeys `json:"keys"`
 	}
 	if err := json.Unmarshal(raw, &in); err != nil {
-		return Subscription{}, fmt.Errorf("push subscription: not a PushSubscription JSON: %w", err)
+		return Subscription{}, invalid(fmt.Errorf("push subscription: not a PushSubscription JSON: %w", err))
 	}
 	sub := Subscription{Admin: admin, Endpoint: in.Endpoint, Keys: in.Keys, Created: time.Now().UTC()}
 	if err := s.check(sub); err != nil {
-		return Subscription{}, err
+		return Subscription{}, invalid(err)
 	}
 	sub.ID = SubscriptionID(sub.Endpoint)
 	if err := s.store.SaveSubscription(ctx, sub); err != nil {
 		return Subscription{}, err
 	}
+	s.trim(ctx, admin)
 	return sub, nil
 }
 
