@@ -241,7 +241,9 @@ func (h *Hub) store(c *conn, m store.NewMessage, refund func()) (store.Message, 
 		d.only, d.onlyFrame = c, encodeFrame(typ, msg)
 	} else {
 		d.clientFrame, d.adminFrame = messageFrames(msg)
-		d.stored, d.storedName = &msg, h.visitorName(c, msg.Client)
+		if !msg.Note { // a note notifies nobody: no channel may carry it to a visitor (observer.go)
+			d.stored, d.storedName = &msg, h.visitorName(c, msg.Client)
+		}
 		h.stored.Add(1)
 	}
 	rel, stored = release{offset: msg.Offset, item: d}, true

@@ -41,7 +41,8 @@ func (h *Hub) DeleteVisitor(ctx context.Context, id, by string) (store.Deleted, 
 	if err != nil {
 		return d, err
 	}
-	h.kickVisitor(id) // a socket that came back meanwhile
+	h.kickVisitor(id)                 // a socket that came back meanwhile
+	h.cfg.Observer.VisitorDeleted(id) // reply mails and alerts still waiting for it are dropped
 	h.log.Info().Str("visitor", id).Str("admin", by).Int("messages", d.Messages).Msg("visitor deleted")
 	h.tellAdmins(encodeFrame(evAdminClientDeleted, clientDeleted{ID: id}))
 	h.inbox.countsChanged()
