@@ -176,19 +176,19 @@ func TestInboxCollisionTypingAndNotes(t *testing.T) {
 	portalSelect(t, alice, ann.ID)
 	portalSelect(t, bob, ann.ID)
 	waitFor(t, alice, "bob viewing", `document.getElementById('conv-activity').textContent.includes('Also viewing: bob')`)
-	waitFor(t, bob, "agent viewing", `document.getElementById('conv-activity').textContent.includes('Also viewing: agent')`)
+	waitFor(t, bob, "agent viewing, by display name and login", fmt.Sprintf(`document.getElementById('conv-activity').textContent.includes(%s)`, js("Also viewing: "+agentDisplay+" ("+agentName+")")))
 	waitFor(t, bob, "the eye in the row", fmt.Sprintf(`%s.querySelector('.tag.viewers') !== null`, rowJS(ann.ID)))
 
-	// agent types a reply: bob sees it, the visitor sees "Support" typing (never the login).
+	// agent types a reply: bob sees it, the visitor sees the agent's display name typing (never the login).
 	run(t, alice, chromedp.SendKeys(chromedp.ID("reply-text"), "Let me check"))
-	waitFor(t, bob, "agent typing", `document.querySelector('#conv-activity .agent-typing') && document.querySelector('#conv-activity .agent-typing').textContent.startsWith('agent is typing')`)
+	waitFor(t, bob, "agent typing", fmt.Sprintf(`document.querySelector('#conv-activity .agent-typing') && document.querySelector('#conv-activity .agent-typing').textContent.startsWith(%s)`, js(agentDisplay+" ("+agentName+") is typing")))
 	fs := ann.framesUntil(func(f wsFrame) bool { return f.Type == "client:typing" })
 	var typing struct {
 		Typing bool   `json:"typing"`
 		Admin  string `json:"admin"`
 	}
 	json.Unmarshal(fs[len(fs)-1].Data, &typing)
-	if !typing.Typing || typing.Admin != "Support" {
+	if !typing.Typing || typing.Admin != agentDisplay {
 		t.Fatalf("the visitor got %s", fs[len(fs)-1].Data)
 	}
 
@@ -353,7 +353,7 @@ func TestInboxTypingAndSeenInTheWidget(t *testing.T) {
 	portalSelect(t, alice, id)
 	d.wait("Seen under the visitor's message", inWidget(`const m = [...r.querySelectorAll('.m.me')].pop(); return !!m && m.querySelector('.sn') !== null && m.textContent.includes('Seen')`))
 	run(t, alice, chromedp.SendKeys(chromedp.ID("reply-text"), "Yes, one moment"))
-	d.wait("Support is typing", inWidget(`const e = r.querySelector('.ty'); return !!e && e.textContent === 'Support is typing…'`))
+	d.wait("the agent's display name typing", inWidget(fmt.Sprintf(`const e = r.querySelector('.ty'); return !!e && e.textContent === %s`, js(agentDisplay+" is typing…"))))
 	if got := evalJS[string](t, visitorTab, inWidget(`return r.textContent`)); strings.Contains(got, "agent") {
 		t.Fatalf("the widget shows the agent's login: %q", got)
 	}
