@@ -22,6 +22,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/chatd/chatd/internal/netaddr"
+	"github.com/chatd/chatd/store"
 )
 
 // Config holds the hub's limits. Zero fields take the documented defaults.
@@ -455,7 +456,9 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 		h.cfg.Observer.VisitorPresence(id.visitor, false)
 		ctx, cancel := context.WithTimeout(context.Background(), storeWait)
 		defer cancel()
-		if err := h.st.TouchVisitor(ctx, id.visitor, time.Now()); err != nil {
+		// A visitor deleted while connected (privacy deletion, retention)
+		// has no record left to touch: nothing to report.
+		if err := h.st.TouchVisitor(ctx, id.visitor, time.Now()); err != nil && !errors.Is(err, store.ErrNotFound) {
 			h.log.Warn().Err(err).Str("visitor", id.visitor).Msg("touch visitor on disconnect")
 		}
 	}
