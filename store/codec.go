@@ -17,7 +17,7 @@ import (
 //	          flags: 1 = from admin, 2 = from is a literal string, 4 = client is
 //	          16 lowercase hex digits stored as 8 bytes, 8 = at is stored as
 //	          seconds and nanoseconds (outside the int64 nanosecond range), 16 = no at,
-//	          32 = a display name follows the admin
+//	          32 = a display name follows the admin, 64 = an internal note
 //	client    8 bytes, or uvarint length + bytes
 //	from      uvarint length + bytes, only with flag 2
 //	admin     uvarint length + bytes
@@ -39,6 +39,7 @@ const (
 	flagWideTime = 8
 	flagNoTime   = 16
 	flagDisplay  = 32
+	flagNote     = 64
 )
 
 var errBadMessage = errors.New("malformed stored message")
@@ -59,6 +60,9 @@ func (messageCodec) Append(dst []byte, m *Message) ([]byte, error) {
 	}
 	if m.Display != "" {
 		flags |= flagDisplay
+	}
+	if m.Note {
+		flags |= flagNote
 	}
 	ns := m.At.UnixNano()
 	switch {
@@ -122,6 +126,7 @@ func (messageCodec) Decode(src []byte, m *Message) error {
 	}
 	m.CID = r.string()
 	m.Text = r.string()
+	m.Note = flags&flagNote != 0
 	switch {
 	case flags&flagNoTime != 0:
 		m.At = time.Time{}
@@ -131,7 +136,7 @@ func (messageCodec) Decode(src []byte, m *Message) error {
 	default:
 		m.At = time.Unix(0, int64(binary.BigEndian.Uint64(r.next(8)))).UTC()
 	}
-	if r.bad || len(r.b) != 0 || len(src) == 0 || src[0]&tagBinary == 0 || flags >= 64 {
+	if r.bad || len(r.b) != 0 || len(src) == 0 || src[0]&tagBinary == 0 {
 		return errBadMessage
 	}
 	return nil

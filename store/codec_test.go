@@ -21,6 +21,7 @@ func TestMessageCodecRoundTrip(t *testing.T) {
 		{Client: "0123456789abcdef", From: FromClient, CID: "c1", Text: "hello", At: now},
 		{Client: "0123456789abcdef", From: FromAdmin, Admin: "alice", CID: "r-1", Text: "Hi Ann!", At: now},
 		{Client: "0123456789abcdef", From: FromAdmin, Admin: "alice", Display: "Alice from Acme", CID: "r-2", Text: "with a display name", At: now},
+		{Client: "0123456789abcdef", From: FromAdmin, Admin: "alice", Display: "Alice from Acme", CID: "n-1", Text: "an internal note", At: now, Note: true},
 		{Client: "0123456789ABCDEF", From: FromClient, CID: "c", Text: "upper-case hex id is kept as text", At: now},
 		{Client: "visitor with spaces", From: "system", CID: strings.Repeat("x", MaxCIDLen), Text: "a from that is neither", At: now},
 		{Client: "0123456789abcde", From: FromClient, CID: "short id", Text: "日本語 \u2028 \x00 <b>&amp;</b> 🙂", At: now},
@@ -163,6 +164,8 @@ func TestMessageCodecKeepsEveryField(t *testing.T) {
 			f.SetString("value of " + name)
 		case reflect.Uint64:
 			f.SetUint(7)
+		case reflect.Bool:
+			f.SetBool(true)
 		case reflect.Struct:
 			if f.Type() != reflect.TypeOf(time.Time{}) {
 				t.Fatalf("field %s: teach this test (and the codec) its type", name)
