@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -353,7 +354,12 @@ func (s *Store) buildSearch(ctx context.Context) {
 	}
 	if err := ctx.Err(); err != nil {
 		x.err = fmt.Errorf("build the search index: %w", err)
+		return
 	}
+	// Reading every message left garbage of the size of the history (the
+	// collector's headroom, which the runtime returns to the OS only over
+	// minutes): hand it back now, as Open does after loading.
+	debug.FreeOSMemory()
 }
 
 // searchChunk is how many messages the background build reads per transaction.
