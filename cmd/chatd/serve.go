@@ -115,6 +115,13 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	h = hub.New(hc, st, au, log.With().Str("component", "hub").Logger())
 	au.OnRevoke(func() { h.RecheckAdmins() }) // a session that ends closes its sockets at once
 	notifyDone := notes.run(notifyCtx)
+	memCtx, stopMem := context.WithCancel(ctx)
+	memDone := make(chan struct{})
+	go func() {
+		defer close(memDone)
+		runMemoryReturner(memCtx, memoryCheckEvery, memoryFreeMin, log.With().Str("component", "memory").Logger())
+	}()
+	defer func() { stopMem(); <-memDone }()
 	if !c.Metrics {
 		metrics = nil
 	} else {
