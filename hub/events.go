@@ -197,8 +197,7 @@ func (h *Hub) clientMessage(c *conn, p *sendMessage) {
 // duplicate), to give back the storage budget taken for m. It returns the
 // stored message and true when m was stored now (not a duplicate).
 func (h *Hub) store(c *conn, m store.NewMessage, refund func()) (store.Message, bool) {
-	ctx, cancel := storeCtx()
-	defer cancel()
+	ctx := h.storeDeadline.get() // storeWait to storeWait+1 s (deadline.go)
 	// The ticket is always finished, also on a panic, or every later message would wait.
 	var (
 		rel    release

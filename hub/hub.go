@@ -218,6 +218,9 @@ type Hub struct {
 	// Per visitor limits of the visitor-info events (visitor_info.go).
 	infoLimits, seenLimits, transcriptLimits *limiters
 
+	// storeDeadline bounds the store calls of messages (deadline.go).
+	storeDeadline sharedDeadline
+
 	stored      atomic.Uint64
 	droppedSlow atomic.Uint64
 	rejected    [len(errorCodes)]atomic.Uint64
@@ -258,6 +261,7 @@ func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
 	h.transcriptLimits = newLimiters(transcriptRate, transcriptBurst)
 
 	h.work = newWorkers()
+	h.storeDeadline = sharedDeadline{wait: storeWait, slack: time.Second}
 	h.clients = h.newMelody(cfg.SendBuffer)
 	h.admins = h.newMelody(cfg.AdminSendBuffer)
 	return h
