@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"container/heap"
 	"sync"
 )
 
@@ -55,7 +54,7 @@ func (q *sequencer) begin() uint64 {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.next++
-	heap.Push(&q.inflight, q.next)
+	pushHeap(&q.inflight, q.next, lessTicket)
 	return q.next
 }
 
@@ -64,13 +63,13 @@ func (q *sequencer) finish(t uint64, r release, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.inflight) > 0 && q.inflight[0] == t {
-		heap.Pop(&q.inflight)
+		popHeap(&q.inflight, lessTicket)
 		for len(q.inflight) > 0 {
 			if _, d := q.done[q.inflight[0]]; !d {
 				break
 			}
 			delete(q.done, q.inflight[0])
-			heap.Pop(&q.inflight)
+			popHeap(&q.inflight, lessTicket)
 		}
 	} else {
 		q.done[t] = struct{}{}
@@ -78,7 +77,7 @@ func (q *sequencer) finish(t uint64, r release, ok bool) {
 	if ok {
 		q.seq++
 		r.barrier, r.seq = q.next, q.seq
-		heap.Push(&q.held, r)
+		pushHeap(&q.held, r, lessRelease)
 	}
 	for len(q.held) > 0 {
 		// The smallest held offset may go once no call that could still
@@ -92,7 +91,7 @@ func (q *sequencer) finish(t uint64, r release, ok bool) {
 		if len(q.inflight) > 0 && q.inflight[0] <= bound {
 			break
 		}
-		r := heap.Pop(&q.held).(release)
+		r := popHeap(&q.held, lessRelease)
 		q.high = max(q.high, r.offset)
 		q.deliver(r)
 	}
@@ -100,32 +99,14 @@ func (q *sequencer) finish(t uint64, r release, ok bool) {
 
 type uint64Heap []uint64
 
-func (h uint64Heap) Len() int           { return len(h) }
-func (h uint64Heap) Less(i, j int) bool { return h[i] < h[j] }
-func (h uint64Heap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *uint64Heap) Push(x any)        { *h = append(*h, x.(uint64)) }
-func (h *uint64Heap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
+func lessTicket(a, b uint64) bool { return a < b }
 
 type releaseHeap []release
 
-func (h releaseHeap) Len() int { return len(h) }
-func (h releaseHeap) Less(i, j int) bool {
-	if h[i].offset != h[j].offset {
-		return h[i].offset < h[j].offset
+// lessRelease orders releases by offset, then by arrival (duplicates).
+func lessRelease(a, b release) bool {
+	if a.offset != b.offset {
+		return a.offset < b.offset
 	}
-	return h[i].seq < h[j].seq
-}
-func (h releaseHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *releaseHeap) Push(x any)   { *h = append(*h, x.(release)) }
-func (h *releaseHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	old[len(old)-1] = release{}
-	*h = old[:len(old)-1]
-	return x
+	return a.seq < b.seq
 }
