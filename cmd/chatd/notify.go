@@ -61,7 +61,7 @@ func (c *config) buildNotifications(st *store.Store, online, connected func(stri
 			if c.PublicURL != "" {
 				portal = strings.TrimRight(c.PublicURL, "/") + "/portal/"
 			}
-			if dc.Alerts, err = mail.NewAlerts(mail.AlertConfig{To: c.alertTo, After: c.AlertAfter, Window: c.AlertWindow,
+			if dc.Alerts, err = mail.NewAlerts(mail.AlertConfig{To: c.alertTo, After: c.AlertAfter, Window: c.AlertWindow, Grace: c.AlertGrace,
 				PortalURL: portal, SiteName: c.SiteName, HideText: !c.AlertText}, dc.Mailer); err != nil {
 				return nil, err
 			}

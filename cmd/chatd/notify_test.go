@@ -62,7 +62,7 @@ func startNotifyRig(t *testing.T, extra ...string) *notifyRig {
 	args := append([]string{
 		"--bcrypt-cost", "4",
 		"--smtp-host", "127.0.0.1", "--smtp-port", strconv.Itoa(r.smtp.Port), "--smtp-from", "Shop chat <chat@shop.test>",
-		"--alert-emails", "agent1@shop.test, agent2@shop.test", "--alert-after", "1ms", "--alert-window", "1ms",
+		"--alert-emails", "agent1@shop.test, agent2@shop.test", "--alert-after", "1ms", "--alert-window", "1ms", "--alert-grace", "1ms",
 		"--public-url", "https://chat.shop.test", "--site-name", "Shop",
 		"--push-subject", "mailto:ops@shop.test",
 		"--webhook-urls", r.hook.URL + "/hooks/chatd", "--webhook-secret", hookSecret,
