@@ -37,6 +37,9 @@ type AlertConfig struct {
 	// agent's socket and opens a new one a moment later, which is not
 	// leaving. Nothing is mailed before the grace has run out.
 	Grace time.Duration
+	// Zone is the time zone of the times in the mails, named in them (nil:
+	// UTC); chatd passes --hours-tz.
+	Zone *time.Location
 }
 
 // DefaultAlertGrace is AlertConfig.Grace's default: long enough for a portal
@@ -320,10 +323,10 @@ func (a *Alerts) render(due []*waiting, overflow int) (subject, body string) {
 		b.WriteString(oneLine(w.name))
 		var what []string
 		if w.isNew {
-			what = append(what, "new conversation since "+stamp(w.created))
+			what = append(what, "new conversation since "+stamp(w.created, a.cfg.Zone))
 		}
 		if w.count > 0 {
-			what = append(what, plural(w.count, "unanswered message", "unanswered messages")+" since "+stamp(w.first))
+			what = append(what, plural(w.count, "unanswered message", "unanswered messages")+" since "+stamp(w.first, a.cfg.Zone))
 		}
 		b.WriteString(" - " + strings.Join(what, ", ") + "\n")
 		for _, t := range w.texts {

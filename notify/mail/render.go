@@ -33,8 +33,15 @@ func quote(b *strings.Builder, prefix, text string) {
 	}
 }
 
-// stamp formats t for a mail: "2026-11-22 10:04 UTC".
-func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+// stamp formats t for a mail in zone (nil: UTC), naming the zone so the
+// reader never has to guess: "2026-11-22 11:04 Europe/Paris",
+// "2026-11-22 10:04 UTC".
+func stamp(t time.Time, zone *time.Location) string {
+	if zone == nil {
+		zone = time.UTC
+	}
+	return t.In(zone).Format("2006-01-02 15:04 ") + zone.String()
+}
 
 // safeLink returns page reduced to scheme, host and path, or "" when it is
 // not an absolute http(s) URL. The query and fragment go: a page's URL can
