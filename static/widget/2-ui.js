@@ -52,6 +52,7 @@
       '.mm{font-size:11px;color:#6b7280;margin:3px 4px 0}.pe .mt{opacity:.65}.fa .mm{color:#dc2626}' +
       '.dy{align-self:center;font-size:11.5px;color:#6b7280;padding:2px 10px;border-radius:10px;background:#eef2f7}' +
       '.n{margin:0 14px 8px;padding:8px 10px;border-radius:8px;background:#fef3c7;color:#92400e;font-size:12.5px}' +
+      '.x .f,.x .em{display:none!important}' +
       '.f{display:flex;align-items:flex-end;gap:8px;padding:10px 12px;border-top:1px solid #e5e7eb;background:#fff;flex:none}' +
       'textarea{flex:1;resize:none;border:1px solid #d1d5db;border-radius:12px;padding:9px 12px;max-height:120px;outline:0;background:#fff;text-align:start}' +
       'textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px rgba(37,99,235,.18)}' +
@@ -400,6 +401,7 @@
       var on = st == 'online', told = avail && (on || st == 'idle'), mins = avail && avail.reply_minutes;
       root.setAttribute('data-state', st);
       root.classList.toggle('on', on);
+      root.classList.toggle('x', st == 'refused' || st == 'blocked'); // never retried: nothing to type into
       root.classList.toggle('ag', !!told && avail.available);
       status.textContent = !told ? (on ? T.ready : T[st] || '') : avail.available ? (mins > 0 ? fmt(T.onlineIn, mins) : T.online) :
         avail.email != 'off' && !me.email ? T.awayMail : T.away;

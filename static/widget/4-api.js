@@ -24,7 +24,7 @@
     function fetchAvail() {
       try {
         (R.fetch ? R : W).fetch(src.origin + '/api/widget', { credentials: 'omit' }).then(function (r) { return r.json(); })
-          .then(function (a) { if (!ready) setAvail(a); }, function () { /* unknown until connected */ });
+          .then(function (a) { if (a && a.error == 'origin_not_allowed') halt('refused'); else if (!ready) setAvail(a); }, function () { /* unknown until connected */ });
       } catch (e) { /* no fetch here: told when connected */ }
     }
 
