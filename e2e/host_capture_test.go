@@ -59,16 +59,20 @@ func TestHostOfflineCapture(t *testing.T) {
 	}
 	screenshot(t, tab, "widget-offline.png")
 	// Checked before sending: the server hears nothing of a bad address.
-	for _, bad := range []string{"ann@", "ann example.com", "ann@localhost", "<ann@example.com>", "ann@-x.example"} {
+	// The reason class: an incomplete address, or one that is not valid.
+	for bad, why := range map[string]string{"ann@": "That address looks incomplete.", "ann example.com": "That address looks incomplete.",
+		"ann@localhost": "That address looks incomplete.", "ann@example.": "That address looks incomplete.",
+		"<ann@example.com>": "Please check this email address.", "ann@-x.example": "Please check this email address."} {
 		d.run(typeEmailJS(bad))
-		d.wait("refused "+bad, mailTextJS+`.endsWith("Please check this email address.")`)
+		d.wait("refused "+bad, mailTextJS+`.endsWith(`+js(why)+`)`)
 	}
 	d.send("Do you ship to Norway?")
 	id := agent.waitMessage("Do you ship to Norway?").Client
 	d.run(typeEmailJS("  Ann@Example.COM "))
 	agent.waitFrame("admin:client", adminClientEmail(id, "Ann@example.com"))
 	d.wait("told what happens next", mailTextJS+` === "We will answer at Ann@example.com, and here.Change"`)
-	if got := widgetStatus(t, d); got != "We are away. Leave a message, we reply here" {
+	// The status line says what the e-mail box says.
+	if got := widgetStatus(t, d); got != "We are away. We will answer by email, and here" {
 		t.Errorf("status after leaving an address %q", got)
 	}
 	// The server can send no transcripts here (no mail transport): no such button.

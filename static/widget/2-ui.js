@@ -404,7 +404,7 @@
       root.classList.toggle('x', st == 'refused' || st == 'blocked'); // never retried: nothing to type into
       root.classList.toggle('ag', !!told && avail.available);
       status.textContent = !told ? (on ? T.ready : T[st] || '') : avail.available ? (mins > 0 ? fmt(T.onlineIn, mins) : T.online) :
-        (avail.email != 'off' && !me.email ? T.awayMail : T.away) + back();
+        (avail.email == 'off' ? T.away : me.email ? T.awaySaved : T.awayMail) + back();
     }
     // back says when business hours open again (next_change), in the visitor's own time:
     // the time alone today, with the day name otherwise (and the date beyond a week).

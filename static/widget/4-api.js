@@ -83,6 +83,7 @@
       dropKept();
       var pend = log.querySelectorAll('[data-cid]');
       for (var i = 0; i < pend.length; i++) log.removeChild(pend[i]);
+      days(); // no day divider over nothing
       byCid = dict();
       box = [];
       save('outbox', box);
