@@ -33,42 +33,7 @@ func sortByActivity(vs []VisitorSummary) {
 // whose activity changed between two calls moves in the order, so it may be
 // skipped or listed twice by a walk: live events tell about such changes.
 func (s *Store) VisitorsPage(cursor string, limit int) (page []VisitorSummary, next string, more bool, err error) {
-	var from *VisitorSummary
-	if cursor != "" && !s.visitors.Has(cursor) {
-		c, err := parseCursor(cursor)
-		if err != nil {
-			return nil, "", false, err
-		}
-		from = &c
-	}
-	all, err := s.Visitors()
-	if err != nil {
-		return nil, "", false, err
-	}
-	i := 0
-	switch {
-	case from != nil:
-		i = sort.Search(len(all), func(i int) bool { return activityLess(from, &all[i]) })
-	case cursor != "": // a visitor id: continue after that visitor's current place
-		for i < len(all) && all[i].ID != cursor {
-			i++
-		}
-		i++
-	}
-	all = all[i:]
-	if limit > 0 && len(all) > limit {
-		all, more = all[:limit], true
-	}
-	for i := range all {
-		if cur, _, err := s.Page(all[i].ID); err == nil {
-			p := cur
-			all[i].Page = &p
-		}
-	}
-	if len(all) > 0 {
-		next = formatCursor(&all[len(all)-1])
-	}
-	return all, next, more, nil
+	return s.ConversationsPage(Filter{}, cursor, limit) // walks the inbox index (inbox.go)
 }
 
 // formatCursor encodes a visitor's place in the activity order.

@@ -56,6 +56,7 @@ type config struct {
 	ShutdownDelay   time.Duration
 	Pprof           string
 	BcryptCost      int
+	inboxOpts       // auto-assignment, retention (config_inbox.go)
 	AdminsPoll      time.Duration
 	visitorOpts     // availability, e-mail capture, identity (config_visitors.go)
 	notifyOpts      // notification channels (config_notify.go)
@@ -131,6 +132,7 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (empty = off)")
 	fs.DurationVar(&c.AdminsPoll, "admins-poll", 2*time.Second, "how often the admins file is checked for changes (0 = only on SIGHUP and 'chatd admin')")
 	bcryptFlag(fs, &c.BcryptCost)
+	inboxFlags(fs, &c.inboxOpts)
 	notifyFlags(fs, &c.notifyOpts)
 	visitorFlags(fs, &c.visitorOpts)
 	return fs
@@ -303,6 +305,7 @@ func (c *config) validate() error {
 	if c.BcryptCost < 4 || c.BcryptCost > 31 {
 		bad("--bcrypt-cost %d: must be between 4 and 31", c.BcryptCost)
 	}
+	c.validateInbox(bad)
 	c.validateNotify(bad)
 	c.validateVisitors(bad)
 	return errors.Join(errs...)

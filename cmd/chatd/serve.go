@@ -110,6 +110,7 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		SendBuffer: c.SendBuffer, AdminSendBuffer: c.AdminSendBuffer, PingPeriod: c.PingPeriod,
 		AllowedOrigins: c.origins, ClientIP: clientIP, Observer: notes.observer(), Mailer: notes.visitorMail(),
 	}
+	c.hubInboxConfig(&hc)
 	c.hubVisitorConfig(&hc)
 	h = hub.New(hc, st, au, log.With().Str("component", "hub").Logger())
 	au.OnRevoke(func() { h.RecheckAdmins() }) // a session that ends closes its sockets at once
@@ -120,12 +121,15 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		metrics.WatchHub(h.Stats)
 		metrics.WatchStore(st.DB().Health, st.DB().Stats)
 	}
+	agents := &agentsFile{dir: c.Data, cost: c.BcryptCost}
 	srv := server.New(server.Config{
 		Hub: h, Store: st, Auth: au, Static: static.Public(), StoreHealth: st.DB().Health,
 		Metrics: metrics, MetricsToken: c.MetricsToken, ClientIP: clientIP, AddressKey: addrKey,
 		Log:          log.With().Str("component", "http").Logger(),
 		Availability: func() any { return h.Availability() },
 		WidgetOrigin: h.ClientOriginAllowed,
+		Inbox:        h,
+		Agents:       agents,
 		Push:         notes.pushAPI(), Webhooks: notes.webhookLog(),
 	})
 
@@ -138,6 +142,7 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		return exitFail
 	}
 	op := startOps(ctx, c.Data, c.AdminsPoll, st, au, srv, adminsVersion, log)
+	agents.setReload(op.reload)
 	defer op.stop()
 	httpSrv := server.HTTPServer(srv, log)
 	serveErr := make(chan error, 1)
