@@ -70,9 +70,9 @@ func TestHostOfflineCapture(t *testing.T) {
 	id := agent.waitMessage("Do you ship to Norway?").Client
 	d.run(typeEmailJS("  Ann@Example.COM "))
 	agent.waitFrame("admin:client", adminClientEmail(id, "Ann@example.com"))
-	d.wait("told what happens next", mailTextJS+` === "We will answer at Ann@example.com, and here.Change"`)
-	// The status line says what the e-mail box says.
-	if got := widgetStatus(t, d); got != "We are away. We will answer by email, and here" {
+	d.wait("told what happens next", mailTextJS+` === "We reply here, and also at Ann@example.com.Change"`)
+	// The status line and the e-mail box agree: replies here, and by e-mail too.
+	if got := widgetStatus(t, d); got != "We are away. Leave a message, we reply here" {
 		t.Errorf("status after leaving an address %q", got)
 	}
 	// The server can send no transcripts here (no mail transport): no such button.
@@ -88,12 +88,12 @@ func TestHostOfflineCapture(t *testing.T) {
 	// Known on the next page view and kept; changed from the link.
 	run(t, tab, chromedp.Reload())
 	d.open()
-	d.wait("the address remembered", mailTextJS+` === "We will answer at Ann@example.com, and here.Change"`)
+	d.wait("the address remembered", mailTextJS+` === "We reply here, and also at Ann@example.com.Change"`)
 	d.run(clickMailButtonJS("Change"))
 	d.wait("the field with the address", mailBoxJS(`return e.querySelector('input').value === 'Ann@example.com'`))
 	d.run(typeEmailJS("ann@example.org"))
 	agent.waitFrame("admin:client", adminClientEmail(id, "ann@example.org"))
-	d.wait("the new address shown", mailTextJS+` === "We will answer at ann@example.org, and here.Change"`)
+	d.wait("the new address shown", mailTextJS+` === "We reply here, and also at ann@example.org.Change"`)
 
 	// Someone is there: no question, a link to leave an address anyway.
 	agent.status("online")
@@ -107,7 +107,7 @@ func TestHostOfflineCapture(t *testing.T) {
 	d2.run(clickMailButtonJS("Get our answer by email"))
 	d2.run(typeEmailJS("bo@example.net"))
 	agent.waitFrame("admin:client", adminClientEmail(id2, "bo@example.net"))
-	d2.wait("saved", mailTextJS+` === "We will answer at bo@example.net, and here.Change"`)
+	d2.wait("saved", mailTextJS+` === "We reply here, and also at bo@example.net.Change"`)
 }
 
 // --email-capture required: while nobody is available the visitor leaves an

@@ -25,7 +25,7 @@ func TestHostTranscriptTooSoonAndResetDivider(t *testing.T) {
 	d.confirmed("Do you ship to Norway?")
 	d.run(clickMailButtonJS("Get our answer by email"))
 	d.run(typeEmailJS("ann@example.com"))
-	d.wait("saved", mailTextJS+`.startsWith("We will answer at ann@example.com, and here.")`)
+	d.wait("saved", mailTextJS+`.startsWith("We reply here, and also at ann@example.com.")`)
 
 	d.run(clickMailButtonJS("Email me this conversation"))
 	d.wait("the transcript on its way", mailTextJS+`.endsWith("This conversation is on its way to ann@example.com.")`)

@@ -144,7 +144,6 @@
     onlineIn: 'We are online, we usually reply within {n} min',
     away: 'We are away. Leave a message, we reply here',
     awayMail: 'We are away. Leave your email and we will answer by email',
-    awaySaved: 'We are away. We will answer by email, and here',
     backAt: 'We are back at {n}',
     backOn: 'We are back on {n}',
     blocked: 'The chat cannot connect on this page.',

@@ -405,15 +405,14 @@
       root.classList.toggle('x', st == 'refused' || st == 'blocked'); // never retried: nothing to type into
       root.classList.toggle('ag', !!told && avail.available);
       status.textContent = !told ? (on ? T.ready : T[st] || '') : avail.available ? (mins > 0 ? fmt(T.onlineIn, mins) : T.online) :
-        (avail.email == 'off' ? T.away : me.email ? T.awaySaved : T.awayMail) + back();
+        (avail.email != 'off' && !me.email ? T.awayMail : T.away) + back();
     }
     // back says when business hours open again (next_change), in the visitor's own time:
-    // the time alone today, with the day name otherwise (and the date beyond a week).
+    // the time alone today, with the day's name otherwise (hours repeat weekly).
     function back() {
       var t = new Dt(avail.next_change || 0), now = new Dt(), o = { hour: 'numeric', minute: '2-digit' }, today = t.toDateString() == now.toDateString();
       if (avail.open !== false || !(t > now)) return '';
       if (!today) o.weekday = 'long';
-      if (t - now > 6e8) o.day = 'numeric', o.month = 'short';
       return '. ' + (today ? T.backAt : T.backOn).replace('{n}', new I18n.DateTimeFormat(lang, o).format(t));
     }
     function setAvail(a) {

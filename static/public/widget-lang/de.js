@@ -14,7 +14,6 @@ document.currentScript.chatd = {
   onlineIn: 'Wir sind online und antworten meist innerhalb von {n} Min.',
   away: 'Wir sind gerade nicht da. Schreiben Sie uns, wir antworten hier',
   awayMail: 'Wir sind gerade nicht da. Hinterlassen Sie Ihre E-Mail, wir antworten per E-Mail',
-  awaySaved: 'Wir sind gerade nicht da. Wir antworten per E-Mail und hier',
   backAt: 'Wir sind um {n} zurück',
   backOn: 'Wir sind am {n} zurück',
   blocked: 'Der Chat kann sich auf dieser Seite nicht verbinden.',

@@ -14,7 +14,6 @@ document.currentScript.chatd = {
   onlineIn: 'Estamos en línea y solemos responder en {n} min',
   away: 'Ahora no estamos. Déjanos un mensaje y te responderemos aquí',
   awayMail: 'Ahora no estamos. Déjanos tu email y te responderemos por email',
-  awaySaved: 'Ahora no estamos. Te responderemos por email y aquí',
   backAt: 'Volvemos a las {n}',
   backOn: 'Volvemos el {n}',
   blocked: 'El chat no puede conectarse en esta página.',

@@ -14,7 +14,6 @@ document.currentScript.chatd = {
   onlineIn: 'Nous sommes en ligne et répondons en général sous {n} min',
   away: 'Nous sommes absents. Laissez un message, nous répondrons ici',
   awayMail: 'Nous sommes absents. Laissez votre e-mail, nous répondrons par e-mail',
-  awaySaved: 'Nous sommes absents. Nous répondrons par e-mail, et ici',
   backAt: 'Nous revenons à {n}',
   backOn: 'Nous revenons {n}',
   blocked: 'Le chat ne peut pas se connecter sur cette page.',

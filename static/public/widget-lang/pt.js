@@ -14,7 +14,6 @@ document.currentScript.chatd = {
   onlineIn: 'Estamos online e costumamos responder em {n} min',
   away: 'Não estamos disponíveis. Deixe uma mensagem, respondemos aqui',
   awayMail: 'Não estamos disponíveis. Deixe o seu email e respondemos por email',
-  awaySaved: 'Não estamos disponíveis. Respondemos por email e aqui',
   backAt: 'Voltamos às {n}',
   backOn: 'Voltamos {n}',
   blocked: 'O chat não consegue ligar-se nesta página.',
