@@ -165,10 +165,12 @@ func newSearchIndex() *searchIndex {
 	}
 }
 
-// words splits text into its lower-cased words, each at most once.
+// words splits text into its lower-cased words, each at most once, in the
+// order they first appear. A word whose characters are all lower case
+// already is a substring of text (no copy): it runs for every stored message.
 func words(text string) []string {
 	var out []string
-	seen := map[string]bool{}
+	var seen map[string]bool // once out is long: a scan of out is cheaper before
 	add := func(w string) {
 		if len(w) > maxWordBytes {
 			w = w[:maxWordBytes]
@@ -176,28 +178,63 @@ func words(text string) []string {
 				w = w[:len(w)-1]
 			}
 		}
-		if w != "" && !seen[w] {
+		switch {
+		case w == "":
+			return
+		case seen != nil:
+			if seen[w] {
+				return
+			}
 			seen[w] = true
-			out = append(out, w)
+		case slices.Contains(out, w):
+			return
+		case len(out) == 16:
+			seen = make(map[string]bool, 64)
+			for _, o := range out {
+				seen[o] = true
+			}
+			seen[w] = true
 		}
+		out = append(out, w)
 	}
-	var cur strings.Builder
-	flush := func() {
-		add(cur.String())
-		cur.Reset()
+	var cur []byte // the lower-cased word, once one of its characters changed
+	start, lower := -1, true
+	flush := func(end int) {
+		switch {
+		case start < 0:
+		case lower:
+			add(text[start:end])
+		default:
+			add(string(cur))
+		}
+		start, lower, cur = -1, true, cur[:0]
 	}
-	for _, r := range text {
+	for i, r := range text {
 		switch {
 		case unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana):
-			flush()
-			add(string(unicode.ToLower(r)))
+			flush(i)
+			if l := unicode.ToLower(r); l == r {
+				add(text[i : i+utf8.RuneLen(r)])
+			} else {
+				add(string(l))
+			}
 		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r):
-			cur.WriteRune(unicode.ToLower(r))
+			if start < 0 {
+				start = i
+			}
+			l := unicode.ToLower(r)
+			if lower && l != r {
+				lower = false
+				cur = append(cur[:0], text[start:i]...)
+			}
+			if !lower {
+				cur = utf8.AppendRune(cur, l)
+			}
 		default:
-			flush()
+			flush(i)
 		}
 	}
-	flush()
+	flush(len(text))
 	return out
 }
 
