@@ -319,8 +319,7 @@ func (h *Hub) convRequest(c *conn, typ string, p *convRequest) {
 // conversation and a reopened one are told to the admins; a visitor's
 // message in an open, unassigned conversation may auto-assign it.
 func (h *Hub) afterMessage(m store.Message) {
-	ctx, cancel := storeCtx()
-	defer cancel()
+	ctx := h.storeDeadline.get() // one per stored message: no timer of its own (deadline.go)
 	conv, changed, err := h.st.ConversationMessage(ctx, m)
 	if err != nil {
 		h.log.Warn().Err(err).Str("visitor", m.Client).Msg("apply message to conversation")
