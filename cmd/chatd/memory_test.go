@@ -42,18 +42,21 @@ var keep [][]byte
 func TestWorthReturning(t *testing.T) {
 	const mib = 1 << 20
 	for _, tc := range []struct {
-		name                   string
-		quiet                  bool
-		free, objects, minFree uint64
-		want                   bool
+		name                         string
+		quiet                        bool
+		free, objects, live, minFree uint64
+		want                         bool
 	}{
-		{"quiet after a burst", true, 40 * mib, 100 * mib, 32 * mib, true},
-		{"collections running", false, 40 * mib, 100 * mib, 32 * mib, false},
-		{"too few free pages", true, 31 * mib, 100 * mib, 32 * mib, false},
-		{"free pages small next to the heap", true, 40 * mib, 200 * mib, 32 * mib, false},
-		{"exactly the thresholds", true, 32 * mib, 128 * mib, 32 * mib, true},
+		{"quiet after a burst: free pages", true, 40 * mib, 100 * mib, 100 * mib, 32 * mib, true},
+		{"quiet after a burst: garbage since the last collection", true, 0, 140 * mib, 100 * mib, 32 * mib, true},
+		{"free pages and garbage together", true, 20 * mib, 115 * mib, 100 * mib, 32 * mib, true},
+		{"collections running", false, 40 * mib, 100 * mib, 100 * mib, 32 * mib, false},
+		{"too little to gain", true, 20 * mib, 110 * mib, 100 * mib, 32 * mib, false},
+		{"small next to the heap", true, 40 * mib, 200 * mib, 200 * mib, 32 * mib, false},
+		{"live above objects (freed since)", true, 31 * mib, 90 * mib, 100 * mib, 32 * mib, false},
+		{"exactly the thresholds", true, 32 * mib, 128 * mib, 128 * mib, 32 * mib, true},
 	} {
-		if got := worthReturning(tc.quiet, tc.free, tc.objects, tc.minFree); got != tc.want {
+		if got := worthReturning(tc.quiet, tc.free, tc.objects, tc.live, tc.minFree); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
