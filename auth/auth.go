@@ -40,6 +40,9 @@ type Config struct {
 	Burst     int           // burst of failed attempts; default 5
 	DummyCost int           // bcrypt cost of the hash unknown names are checked against; default 12
 	Now       func() time.Time
+	// Sessions keeps the login sessions; default: this process's memory
+	// (a restart revokes them all). A cluster shares them between nodes.
+	Sessions Sessions
 }
 
 // Auth issues and verifies admin login tokens. It satisfies hub.Auth.
@@ -131,6 +134,12 @@ func (a *Auth) Login(ip, name, password string) (token string, expires time.Time
 	token = base64.RawURLEncoding.EncodeToString(raw)
 	h := sha256.Sum256([]byte(token))
 	expires = now.Add(a.cfg.TTL)
+	if a.cfg.Sessions != nil {
+		if err := a.cfg.Sessions.PutSession(h, name, expires); err != nil {
+			return "", time.Time{}, fmt.Errorf("login: store session: %w", err)
+		}
+		return token, expires, nil
+	}
 	a.mu.Lock()
 	a.sessions[h] = session{hash: h, admin: name, expires: expires}
 	a.mu.Unlock()
@@ -188,13 +197,11 @@ func (a *Auth) Verify(token string) (string, bool) {
 	}
 	h := sha256.Sum256([]byte(token))
 	now := a.cfg.Now()
-	a.mu.Lock()
-	s, ok := a.sessions[h]
+	s, ok := a.session(h)
 	if ok && !now.Before(s.expires) {
-		delete(a.sessions, h)
+		a.dropSession(h)
 		ok = false
 	}
-	a.mu.Unlock()
 	if !ok || subtle.ConstantTimeCompare(s.hash[:], h[:]) != 1 {
 		return "", false
 	}
@@ -207,6 +214,34 @@ func (a *Auth) Verify(token string) (string, bool) {
 // Logout revokes token; it reports whether the token was live.
 func (a *Auth) Logout(token string) bool {
 	h := sha256.Sum256([]byte(token))
+	return a.dropSession(h)
+}
+
+// Sessions keeps login sessions by the SHA-256 of their token (the token
+// itself is never kept). Implementations are safe for concurrent use.
+type Sessions interface {
+	PutSession(hash [sha256.Size]byte, admin string, expires time.Time) error
+	GetSession(hash [sha256.Size]byte) (admin string, expires time.Time, ok bool)
+	DeleteSession(hash [sha256.Size]byte) (existed bool)
+}
+
+// session looks a session up in cfg.Sessions or in memory.
+func (a *Auth) session(h [sha256.Size]byte) (session, bool) {
+	if a.cfg.Sessions != nil {
+		admin, expires, ok := a.cfg.Sessions.GetSession(h)
+		return session{hash: h, admin: admin, expires: expires}, ok
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s, ok := a.sessions[h]
+	return s, ok
+}
+
+// dropSession forgets a session; it reports whether it existed.
+func (a *Auth) dropSession(h [sha256.Size]byte) bool {
+	if a.cfg.Sessions != nil {
+		return a.cfg.Sessions.DeleteSession(h)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	_, ok := a.sessions[h]

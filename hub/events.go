@@ -223,6 +223,10 @@ func (h *Hub) clientMessage(c *conn, p *sendMessage) {
 // to the admins) is never sent for a message that is not stored. A duplicate
 // cid answers the sender alone with the stored message and tells nobody else.
 func (h *Hub) store(c *conn, m store.NewMessage) {
+	if h.feed != nil {
+		h.storeToFeed(c, m)
+		return
+	}
 	ctx, cancel := storeCtx()
 	defer cancel()
 	// The ticket is always finished, also on a panic, or every later message would wait.
@@ -233,18 +237,7 @@ func (h *Hub) store(c *conn, m store.NewMessage) {
 	t := h.seq.begin()
 	defer func() { h.seq.finish(t, rel, stored) }()
 	msg, dup, err := h.st.AddMessage(ctx, m)
-	if err != nil {
-		if errors.Is(err, store.ErrInvalid) {
-			h.reply(c, refuse(codeBadRequest, "message refused", m.CID))
-			return
-		}
-		h.log.Error().Err(err).Str("visitor", m.Client).Str("admin", m.Admin).Msg("store message")
-		h.reply(c, refuse(codeUnavailable, "message not stored, retry with the same cid", m.CID))
-		return
-	}
-	if dup && (msg.From != m.From || msg.Admin != m.Admin) {
-		// Not a retry: another sender in this conversation used that cid.
-		h.reply(c, refuse(codeBadRequest, "cid already used by another sender in this conversation; use random cids", m.CID))
+	if !h.accepted(c, m, msg, dup, err) {
 		return
 	}
 	c.held.Add(1)
@@ -260,6 +253,26 @@ func (h *Hub) store(c *conn, m store.NewMessage) {
 		h.stored.Add(1)
 	}
 	rel, stored = release{offset: msg.Offset, item: d}, true
+}
+
+// accepted answers the sender when AddMessage failed or the cid was another
+// sender's; true if msg is to go out.
+func (h *Hub) accepted(c *conn, m store.NewMessage, msg store.Message, dup bool, err error) bool {
+	if err != nil {
+		if errors.Is(err, store.ErrInvalid) {
+			h.reply(c, refuse(codeBadRequest, "message refused", m.CID))
+			return false
+		}
+		h.log.Error().Err(err).Str("visitor", m.Client).Str("admin", m.Admin).Msg("store message")
+		h.reply(c, refuse(codeUnavailable, "message not stored, retry with the same cid", m.CID))
+		return false
+	}
+	if dup && (msg.From != m.From || msg.Admin != m.Admin) {
+		// Not a retry: another sender in this conversation used that cid.
+		h.reply(c, refuse(codeBadRequest, "cid already used by another sender in this conversation; use random cids", m.CID))
+		return false
+	}
+	return true
 }
 
 // adminAdd identifies an admin socket by its login token, then sends the
@@ -285,7 +298,7 @@ func (h *Hub) adminAdd(c *conn, p *adminAdd) {
 		h.replayFailed(c, err)
 		return
 	}
-	online := h.idx.online()
+	online := h.online()
 	list := make([]listEntry, 0, len(visitors)+len(online))
 	listed := make(map[string]bool, len(visitors))
 	for _, v := range visitors {

@@ -132,6 +132,7 @@ type Hub struct {
 	cfg  Config
 	lim  limits
 	st   Store
+	feed Feed // st as a Feed when it is one (cluster), else nil: see Feed
 	auth Auth
 	log  zerolog.Logger
 
@@ -171,6 +172,11 @@ func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
 		h.origins[strings.ToLower(strings.TrimRight(o, "/"))] = true
 	}
 	h.seq = newSequencer(h.deliver)
+	if f, ok := st.(Feed); ok {
+		h.feed = f
+		h.idx.presence = f.SetPresence
+		f.Subscribe(h.deliverCommitted, h.deliverStatus)
+	}
 
 	h.clients = h.newMelody(cfg.SendBuffer, h.checkClientOrigin)
 	h.admins = h.newMelody(cfg.AdminSendBuffer, sameOrigin)

@@ -212,15 +212,8 @@ func (s *Store) Visitors() ([]VisitorSummary, error) {
 // fsynced under the "always" policy). When m.CID is already stored for that
 // visitor nothing is written and the stored message is returned with dup true.
 func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, error) {
-	switch {
-	case m.From != FromClient && m.From != FromAdmin:
-		return Message{}, false, fmt.Errorf("%w: from must be client or admin", ErrInvalid)
-	case m.From == FromAdmin && m.Admin == "":
-		return Message{}, false, fmt.Errorf("%w: admin name missing", ErrInvalid)
-	case m.CID == "" || len(m.CID) > MaxCIDLen:
-		return Message{}, false, fmt.Errorf("%w: cid must be 1 to %d bytes", ErrInvalid, MaxCIDLen)
-	case strings.TrimSpace(m.Text) == "" || !utf8.ValidString(m.Text):
-		return Message{}, false, fmt.Errorf("%w: text must be non-empty UTF-8", ErrInvalid)
+	if err := m.Validate(); err != nil {
+		return Message{}, false, err
 	}
 	if m.Client == "" || !s.visitors.Has(m.Client) {
 		return Message{}, false, fmt.Errorf("%w: visitor %q", ErrNotFound, m.Client)

@@ -1,0 +1,79 @@
+package hub
+
+import "github.com/chatd/chatd/store"
+
+// Feed is implemented by a Store shared by several chatd processes (package
+// cluster): there the log, not this process, decides the order of messages,
+// and a visitor may have sockets on other nodes. With such a Store the hub
+// changes in three places, and nowhere else:
+//
+//   - A stored message is not released by the hub's sequencer: every message
+//     committed by any node, the sender's own included, comes from the Feed's
+//     onMessage, once, in offset order, and goes to this node's sockets from
+//     there. So a socket never gets a message twice (once from its own
+//     AddMessage and once from the feed), and all nodes deliver in the same
+//     order. A duplicate cid is still answered to its sender alone.
+//   - The room index does not announce admin:client_status itself: it reports
+//     this node's first and last socket of a visitor with SetPresence, and
+//     the announcements come from onStatus, aggregated over all nodes.
+//   - admin:list's "connected" comes from Online, not from local sockets.
+//
+// A single-node store does not implement Feed and keeps today's path.
+type Feed interface {
+	// Subscribe registers the hub's callbacks; New calls it once, before any
+	// socket. onMessage is called from one goroutine, in offset order.
+	// Neither callback may block.
+	Subscribe(onMessage func(store.Message), onStatus func(id, name string, online, isNew bool))
+	// SetPresence says that visitor id now has (online) or no longer has a
+	// socket on this node. It must not block: it is called under the room
+	// index's lock, so calls reach the store in the order of the changes.
+	SetPresence(id, name string, online, isNew bool)
+	// Online returns the visitors with a socket on any live node, id -> name.
+	Online() map[string]string
+}
+
+// deliverCommitted sends one committed message to this node's sockets: the
+// visitor's tabs and every admin. The conn's floor drops what a replay
+// already carried.
+func (h *Hub) deliverCommitted(m store.Message) {
+	clientFrame, adminFrame := messageFrames(m)
+	h.idx.each(m.Client,
+		func(c *conn) { c.live(m.Offset, clientFrame) },
+		func(c *conn) { c.live(m.Offset, adminFrame) })
+}
+
+// deliverStatus announces a visitor's cluster-wide presence change to this
+// node's admin sockets.
+func (h *Hub) deliverStatus(id, name string, online, isNew bool) {
+	f := encodeFrame(evAdminStatus, clientStatus{ID: id, Name: name, Status: online, New: isNew})
+	h.idx.each("", nil, func(a *conn) { a.live(0, f) })
+}
+
+// online returns the visitors online: on any node with a Feed, else here.
+func (h *Hub) online() map[string]string {
+	if h.feed != nil {
+		return h.feed.Online()
+	}
+	return h.idx.online()
+}
+
+// storeToFeed is store for a Feed: AddMessage, then nothing to release, as
+// the feed brings the message to every socket here, the sender's included.
+// A duplicate cid answers the sender alone, as on a single node.
+func (h *Hub) storeToFeed(c *conn, m store.NewMessage) {
+	ctx, cancel := storeCtx()
+	defer cancel()
+	msg, dup, err := h.st.AddMessage(ctx, m)
+	if !h.accepted(c, m, msg, dup, err) {
+		return
+	}
+	if dup {
+		typ := evClientMessage
+		if c.kind == kindAdmin {
+			typ = evAdminMessage
+		}
+		c.live(0, encodeFrame(typ, msg))
+		return
+	}
+	h.stored.Add(1)
+}
