@@ -49,6 +49,7 @@ type config struct {
 	ShutdownDelay   time.Duration
 	Pprof           string
 	BcryptCost      int
+	Cluster         clusterFlags // empty: single node
 
 	// Derived by validate.
 	sync         db.SyncPolicy
@@ -59,7 +60,7 @@ type config struct {
 }
 
 // secretFlags may also be read from a file named by CHATD_<NAME>_FILE.
-var secretFlags = map[string]bool{"metrics-token": true, "token": true}
+var secretFlags = map[string]bool{"metrics-token": true, "token": true, "cluster-secret": true, "nats-url": true}
 
 // envName is the environment twin of flag name: --token-ttl -> CHATD_TOKEN_TTL.
 func envName(flagName string) string {
@@ -115,6 +116,7 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", 0, "on SIGTERM, answer /readyz 503 this long before closing sockets (load balancer drain)")
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (empty = off)")
 	bcryptFlag(fs, &c.BcryptCost)
+	clusterFlagsInto(fs, &c.Cluster)
 	return fs
 }
 
@@ -264,6 +266,9 @@ func (c *config) validate() error {
 	if c.BcryptCost < 4 || c.BcryptCost > 31 {
 		bad("--bcrypt-cost %d: must be between 4 and 31", c.BcryptCost)
 	}
+	if err := c.Cluster.validate(c.Data); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -315,7 +320,10 @@ func knownEnv() map[string]bool {
 	var s string
 	var b bool
 	var n int
-	for _, fs := range []*flag.FlagSet{serveFlags(&c), backupFlags(&s, &s, &s), healthFlags(&s, &s, &b), adminFlags(&s, &n)} {
+	var cf clusterFlags
+	var d time.Duration
+	for _, fs := range []*flag.FlagSet{serveFlags(&c), backupFlags(&s, &s, &s), healthFlags(&s, &s, &b), adminFlags(&s, &n),
+		clusterCmdFlags("", &s, &cf, &d)} {
 		fs.VisitAll(func(f *flag.Flag) {
 			known[envName(f.Name)] = true
 			if secretFlags[f.Name] {

@@ -6,12 +6,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/cluster"
 	"github.com/chatd/chatd/db"
 	"github.com/chatd/chatd/hub"
 	"github.com/chatd/chatd/seed"
@@ -25,11 +27,23 @@ import (
 // HTTP drained, store flushed and closed.
 func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	metrics := server.NewMetrics()
-	st, err := store.Open(c.Data, db.Options{
-		Sync: c.sync, Interval: c.syncInterval,
-		Logger:   log.With().Str("component", "db").Logger(),
-		OnCommit: metrics.ObserveCommit,
-	})
+	var (
+		st  backend
+		one *store.Store   // single node
+		cs  *cluster.Store // cluster mode (--cluster-name or --nats-url)
+		err error
+	)
+	if c.Cluster.enabled() {
+		cs, err = openCluster(c, log)
+		st = cs
+	} else {
+		one, err = store.Open(c.Data, db.Options{
+			Sync: c.sync, Interval: c.syncInterval,
+			Logger:   log.With().Str("component", "db").Logger(),
+			OnCommit: metrics.ObserveCommit,
+		})
+		st = one
+	}
 	if err != nil {
 		log.Error().Err(err).Msg("cannot open store")
 		return exitFail
@@ -52,12 +66,20 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		log.Warn().Str("admin", seed.DefaultAdmin).Str("password", password).Str("file", seed.Path(c.Data)).
 			Msg("no admin existed: created one with this random password (shown only now; change it with 'chatd admin set')")
 	}
-	if err := st.ReseedAdmins(admins); err != nil {
+	// bg runs the cluster's background helpers; they end before the store closes.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var bgDone sync.WaitGroup
+	defer func() { stopBG(); bgDone.Wait() }()
+	authCfg := auth.Config{TTL: c.TokenTTL}
+	if cs != nil {
+		bgDone.Go(func() { seedCluster(bg, cs, admins, log) })
+		authCfg.Sessions = cs
+	} else if err := one.ReseedAdmins(admins); err != nil {
 		log.Error().Err(err).Msg("cannot reseed admins")
 		return exitFail
 	}
-	dummyCost, _ := bcrypt.Cost([]byte(admins[0].Hash))
-	au, err := auth.New(auth.Config{TTL: c.TokenTTL, DummyCost: dummyCost}, st)
+	authCfg.DummyCost, _ = bcrypt.Cost([]byte(admins[0].Hash))
+	au, err := auth.New(authCfg, st)
 	if err != nil {
 		log.Error().Err(err).Msg("auth")
 		return exitFail
@@ -75,6 +97,9 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		metrics = nil
 	} else {
 		metrics.WatchHub(h.Stats)
+		if cs != nil {
+			metrics.Registry().MustRegister(cs.Collector())
+		}
 	}
 	srv := server.New(server.Config{
 		Hub: h, Store: st, Auth: au, Static: static.Public(),
@@ -92,7 +117,11 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	}
 	httpSrv := server.HTTPServer(srv, log)
 	serveErr := make(chan error, 1)
-	srv.SetReady(true)
+	if cs != nil {
+		bgDone.Go(func() { watchReady(bg, srv, cs, log) })
+	} else {
+		srv.SetReady(true)
+	}
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 	log.Info().Str("addr", ln.Addr().String()).Str("data", c.Data).Str("fsync", c.Fsync).
 		Int("admins", len(admins)).Msg("listening")
@@ -118,6 +147,8 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 
 	deadline, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout)
 	defer cancel()
+	stopBG()
+	bgDone.Wait()
 	srv.SetReady(false)
 	if c.ShutdownDelay > 0 {
 		t := time.NewTimer(c.ShutdownDelay)
@@ -155,6 +186,13 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	}
 	log.Info().Int("exit", code).Msg("stopped")
 	return code
+}
+
+// backend is the store chatd serves from: the single-node store or a cluster node.
+type backend interface {
+	hub.Store
+	server.Backuper
+	Close() error
 }
 
 // startPprof serves net/http/pprof on its own loopback listener.

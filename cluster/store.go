@@ -1,0 +1,512 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/chatd/chatd/store"
+)
+
+// ErrUnavailable means the cluster could not take or serve the request now
+// (no quorum, no stream leader yet, still starting); nothing was stored.
+var ErrUnavailable = errors.New("cluster unavailable")
+
+// Bucket names.
+const (
+	bucketVisitors = "chatd_visitors" // visitor id -> store.Visitor (token as SHA-256 only)
+	bucketTokens   = "chatd_tokens"   // SHA-256 of a visitor token -> visitor id
+	bucketAdmins   = "chatd_admins"   // base64url(name) -> store.Admin (bcrypt)
+	bucketSessions = "chatd_sessions" // SHA-256 of an admin login token -> session
+	bucketPresence = "chatd_presence" // node heartbeats and per-node online visitors
+)
+
+// Store is the hub's Store over JetStream, plus the commit feed and the
+// cluster-wide presence the hub subscribes to (hub.Feed). Open returns at
+// once; the node becomes usable (Ready) when the cluster has a quorum and
+// this node has read the whole log. Until then calls fail with ErrUnavailable.
+type Store struct {
+	cfg Config
+	log zerolog.Logger
+	srv *server.Server // nil when connected to an existing NATS cluster
+	nc  *nats.Conn
+	js  jetstream.JetStream
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	setup    atomic.Bool // streams and buckets exist, views caught up at least once
+	msgs     *msgView
+	msgTail  *tail
+	visitors *kvView[store.Visitor]
+	tokens   *kvView[string]
+	admins   *kvView[store.Admin]
+	sessions *kvView[Session]
+	presence *presence
+	health   health
+	toucher  *toucher
+
+	feedMu     sync.Mutex
+	onMessage  func(store.Message)
+	statusSink atomic.Pointer[func(id, name string, online, isNew bool)]
+}
+
+// Open starts the embedded NATS server (or connects to cfg.URL) and begins
+// setting the cluster up in the background; it fails only on a bad
+// configuration or a port it cannot bind.
+func Open(cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Store{cfg: cfg, log: cfg.Log, msgs: newMsgView()}
+	if cfg.Name != "" {
+		srv, err := startServer(cfg)
+		if err != nil {
+			return nil, err
+		}
+		s.srv = srv
+	}
+	nc, err := connect(cfg, s.srv)
+	if err != nil {
+		s.shutdownServer()
+		return nil, err
+	}
+	s.nc = nc
+	s.js, err = jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		s.shutdownServer()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.msgTail = newTail(nc, msgStream, msgPrefix+">", s.applyMessage, s.log)
+	s.toucher = newToucher(s)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.start()
+	}()
+	return s, nil
+}
+
+// start creates (or checks) the streams and buckets, then runs the tails,
+// the presence heartbeat and the health check until Close.
+func (s *Store) start() {
+	if err := waitJetStream(s.ctx, s.js, s.log); err != nil {
+		return
+	}
+	var kvs map[string]jetstream.KeyValue
+	for {
+		var err error
+		if kvs, err = s.ensure(s.ctx); err == nil {
+			break
+		}
+		s.log.Warn().Err(err).Msg("cannot create the cluster's streams yet (are enough nodes up?); retrying")
+		if sleep(s.ctx, 2*time.Second); s.ctx.Err() != nil {
+			return
+		}
+	}
+	s.visitors = newKVView(s.nc, kvs[bucketVisitors], jsonDecode[store.Visitor], s.log)
+	s.tokens = newKVView(s.nc, kvs[bucketTokens], func(b []byte) (string, error) { return string(b), nil }, s.log)
+	s.admins = newKVView(s.nc, kvs[bucketAdmins], jsonDecode[store.Admin], s.log)
+	s.sessions = newKVView(s.nc, kvs[bucketSessions], jsonDecode[Session], s.log)
+	s.presence = newPresence(s, kvs[bucketPresence])
+	tails := []*tail{s.msgTail, s.visitors.tail, s.tokens.tail, s.admins.tail, s.sessions.tail, s.presence.view.tail}
+	for _, t := range tails {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := t.run(s.ctx); err != nil {
+				s.log.Error().Err(err).Msg("tail stopped")
+			}
+		}()
+	}
+	// Read everything that was committed before this node started, then serve.
+	for _, t := range tails {
+		last, err := s.streamLast(s.ctx, t.stream)
+		for err != nil && s.ctx.Err() == nil {
+			sleep(s.ctx, time.Second)
+			last, err = s.streamLast(s.ctx, t.stream)
+		}
+		if t.waitFor(s.ctx, last) != nil {
+			return
+		}
+	}
+	s.wg.Add(3)
+	go func() { defer s.wg.Done(); s.presence.run(s.ctx) }()
+	go func() { defer s.wg.Done(); s.toucher.run(s.ctx) }()
+	go func() { defer s.wg.Done(); s.health.run(s.ctx, s) }()
+	s.setup.Store(true)
+	s.log.Info().Uint64("offset", s.msgTail.pos.Load()).Int("messages", s.msgs.count()).Msg("cluster store ready")
+}
+
+// ensure creates the message stream and the buckets if missing. An
+// existing one is used as it is (never updated: every node starting at
+// once would race to update it; a changed setting is applied by an operator
+// with the nats tool).
+func (s *Store) ensure(ctx context.Context) (map[string]jetstream.KeyValue, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := s.js.Stream(ctx, msgStream); errors.Is(err, jetstream.ErrStreamNotFound) {
+		_, err = s.js.CreateStream(ctx, jetstream.StreamConfig{
+			Name:        msgStream,
+			Description: "chatd messages: sequence = offset, one subject per (visitor, cid)",
+			Subjects:    []string{msgPrefix + "*.*", gapSubject},
+			Retention:   jetstream.LimitsPolicy,
+			Storage:     jetstream.FileStorage,
+			Replicas:    s.cfg.Replicas,
+			Duplicates:  s.cfg.Dedupe,
+			AllowDirect: true,
+			DenyDelete:  true,
+			MaxMsgSize:  64 << 10,
+		})
+		if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return nil, fmt.Errorf("create stream %s: %w", msgStream, err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", msgStream, err)
+	}
+	kvs := map[string]jetstream.KeyValue{}
+	for _, b := range []jetstream.KeyValueConfig{
+		{Bucket: bucketVisitors, Storage: jetstream.FileStorage},
+		{Bucket: bucketTokens, Storage: jetstream.FileStorage},
+		{Bucket: bucketAdmins, Storage: jetstream.FileStorage},
+		{Bucket: bucketSessions, Storage: jetstream.FileStorage, TTL: 48 * time.Hour},
+		{Bucket: bucketPresence, Storage: jetstream.MemoryStorage},
+	} {
+		b.Replicas, b.History = s.cfg.Replicas, 1
+		kv, err := s.js.KeyValue(ctx, b.Bucket)
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			kv, err = s.js.CreateKeyValue(ctx, b)
+			if errors.Is(err, jetstream.ErrBucketExists) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+				kv, err = s.js.KeyValue(ctx, b.Bucket)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("bucket %s: %w", b.Bucket, err)
+		}
+		kvs[b.Bucket] = kv
+	}
+	return kvs, nil
+}
+
+// streamLast is the stream's last sequence, from its leader.
+func (s *Store) streamLast(ctx context.Context, stream string) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	st, err := s.js.Stream(ctx, stream)
+	if err != nil {
+		return 0, err
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.State.LastSeq, nil
+}
+
+// Close stops the tails, the NATS connection and the embedded server.
+func (s *Store) Close() error {
+	if s.setup.Load() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		s.presence.leaveAll(ctx)
+		cancel()
+	}
+	s.cancel()
+	s.wg.Wait()
+	s.nc.Close()
+	s.shutdownServer()
+	return nil
+}
+
+func (s *Store) shutdownServer() {
+	if s.srv != nil {
+		s.srv.Shutdown()
+		s.srv.WaitForShutdown()
+	}
+}
+
+// usable fails with ErrUnavailable until the setup is done.
+func (s *Store) usable() error {
+	if !s.setup.Load() {
+		return fmt.Errorf("%w: still joining the cluster", ErrUnavailable)
+	}
+	return nil
+}
+
+// Subscribe implements hub.Feed: onMessage gets every message this node
+// applies from now on, once, in offset order; onStatus every change of a
+// visitor's presence on any node.
+func (s *Store) Subscribe(onMessage func(store.Message), onStatus func(id, name string, online, isNew bool)) {
+	s.feedMu.Lock()
+	s.onMessage = onMessage
+	s.feedMu.Unlock()
+	s.statusSink.Store(&onStatus)
+}
+
+// applyMessage is the message tail's apply: into the view, then to the hub.
+func (s *Store) applyMessage(e entry) {
+	if e.Subject == gapSubject {
+		return
+	}
+	r, err := decodeRecord(e)
+	if err != nil {
+		s.log.Error().Err(err).Uint64("offset", e.Seq).Msg("undecodable message skipped")
+		return
+	}
+	m := r.message(e.Seq)
+	s.msgs.add(m)
+	s.feedMu.Lock()
+	fn := s.onMessage
+	s.feedMu.Unlock()
+	if fn != nil {
+		fn(m)
+	}
+}
+
+// randomString returns n random bytes as hex or base64url.
+func randomString(n int, hexEnc bool) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("read random: %w", err)
+	}
+	if hexEnc {
+		return hex.EncodeToString(b), nil
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// CreateVisitor makes a new visitor (a create-if-absent on its id, then on
+// its token's hash) and returns it with its secret token.
+func (s *Store) CreateVisitor(ctx context.Context, name string, meta map[string]string) (store.Visitor, string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > store.MaxNameLen || !utf8.ValidString(name) {
+		return store.Visitor{}, "", fmt.Errorf("%w: visitor name must be 1 to %d characters", store.ErrInvalid, store.MaxNameLen)
+	}
+	if err := s.usable(); err != nil {
+		return store.Visitor{}, "", err
+	}
+	for i := 0; i < 3; i++ {
+		id, err := randomString(8, true)
+		if err != nil {
+			return store.Visitor{}, "", err
+		}
+		token, err := randomString(32, false)
+		if err != nil {
+			return store.Visitor{}, "", err
+		}
+		now := time.Now().UTC()
+		v := store.Visitor{ID: id, Name: name, TokenHash: store.HashToken(token), Created: now, LastSeen: now, Meta: meta}
+		b, _ := json.Marshal(v)
+		if _, err := s.visitors.kv.Create(ctx, id, b); errors.Is(err, jetstream.ErrKeyExists) {
+			continue
+		} else if err != nil {
+			return store.Visitor{}, "", fmt.Errorf("%w: create visitor: %v", ErrUnavailable, err)
+		}
+		if _, err := s.tokens.kv.Create(ctx, v.TokenHash, []byte(id)); err != nil {
+			return store.Visitor{}, "", fmt.Errorf("%w: store visitor token: %v", ErrUnavailable, err)
+		}
+		return v, token, nil
+	}
+	return store.Visitor{}, "", errors.New("create visitor: ids keep colliding")
+}
+
+// readWait bounds a read that may ask a stream leader.
+const readWait = 5 * time.Second
+
+// VisitorByToken finds the visitor owning token.
+func (s *Store) VisitorByToken(token string) (store.Visitor, error) {
+	if token == "" {
+		return store.Visitor{}, store.ErrNotFound
+	}
+	if err := s.usable(); err != nil {
+		return store.Visitor{}, err
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, readWait)
+	defer cancel()
+	id, err := s.tokens.get(ctx, store.HashToken(token))
+	if errors.Is(err, errNoKey) {
+		return store.Visitor{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Visitor{}, err
+	}
+	return s.visitor(ctx, id)
+}
+
+// Visitor finds a visitor by public id.
+func (s *Store) Visitor(id string) (store.Visitor, error) {
+	if !visitorRE.MatchString(id) {
+		return store.Visitor{}, store.ErrNotFound
+	}
+	if err := s.usable(); err != nil {
+		return store.Visitor{}, err
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, readWait)
+	defer cancel()
+	return s.visitor(ctx, id)
+}
+
+func (s *Store) visitor(ctx context.Context, id string) (store.Visitor, error) {
+	v, err := s.visitors.get(ctx, id)
+	if errors.Is(err, errNoKey) {
+		return store.Visitor{}, fmt.Errorf("%w: visitor %s", store.ErrNotFound, id)
+	}
+	return v, err
+}
+
+// TouchVisitor records that the visitor was seen at t. The write is queued
+// (coalesced per visitor) so a socket never waits for it; it is lost only
+// if the node dies within a second.
+func (s *Store) TouchVisitor(_ context.Context, id string, t time.Time) error {
+	s.toucher.touch(id, t)
+	return nil
+}
+
+// Visitors lists every visitor with the offset of its latest message, newest activity first.
+func (s *Store) Visitors() ([]store.VisitorSummary, error) {
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	var out []store.VisitorSummary
+	s.visitors.each(func(_ string, v store.Visitor) {
+		out = append(out, store.VisitorSummary{Visitor: v})
+	})
+	for i := range out {
+		out[i].Last = s.msgs.last(out[i].ID)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Last != out[j].Last {
+			return out[i].Last > out[j].Last
+		}
+		return out[i].LastSeen.After(out[j].LastSeen)
+	})
+	return out, nil
+}
+
+// MessagesOf returns visitor id's messages with offset > after, oldest first;
+// limit > 0 keeps only the newest limit of them. If after is beyond what
+// this node has read (the client saw it on another node), it first waits
+// for this node to catch up.
+func (s *Store) MessagesOf(id string, after uint64, limit int) ([]store.Message, error) {
+	if err := s.caughtUp(after); err != nil {
+		return nil, err
+	}
+	return s.msgs.of(id, after, limit), nil
+}
+
+// MessagesBefore returns up to limit of visitor id's messages with offset < before, oldest first.
+func (s *Store) MessagesBefore(id string, before uint64, limit int) ([]store.Message, error) {
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	return s.msgs.before(id, before, limit), nil
+}
+
+// MessagesAfter returns all messages with offset > after, oldest first; limit
+// > 0 keeps only the newest limit of them.
+func (s *Store) MessagesAfter(after uint64, limit int) ([]store.Message, error) {
+	if err := s.caughtUp(after); err != nil {
+		return nil, err
+	}
+	return s.msgs.after(after, limit), nil
+}
+
+// caughtUp waits (bounded) until this node has read offset after.
+func (s *Store) caughtUp(after uint64) error {
+	if err := s.usable(); err != nil {
+		return err
+	}
+	if s.msgTail.pos.Load() >= after {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, readWait)
+	defer cancel()
+	if err := s.msgTail.waitFor(ctx, after); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// LastOffset is the highest offset this node has read (0 if none).
+func (s *Store) LastOffset() uint64 { return s.msgTail.pos.Load() }
+
+// MessageCount is the number of messages this node has read.
+func (s *Store) MessageCount() int { return s.msgs.count() }
+
+// Admin finds an admin by name.
+func (s *Store) Admin(name string) (store.Admin, error) {
+	if name == "" {
+		return store.Admin{}, store.ErrNotFound
+	}
+	if err := s.usable(); err != nil {
+		return store.Admin{}, err
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, readWait)
+	defer cancel()
+	a, err := s.admins.get(ctx, keyOf(name))
+	if errors.Is(err, errNoKey) {
+		return store.Admin{}, store.ErrNotFound
+	}
+	return a, err
+}
+
+// ReseedAdmins makes the admins bucket hold exactly admins (this node's seed
+// file): every node reseeds at boot, so all nodes must share one seed file.
+func (s *Store) ReseedAdmins(ctx context.Context, admins []store.Admin) error {
+	if err := s.usable(); err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	for _, a := range admins {
+		k := keyOf(a.Name)
+		keep[k] = true
+		if cur, ok := s.admins.local(k); ok && cur == a {
+			continue
+		}
+		b, _ := json.Marshal(a)
+		if _, err := s.admins.kv.Put(ctx, k, b); err != nil {
+			return fmt.Errorf("reseed admin %q: %w", a.Name, err)
+		}
+	}
+	var drop []string
+	s.admins.each(func(k string, _ store.Admin) {
+		if !keep[k] {
+			drop = append(drop, k)
+		}
+	})
+	for _, k := range drop {
+		if err := s.admins.kv.Delete(ctx, k); err != nil {
+			return fmt.Errorf("reseed admins: remove: %w", err)
+		}
+	}
+	return nil
+}
+
+// Ready reports whether the node serves: set up, caught up, and the message
+// stream has a leader with a quorum. why says what is missing.
+func (s *Store) Ready() (ok bool, why string) {
+	switch {
+	case !s.setup.Load():
+		return false, "joining the cluster"
+	case !s.health.quorum.Load():
+		return false, "no quorum"
+	}
+	return true, ""
+}
