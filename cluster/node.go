@@ -105,6 +105,9 @@ func (c *Config) Validate() error {
 	if c.Replicas < 1 || c.Replicas > 5 {
 		bad("--cluster-replicas %d: want 1 to 5", c.Replicas)
 	}
+	if c.Name != "" && c.Replicas > len(c.Peers)+1 {
+		bad("--cluster-replicas %d needs at least %d nodes: give --cluster-peers", c.Replicas, c.Replicas)
+	}
 	if c.Dedupe < 100*time.Millisecond {
 		bad("--cluster-dedupe-window %v: at least 100ms", c.Dedupe)
 	}
@@ -141,7 +144,7 @@ func startServer(c Config) (*server.Server, error) {
 		Host:                   "127.0.0.1",
 		Port:                   server.RANDOM_PORT,
 		JetStream:              true,
-		StoreDir:               filepath.Join(c.DataDir, "jetstream"),
+		StoreDir:               c.DataDir, // the server adds /jetstream
 		NoSigs:                 true,
 		DisableJetStreamBanner: true,
 		Authorization:          c.Secret,
@@ -160,8 +163,13 @@ func startServer(c Config) (*server.Server, error) {
 	for _, p := range c.Peers {
 		opts.Routes = append(opts.Routes, &url.URL{Scheme: "nats-route", User: url.UserPassword(routeUser, c.Secret), Host: p})
 	}
-	if err := os.MkdirAll(opts.StoreDir, 0o700); err != nil {
-		return nil, fmt.Errorf("jetstream dir %s: %w", opts.StoreDir, err)
+	if len(c.Peers) == 0 {
+		// A cluster of one (tests, a first node to migrate into): JetStream
+		// refuses clustering without routes, so it runs unclustered.
+		opts.Cluster = server.ClusterOpts{}
+	}
+	if err := os.MkdirAll(filepath.Join(c.DataDir, "jetstream"), 0o700); err != nil {
+		return nil, fmt.Errorf("jetstream dir: %w", err)
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {

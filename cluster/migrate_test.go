@@ -1,0 +1,137 @@
+package cluster
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/chatd/chatd/db"
+	"github.com/chatd/chatd/store"
+)
+
+// oneNode starts a one-node, one-replica cluster in this process.
+func oneNode(t *testing.T) *Store {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	route := ln.Addr().String()
+	ln.Close()
+	s, err := Open(Config{Name: "t", Listen: route, Node: "solo", Secret: "test-secret-0123456789",
+		DataDir: t.TempDir(), Replicas: 1, Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := s.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestImportExportKeepOffsets moves a single-node store with gaps in its
+// offsets into a cluster and back out, and checks that visitors, tokens,
+// offsets and cids survive both ways, that a cid imported stays idempotent,
+// and that import refuses a cluster that already has messages.
+func TestImportExportKeepOffsets(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	src, err := store.Open(t.TempDir(), db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	ann, annToken, err := src.CreateVisitor(ctx, "Ann", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, _, err := src.CreateVisitor(ctx, "Bob", map[string]string{"page": "/x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Offsets 1..6 with 2, 3 and 5 unused (a gap as a crash leaves one).
+	add := func(v store.Visitor, cid, text string) {
+		t.Helper()
+		if _, _, err := src.AddMessage(ctx, store.NewMessage{Client: v.ID, From: store.FromClient, CID: cid, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(ann, "a1", "hello <b>")
+	for _, off := range []uint64{4, 6} {
+		if err := src.ImportMessage(ctx, store.Message{Offset: off, Client: bob.ID, From: store.FromClient, CID: "b" + string(rune('0'+off)), Text: "hi é", At: time.Now().UTC()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, _ := src.MessagesAfter(0, 0)
+
+	cs := oneNode(t)
+	n, err := cs.Import(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Messages != 3 || n.Visitors != 2 || n.Gaps != 3 || n.Last != 6 {
+		t.Errorf("import counts %+v", n)
+	}
+	if err := cs.msgTail.waitFor(ctx, 6); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := cs.MessagesAfter(0, 0)
+	sameMessages(t, "cluster", got, want)
+	if v, err := cs.VisitorByToken(annToken); err != nil || v.ID != ann.ID {
+		t.Errorf("token after import: %v %v", v.ID, err)
+	}
+	// An imported cid stays idempotent; a new message goes after the last offset.
+	m, dup, err := cs.AddMessage(ctx, store.NewMessage{Client: ann.ID, From: store.FromClient, CID: "a1", Text: "again"})
+	if err != nil || !dup || m.Offset != 1 || m.Text != "hello <b>" {
+		t.Errorf("re-sent imported cid: %+v dup=%v err=%v", m, dup, err)
+	}
+	m, dup, err = cs.AddMessage(ctx, store.NewMessage{Client: bob.ID, From: store.FromClient, CID: "new", Text: "after"})
+	if err != nil || dup || m.Offset != 7 {
+		t.Errorf("new message after import: %+v dup=%v err=%v", m, dup, err)
+	}
+	if _, err := cs.Import(ctx, src); err == nil {
+		t.Error("a second import into a cluster with messages was accepted")
+	}
+
+	dstDir := filepath.Join(t.TempDir(), "out")
+	dst, err := store.Open(dstDir, db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	n, err = cs.Export(ctx, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Messages != 4 || n.Visitors != 2 || n.Last != 7 {
+		t.Errorf("export counts %+v", n)
+	}
+	out, _ := dst.MessagesAfter(0, 0)
+	sameMessages(t, "export", out, append(want, m))
+	if v, err := dst.VisitorByToken(annToken); err != nil || v.ID != ann.ID {
+		t.Errorf("token after export: %v %v", v.ID, err)
+	}
+	if _, dup, err := dst.AddMessage(ctx, store.NewMessage{Client: ann.ID, From: store.FromClient, CID: "a1", Text: "x"}); err != nil || !dup {
+		t.Errorf("exported cid not idempotent: dup=%v err=%v", dup, err)
+	}
+}
+
+func sameMessages(t *testing.T, where string, got, want []store.Message) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d messages, want %d", where, len(got), len(want))
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if g.Offset != w.Offset || g.Client != w.Client || g.CID != w.CID || g.Text != w.Text || g.From != w.From || !g.At.Equal(w.At) {
+			t.Errorf("%s: message %d = %+v, want %+v", where, i, g, w)
+		}
+	}
+}
