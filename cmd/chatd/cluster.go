@@ -87,6 +87,10 @@ func openCluster(c config, log zerolog.Logger) (*cluster.Store, error) {
 // seedCluster reseeds the admins bucket from this node's seed file once the
 // cluster store is set up (every node does: keep one seed file for all).
 func seedCluster(ctx context.Context, cs *cluster.Store, admins []store.Admin, log zerolog.Logger) {
+	if len(admins) == 0 {
+		log.Info().Msg("no admins seed file on this node: the cluster's admins are used (chatd admin set on a node, then restart it, changes them)")
+		return
+	}
 	for {
 		err := cs.WaitReady(ctx)
 		if err == nil {

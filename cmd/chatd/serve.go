@@ -57,7 +57,17 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		}
 	}()
 
-	admins, password, err := seed.Ensure(c.Data, c.BcryptCost)
+	var (
+		admins   []store.Admin
+		password string
+	)
+	if cs != nil {
+		// The cluster holds the admins: only a node with a seed file reseeds
+		// them, and none invents a first admin of its own.
+		admins, err = seed.Load(c.Data)
+	} else {
+		admins, password, err = seed.Ensure(c.Data, c.BcryptCost)
+	}
 	if err != nil {
 		log.Error().Err(err).Msg("cannot load admins")
 		return exitFail
@@ -78,7 +88,10 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		log.Error().Err(err).Msg("cannot reseed admins")
 		return exitFail
 	}
-	authCfg.DummyCost, _ = bcrypt.Cost([]byte(admins[0].Hash))
+	authCfg.DummyCost = c.BcryptCost
+	if len(admins) > 0 {
+		authCfg.DummyCost, _ = bcrypt.Cost([]byte(admins[0].Hash))
+	}
 	au, err := auth.New(authCfg, st)
 	if err != nil {
 		log.Error().Err(err).Msg("auth")
