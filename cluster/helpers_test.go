@@ -32,7 +32,7 @@ type node struct {
 
 // startCluster starts n nodes on 127.0.0.1 sharing one admins seed file
 // (alice / "pw") and waits until all are ready.
-func startCluster(t *testing.T, n int, extra ...string) []*node {
+func startCluster(t testing.TB, n int, extra ...string) []*node {
 	t.Helper()
 	bin := chatdtest.Binary(t)
 	seedDir := t.TempDir()
@@ -69,7 +69,7 @@ func startCluster(t *testing.T, n int, extra ...string) []*node {
 }
 
 // freeAddr returns a 127.0.0.1 port free right now.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -80,7 +80,7 @@ func freeAddr(t *testing.T) string {
 }
 
 // waitReady waits for the node's /readyz to answer 200.
-func waitReady(t *testing.T, nd *node) {
+func waitReady(t testing.TB, nd *node) {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
@@ -101,7 +101,7 @@ func waitReady(t *testing.T, nd *node) {
 var leaderRE = regexp.MustCompile(`chatd_cluster_leader_info\{leader="([^"]*)"\} 1`)
 
 // leader asks a node's /metrics which node leads the message stream.
-func leader(t *testing.T, nd *node) string {
+func leader(t testing.TB, nd *node) string {
 	t.Helper()
 	deadline := time.Now().Add(step)
 	for time.Now().Before(deadline) {
@@ -120,7 +120,7 @@ func leader(t *testing.T, nd *node) string {
 }
 
 // login gets an admin token from a node.
-func login(t *testing.T, nd *node) string {
+func login(t testing.TB, nd *node) string {
 	t.Helper()
 	res, err := http.Post(nd.URL()+"/api/login", "application/json", strings.NewReader(`{"name":"alice","password":"pw"}`))
 	if err != nil {
@@ -135,7 +135,7 @@ func login(t *testing.T, nd *node) string {
 }
 
 // history opens an admin socket on nd and returns admin:list and every message.
-func history(t *testing.T, nd *node, token string) (list []listEntry, msgs []chatdtest.Message) {
+func history(t testing.TB, nd *node, token string) (list []listEntry, msgs []chatdtest.Message) {
 	t.Helper()
 	ws, err := chatdtest.DialWS(nd.URL(), "/ws/admin")
 	if err != nil {

@@ -28,7 +28,7 @@ type kvView[T any] struct {
 
 	mu       sync.RWMutex
 	m        map[string]T
-	onChange func(key string, v T, deleted bool) // under no lock, in stream order
+	onChange func(key string, v T, deleted bool, at time.Time) // under no lock, in stream order; at = the stream's timestamp
 }
 
 func newKVView[T any](nc *nats.Conn, kv jetstream.KeyValue, decode func([]byte) (T, error), log zerolog.Logger) *kvView[T] {
@@ -64,7 +64,7 @@ func (v *kvView[T]) apply(e entry) {
 	}
 	v.mu.Unlock()
 	if v.onChange != nil {
-		v.onChange(key, val, deleted)
+		v.onChange(key, val, deleted, e.Time)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -46,6 +47,8 @@ type presence struct {
 	byVisitor map[string]map[string]presVal // visitor -> node -> value
 	online    map[string]string             // visitors online as last announced: id -> name
 
+	closing atomic.Bool // set by leaveAll: no more heartbeats or writes
+
 	wmu   sync.Mutex
 	want  map[string]presVal // this node's visitors with a socket
 	dirty map[string]bool
@@ -86,8 +89,11 @@ func (p *presence) run(ctx context.Context) {
 	beat := p.ttl / 5
 	tick := time.NewTicker(beat)
 	defer tick.Stop()
+	// Entries of this node's previous life no longer count (another boot id);
+	// drop them from the bucket too.
+	p.purgeOwn(ctx)
 	p.heartbeat(ctx)
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !p.closing.Load() {
 		if !p.flush(ctx) {
 			sleep(ctx, 200*time.Millisecond) // no quorum: try again soon
 		}
@@ -103,6 +109,9 @@ func (p *presence) run(ctx context.Context) {
 }
 
 func (p *presence) heartbeat(ctx context.Context) {
+	if p.closing.Load() {
+		return
+	}
 	b, _ := json.Marshal(presVal{Boot: p.boot})
 	wctx, cancel := context.WithTimeout(ctx, p.ttl/5)
 	defer cancel()
@@ -142,26 +151,31 @@ func (p *presence) flush(ctx context.Context) bool {
 	return ok
 }
 
-// leaveAll deletes this node's keys on a clean shutdown, so its visitors
-// go offline at once instead of after the TTL.
+// leaveAll ends this node's presence on a clean shutdown, so its visitors
+// go offline at once instead of after the TTL: deleting its heartbeat key
+// makes every node drop its entries, which are then purged.
 func (p *presence) leaveAll(ctx context.Context) {
-	p.wmu.Lock()
-	ids := make([]string, 0, len(p.want))
-	for id := range p.want {
-		ids = append(ids, id)
+	p.closing.Store(true)
+	if err := p.kv.Delete(ctx, "node."+p.node); err != nil {
+		p.s.log.Warn().Err(err).Msg("presence: cannot announce this node's shutdown; its visitors go offline after the TTL")
+		return
 	}
-	p.want = map[string]presVal{}
-	p.wmu.Unlock()
-	for _, id := range ids {
-		if p.kv.Delete(ctx, "on."+p.node+"."+id) != nil {
-			break
-		}
+	p.purgeOwn(ctx)
+}
+
+// purgeOwn removes this node's on-keys from the bucket.
+func (p *presence) purgeOwn(ctx context.Context) {
+	st, err := p.s.js.Stream(ctx, "KV_"+bucketPresence)
+	if err == nil {
+		err = st.Purge(ctx, jetstream.WithPurgeSubject("$KV."+bucketPresence+".on."+p.node+".>"))
 	}
-	p.kv.Delete(ctx, "node."+p.node)
+	if err != nil && ctx.Err() == nil {
+		p.s.log.Debug().Err(err).Msg("presence: purge this node's keys")
+	}
 }
 
 // apply is the view's change hook, in stream order.
-func (p *presence) apply(key string, v presVal, deleted bool) {
+func (p *presence) apply(key string, v presVal, deleted bool, at time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if node, ok := strings.CutPrefix(key, "node."); ok {
@@ -173,7 +187,15 @@ func (p *presence) apply(key string, v presVal, deleted bool) {
 		if deleted { // a clean shutdown
 			n.dead, n.boot = true, ""
 		} else {
-			n.boot, n.seen, n.dead = v.Boot, time.Now(), false
+			// While this node catches up at start, a heartbeat is as old as
+			// its timestamp says (a node dead for an hour is not alive for
+			// another TTL); afterwards it is as fresh as its arrival, so a
+			// skewed clock cannot make live nodes look dead for long.
+			seen := time.Now()
+			if !p.s.setup.Load() && !at.IsZero() && at.Before(seen) {
+				seen = at
+			}
+			n.boot, n.seen, n.dead = v.Boot, seen, time.Since(seen) > p.ttl
 		}
 		p.recomputeNode(node)
 		return

@@ -17,7 +17,7 @@ import (
 // leaderless stream (an election takes nats-server 4 to 9 s) is retried
 // every retryWait until the caller's deadline.
 const (
-	attemptWait = 2 * time.Second
+	attemptWait = time.Second
 	retryWait   = 100 * time.Millisecond
 	// failFastAfter: once the node has had no quorum this long, writes are
 	// refused at once instead of waiting for the caller's deadline.

@@ -66,8 +66,11 @@ const (
 
 // retryAfterWake are the delays between reads after a wake found nothing new
 // (the publish was seen before its commit reached this replica).
+// The commit usually follows in a millisecond; on a starved machine it can
+// take hundreds, so the tail keeps looking for about a second.
 var retryAfterWake = []time.Duration{200 * time.Microsecond, 500 * time.Microsecond, time.Millisecond,
-	2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond}
+	2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 250 * time.Millisecond, 250 * time.Millisecond}
 
 func newTail(nc *nats.Conn, stream, wakeOn string, apply func(entry), log zerolog.Logger) *tail {
 	return &tail{
@@ -104,11 +107,14 @@ func (t *tail) run(ctx context.Context) error {
 				t.log.Debug().Err(err).Msg("tail read failed; retrying")
 			}
 			retry = len(retryAfterWake)
+		case n > 0 && t.pending.Load() > 0:
+			continue // the replica has more
 		case n > 0:
-			retry = 0
-			continue
+			// Caught up with the replica: wait for the next publish (a wake
+			// that came during the read is already in the channel).
+			retry = len(retryAfterWake)
 		}
-		if retry < len(retryAfterWake) && time.Since(time.Unix(0, t.woke.Load())) < 250*time.Millisecond {
+		if retry < len(retryAfterWake) && time.Since(time.Unix(0, t.woke.Load())) < time.Second {
 			sleep(ctx, retryAfterWake[retry])
 			retry++
 			continue
