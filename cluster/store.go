@@ -327,6 +327,9 @@ func (s *Store) CreateVisitor(ctx context.Context, name string, meta map[string]
 	return store.Visitor{}, "", errors.New("create visitor: ids keep colliding")
 }
 
+// staleAfter: a node whose tail has not read the stream this long is not ready.
+const staleAfter = 10 * time.Second
+
 // readWait bounds a read that may ask a stream leader.
 const readWait = 5 * time.Second
 
@@ -507,6 +510,8 @@ func (s *Store) Ready() (ok bool, why string) {
 		return false, "joining the cluster"
 	case !s.health.quorum.Load():
 		return false, "no quorum"
+	case time.Since(time.Unix(0, s.msgTail.lastOK.Load())) > staleAfter:
+		return false, "cannot read the message stream from any replica"
 	}
 	return true, ""
 }

@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -213,9 +212,6 @@ func (t *tail) waitFor(ctx context.Context, seq uint64) error {
 		}
 	}
 }
-
-// errStale means a tail has not read from any replica for too long.
-var errStale = errors.New("stream not readable")
 
 func sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
