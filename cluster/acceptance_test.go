@@ -213,7 +213,7 @@ func TestClusterSurvivesLeaderKill(t *testing.T) {
 			}
 		}()
 	}
-	agentDone := make(chan []chatdtest.Message)
+	agentDone := make(chan agentSaw, 1)
 	go func() { agentDone <- runAgent(t, agent, &dead) }()
 
 	// Mid-stream: kill -9 the stream leader.
@@ -323,10 +323,24 @@ func TestClusterSurvivesLeaderKill(t *testing.T) {
 	checkLog(t, nodes[killed].name+" restarted", msgs, all)
 
 	agent.Close()
-	if got := <-agentDone; len(got) == 0 {
+	saw := <-agentDone
+	if len(saw.msgs) == 0 {
 		t.Error("the agent saw no message")
 	}
+	// Presence is announced across nodes: the agent on node 3 heard every
+	// visitor of nodes 1 and 2 come online.
+	for _, v := range append(append([]*visitorSim{}, sims...), ghosts...) {
+		if !saw.online[v.id] {
+			t.Errorf("agent on node 3 never got admin:client_status true for %s (home node %d)", v.name, v.home+1)
+		}
+	}
 	_ = lists
+}
+
+// agentSaw is what the agent's socket received.
+type agentSaw struct {
+	msgs   []chatdtest.Message
+	online map[string]bool // visitors announced online at least once
 }
 
 // checkLog checks one node's full history: offsets strictly increase, and
@@ -358,14 +372,29 @@ func checkLog(t *testing.T, where string, msgs []chatdtest.Message, acked map[st
 
 // runAgent reads the agent's socket until it closes, answers every 5th
 // visitor message and returns what it saw; its offsets strictly increase.
-func runAgent(t *testing.T, ws *chatdtest.WS, dead *atomic.Int32) []chatdtest.Message {
-	var seen []chatdtest.Message
+func runAgent(t *testing.T, ws *chatdtest.WS, dead *atomic.Int32) agentSaw {
+	saw := agentSaw{online: map[string]bool{}}
 	var last uint64
 	n := 0
 	for {
 		f, err := ws.Read(2 * time.Minute)
 		if err != nil {
-			return seen
+			return saw
+		}
+		if f.Type == "admin:list" {
+			var list []listEntry
+			json.Unmarshal(f.Data, &list)
+			for _, e := range list {
+				saw.online[e.ID] = saw.online[e.ID] || e.Connected
+			}
+		}
+		if f.Type == "admin:client_status" {
+			var st struct {
+				ID     string
+				Status bool
+			}
+			json.Unmarshal(f.Data, &st)
+			saw.online[st.ID] = saw.online[st.ID] || st.Status
 		}
 		if f.Type != "admin:message" && f.Type != "admin:messages" {
 			continue
@@ -383,7 +412,7 @@ func runAgent(t *testing.T, ws *chatdtest.WS, dead *atomic.Int32) []chatdtest.Me
 				t.Errorf("agent: offset %d after %d", m.Offset, last)
 			}
 			last = m.Offset
-			seen = append(seen, m)
+			saw.msgs = append(saw.msgs, m)
 			if m.From == "client" {
 				if n++; n%5 == 0 && dead.Load() == 0 {
 					err := ws.Send("admin:message", map[string]any{"client": m.Client, "cid": fmt.Sprintf("r%d", m.Offset), "text": "ok"})
