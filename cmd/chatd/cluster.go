@@ -13,10 +13,19 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/cluster"
 	"github.com/chatd/chatd/db"
+	"github.com/chatd/chatd/hub"
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/store"
+)
+
+// The cluster store must stay a hub.Feed (else the hub would deliver from
+// its own acks and miss other nodes' messages) and share admin sessions.
+var (
+	_ hub.Feed      = (*cluster.Store)(nil)
+	_ auth.Sessions = (*cluster.Store)(nil)
 )
 
 // clusterFlags are the cluster mode options; all empty means a single node.
