@@ -9,32 +9,53 @@ import (
 	"github.com/chatd/chatd/static"
 )
 
-// widgetBudget is the most the widget may weigh, gzipped, for everything it loads.
-const widgetBudget = 10 * 1024
+// widgetBudget is the most the widget may weigh, gzipped, for everything one
+// page loads: widget.js and at most one language pack. It was 10 KiB for a
+// widget of about 7 KiB; issue 11 (a realm of pristine built-ins and our own
+// JSON writer, storage fallbacks and validation, CSP and Origin refusal, the
+// top-layer host, dates, links, the length counter, resync/history/page
+// events, cross-tab unread) brought widget.js to about 12.5 KiB gzipped
+// (from 14.7 KiB by serving it without indentation and comment lines), and a
+// language pack weighs about 1 KiB; the budget keeps ~0.5 KiB of headroom.
+const widgetBudget = 14 * 1024
 
-// widgetAssets are the files a customer page loads for the widget. The widget
-// carries its stylesheet and icons inside widget.js, so that is all of it.
-var widgetAssets = []string{"widget.js"}
+func gzipSize(t *testing.T, raw []byte) int {
+	t.Helper()
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if _, err := zw.Write(raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Len()
+}
 
 func TestWidgetSizeBudget(t *testing.T) {
-	total := 0
-	for _, name := range widgetAssets {
-		raw, err := fs.ReadFile(static.Public(), name)
-		if err != nil {
-			t.Fatalf("read %s: %v", name, err)
-		}
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-		if _, err := zw.Write(raw); err != nil {
-			t.Fatal(err)
-		}
-		if err := zw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%s: %d bytes, %d gzipped", name, len(raw), buf.Len())
-		total += buf.Len()
+	pub := static.Public()
+	raw, err := fs.ReadFile(pub, "widget.js")
+	if err != nil {
+		t.Fatalf("read widget.js: %v", err)
 	}
-	t.Logf("widget total: %d bytes gzipped (budget %d)", total, widgetBudget)
+	core := gzipSize(t, raw)
+	t.Logf("widget.js: %d bytes, %d gzipped", len(raw), core)
+	packs, err := fs.Glob(pub, "widget-lang/*.js")
+	if err != nil || len(packs) < 5 {
+		t.Fatalf("language packs %v: %v", packs, err)
+	}
+	largest := 0
+	for _, name := range packs {
+		b, err := fs.ReadFile(pub, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := gzipSize(t, b)
+		t.Logf("%s: %d bytes, %d gzipped", name, len(b), n)
+		largest = max(largest, n)
+	}
+	total := core + largest
+	t.Logf("widget total: %d bytes gzipped with the largest language pack (budget %d)", total, widgetBudget)
 	if total > widgetBudget {
 		t.Errorf("widget weighs %d bytes gzipped, over the %d byte budget", total, widgetBudget)
 	}

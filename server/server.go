@@ -67,7 +67,7 @@ func New(cfg Config) *Server {
 }
 
 func (s *Server) routes() {
-	s.mux.Handle("GET /", s.static())
+	s.mux.Handle("GET /", newAssets(s.cfg.Static))
 	s.mux.HandleFunc("GET /ws/client", s.cfg.Hub.ServeClient)
 	s.mux.HandleFunc("GET /ws/admin", s.cfg.Hub.ServeAdmin)
 	s.mux.HandleFunc("POST /api/login", s.login)
@@ -91,29 +91,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
 	s.mux.ServeHTTP(w, r)
-}
-
-// static serves the embedded files. widget.js is loaded by customer sites with a
-// plain <script src>, so it gets no same-origin resource policy and a short cache;
-// everything else is revalidated on each load.
-func (s *Server) static() http.Handler {
-	files := http.FileServerFS(s.cfg.Static)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := r.URL.Path; strings.HasSuffix(p, "/") {
-			// No directory listings: a directory is served only through its index.html.
-			if _, err := fs.Stat(s.cfg.Static, strings.TrimPrefix(p, "/")+"index.html"); err != nil {
-				http.NotFound(w, r)
-				return
-			}
-		}
-		if r.URL.Path == "/widget.js" {
-			w.Header().Set("Cache-Control", "public, max-age=300")
-		} else {
-			w.Header().Set("Cache-Control", "no-cache")
-			w.Header().Set("Cross-Origin-Resource-Policy", "same-origin")
-		}
-		files.ServeHTTP(w, r)
-	})
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -177,7 +177,7 @@
       listedAt = 0;
       if (!token) return;
       setConn(false, 'Reconnecting…');
-      var cap = Math.min(15000, 500 * Math.pow(2, attempt++));
+      var cap = Math.min(4000, 500 * Math.pow(2, attempt++)); // back within seconds after a restart (1012), jittered below
       retryTimer = setTimeout(connect, cap / 2 + Math.random() * cap / 2);
     };
   }

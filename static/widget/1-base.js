@@ -1,0 +1,188 @@
+/*! chatd visitor widget. Include with one tag:
+ *  <script src="https://chat.example.com/widget.js" async></script>
+ * Attributes: data-title, data-color, data-greeting, data-position (right|left), data-lang,
+ * data-offset-bottom, data-offset-side. See the README ("Embedding the widget").
+ * Source: static/widget/*.js in chatd's repository, joined in name order (one function).
+ */
+(function () {
+  'use strict';
+
+  // ---- one widget per page, however often the tag runs ----
+  // A second run (a repeated tag, a Turbo-style body swap re-running scripts) only pokes the first.
+  var W = window, D = document;
+  var GUARD = typeof Symbol == 'function' && Symbol['for'] ? Symbol['for']('chatd.widget') : '__chatd';
+  if (W[GUARD]) { try { W[GUARD](); } catch (e) { /* the first instance is gone: nothing to do */ } return; }
+  var script = D.currentScript;
+  if (!script) { var all = D.querySelectorAll('script[src*="widget.js"]'); script = all[all.length - 1]; }
+  if (!script || !script.src) return;
+  var poke = function () {};
+  try { Object.defineProperty(W, GUARD, { value: function () { poke(); } }); } catch (e) { return; }
+
+  // ---- the host element, on <html> (not <body>, which single-page apps swap) ----
+  var host = D.createElement('chatd-widget');
+  var shadow = host.attachShadow({ mode: 'open' });
+  // A fresh same-origin realm holds the built-ins as the browser made them: the host page may
+  // have replaced or polluted its own (JSON, Array.prototype, Object.prototype, setTimeout...).
+  var frame = D.createElement('iframe');
+  frame.hidden = true;
+  frame.setAttribute('aria-hidden', 'true');
+  frame.tabIndex = -1;
+  shadow.appendChild(frame);
+  D.documentElement.appendChild(host);
+  var R = W;
+  try { if (frame.contentWindow.JSON.parse('1') === 1) R = frame.contentWindow; } catch (e) { /* sandboxed: keep the page's */ }
+  var JS = R.JSON, Obj = R.Object, M = R.Math, Dt = R.Date, I18n = R.Intl, URLp = R.URL, Refl = R.Reflect;
+  var isArr = R.Array.isArray, fnText = R.Function.prototype.toString;
+  var sT = R.setTimeout, cT = R.clearTimeout;
+  function native(f) {
+    try { return typeof f == 'function' && /\{\s*\[native code\]\s*\}\s*$/.test(fnText.call(f)); } catch (e) { return false; }
+  }
+  // Timers run on the page's window with the realm's own functions (valid after the realm goes).
+  function later(f, ms) { return sT.call(W, f, ms); }
+  function cancel(id) { if (id) cT.call(W, id); }
+  var WSP = (R.WebSocket || W.WebSocket).prototype;
+  function socketClass() {
+    if (native(W.WebSocket)) return W.WebSocket;
+    try { return frame.contentWindow.WebSocket || W.WebSocket; } catch (e) { return W.WebSocket; }
+  }
+  // JSON out without the page's JSON.stringify or any toJSON it added to prototypes.
+  function enc(v) {
+    var t = typeof v, s, k, i;
+    if (v === null || t == 'number' || t == 'boolean' || t == 'string') return JS.stringify(v);
+    if (isArr(v)) {
+      for (s = '[', i = 0; i < v.length; i++) s += (i ? ',' : '') + enc(v[i]);
+      return s + ']';
+    }
+    for (s = '{', k = Obj.keys(v), i = 0; i < k.length; i++) {
+      if (v[k[i]] !== undefined) s += (s.length > 1 ? ',' : '') + JS.stringify(k[i]) + ':' + enc(v[k[i]]);
+    }
+    return s + '}';
+  }
+  function dict() { return Obj.create(null); }
+  function add(list, x) { list[list.length] = x; return list; }
+  function rand() { return M.random(); }
+  function str(v, max) { return typeof v == 'string' && v.length <= max; }
+
+  var src = new URLp(script.src, location.href);
+  var attr = function (n) { return script.getAttribute('data-' + n) || ''; };
+  var wsURL = (src.protocol == 'https:' ? 'wss://' : 'ws://') + src.host + '/ws/client';
+  var KEY = 'chatd:' + src.origin + ':';
+
+  // ---- storage: memory is the truth, localStorage (else sessionStorage) keeps it across pages ----
+  function area(name) {
+    try { var s = W[name]; s.getItem(KEY); return s; } catch (e) { return null; }
+  }
+  var LS = area('localStorage'), SS = area('sessionStorage');
+  // load returns the stored value of k after check(value) cleaned it, or def; never throws.
+  function load(k, check, def) {
+    for (var i = 0, a = [LS, SS]; i < 2; i++) {
+      var raw = null, v;
+      try { raw = a[i] && a[i].getItem(KEY + k); } catch (e) { /* unreadable */ }
+      if (raw == null) continue;
+      try { v = check(JS.parse(raw)); } catch (e) { v = undefined; }
+      if (v !== undefined) return v;
+      try { a[i].removeItem(KEY + k); } catch (e) { /* a bad value never comes back */ }
+    }
+    return def;
+  }
+  // save writes v under k; when the quota is full it drops kept history first, then falls back
+  // to sessionStorage (same tab's later pages), then to memory alone.
+  // Returns 2 when localStorage took it, 1 for sessionStorage, 0 for memory only.
+  function save(k, v) {
+    var s = enc(v), i;
+    for (i = 0; i < 2; i++) {
+      try { LS.setItem(KEY + k, s); break; } catch (e) { /* full or blocked */ }
+      if (i || k == 'conv') { i = 2; break; }
+      try { LS.removeItem(KEY + 'conv'); } catch (e) { i = 2; break; }
+    }
+    if (i < 2) { try { SS.removeItem(KEY + k); } catch (e) { /* none */ } return 2; }
+    try { LS.removeItem(KEY + k); } catch (e) { /* none */ }
+    try { SS.setItem(KEY + k, s); return 1; } catch (e) { return 0; }
+  }
+  function checkMe(v) {
+    if (v && str(v.id, 64) && str(v.token, 256) && str(v.name, 64) && v.name) return { id: v.id, token: v.token, name: v.name };
+  }
+  function checkMsgs(v) {
+    var out = [];
+    for (var i = 0; isArr(v) && i < v.length; i++) {
+      var m = v[i];
+      if (m && typeof m.offset == 'number' && m.offset > 0 && typeof m.text == 'string' && (m.from == 'client' || m.from == 'admin')) {
+        add(out, { offset: m.offset, client: str(m.client, 64) ? m.client : '', from: m.from, admin: str(m.admin, 256) ? m.admin : '',
+          cid: str(m.cid, 64) ? m.cid : '', text: m.text, at: str(m.at, 64) ? m.at : '' });
+      }
+    }
+    return out;
+  }
+  function checkConv(v) {
+    if (v && typeof v.after == 'number' && v.after >= 0) return { epoch: str(v.epoch, 256) ? v.epoch : '', after: v.after, msgs: checkMsgs(v.msgs) };
+  }
+  function checkBox(v) {
+    var out = [];
+    for (var i = 0; isArr(v) && i < v.length; i++) {
+      if (v[i] && str(v[i].cid, 64) && v[i].cid && typeof v[i].text == 'string') add(out, { cid: v[i].cid, text: v[i].text });
+    }
+    return out;
+  }
+  function checkNum(v) { if (typeof v == 'number' && v >= -1) return v; }
+
+  // ---- language: English here, others in widget-lang/<code>.js next to widget.js ----
+  var EN = {
+    dir: 'ltr',
+    title: 'Chat with us',
+    greeting: 'Hi there! How can we help you today?',
+    placeholder: 'Write a message…',
+    send: 'Send',
+    open: 'Open chat',
+    close: 'Close chat',
+    connecting: 'Connecting…',
+    reconnecting: 'Reconnecting… your messages are kept',
+    ready: 'Leave us a message, we reply here',
+    online: 'We are online',
+    away: 'We are away. Leave a message, we reply here',
+    blocked: 'The chat cannot connect on this page.',
+    refused: 'The chat is unavailable on this site.',
+    down: 'The chat is unavailable right now. We keep trying.',
+    sending: 'Sending…',
+    notSent: 'Not sent',
+    you: 'You',
+    support: 'Support',
+    rateLimited: 'You are sending messages quickly, we will send this one in a moment.',
+    tooLong: 'Messages can be up to {n} characters. Please shorten this one.',
+    left: '{n} characters left',
+    over: '{n} characters too many',
+    full: 'This conversation cannot take more messages.',
+    unread: 'unread messages',
+    powered: 'Powered by chatd',
+    order: 'an',
+    adjectives: ['Blue', 'Green', 'Golden', 'Quiet', 'Brave', 'Happy', 'Lucky', 'Swift', 'Sunny', 'Gentle',
+      'Clever', 'Calm', 'Bright', 'Silver', 'Misty', 'Cosmic', 'Jolly', 'Witty', 'Amber', 'Coral'],
+    animals: ['Otter', 'Fox', 'Panda', 'Owl', 'Koala', 'Heron', 'Lynx', 'Dolphin', 'Badger', 'Robin',
+      'Falcon', 'Seal', 'Hedgehog', 'Penguin', 'Tiger', 'Rabbit', 'Whale', 'Wren', 'Moose', 'Gecko'],
+    feminine: []
+  };
+  var LANGS = ' de fr es pt ar '; // packs shipped in static/public/widget-lang/
+  var lang = (attr('lang') || D.documentElement.lang || 'en').toLowerCase().split('-')[0];
+  if (LANGS.indexOf(' ' + lang + ' ') < 0) lang = 'en';
+
+  function withPack(done) {
+    if (lang == 'en') return done(EN);
+    var s = D.createElement('script'), t = 0, fired = false;
+    function finish() {
+      if (fired) return;
+      fired = true;
+      cancel(t);
+      var p = s.chatd, T = dict(), k;
+      s.remove();
+      for (k in EN) if (Obj.prototype.hasOwnProperty.call(EN, k)) T[k] = p && typeof p[k] == typeof EN[k] ? p[k] : EN[k];
+      if (!p) lang = 'en';
+      done(T);
+    }
+    s.onload = s.onerror = finish;
+    t = later(finish, 4000);
+    try {
+      s.src = new URLp('widget-lang/' + lang + '.js' + src.search, src).href;
+      D.documentElement.appendChild(s);
+    } catch (e) { finish(); } // e.g. Trusted Types: English then
+  }
+  withPack(start);
+

@@ -1,0 +1,352 @@
+    // ---- part 3 (static/widget/3-chat.js), still inside start(T): the socket, sending, navigation ----
+    // ---- connection ----
+    var ws = null;
+    var ready = false; // client:id received on the current socket
+    var attempt = 0;
+    var retryT = 0;
+    var identifiedAt = 0;
+    var opened = false; // the current socket opened
+    var everOpened = false;
+    var failed = 0; // attempts in a row that never opened
+    var stop = ''; // 'blocked' (CSP) or 'refused' (origin): never retried on this page
+    var refusal = '';
+    var replayMin = 0;
+
+    function frameOut(type, data) {
+      if (ws && ws.readyState == 1) WSP.send.call(ws, enc({ type: type, data: data }));
+    }
+    function transmit(item) {
+      if (ready) frameOut('client:message', { cid: item.cid, text: item.text });
+    }
+    function cut(s, n) { // at most n UTF-8 bytes, cut at a character
+      while (bytes(s) > n) s = s.slice(0, M.max(0, s.length - M.ceil((bytes(s) - n) / 3) - 1));
+      return s;
+    }
+    function connect() {
+      cancel(retryT);
+      retryT = 0;
+      if (ws || stop) return;
+      var s;
+      try {
+        var C = socketClass();
+        s = new C(wsURL);
+      } catch (e) {
+        if (e && e.name == 'SecurityError') { halt('blocked'); return; }
+        schedule();
+        return;
+      }
+      ws = s;
+      opened = false;
+      setState(everOpened || attempt ? (failed >= 3 && !everOpened ? 'down' : 'reconnecting') : 'connecting');
+      var openT = later(function () { if (ws == s) WSP.close.call(s); }, 10000);
+      s.onopen = function () {
+        cancel(openT);
+        opened = everOpened = true;
+        failed = 0;
+        var hello = { name: me.name, token: me.token, after: conv.after, meta: { page: cut(location.href, 1024) } };
+        if (conv.epoch) hello.epoch = conv.epoch;
+        frameOut('client:add', hello);
+      };
+      s.onmessage = function (ev) {
+        var f;
+        try { f = JS.parse(ev.data); } catch (e) { return; }
+        if (f && typeof f.type == 'string') handle(f.type, f.data);
+      };
+      s.onclose = function (ev) {
+        cancel(openT);
+        if (ws != s) return;
+        ws = null;
+        ready = false;
+        if (refusal || ev.code == 1008 && /origin/i.test(ev.reason || '')) { halt('refused'); return; }
+        if (stop) return;
+        // Back off from scratch only after a connection that lived a while.
+        if (identifiedAt && new Dt() - identifiedAt > 5000) attempt = 0;
+        identifiedAt = 0;
+        if (!opened) failed++;
+        setState(failed >= 3 && !everOpened ? 'down' : 'reconnecting');
+        if (ev.code == 1012) { attempt = 1; schedule(500 + rand() * 2500); } // a restart: back within seconds, spread out
+        else schedule(0, ev.code == 1008 ? 3 : 0);
+      };
+    }
+    // schedule plans the next attempt: 0.5-1 s, then doubling to at most 15 s, each randomised
+    // so that many visitors do not come back at once.
+    function schedule(ms, slower) {
+      if (retryT || stop) return;
+      var d = ms || M.min(15000, 1000 * M.pow(2, attempt + (slower || 0))) * (0.5 + rand() / 2);
+      attempt++;
+      root.setAttribute('data-retry', M.round(d));
+      retryT = later(connect, d);
+    }
+    function reconnectNow() {
+      if (!ws && !stop && (me.token || box.length || isOpen())) { attempt = 0; connect(); }
+    }
+    function halt(why) {
+      stop = why;
+      cancel(retryT);
+      retryT = 0;
+      root.removeAttribute('data-retry');
+      if (ws) { var s = ws; ws = null; try { WSP.close.call(s); } catch (e) { /* closed */ } }
+      ready = false;
+      setState(why);
+      if (why == 'blocked' && W.console) console.warn('chatd: this page\'s Content-Security-Policy blocks ' + wsURL + '; add ' + src.origin.replace(/^http/, 'ws') + ' to connect-src');
+    }
+    // A CSP that forbids our socket reports itself here (most browsers do not throw).
+    D.addEventListener('securitypolicyviolation', function (ev) {
+      var u = String(ev.blockedURI || '');
+      if (ev.disposition != 'report' && /^(connect|default)-src/.test(ev.effectiveDirective || ev.violatedDirective || '') &&
+        (u == wsURL || u.indexOf(wsURL.split('/ws/')[0]) == 0)) halt('blocked');
+    });
+
+    function handle(type, data) {
+      var i;
+      if (type == 'client:id' && data && typeof data.id == 'string') {
+        if ((me.id && data.id != me.id) || data.resync === true) {
+          // A new visitor (our token was unknown) or the server's history restarted: what we
+          // kept is not this conversation any more. The outbox stays and is sent below.
+          dropKept();
+          read = me.id && data.id != me.id ? 0 : -1;
+          save('read', read);
+          days();
+        }
+        me = { id: data.id, token: typeof data.token == 'string' ? data.token : me.token, name: typeof data.name == 'string' ? data.name : me.name };
+        save('me', me);
+        if (typeof data.epoch == 'string') conv.epoch = data.epoch;
+        if (typeof data.max_text == 'number' && data.max_text > 0) maxBytes = data.max_text;
+        agents = typeof data.agents_online == 'number' ? data.agents_online > 0 : typeof data.agents_online == 'boolean' ? data.agents_online : undefined;
+        keepConv();
+        ready = true;
+        replayMin = 0;
+        identifiedAt = +new Dt();
+        setState('online');
+        for (i = 0; i < box.length; i++) { showPending(box[i]); transmit(box[i]); }
+        pageSent = location.href;
+        count();
+      } else if (type == 'client:messages' || type == 'client:message' || type == 'client:history') {
+        var list = type == 'client:messages' ? data : type == 'client:history' ? data && data.messages : [data];
+        var changed = false, top = log.scrollHeight - log.scrollTop;
+        for (i = 0; isArr(list) && i < list.length; i++) {
+          var m = list[i];
+          if (!m) continue;
+          if (m.from == 'client' && m.cid) unbox(m.cid);
+          if (type == 'client:messages' && (!replayMin || m.offset < replayMin)) replayMin = m.offset;
+          if (accept(m, type == 'client:history')) changed = true;
+        }
+        if (type == 'client:history') {
+          older = data && data.more === true ? 1 : 0;
+          if (changed) { days(); log.scrollTop = log.scrollHeight - top; }
+        } else if (changed) {
+          keepConv();
+          days();
+          stick();
+          updateBadge();
+        }
+      } else if (type == 'client:replayed' && data) {
+        if (data.more === true) {
+          // Older messages after our cursor were not replayed: what we kept before them has a gap.
+          var kept = [];
+          for (i = 0; i < conv.msgs.length; i++) {
+            var o = conv.msgs[i].offset;
+            if (replayMin && o < replayMin) { var e = byOffset[o]; if (e && e.parentNode) log.removeChild(e); delete byOffset[o]; } else add(kept, conv.msgs[i]);
+          }
+          conv.msgs = kept;
+          older = 1;
+          days();
+        }
+        if (typeof data.last == 'number' && data.last > conv.after) conv.after = data.last;
+        if (read < 0) { read = 0; setRead(conv.after, true); }
+        keepConv();
+        updateBadge();
+      } else if (type == 'error' && data) {
+        var cid = data.cid, code = data.code;
+        if (code == 'origin_not_allowed') {
+          refusal = code;
+        } else if (code == 'rate_limited' && !ready) {
+          // Too many new visitors from this address: identify again later.
+          if (ws) WSP.close.call(ws);
+        } else if (code == 'rate_limited' && cid) {
+          say(T.rateLimited);
+          retry(cid, 1500);
+        } else if (code == 'too_large' && cid) {
+          fail(cid, fmt(T.tooLong, measure(textOf(cid)).fit));
+        } else if (code == 'quota_exceeded' && cid) {
+          fail(cid, T.full);
+        } else if (code == 'bad_request' && cid) {
+          fail(cid, T.notSent);
+        } else if ((code == 'unavailable' || code == 'internal') && cid) {
+          retry(cid, 2000);
+        } else if (code == 'unknown_type' && historyAsked) {
+          older = 0; // a server without client:history
+        }
+      }
+    }
+    var tries = dict();
+    function retry(cid, ms) {
+      var n = tries[cid] = (tries[cid] || 0) + 1;
+      later(function () { for (var i = 0; i < box.length; i++) if (box[i].cid == cid) transmit(box[i]); }, M.min(20000, ms * M.pow(1.6, n - 1)) * (0.75 + rand() / 2));
+    }
+    function textOf(cid) {
+      for (var i = 0; i < box.length; i++) if (box[i].cid == cid) return box[i].text;
+      var e = byCid[cid];
+      return e ? e.firstChild.textContent : '';
+    }
+
+    // ---- older messages when the visitor scrolls to the top ----
+    var older = 1, historyAsked = 0;
+    log.addEventListener('scroll', function () {
+      if (log.scrollTop > 40 || !older || !ready || historyAsked) return;
+      var first = 0;
+      for (var k in byOffset) if (!first || +k < first) first = +k;
+      if (!first) return;
+      historyAsked = 1;
+      later(function () { historyAsked = 0; }, 3000);
+      frameOut('client:history', { before: first, limit: 50 });
+    });
+
+    // ---- the text limit, in characters a person counts ----
+    function bytes(s) {
+      for (var n = 0, i = 0, c; i < s.length; i++) {
+        c = s.charCodeAt(i);
+        n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c < 0xdc00 && i + 1 < s.length ? (i++, 4) : 3;
+      }
+      return n;
+    }
+    function graphemes(s) {
+      var out = [];
+      try {
+        var it = new I18n.Segmenter(lang).segment(s)[R.Symbol.iterator](), r;
+        while (!(r = it.next()).done) add(out, r.value.segment);
+      } catch (e) {
+        for (var i = 0; i < s.length; i++) {
+          var c = s.charCodeAt(i);
+          add(out, c >= 0xd800 && c < 0xdc00 ? s.slice(i, ++i + 1) : s.charAt(i));
+        }
+      }
+      return out;
+    }
+    // measure: fit = characters of s within the limit, over = characters past it,
+    // left = about how many more characters like these fit, max = fit + left.
+    function measure(s) {
+      var g = graphemes(s), used = 0, fit = 0;
+      for (var i = 0; i < g.length; i++) { var b = bytes(g[i]); if (used + b > maxBytes) break; used += b; fit++; }
+      var per = g.length ? M.max(1, bytes(s) / g.length) : 1;
+      var left = fit < g.length ? 0 : M.floor((maxBytes - used) / per);
+      return { fit: fit + left, over: g.length - fit, left: left, near: bytes(s) > maxBytes * 0.8 };
+    }
+    function count() {
+      var s = input.value, m = measure(s);
+      counter.hidden = !m.near;
+      counter.classList.toggle('ov', m.over > 0);
+      counter.textContent = m.over ? fmt(T.over, m.over) : fmt(T.left, m.left);
+      return m;
+    }
+
+    function send() {
+      var s = input.value.replace(/^\s+|\s+$/g, '');
+      if (!s) return;
+      var m = measure(s);
+      if (m.over) { say(fmt(T.tooLong, m.fit)); return; }
+      var item = { cid: rid(), text: s };
+      add(box, item);
+      save('outbox', box);
+      input.value = '';
+      grow();
+      count();
+      showPending(item);
+      if (ready) transmit(item);
+      else reconnectNow();
+    }
+    function rid() {
+      var a = new R.Uint8Array(12), s = '', i;
+      try { W.crypto.getRandomValues(a); } catch (e) { for (i = 0; i < 12; i++) a[i] = rand() * 256; }
+      for (i = 0; i < 12; i++) s += (a[i] % 36).toString(36);
+      return s;
+    }
+
+    // ---- the page the visitor is on, also without a full load (pushState, popstate) ----
+    var pageSent = '', pageT = 0;
+    function moved() {
+      cancel(pageT);
+      pageT = later(function () {
+        if (!ready || location.href == pageSent) return;
+        pageSent = location.href;
+        frameOut('client:page', { url: cut(location.href, 1024), title: cut(String(D.title || ''), 256) });
+      }, 400);
+    }
+    function wrap(name) {
+      var h = W.history, orig = h && h[name];
+      if (typeof orig != 'function') return;
+      try {
+        h[name] = function () { var r = Refl.apply(orig, this, arguments); try { moved(); } catch (e) { /* never break the page */ } return r; };
+      } catch (e) { /* read-only: popstate still tells */ }
+    }
+    wrap('pushState');
+    wrap('replaceState');
+    W.addEventListener('popstate', moved);
+    W.addEventListener('hashchange', moved);
+
+    // ---- interaction ----
+    function isOpen() { return root.classList.contains('o'); }
+    function toggle(open) {
+      root.classList.toggle('o', open);
+      bubble.setAttribute('aria-expanded', String(open));
+      updateBadge();
+      if (open) {
+        reconnectNow();
+        stick();
+        input.focus();
+      }
+    }
+    function grow() {
+      input.style.height = 'auto';
+      input.style.height = M.min(input.scrollHeight + 2, 120) + 'px';
+    }
+    bubble.addEventListener('click', function () { toggle(!isOpen()); });
+    closeBtn.addEventListener('click', function () { toggle(false); bubble.focus(); });
+    sendBtn.addEventListener('click', function () { send(); input.focus(); });
+    form.addEventListener('submit', function (ev) { ev.preventDefault(); send(); input.focus(); });
+    input.addEventListener('keydown', function (ev) {
+      if (ev.key == 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); send(); }
+    });
+    input.addEventListener('input', function () { grow(); count(); });
+    root.addEventListener('keydown', function (ev) { if (ev.key == 'Escape' && isOpen()) toggle(false); });
+    W.addEventListener('online', function () {
+      if (ws || stop || !(me.token || box.length || isOpen())) return;
+      cancel(retryT);
+      retryT = 0;
+      attempt = 0;
+      schedule(50 + rand() * 450); // this device is back: at once, a little spread for a whole office
+    });
+    // A lost network often leaves a socket that looks open: drop it; the outbox keeps what is unsent.
+    W.addEventListener('offline', function () {
+      if (!ws) return;
+      var s = ws;
+      ws = null;
+      ready = false;
+      s.onclose = s.onmessage = null;
+      WSP.close.call(s);
+      setState('reconnecting');
+      schedule();
+    });
+    D.addEventListener('visibilitychange', function () {
+      if (!D.hidden) { reconnectNow(); updateBadge(); }
+    });
+    W.addEventListener('storage', function (ev) {
+      if (ev.key == KEY + 'outbox') {
+        // Another tab queued a message: show it as pending here too (its ack reaches every tab).
+        var other = load('outbox', checkBox, []);
+        for (var i = 0; i < other.length; i++) {
+          var e = byCid[other[i].cid];
+          if (!e) { add(box, other[i]); showPending(other[i]); }
+        }
+      } else if (ev.key == KEY + 'read') {
+        setRead(load('read', checkNum, 0), false);
+        updateBadge();
+      }
+    });
+
+    poke = function () { ensure(); moved(); };
+    setState(stop || 'idle');
+    updateBadge();
+    if (me.token || box.length) connect();
+  }
+}());
