@@ -43,7 +43,7 @@ type tail struct {
 	log    zerolog.Logger
 
 	inbox   string
-	replies chan *nats.Msg
+	replies *nats.Subscription // unbounded: a reply is never dropped
 	reqID   uint64
 	wake    chan struct{}
 	woke    atomic.Int64 // unix nanos of the last wake
@@ -75,19 +75,20 @@ func newTail(nc *nats.Conn, stream, wakeOn string, apply func(entry), log zerolo
 	return &tail{
 		nc: nc, stream: stream, wakeOn: wakeOn, apply: apply,
 		log:   log.With().Str("stream", stream).Logger(),
-		inbox: nc.NewRespInbox(), replies: make(chan *nats.Msg, 2*tailBatch),
-		wake: make(chan struct{}, 1), moved: make(chan struct{}),
+		inbox: nc.NewRespInbox(),
+		wake:  make(chan struct{}, 1), moved: make(chan struct{}),
 	}
 }
 
 // run tails until ctx ends.
 func (t *tail) run(ctx context.Context) error {
-	rsub, err := t.nc.ChanSubscribe(t.inbox+".*", t.replies)
+	rsub, err := t.nc.SubscribeSync(t.inbox + ".*")
 	if err != nil {
 		return fmt.Errorf("tail %s: subscribe replies: %w", t.stream, err)
 	}
 	defer rsub.Unsubscribe()
 	rsub.SetPendingLimits(-1, -1)
+	t.replies = rsub
 	wsub, err := t.nc.Subscribe(t.wakeOn, func(*nats.Msg) { t.kick() })
 	if err != nil {
 		return fmt.Errorf("tail %s: subscribe %s: %w", t.stream, t.wakeOn, err)
@@ -146,17 +147,14 @@ func (t *tail) read(ctx context.Context) (int, error) {
 	if err := t.nc.PublishRequest("$JS.API.DIRECT.GET."+t.stream, reply, req); err != nil {
 		return 0, err
 	}
-	timer := time.NewTimer(tailReqWait)
-	defer timer.Stop()
+	rctx, cancel := context.WithTimeout(ctx, tailReqWait)
+	defer cancel()
 	n := 0
+	var lastPending uint64
 	for {
-		var m *nats.Msg
-		select {
-		case <-ctx.Done():
-			return n, ctx.Err()
-		case <-timer.C:
-			return n, fmt.Errorf("direct get %s: no answer within %v", t.stream, tailReqWait)
-		case m = <-t.replies:
+		m, err := t.replies.NextMsgWithContext(rctx)
+		if err != nil {
+			return n, fmt.Errorf("direct get %s: %w", t.stream, err)
 		}
 		if m.Subject != reply {
 			continue // an answer to an earlier request that timed out
@@ -179,6 +177,14 @@ func (t *tail) read(ctx context.Context) (int, error) {
 		if err != nil || seq <= t.pos.Load() {
 			continue
 		}
+		// Each message of a batch says how many follow it; a step other
+		// than one means a message of the batch went missing on the way:
+		// stop here and ask again from the last one applied.
+		np, err := strconv.ParseUint(m.Header.Get("Nats-Num-Pending"), 10, 64)
+		if err == nil && n > 0 && np+1 != lastPending {
+			return n, fmt.Errorf("direct get %s: batch broken after %d", t.stream, t.pos.Load())
+		}
+		lastPending = np
 		ts, _ := time.Parse(time.RFC3339Nano, m.Header.Get("Nats-Time-Stamp"))
 		t.apply(entry{Seq: seq, Subject: m.Header.Get("Nats-Subject"), Header: m.Header, Data: m.Data, Time: ts})
 		t.advance(seq)
