@@ -33,6 +33,9 @@ type Counts struct {
 func (s *Store) WaitReady(ctx context.Context) error {
 	for !s.setup.Load() {
 		if sleep(ctx, 100*time.Millisecond); ctx.Err() != nil {
+			if last := s.nc.LastError(); last != nil {
+				return fmt.Errorf("cluster not ready: %w (nats: %v)", ctx.Err(), last)
+			}
 			return fmt.Errorf("cluster not ready: %w", ctx.Err())
 		}
 	}

@@ -1,11 +1,21 @@
 package main
 
 import (
+	"context"
 	"io"
+	"net"
 	"net/http"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/chatd/chatd/cluster"
+	"github.com/chatd/chatd/db"
+	"github.com/chatd/chatd/store"
 )
 
 // TestClusterFlagsValidate: cluster mode is refused with a clear message on
@@ -71,5 +81,76 @@ func TestSingleNodeRunsNoNATS(t *testing.T) {
 		if strings.Contains(stacks, pkg) {
 			t.Errorf("a goroutine of %s runs in single-node mode", pkg)
 		}
+	}
+}
+
+// TestClusterImportExportCLI runs `chatd cluster import` and `export`
+// against a one-node cluster that takes NATS clients with the cluster
+// secret as token, and checks what they move and refuse.
+func TestClusterImportExportCLI(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	src := t.TempDir()
+	st, err := store.Open(src, db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _, err := st.CreateVisitor(ctx, "Ann", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.AddMessage(ctx, store.NewMessage{Client: v.ID, From: store.FromClient, CID: "c1", Text: "hello"}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	free := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
+	}
+	const secret = "cli-test-secret-0123"
+	client := free()
+	cs, err := cluster.Open(cluster.Config{Name: "t", Listen: free(), Node: "solo", Secret: secret, Client: client,
+		DataDir: t.TempDir(), Replicas: 1, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	if err := cs.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	url := "nats://" + secret + "@" + client
+	cli := func(args ...string) (int, string, string) {
+		var out, errOut strings.Builder
+		code := run(ctx, append([]string{"cluster"}, args...), mapEnv(map[string]string{"CHATD_NATS_URL": url}), &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+	if code, out, errOut := cli("import", "--data", src, "--cluster-replicas", "1"); code != 0 || !strings.Contains(out, "1 visitors, 1 messages (last offset 1") {
+		t.Fatalf("import: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := cli("import", "--data", src, "--cluster-replicas", "1"); code == 0 || !strings.Contains(errOut, "already holds messages") {
+		t.Errorf("second import: exit %d %s", code, errOut)
+	}
+	dst := filepath.Join(t.TempDir(), "out")
+	if code, out, errOut := cli("export", "--data", dst, "--cluster-replicas", "1"); code != 0 || !strings.Contains(out, "1 visitors, 1 messages") {
+		t.Fatalf("export: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := cli("export", "--data", dst, "--cluster-replicas", "1"); code == 0 || !strings.Contains(errOut, "already holds a store") {
+		t.Errorf("export over a store: exit %d %s", code, errOut)
+	}
+	if code, _, errOut := cli("import", "--data", src, "--nats-url", "nats://wrong-secret@"+client, "--timeout", "3s"); code == 0 || !strings.Contains(errOut, "uthorization") {
+		t.Errorf("a wrong secret was accepted: %s", errOut)
+	}
+	back, err := store.Open(dst, db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Close()
+	if ms, _ := back.MessagesOf(v.ID, 0, 0); len(ms) != 1 || ms[0].Offset != 1 || ms[0].Text != "hello" {
+		t.Errorf("exported messages %+v", ms)
 	}
 }
