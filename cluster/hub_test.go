@@ -185,4 +185,12 @@ func TestHubOverFeed(t *testing.T) {
 	if s := string(st[len(st)-1].Data); !strings.Contains(s, `"status":false`) {
 		t.Errorf("last tab closed: %s", s)
 	}
+	// A cursor beyond the whole log (a client of another store) replays what
+	// there is, at once, instead of waiting for offsets that will never come.
+	tab3 := dial(t, base, "/ws/client")
+	tab3.Send("client:add", map[string]any{"name": "Ann", "token": id.Token, "after": 1000})
+	got = frames(t, tab3, func(f chatdtest.Frame) bool { return f.Type == "client:messages" || f.Type == "error" })
+	if f := got[len(got)-1]; f.Type != "client:messages" {
+		t.Errorf("cursor beyond the log: %s %s", f.Type, f.Data)
+	}
 }

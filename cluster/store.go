@@ -431,7 +431,8 @@ func (s *Store) MessagesAfter(after uint64, limit int) ([]store.Message, error) 
 	return s.msgs.after(after, limit), nil
 }
 
-// caughtUp waits (bounded) until this node has read offset after.
+// caughtUp waits (bounded) until this node has read offset after, or the
+// end of the log if after is beyond it.
 func (s *Store) caughtUp(after uint64) error {
 	if err := s.usable(); err != nil {
 		return err
@@ -441,7 +442,13 @@ func (s *Store) caughtUp(after uint64) error {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, readWait)
 	defer cancel()
-	if err := s.msgTail.waitFor(ctx, after); err != nil {
+	last, err := s.streamLast(ctx, msgStream)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	// A cursor beyond the whole log (a client of another store) waits for
+	// nothing: the replay is what there is, as on a single node.
+	if err := s.msgTail.waitFor(ctx, min(after, last)); err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return nil
