@@ -132,14 +132,20 @@ func isWrongLastSeq(err error) bool {
 		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
 }
 
+// errDuplicateInProcess is JetStream's JSStreamDuplicateMessageConflict.
+const errDuplicateInProcess = 10158
+
 // retryable errors are those of a stream without a leader or a connection
-// that is reconnecting (timeouts, no responders, 503): the same publish may
-// succeed a moment later. Other API errors (too large...) and a closed
+// that is reconnecting (timeouts, no responders, 503), or of an earlier
+// attempt still in flight: the same publish may succeed a moment later. Other API errors (too large...) and a closed
 // connection are final.
 func retryable(err error) bool {
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
-		return apiErr.Code == 503 || apiErr.Code == 500
+		// 10158: an earlier attempt with this Nats-Msg-Id is still being
+		// committed (our attempt timed out first): the next try gets its
+		// result.
+		return apiErr.Code == 503 || apiErr.Code == 500 || apiErr.ErrorCode == errDuplicateInProcess
 	}
 	return !errors.Is(err, nats.ErrConnectionClosed)
 }
