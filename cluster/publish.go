@@ -74,9 +74,13 @@ func (s *Store) AddMessage(ctx context.Context, m store.NewMessage) (store.Messa
 func (s *Store) publish(ctx context.Context, subj string, body []byte) (*jetstream.PubAck, error) {
 	for {
 		actx, cancel := context.WithTimeout(ctx, attemptWait)
+		// An attempt sent to a leader that died gets no answer: a new
+		// leader's election ends it early.
+		stop := context.AfterFunc(s.leaderCtx(), cancel)
 		msg := nats.NewMsg(subj)
 		msg.Data = body
 		ack, err := s.js.PublishMsg(actx, msg, jetstream.WithMsgID(subj), jetstream.WithExpectLastSequencePerSubject(0))
+		stop()
 		cancel()
 		if err == nil || isWrongLastSeq(err) || !retryable(err) {
 			if err != nil && !isWrongLastSeq(err) {

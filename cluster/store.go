@@ -62,6 +62,12 @@ type Store struct {
 	health   health
 	toucher  *toucher
 
+	// leader is cancelled (and replaced) whenever the message stream elects
+	// a leader: publish attempts waiting on a dead one retry at once.
+	leaderMu sync.Mutex
+	leader   context.Context
+	newLead  context.CancelFunc
+
 	feedMu     sync.Mutex
 	onMessage  func(store.Message)
 	statusSink atomic.Pointer[func(id, name string, online, isNew bool)]
@@ -95,6 +101,10 @@ func Open(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.leader, s.newLead = context.WithCancel(s.ctx)
+	if _, err := nc.Subscribe("$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED."+msgStream, func(*nats.Msg) { s.leaderElected() }); err != nil {
+		s.log.Warn().Err(err).Msg("cannot follow leader elections; retries after a failover wait for their timeout")
+	}
 	s.msgTail = newTail(nc, msgStream, msgPrefix+">", s.applyMessage, s.log)
 	s.toucher = newToucher(s)
 	s.wg.Add(1)
@@ -219,6 +229,21 @@ func (s *Store) streamLast(ctx context.Context, stream string) (uint64, error) {
 		return 0, err
 	}
 	return info.State.LastSeq, nil
+}
+
+// leaderElected ends the current leader context.
+func (s *Store) leaderElected() {
+	s.leaderMu.Lock()
+	s.newLead()
+	s.leader, s.newLead = context.WithCancel(s.ctx)
+	s.leaderMu.Unlock()
+}
+
+// leaderCtx is done at the next leader election of the message stream.
+func (s *Store) leaderCtx() context.Context {
+	s.leaderMu.Lock()
+	defer s.leaderMu.Unlock()
+	return s.leader
 }
 
 // Close stops the tails, the NATS connection and the embedded server.
