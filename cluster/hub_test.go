@@ -172,6 +172,19 @@ func TestHubOverFeed(t *testing.T) {
 			t.Errorf("%s told of a re-sent cid: %v", name, extra)
 		}
 	}
+	// A page change reaches the admins once, from the pages bucket.
+	tab2.Send("client:page", map[string]any{"url": "https://shop.example/cart", "title": "Cart"})
+	pg := frames(t, admin, func(f chatdtest.Frame) bool { return f.Type == "admin:client_page" })
+	if s := string(pg[len(pg)-1].Data); !strings.Contains(s, `"url":"https://shop.example/cart"`) || !strings.Contains(s, id.ID) {
+		t.Errorf("admin:client_page %s", s)
+	}
+	if extra := quiet(admin, 300*time.Millisecond); len(extra) > 0 {
+		t.Errorf("after one page change: %v", extra)
+	}
+	if vs, _, _, err := cs.VisitorsPage("", 10); err != nil || len(vs) != 1 || vs[0].Page == nil || vs[0].Page.Title != "Cart" {
+		t.Errorf("VisitorsPage = %+v, %v", vs, err)
+	}
+
 	// Presence: closing one tab says nothing, closing both says offline.
 	tab1.Close()
 	if extra := quiet(admin, 500*time.Millisecond); len(extra) > 0 {

@@ -19,6 +19,7 @@ import (
 type Source interface {
 	Visitors() ([]store.VisitorSummary, error)
 	MessagesAfter(after uint64, limit int) ([]store.Message, error)
+	Epoch() string
 }
 
 // Counts says what a migration moved.
@@ -134,6 +135,10 @@ func (s *Store) Import(ctx context.Context, src Source) (Counts, error) {
 	if err := wait(); err != nil {
 		return n, err
 	}
+	// Same offsets, same sequence: clients keep their cursors.
+	if err := s.setEpoch(ctx, src.Epoch()); err != nil {
+		return n, err
+	}
 	if n.Gaps > 0 {
 		st, err := s.js.Stream(ctx, msgStream)
 		if err == nil {
@@ -150,6 +155,7 @@ func (s *Store) Import(ctx context.Context, src Source) (Counts, error) {
 type Sink interface {
 	ImportVisitor(ctx context.Context, v store.Visitor) error
 	ImportMessage(ctx context.Context, m store.Message) error
+	SetEpoch(ctx context.Context, e string) error
 }
 
 // Export writes every visitor and message of the cluster into a
@@ -185,6 +191,11 @@ func (s *Store) Export(ctx context.Context, dst Sink) (Counts, error) {
 		prev = m.Offset
 		n.Messages++
 		n.Last = m.Offset
+	}
+	if e := s.Epoch(); e != "" {
+		if err := dst.SetEpoch(ctx, e); err != nil {
+			return n, err
+		}
 	}
 	return n, nil
 }

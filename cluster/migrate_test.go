@@ -87,6 +87,13 @@ func TestImportExportKeepOffsets(t *testing.T) {
 	if v, err := cs.VisitorByToken(annToken); err != nil || v.ID != ann.ID {
 		t.Errorf("token after import: %v %v", v.ID, err)
 	}
+	// Same offsets, same epoch: clients keep their cursors.
+	for deadline := time.Now().Add(10 * time.Second); cs.Epoch() != src.Epoch(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster epoch %q after import, source %q", cs.Epoch(), src.Epoch())
+		}
+		time.Sleep(10 * time.Millisecond) // the meta bucket's tail applies the new epoch
+	}
 	// An imported cid stays idempotent; a new message goes after the last offset.
 	m, dup, err := cs.AddMessage(ctx, store.NewMessage{Client: ann.ID, From: store.FromClient, CID: "a1", Text: "again"})
 	if err != nil || !dup || m.Offset != 1 || m.Text != "hello <b>" {
@@ -112,6 +119,9 @@ func TestImportExportKeepOffsets(t *testing.T) {
 	}
 	if n.Messages != 4 || n.Visitors != 2 || n.Last != 7 {
 		t.Errorf("export counts %+v", n)
+	}
+	if dst.Epoch() != cs.Epoch() {
+		t.Errorf("exported epoch %q, cluster %q", dst.Epoch(), cs.Epoch())
 	}
 	out, _ := dst.MessagesAfter(0, 0)
 	sameMessages(t, "export", out, append(want, m))

@@ -31,7 +31,7 @@ const (
 // any time after the first write (see msgSubject). The message reaches this
 // node's sockets, the sender's included, through the feed (Subscribe).
 func (s *Store) AddMessage(ctx context.Context, m store.NewMessage) (store.Message, bool, error) {
-	if err := m.Validate(); err != nil {
+	if err := m.Validate(s.Limits()); err != nil {
 		return store.Message{}, false, err
 	}
 	if err := s.usable(); err != nil {
@@ -65,6 +65,7 @@ func (s *Store) AddMessage(ctx context.Context, m store.NewMessage) (store.Messa
 	case ack.Duplicate:
 		return s.stored(ctx, map[string]any{"seq": ack.Sequence}, nonce)
 	}
+	s.raiseKnown(ack.Sequence)
 	return r.message(ack.Sequence), false, nil
 }
 
@@ -122,6 +123,31 @@ func (s *Store) stored(ctx context.Context, req map[string]any, nonce string) (s
 		return store.Message{}, false, fmt.Errorf("decode stored message %d: %w", sm.Seq, err)
 	}
 	return r.message(sm.Seq), r.Nonce != nonce, nil
+}
+
+// MessageByCID returns the message visitor id's conversation holds under
+// cid (asking the stream leader); store.ErrNotFound if none.
+func (s *Store) MessageByCID(id, cid string) (store.Message, error) {
+	if !visitorRE.MatchString(id) {
+		return store.Message{}, store.ErrNotFound
+	}
+	if err := s.usable(); err != nil {
+		return store.Message{}, err
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, readWait)
+	defer cancel()
+	sm, err := leaderGet(ctx, s.nc, msgStream, map[string]any{"last_by_subj": msgSubject(id, cid)})
+	if errors.Is(err, errNoKey) {
+		return store.Message{}, fmt.Errorf("%w: cid %q of visitor %s", store.ErrNotFound, cid, id)
+	}
+	if err != nil {
+		return store.Message{}, err
+	}
+	r, err := decodeRecord(entry{Data: sm.Data})
+	if err != nil {
+		return store.Message{}, fmt.Errorf("decode message %d: %w", sm.Seq, err)
+	}
+	return r.message(sm.Seq), nil
 }
 
 // isWrongLastSeq is the stream leader refusing a message because its subject

@@ -8,18 +8,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/chatd/chatd/hub"
+	"github.com/chatd/chatd/internal/names"
 	"github.com/chatd/chatd/store"
 )
 
@@ -34,6 +33,8 @@ const (
 	bucketAdmins   = "chatd_admins"   // base64url(name) -> store.Admin (bcrypt)
 	bucketSessions = "chatd_sessions" // SHA-256 of an admin login token -> session
 	bucketPresence = "chatd_presence" // node heartbeats and per-node online visitors
+	bucketPages    = "chatd_pages"    // visitor id -> current page and trail
+	bucketMeta     = "chatd_meta"     // "epoch" -> the cluster's epoch
 )
 
 // Store is the hub's Store over JetStream, plus the commit feed and the
@@ -58,9 +59,17 @@ type Store struct {
 	tokens   *kvView[string]
 	admins   *kvView[store.Admin]
 	sessions *kvView[Session]
+	pages    *kvView[pageDoc]
+	meta     *kvView[string]
 	presence *presence
-	health   health
-	toucher  *toucher
+	limits   atomic.Pointer[store.Limits]
+	// known is the highest offset known committed (the stream leader's last
+	// sequence at the last look, or an acknowledged publish); knownAt when
+	// the leader was last asked.
+	known   atomic.Uint64
+	knownAt atomic.Int64
+	health  health
+	toucher *toucher
 
 	// leader is cancelled (and replaced) whenever the message stream elects
 	// a leader: publish attempts waiting on a dead one retry at once.
@@ -70,6 +79,7 @@ type Store struct {
 
 	feedMu     sync.Mutex
 	onMessage  func(store.Message)
+	onPage     func(id string, current store.PageView)
 	statusSink atomic.Pointer[func(id, name string, online, isNew bool)]
 }
 
@@ -81,6 +91,8 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{cfg: cfg, log: cfg.Log, msgs: newMsgView()}
+	l := store.DefaultLimits()
+	s.limits.Store(&l)
 	if cfg.Name != "" {
 		srv, err := startServer(cfg)
 		if err != nil {
@@ -136,8 +148,16 @@ func (s *Store) start() {
 	s.tokens = newKVView(s.nc, kvs[bucketTokens], func(b []byte) (string, error) { return string(b), nil }, s.log)
 	s.admins = newKVView(s.nc, kvs[bucketAdmins], jsonDecode[store.Admin], s.log)
 	s.sessions = newKVView(s.nc, kvs[bucketSessions], jsonDecode[Session], s.log)
+	s.pages = newKVView(s.nc, kvs[bucketPages], jsonDecode[pageDoc], s.log)
+	s.pages.onChange = s.applyPage
+	s.meta = newKVView(s.nc, kvs[bucketMeta], func(b []byte) (string, error) { return string(b), nil }, s.log)
 	s.presence = newPresence(s, kvs[bucketPresence])
-	tails := []*tail{s.msgTail, s.visitors.tail, s.tokens.tail, s.admins.tail, s.sessions.tail, s.presence.view.tail}
+	if err := s.ensureEpoch(kvs[bucketMeta]); err != nil {
+		s.log.Error().Err(err).Msg("cannot read or set the cluster's epoch")
+		return
+	}
+	tails := []*tail{s.msgTail, s.visitors.tail, s.tokens.tail, s.admins.tail, s.sessions.tail,
+		s.pages.tail, s.meta.tail, s.presence.view.tail}
 	for _, t := range tails {
 		s.wg.Add(1)
 		go func() {
@@ -199,6 +219,8 @@ func (s *Store) ensure(ctx context.Context) (map[string]jetstream.KeyValue, erro
 		{Bucket: bucketAdmins, Storage: jetstream.FileStorage},
 		{Bucket: bucketSessions, Storage: jetstream.FileStorage, TTL: 48 * time.Hour},
 		{Bucket: bucketPresence, Storage: jetstream.MemoryStorage},
+		{Bucket: bucketPages, Storage: jetstream.FileStorage},
+		{Bucket: bucketMeta, Storage: jetstream.FileStorage},
 	} {
 		b.Replicas, b.History = s.cfg.Replicas, 1
 		kv, err := s.js.KeyValue(ctx, b.Bucket)
@@ -278,11 +300,22 @@ func (s *Store) usable() error {
 // Subscribe implements hub.Feed: onMessage gets every message this node
 // applies from now on, once, in offset order; onStatus every change of a
 // visitor's presence on any node.
-func (s *Store) Subscribe(onMessage func(store.Message), onStatus func(id, name string, online, isNew bool)) {
+func (s *Store) Subscribe(ev hub.FeedEvents) {
 	s.feedMu.Lock()
-	s.onMessage = onMessage
+	s.onMessage = ev.Message
+	s.onPage = ev.Page
 	s.feedMu.Unlock()
-	s.statusSink.Store(&onStatus)
+	s.statusSink.Store(&ev.Status)
+}
+
+// applyPage is the pages view's change hook: a new current page goes to the hub.
+func (s *Store) applyPage(id string, d pageDoc, deleted bool, _ time.Time) {
+	s.feedMu.Lock()
+	fn := s.onPage
+	s.feedMu.Unlock()
+	if fn != nil && !deleted {
+		fn(id, d.Current)
+	}
 }
 
 // applyMessage is the message tail's apply: into the view, then to the hub.
@@ -320,9 +353,9 @@ func randomString(n int, hexEnc bool) (string, error) {
 // CreateVisitor makes a new visitor (a create-if-absent on its id, then on
 // its token's hash) and returns it with its secret token.
 func (s *Store) CreateVisitor(ctx context.Context, name string, meta map[string]string) (store.Visitor, string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > store.MaxNameLen || !utf8.ValidString(name) {
-		return store.Visitor{}, "", fmt.Errorf("%w: visitor name must be 1 to %d characters", store.ErrInvalid, store.MaxNameLen)
+	name, err := names.CheckTrimmed(name, s.Limits().Name)
+	if err != nil {
+		return store.Visitor{}, "", fmt.Errorf("%w: visitor name: %v", store.ErrInvalid, err)
 	}
 	if err := s.usable(); err != nil {
 		return store.Visitor{}, "", err
@@ -407,27 +440,6 @@ func (s *Store) TouchVisitor(_ context.Context, id string, t time.Time) error {
 	return nil
 }
 
-// Visitors lists every visitor with the offset of its latest message, newest activity first.
-func (s *Store) Visitors() ([]store.VisitorSummary, error) {
-	if err := s.usable(); err != nil {
-		return nil, err
-	}
-	var out []store.VisitorSummary
-	s.visitors.each(func(_ string, v store.Visitor) {
-		out = append(out, store.VisitorSummary{Visitor: v})
-	})
-	for i := range out {
-		out[i].Last = s.msgs.last(out[i].ID)
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Last != out[j].Last {
-			return out[i].Last > out[j].Last
-		}
-		return out[i].LastSeen.After(out[j].LastSeen)
-	})
-	return out, nil
-}
-
 // MessagesOf returns visitor id's messages with offset > after, oldest first;
 // limit > 0 keeps only the newest limit of them. If after is beyond what
 // this node has read (the client saw it on another node), it first waits
@@ -479,8 +491,49 @@ func (s *Store) caughtUp(after uint64) error {
 	return nil
 }
 
-// LastOffset is the highest offset this node has read (0 if none).
-func (s *Store) LastOffset() uint64 { return s.msgTail.pos.Load() }
+// LastOffset is the highest offset known committed in the cluster: what
+// this node has read, what it was acknowledged, and the stream leader's last
+// sequence, asked at most every lastOffsetTTL (a client that saw an offset on
+// another node a moment ago must not be told its cursor is unknown here).
+func (s *Store) LastOffset() uint64 {
+	if s.setup.Load() && time.Since(time.Unix(0, s.knownAt.Load())) > lastOffsetTTL {
+		ctx, cancel := context.WithTimeout(s.ctx, time.Second)
+		if last, err := s.streamLast(ctx, msgStream); err == nil {
+			s.raiseKnown(last)
+			s.knownAt.Store(time.Now().UnixNano())
+		}
+		cancel()
+	}
+	return max(s.msgTail.pos.Load(), s.known.Load())
+}
+
+// lastOffsetTTL bounds how stale LastOffset's view of the leader may be.
+const lastOffsetTTL = 100 * time.Millisecond
+
+// raiseKnown records that offset off is committed.
+func (s *Store) raiseKnown(off uint64) {
+	for {
+		cur := s.known.Load()
+		if off <= cur || s.known.CompareAndSwap(cur, off) {
+			return
+		}
+	}
+}
+
+// Applied implements hub.Feed: the last offset delivered through the feed.
+func (s *Store) Applied() uint64 { return s.msgTail.pos.Load() }
+
+// SetLimits sets the name and text limits (cmd/chatd, before serving).
+func (s *Store) SetLimits(l store.Limits) error {
+	if err := l.Check(); err != nil {
+		return err
+	}
+	s.limits.Store(&l)
+	return nil
+}
+
+// Limits returns the limits the store enforces.
+func (s *Store) Limits() store.Limits { return *s.limits.Load() }
 
 // MessageCount is the number of messages this node has read.
 func (s *Store) MessageCount() int { return s.msgs.count() }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/tidwall/buntdb"
 	"github.com/tidwall/gjson"
+
+	"github.com/chatd/chatd/internal/jsontext"
 )
 
 // Index declares an in-memory index over one or two top-level JSON fields.
@@ -282,7 +284,7 @@ func (c *Collection[T]) Insert(ctx context.Context, doc T) (T, error) {
 				return fmt.Errorf("%w: %s id %s", ErrDuplicate, c.s.Name, id)
 			}
 		}
-		raw, err := json.Marshal(&d)
+		raw, err := jsontext.Marshal(&d)
 		if err != nil {
 			return fmt.Errorf("encode %s document: %w", c.s.Name, err)
 		}
@@ -327,7 +329,7 @@ func (c *Collection[T]) Update(ctx context.Context, doc T) error {
 		if !found {
 			return fmt.Errorf("%w: %s id %s", ErrNotFound, c.s.Name, id)
 		}
-		raw, err := json.Marshal(&doc)
+		raw, err := jsontext.Marshal(&doc)
 		if err != nil {
 			return fmt.Errorf("encode %s document: %w", c.s.Name, err)
 		}
@@ -412,7 +414,7 @@ func (c *Collection[T]) Reseed(ctx context.Context, docs []T) error {
 			return fmt.Errorf("reseed %s: %w: id %q", c.s.Name, ErrDuplicate, ids[i])
 		}
 		seen[ids[i]] = true
-		raw, err := json.Marshal(&docs[i])
+		raw, err := jsontext.Marshal(&docs[i])
 		if err != nil {
 			return fmt.Errorf("encode %s document: %w", c.s.Name, err)
 		}

@@ -24,11 +24,13 @@ const maxPending = 4096
 
 // conn is the hub's state for one socket (one melody session).
 type conn struct {
-	h      *Hub
-	kind   int
-	ip     string
-	remote string
-	reject string // error code to answer with, then close, as soon as it opens
+	h         *Hub
+	kind      int
+	ip        string // client IP, for logs
+	addr      string // ip grouped as per-address limits count it (IPv6 by prefix)
+	remote    string
+	reject    string // error code to answer with, then close, as soon as it opens
+	rejectMsg string
 
 	raw      atomic.Pointer[net.Conn] // the hijacked connection, to drop a stuck socket
 	s        *melody.Session
@@ -80,10 +82,12 @@ type pending struct {
 }
 
 func newConn(h *Hub, kind int, r *http.Request) *conn {
+	ip := h.cfg.ClientIP(r)
 	return &conn{
 		h:        h,
 		kind:     kind,
-		ip:       h.cfg.ClientIP(r),
+		ip:       ip,
+		addr:     h.cfg.AddressKey(ip),
 		remote:   r.RemoteAddr,
 		upgraded: make(chan struct{}),
 		drained:  make(chan struct{}, 1),
@@ -128,13 +132,15 @@ func (c *conn) beginReplay(after uint64) {
 	c.mu.Unlock()
 }
 
-// endReplay sets the floor to the last replayed offset and flushes pending.
-func (c *conn) endReplay(floor uint64) {
+// endReplay sets the floor to the last replayed offset, writes the replay's
+// end marker and then the live frames held meanwhile.
+func (c *conn) endReplay(floor uint64, marker []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if floor > c.floor {
 		c.floor = floor
 	}
+	c.write(marker)
 	for _, p := range c.pending {
 		if p.offset == 0 || p.offset > c.floor {
 			c.write(p.frame)
@@ -212,14 +218,16 @@ func (c *conn) dropSlow(why string) {
 }
 
 // forceClose drops the TCP connection without a close frame; melody then
-// ends the session and the disconnect handler runs.
-func (c *conn) forceClose() {
+// ends the session and the disconnect handler runs. It reports whether this
+// call closed it. A write blocked on a full TCP window fails at once.
+func (c *conn) forceClose() bool {
 	if !c.closing.CompareAndSwap(false, true) {
-		return
+		return false
 	}
 	if p := c.raw.Load(); p != nil {
 		(*p).Close()
 	}
+	return true
 }
 
 // hijackWriter records the connection gorilla/websocket hijacks, so the hub

@@ -7,6 +7,7 @@ import (
 	"math"
 	"runtime/debug"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chatd/chatd/store"
 	"github.com/olahol/melody"
@@ -45,8 +46,8 @@ func (h *Hub) deliver(r release) {
 // idle socket for its whole life (8 KiB instead of 4 KiB per socket).
 func (h *Hub) onMessage(s *melody.Session, b []byte) {
 	c := connOf(s)
-	if c == nil || c.closing.Load() {
-		return
+	if c == nil || c.closing.Load() || c.reject != "" {
+		return // a refused socket is only told why and closed: nothing it sends is read
 	}
 	done := make(chan struct{})
 	go func() {
@@ -65,6 +66,13 @@ func (h *Hub) onMessage(s *melody.Session, b []byte) {
 
 // handle decodes and runs one frame of socket c.
 func (h *Hub) handle(c *conn, b []byte) {
+	if !utf8.Valid(b) {
+		// RFC 6455 §8.1: a text frame that is not UTF-8 fails the connection
+		// (close code 1007, RFC 6455 §7.4.1). Nothing of it is read.
+		h.reply(c, refuse(codeBadJSON, "frame is not valid UTF-8", ""))
+		c.closeWith(CloseInvalidData, "invalid UTF-8")
+		return
+	}
 	f, fe := decodeFrame(b, h.lim)
 	known := socketTakes(c.kind, f.Type)
 	switch {
@@ -103,15 +111,23 @@ func (h *Hub) handle(c *conn, b []byte) {
 		if h.adminStillValid(c) {
 			h.adminHistory(c, f.AdminHistory)
 		}
+	case evClientHistory:
+		h.history(c, evClientHistory, c.who().visitor, f.AdminHistory)
+	case evClientPage:
+		h.clientPage(c, f.ClientPage)
+	case evAdminVisitors:
+		if h.adminStillValid(c) {
+			h.adminVisitors(c, f.AdminVisitors)
+		}
 	}
 }
 
 // socketTakes reports whether typ is an inbound event of a socket of kind.
 func socketTakes(kind int, typ string) bool {
 	if kind == kindAdmin {
-		return typ == evAdminAdd || typ == evAdminMessage || typ == evAdminHistory
+		return typ == evAdminAdd || typ == evAdminMessage || typ == evAdminHistory || typ == evAdminVisitors
 	}
-	return typ == evClientAdd || typ == evClientMessage
+	return typ == evClientAdd || typ == evClientMessage || typ == evClientHistory || typ == evClientPage
 }
 
 func addEvent(c *conn) string {
@@ -132,82 +148,6 @@ func storeCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), storeWait)
 }
 
-// clientAdd identifies a visitor socket: restore or create the visitor, join
-// its room, answer client:id and replay its messages after p.After.
-func (h *Hub) clientAdd(c *conn, p *clientAdd) {
-	if c.who() != nil {
-		h.reply(c, refuse(codeBadRequest, "socket already identified", ""))
-		return
-	}
-	ctx, cancel := storeCtx()
-	defer cancel()
-	var (
-		v     store.Visitor
-		err   error
-		token = p.Token
-		isNew bool
-	)
-	if token != "" {
-		v, err = h.st.VisitorByToken(token)
-		switch {
-		case errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid):
-			token = "" // unknown token: a new visitor, never someone else's
-		case err != nil:
-			h.log.Error().Err(err).Str("remote", c.remote).Msg("look up visitor token")
-			h.reply(c, refuse(codeUnavailable, "store unavailable, retry", ""))
-			return
-		}
-	}
-	if token == "" {
-		if p.Name == "" {
-			h.reply(c, refuse(codeBadRequest, "name is required for a new visitor", ""))
-			return
-		}
-		if !h.newVisitors.allow(c.ip) {
-			h.log.Info().Str("remote", c.remote).Str("ip", c.ip).Msg("visitor creation rate-limited")
-			h.reply(c, refuse(codeRateLimited, "too many new visitors from this address, retry later", ""))
-			return
-		}
-		v, token, err = h.st.CreateVisitor(ctx, p.Name, p.Meta)
-		if err != nil {
-			if errors.Is(err, store.ErrInvalid) {
-				h.reply(c, refuse(codeBadRequest, "visitor refused", ""))
-				return
-			}
-			h.log.Error().Err(err).Str("remote", c.remote).Msg("create visitor")
-			h.reply(c, refuse(codeUnavailable, "store unavailable, retry", ""))
-			return
-		}
-		isNew = true
-	}
-	id := &identity{visitor: v.ID, name: v.Name, limiter: h.msgLimits.acquire(v.ID)}
-	c.beginReplay(p.After)
-	first, ok := h.idx.joinVisitor(c, id, h.cfg.SocketsPerVisit, isNew)
-	if !ok {
-		h.msgLimits.release(v.ID)
-		h.log.Warn().Str("visitor", v.ID).Str("remote", c.remote).Msg("too many sockets for one visitor")
-		h.reply(c, refuse(codeTooMany, "too many sockets for this visitor", ""))
-		c.closeWith(ClosePolicy, codeTooMany)
-		return
-	}
-	h.log.Debug().Str("visitor", v.ID).Str("remote", c.remote).Bool("new", isNew).Msg("visitor connected")
-	if first {
-		if err := h.st.TouchVisitor(ctx, v.ID, timeNow()); err != nil {
-			h.log.Warn().Err(err).Str("visitor", v.ID).Msg("touch visitor on connect")
-		}
-	}
-	c.write(encodeFrame(evClientID, clientID{ID: v.ID, Token: token, Name: v.Name}))
-	msgs, err := h.st.MessagesOf(v.ID, p.After, 0)
-	if err != nil {
-		h.replayFailed(c, err)
-		return
-	}
-	if !h.sendChunks(c, evClientMessages, msgs) {
-		return
-	}
-	c.endReplay(lastOffset(msgs))
-}
-
 // clientMessage stores a visitor's message and sends it to its tabs and the admins.
 func (h *Hub) clientMessage(c *conn, p *sendMessage) {
 	id := c.who()
@@ -215,16 +155,31 @@ func (h *Hub) clientMessage(c *conn, p *sendMessage) {
 		h.reply(c, refuse(codeRateLimited, "too many messages, slow down", p.CID))
 		return
 	}
-	h.store(c, store.NewMessage{Client: id.visitor, From: store.FromClient, CID: p.CID, Text: p.Text})
+	refund, ok := h.quota.take(id.visitor, c.addr, len(p.Text)+len(p.CID)+messageOverhead)
+	if !ok {
+		// A retry of a message already stored is answered as always: the
+		// budget only refuses storing something new.
+		if m, err := h.st.MessageByCID(id.visitor, p.CID); err == nil && m.From == store.FromClient {
+			c.live(0, encodeFrame(evClientMessage, m))
+			return
+		}
+		h.log.Debug().Str("visitor", id.visitor).Str("addr", c.addr).Msg("storage budget used up")
+		h.reply(c, refuse(codeQuota, "storage budget of this visitor or its address is used up; nothing stored, retry later", p.CID))
+		return
+	}
+	h.store(c, store.NewMessage{Client: id.visitor, From: store.FromClient, CID: p.CID, Text: p.Text}, refund)
 }
 
 // store adds m and, once AddMessage has returned, releases it in offset order:
 // the acknowledgement (client:message to the visitor's sockets, admin:message
 // to the admins) is never sent for a message that is not stored. A duplicate
 // cid answers the sender alone with the stored message and tells nobody else.
-func (h *Hub) store(c *conn, m store.NewMessage) {
+//
+// refund, if not nil, is called when nothing new was stored (an error or a
+// duplicate), to give back the storage budget taken for m.
+func (h *Hub) store(c *conn, m store.NewMessage, refund func()) {
 	if h.feed != nil {
-		h.storeToFeed(c, m)
+		h.storeToFeed(c, m, refund)
 		return
 	}
 	ctx, cancel := storeCtx()
@@ -237,6 +192,9 @@ func (h *Hub) store(c *conn, m store.NewMessage) {
 	t := h.seq.begin()
 	defer func() { h.seq.finish(t, rel, stored) }()
 	msg, dup, err := h.st.AddMessage(ctx, m)
+	if (err != nil || dup) && refund != nil {
+		refund()
+	}
 	if !h.accepted(c, m, msg, dup, err) {
 		return
 	}
@@ -275,58 +233,6 @@ func (h *Hub) accepted(c *conn, m store.NewMessage, msg store.Message, dup bool,
 	return true
 }
 
-// adminAdd identifies an admin socket by its login token, then sends the
-// visitor list and the messages after p.After (the newest p.Limit if > 0).
-func (h *Hub) adminAdd(c *conn, p *adminAdd) {
-	if c.who() != nil {
-		h.reply(c, refuse(codeBadRequest, "socket already identified", ""))
-		return
-	}
-	name, ok := h.auth.Verify(p.Token)
-	if !ok {
-		h.log.Info().Str("remote", c.remote).Msg("admin socket with a bad token")
-		h.reply(c, refuse(codeUnauthorized, "invalid or expired token", ""))
-		c.closeWith(ClosePolicy, codeUnauthorized)
-		return
-	}
-	c.beginReplay(p.After)
-	h.idx.joinAdmin(c, &identity{name: name, token: p.Token})
-	h.log.Info().Str("admin", name).Str("remote", c.remote).Msg("admin connected")
-
-	visitors, err := h.st.Visitors()
-	if err != nil {
-		h.replayFailed(c, err)
-		return
-	}
-	online := h.online()
-	list := make([]listEntry, 0, len(visitors)+len(online))
-	listed := make(map[string]bool, len(visitors))
-	for _, v := range visitors {
-		_, on := online[v.ID]
-		listed[v.ID] = true
-		list = append(list, listEntry{
-			ID: v.ID, Name: v.Name, Connected: on, Last: v.Last, Meta: v.Meta,
-			Seen: rfc3339(v.LastSeen), Created: rfc3339(v.Created),
-		})
-	}
-	for vid, vname := range online { // created after Visitors() was read
-		if !listed[vid] {
-			now := rfc3339(timeNow())
-			list = append(list, listEntry{ID: vid, Name: vname, Connected: true, Seen: now, Created: now})
-		}
-	}
-	c.write(encodeFrame(evAdminList, list))
-	msgs, err := h.st.MessagesAfter(p.After, p.Limit)
-	if err != nil {
-		h.replayFailed(c, err)
-		return
-	}
-	if !h.sendChunks(c, evAdminMessages, msgs) {
-		return
-	}
-	c.endReplay(lastOffset(msgs))
-}
-
 // adminStillValid re-checks the admin's token on every event, so an expired
 // or revoked token ends the socket.
 func (h *Hub) adminStillValid(c *conn) bool {
@@ -349,7 +255,7 @@ func (h *Hub) adminMessage(c *conn, p *sendMessage) {
 		h.reply(c, refuse(codeUnavailable, "store unavailable, retry with the same cid", p.CID))
 		return
 	}
-	h.store(c, store.NewMessage{Client: p.Client, From: store.FromAdmin, Admin: c.who().name, CID: p.CID, Text: p.Text})
+	h.store(c, store.NewMessage{Client: p.Client, From: store.FromAdmin, Admin: c.who().name, CID: p.CID, Text: p.Text}, nil)
 }
 
 // adminHistory answers older messages of one visitor, oldest first.
@@ -362,13 +268,20 @@ func (h *Hub) adminHistory(c *conn, p *adminHistory) {
 		h.reply(c, refuse(codeUnavailable, "store unavailable, retry", ""))
 		return
 	}
+	h.history(c, evAdminHistory, p.Client, p)
+}
+
+// history answers typ (admin:history or client:history) with the newest
+// p.Limit messages of visitor id before p.Before (0: from the newest),
+// oldest first, and whether older ones remain.
+func (h *Hub) history(c *conn, typ, id string, p *adminHistory) {
 	before := p.Before
 	if before == 0 {
 		before = math.MaxUint64
 	}
-	msgs, err := h.st.MessagesBefore(p.Client, before, p.Limit+1)
+	msgs, err := h.st.MessagesBefore(id, before, p.Limit+1)
 	if err != nil {
-		h.log.Error().Err(err).Str("admin", c.who().name).Msg("read history")
+		h.log.Error().Err(err).Str("visitor", c.logVisitor()).Str("admin", c.logAdmin()).Msg("read history")
 		h.reply(c, refuse(codeUnavailable, "store unavailable, retry", ""))
 		return
 	}
@@ -379,7 +292,7 @@ func (h *Hub) adminHistory(c *conn, p *adminHistory) {
 	if msgs == nil {
 		msgs = []store.Message{}
 	}
-	c.write(encodeFrame(evAdminHistory, historyReply{Client: p.Client, Messages: msgs, More: more}))
+	c.write(encodeFrame(typ, historyReply{Client: id, Messages: msgs, More: more}))
 }
 
 // sendChunks writes msgs as frames of at most chunkMessages, waiting for room

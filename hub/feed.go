@@ -17,19 +17,31 @@ import "github.com/chatd/chatd/store"
 //     this node's first and last socket of a visitor with SetPresence, and
 //     the announcements come from onStatus, aggregated over all nodes.
 //   - admin:list's "connected" comes from Online, not from local sockets.
+//   - admin:client_page comes from FeedEvents.Page (a page recorded on any node).
 //
 // A single-node store does not implement Feed and keeps today's path.
 type Feed interface {
 	// Subscribe registers the hub's callbacks; New calls it once, before any
-	// socket. onMessage is called from one goroutine, in offset order.
-	// Neither callback may block.
-	Subscribe(onMessage func(store.Message), onStatus func(id, name string, online, isNew bool))
+	// socket. Message is called from one goroutine, in offset order. No
+	// callback may block.
+	Subscribe(FeedEvents)
 	// SetPresence says that visitor id now has (online) or no longer has a
 	// socket on this node. It must not block: it is called under the room
 	// index's lock, so calls reach the store in the order of the changes.
 	SetPresence(id, name string, online, isNew bool)
 	// Online returns the visitors with a socket on any live node, id -> name.
 	Online() map[string]string
+	// Applied is the last offset onMessage has been called with (or passed
+	// over): no message at or below it can still come from the feed. It
+	// plays the part of the sequencer's published offset in replay markers.
+	Applied() uint64
+}
+
+// FeedEvents are the hub's callbacks for a Feed.
+type FeedEvents struct {
+	Message func(store.Message)                       // every committed message, once, in offset order
+	Status  func(id, name string, online, isNew bool) // a visitor's presence changed cluster-wide
+	Page    func(id string, current store.PageView)   // a visitor's current page changed
 }
 
 // deliverCommitted sends one committed message to this node's sockets: the
@@ -49,6 +61,21 @@ func (h *Hub) deliverStatus(id, name string, online, isNew bool) {
 	h.idx.each("", nil, func(a *conn) { a.live(0, f) })
 }
 
+// published is the offset at or below which no message can still reach a
+// socket live: the sequencer's, or the Feed's.
+func (h *Hub) published() uint64 {
+	if h.feed != nil {
+		return h.feed.Applied()
+	}
+	return h.seq.published()
+}
+
+// deliverPage tells this node's admins of a visitor's new current page.
+func (h *Hub) deliverPage(id string, cur store.PageView) {
+	f := encodeFrame(evAdminClientPage, pageEvent{ID: id, URL: cur.URL, Title: cur.Title, At: rfc3339(cur.At)})
+	h.idx.each("", nil, func(a *conn) { a.live(0, f) })
+}
+
 // online returns the visitors online: on any node with a Feed, else here.
 func (h *Hub) online() map[string]string {
 	if h.feed != nil {
@@ -60,10 +87,13 @@ func (h *Hub) online() map[string]string {
 // storeToFeed is store for a Feed: AddMessage, then nothing to release, as
 // the feed brings the message to every socket here, the sender's included.
 // A duplicate cid answers the sender alone, as on a single node.
-func (h *Hub) storeToFeed(c *conn, m store.NewMessage) {
+func (h *Hub) storeToFeed(c *conn, m store.NewMessage, refund func()) {
 	ctx, cancel := storeCtx()
 	defer cancel()
 	msg, dup, err := h.st.AddMessage(ctx, m)
+	if (err != nil || dup) && refund != nil {
+		refund()
+	}
 	if !h.accepted(c, m, msg, dup, err) {
 		return
 	}

@@ -8,6 +8,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/chatd/chatd/internal/jsontext"
+	"github.com/chatd/chatd/internal/names"
 	"github.com/chatd/chatd/store"
 )
 
@@ -24,6 +26,14 @@ const (
 	evAdminHistory   = "admin:history"
 	evAdminStatus    = "admin:client_status"
 	evError          = "error"
+
+	// Extensions (docs/protocol.md).
+	evClientReplayed  = "client:replayed"
+	evClientHistory   = "client:history"
+	evClientPage      = "client:page"
+	evAdminReplayed   = "admin:replayed"
+	evAdminVisitors   = "admin:visitors"
+	evAdminClientPage = "admin:client_page"
 )
 
 // Error codes of the error frame.
@@ -39,24 +49,33 @@ const (
 	codeNotFound      = "not_found"
 	codeUnavailable   = "unavailable"
 	codeInternal      = "internal"
+	codeQuota         = "quota_exceeded"
+	codeOrigin        = "origin_not_allowed"
 )
 
 // errorCodes lists every code, in the order of Stats.Rejected counters.
 var errorCodes = [...]string{
 	codeBadJSON, codeUnknownType, codeBadRequest, codeTooLarge, codeNotIdentified,
 	codeUnauthorized, codeRateLimited, codeTooMany, codeNotFound, codeUnavailable, codeInternal,
+	codeQuota, codeOrigin,
 }
 
 // Protocol limits that are not configurable.
 const (
-	maxCID        = 64  // bytes of a cid
-	maxToken      = 256 // bytes of a token; longer ones are refused as bad_request
-	maxMetaKeys   = 32  // entries of client:add meta
-	maxMetaKey    = 64  // bytes of one meta key
+	maxCID        = store.MaxCIDLen // bytes of a cid
+	maxToken      = 256             // bytes of a token; longer ones are refused as bad_request
+	maxEpoch      = store.MaxEpochLen
+	maxMetaKeys   = 32 // entries of client:add meta
+	maxMetaKey    = 64 // bytes of one meta key
 	maxMetaValue  = 1024
-	chunkMessages = 500 // messages per replay frame
-	historyDef    = 100 // default admin:history limit
-	historyMax    = 500 // largest admin:history limit
+	maxPageURL    = maxMetaValue // bytes of a client:page url (and of meta.page)
+	maxPageTitle  = 256          // bytes of a client:page title
+	chunkMessages = 500          // messages per replay frame
+	historyDef    = 100          // default admin:history / client:history limit
+	historyMax    = 500          // largest admin:history / client:history limit
+	replayCap     = 1000         // most messages a replay sends (the newest ones)
+	listMax       = 500          // most visitors in admin:list and one admin:visitors page
+	maxCursor     = 256          // bytes of an admin:visitors cursor
 )
 
 // frameError is a refusal to send back as an error frame.
@@ -72,7 +91,8 @@ func refuse(code, msg, cid string) *frameError {
 	return &frameError{Code: code, Message: msg, CID: cid}
 }
 
-// limits are the checks decodeFrame applies.
+// limits are the checks decodeFrame applies; maxText and maxName come from
+// the store's Limits, the one source of those numbers.
 type limits struct {
 	maxFrame int // bytes of a frame
 	maxText  int // bytes of message text
@@ -81,18 +101,31 @@ type limits struct {
 
 // frame is one decoded, validated inbound event; exactly one payload is set.
 type frame struct {
-	Type         string
-	ClientAdd    *clientAdd
-	Message      *sendMessage // client:message and admin:message
-	AdminAdd     *adminAdd
-	AdminHistory *adminHistory
+	Type          string
+	ClientAdd     *clientAdd
+	Message       *sendMessage // client:message and admin:message
+	AdminAdd      *adminAdd
+	AdminHistory  *adminHistory // admin:history and client:history (Client empty)
+	ClientPage    *clientPage
+	AdminVisitors *adminVisitors
 }
 
 type clientAdd struct {
 	Name  string            `json:"name"`
 	Token string            `json:"token"`
 	After uint64            `json:"after"`
+	Epoch string            `json:"epoch"`
 	Meta  map[string]string `json:"meta"`
+}
+
+type clientPage struct {
+	URL   string `json:"url"`
+	Title string `json:"title"`
+}
+
+type adminVisitors struct {
+	Before string `json:"before"`
+	Limit  int    `json:"limit"`
 }
 
 type sendMessage struct {
@@ -105,6 +138,7 @@ type adminAdd struct {
 	Token string `json:"token"`
 	After uint64 `json:"after"`
 	Limit int    `json:"limit"`
+	Epoch string `json:"epoch"`
 }
 
 type adminHistory struct {
@@ -122,12 +156,20 @@ type envelope struct {
 // decodeFrame parses and validates one inbound frame. It never panics; a
 // refused frame yields a *frameError carrying the cid when one could be read.
 func decodeFrame(b []byte, lim limits) (frame, *frameError) {
+	if !utf8.Valid(b) { // RFC 6455 §8.1: the socket is failed with 1007 (see handle)
+		return frame{}, refuse(codeBadJSON, "frame is not valid UTF-8", "")
+	}
 	if lim.maxFrame > 0 && len(b) > lim.maxFrame {
 		return frame{}, refuse(codeTooLarge, "frame larger than the limit", peekCID(b))
 	}
 	trimmed := bytes.Trim(b, " \t\r\n") // JSON white space only
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return frame{}, refuse(codeBadJSON, "frame is not a JSON object", "")
+	}
+	// encoding/json would decode an unpaired surrogate escape as U+FFFD:
+	// text the sender did not send. Refused, never rewritten.
+	if err := jsontext.CheckEscapes(trimmed); err != nil {
+		return frame{}, refuse(codeBadJSON, "a string holds an escape that is not text (unpaired surrogate)", "")
 	}
 	var env envelope
 	if err := json.Unmarshal(trimmed, &env); err != nil { // Unmarshal checks the whole frame's syntax first
@@ -170,17 +212,23 @@ func decodeFrame(b []byte, lim limits) (frame, *frameError) {
 		if err := decodeData(data, &p); err != nil {
 			return f, refuse(codeBadRequest, err.Error(), cid())
 		}
-		if p.Limit < 0 {
+		switch {
+		case p.Limit < 0:
 			return f, refuse(codeBadRequest, "limit must not be negative", cid())
+		case len(p.Epoch) > maxEpoch || len(p.Token) > maxToken:
+			return f, refuse(codeBadRequest, "epoch or token too long", cid())
 		}
 		f.AdminAdd = &p
-	case evAdminHistory:
+	case evAdminHistory, evClientHistory:
 		var p adminHistory
 		if err := decodeData(data, &p); err != nil {
 			return f, refuse(codeBadRequest, err.Error(), cid())
 		}
+		if env.Type == evClientHistory {
+			p.Client = "" // a visitor only ever reads its own conversation
+		}
 		switch {
-		case p.Client == "":
+		case p.Client == "" && env.Type == evAdminHistory:
 			return f, refuse(codeBadRequest, "client is required", cid())
 		case p.Limit < 0:
 			return f, refuse(codeBadRequest, "limit must not be negative", cid())
@@ -190,6 +238,27 @@ func decodeFrame(b []byte, lim limits) (frame, *frameError) {
 			p.Limit = historyMax
 		}
 		f.AdminHistory = &p
+	case evClientPage:
+		var p clientPage
+		if err := decodeData(data, &p); err != nil {
+			return f, refuse(codeBadRequest, err.Error(), cid())
+		}
+		if err := checkPage(p.URL, p.Title); err != nil {
+			return f, refuse(codeBadRequest, err.Error(), "")
+		}
+		f.ClientPage = &p
+	case evAdminVisitors:
+		var p adminVisitors
+		if err := decodeData(data, &p); err != nil {
+			return f, refuse(codeBadRequest, err.Error(), cid())
+		}
+		switch {
+		case p.Limit < 0 || len(p.Before) > maxCursor:
+			return f, refuse(codeBadRequest, "limit must not be negative, before must be a cursor", "")
+		case p.Limit == 0 || p.Limit > listMax:
+			p.Limit = listMax
+		}
+		f.AdminVisitors = &p
 	case "":
 		return f, refuse(codeBadRequest, "field type is required", cid())
 	default:
@@ -216,14 +285,13 @@ func decodeData(data json.RawMessage, v any) error {
 
 func checkClientAdd(p *clientAdd, lim limits) error {
 	p.Name = strings.TrimSpace(p.Name)
-	if lim.maxName > 0 && utf8.RuneCountInString(p.Name) > lim.maxName {
-		return errors.New("name is too long")
+	if p.Name != "" { // required for a new visitor: checked once the token is looked up
+		if err := names.Check(p.Name, lim.maxName); err != nil {
+			return err
+		}
 	}
-	if hasControl(p.Name) {
-		return errors.New("name contains control characters")
-	}
-	if len(p.Token) > maxToken {
-		return errors.New("token is too long")
+	if len(p.Token) > maxToken || len(p.Epoch) > maxEpoch {
+		return errors.New("token or epoch is too long")
 	}
 	if len(p.Meta) > maxMetaKeys {
 		return errors.New("meta has too many entries")
@@ -232,6 +300,23 @@ func checkClientAdd(p *clientAdd, lim limits) error {
 		if k == "" || len(k) > maxMetaKey || len(v) > maxMetaValue {
 			return errors.New("meta entry is empty or too long")
 		}
+	}
+	if page, ok := p.Meta["page"]; ok {
+		if err := checkPage(page, p.Meta["title"]); err != nil {
+			return errors.New("meta " + err.Error())
+		}
+	}
+	return nil
+}
+
+// checkPage checks a page url and title: url 1 to maxPageURL bytes, title
+// at most maxPageTitle bytes, neither with control characters.
+func checkPage(url, title string) error {
+	switch {
+	case url == "" || len(url) > maxPageURL || hasControl(url):
+		return errors.New("page url must be 1 to 1024 bytes without control characters")
+	case len(title) > maxPageTitle || hasControl(title):
+		return errors.New("page title must be at most 256 bytes without control characters")
 	}
 	return nil
 }
@@ -266,7 +351,7 @@ func peekCID(b []byte) string {
 		return ""
 	}
 	var cid string
-	if json.Unmarshal(p.Data.CID, &cid) != nil || len(cid) > maxCID || hasControl(cid) {
+	if jsontext.Check(p.Data.CID) != nil || json.Unmarshal(p.Data.CID, &cid) != nil || len(cid) > maxCID || hasControl(cid) {
 		return ""
 	}
 	return cid
@@ -275,9 +360,12 @@ func peekCID(b []byte) string {
 // Outbound payloads.
 
 type clientID struct {
-	ID    string `json:"id"`
-	Token string `json:"token"`
-	Name  string `json:"name"`
+	ID      string `json:"id"`
+	Token   string `json:"token"`
+	Name    string `json:"name"`
+	Epoch   string `json:"epoch"`
+	Resync  bool   `json:"resync"`
+	MaxText int    `json:"max_text"`
 }
 
 type listEntry struct {
@@ -288,6 +376,7 @@ type listEntry struct {
 	Seen      string            `json:"seen"`
 	Created   string            `json:"created"`
 	Meta      map[string]string `json:"meta,omitempty"`
+	Page      *store.PageView   `json:"page,omitempty"`
 }
 
 type clientStatus struct {
@@ -303,12 +392,35 @@ type historyReply struct {
 	More     bool            `json:"more"`
 }
 
+// replayed ends every replay: client:replayed, and admin:replayed with the List fields.
+type replayed struct {
+	Epoch    string `json:"epoch"`
+	Last     uint64 `json:"last"`
+	Resync   bool   `json:"resync"`
+	More     bool   `json:"more"`
+	ListMore *bool  `json:"list_more,omitempty"`
+	ListNext string `json:"list_next,omitempty"`
+}
+
+type visitorsReply struct {
+	Visitors []listEntry `json:"visitors"`
+	More     bool        `json:"more"`
+	Next     string      `json:"next"`
+}
+
+type pageEvent struct {
+	ID    string `json:"id"`
+	URL   string `json:"url"`
+	Title string `json:"title"`
+	At    string `json:"at"`
+}
+
 // encodeFrame renders {"type": typ, "data": data}. The payloads are plain
 // structs of strings, numbers and times, so encoding cannot fail.
 // messageFrames encodes a stored message once and wraps it as the
 // client:message and admin:message frames that carry it.
 func messageFrames(m store.Message) (client, admin []byte) {
-	data, err := json.Marshal(m)
+	data, err := jsontext.Marshal(m)
 	if err != nil {
 		return encodeFrame(evClientMessage, m), encodeFrame(evAdminMessage, m)
 	}
@@ -326,12 +438,12 @@ func rawFrame(typ string, data []byte) []byte {
 }
 
 func encodeFrame(typ string, data any) []byte {
-	b, err := json.Marshal(struct {
+	b, err := jsontext.Marshal(struct {
 		Type string `json:"type"`
 		Data any    `json:"data"`
 	}{typ, data})
 	if err != nil {
-		b, _ = json.Marshal(map[string]any{"type": evError, "data": refuse(codeInternal, "encode failed", "")})
+		b, _ = jsontext.Marshal(map[string]any{"type": evError, "data": refuse(codeInternal, "encode failed", "")})
 	}
 	return b
 }

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/chatd/chatd/internal/jsontext"
+	"github.com/chatd/chatd/internal/names"
 )
 
 // FuzzDecodeFrame: the decoder never panics, refuses with a known code, and
@@ -18,6 +21,16 @@ func FuzzDecodeFrame(f *testing.F) {
 		`{"type":"admin:history","data":{"client":"9f2c","before":40,"limit":20}}`,
 		`{"type":"client:message","data":{"cid":7,"text":"x"}}`,
 		`{"type":5}`, `[]`, `null`, `"x"`, `{`, ``, `{"data":{}}`,
+		`{"type":"client:add","data":{"name":"Ann","token":"t","after":12,"epoch":"9f2c1a7e5b3d4c21"}}`,
+		`{"type":"client:add","data":{"name":"\u202Eevil.exe"}}`,
+		`{"type":"client:add","data":{"name":"\u3164"}}`,
+		`{"type":"client:message","data":{"cid":"k\ud800","text":"x"}}`,
+		`{"type":"client:message","data":{"cid":"k","text":"\ud83d\ude00"}}`,
+		"{\"type\":\"client:message\",\"data\":{\"cid\":\"k\xff\",\"text\":\"x\"}}",
+		`{"type":"client:history","data":{"before":40,"limit":20}}`,
+		`{"type":"client:page","data":{"url":"https://x/a","title":"A"}}`,
+		`{"type":"admin:visitors","data":{"before":"abc","limit":20}}`,
+		`{"type":"admin:add","data":{"token":"t","after":5,"epoch":"e"}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -28,6 +41,12 @@ func FuzzDecodeFrame(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fr, fe := decodeFrame(b, lim)
+		if fe == nil && (!utf8.Valid(b) || jsontext.Check(b) != nil) {
+			t.Fatalf("accepted %q, which is not text as sent", b)
+		}
+		if fe != nil && !utf8.Valid(b) && fe.Code != codeBadJSON {
+			t.Fatalf("invalid UTF-8 refused as %s, want %s", fe.Code, codeBadJSON)
+		}
 		if fe != nil {
 			if !codes[fe.Code] || fe.Message == "" || len(fe.CID) > maxCID {
 				t.Fatalf("bad refusal %+v", fe)
@@ -50,6 +69,9 @@ func FuzzDecodeFrame(f *testing.F) {
 			if utf8.RuneCountInString(fr.ClientAdd.Name) > lim.maxName || len(fr.ClientAdd.Token) > maxToken {
 				t.Fatalf("client:add over limits: %+v", fr.ClientAdd)
 			}
+			if n := fr.ClientAdd.Name; n != "" && names.Check(n, lim.maxName) != nil {
+				t.Fatalf("client:add with a name the name rule refuses: %+q", n)
+			}
 		case fr.Message != nil:
 			set++
 			m := fr.Message
@@ -66,8 +88,18 @@ func FuzzDecodeFrame(f *testing.F) {
 			}
 		case fr.AdminHistory != nil:
 			set++
-			if h := fr.AdminHistory; h.Limit < 1 || h.Limit > historyMax || h.Client == "" {
+			if h := fr.AdminHistory; h.Limit < 1 || h.Limit > historyMax || (h.Client == "") != (fr.Type == evClientHistory) {
 				t.Fatalf("history out of range: %+v", h)
+			}
+		case fr.ClientPage != nil:
+			set++
+			if p := fr.ClientPage; p.URL == "" || len(p.URL) > maxPageURL || len(p.Title) > maxPageTitle {
+				t.Fatalf("page out of range: %+v", p)
+			}
+		case fr.AdminVisitors != nil:
+			set++
+			if p := fr.AdminVisitors; p.Limit < 1 || p.Limit > listMax || len(p.Before) > maxCursor {
+				t.Fatalf("visitors page out of range: %+v", p)
 			}
 		}
 		if set != 1 {

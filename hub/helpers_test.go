@@ -73,9 +73,20 @@ const adminToken = "good-admin-token"
 
 func startServer(t testing.TB, cfg Config) *testServer {
 	t.Helper()
+	return startServerWith(t, cfg, nil)
+}
+
+// startServerWith is startServer over a store with limits lim (nil: the defaults).
+func startServerWith(t testing.TB, cfg Config, lim *store.Limits) *testServer {
+	t.Helper()
 	st, err := store.Open(t.TempDir(), db.Options{})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
+	}
+	if lim != nil {
+		if err := st.SetLimits(*lim); err != nil {
+			t.Fatal(err)
+		}
 	}
 	auth := &testAuth{m: map[string]string{adminToken: "alice", "bob-token": "bob"}}
 	logs := &logBuf{}
@@ -263,9 +274,22 @@ func (w *ws) close() {
 func (w *ws) drop() { w.c.UnderlyingConn().Close() }
 
 type visitorID struct {
-	ID    string `json:"id"`
-	Token string `json:"token"`
-	Name  string `json:"name"`
+	ID      string `json:"id"`
+	Token   string `json:"token"`
+	Name    string `json:"name"`
+	Epoch   string `json:"epoch"`
+	Resync  bool   `json:"resync"`
+	MaxText int    `json:"max_text"`
+}
+
+// replayEnd is the data of client:replayed and admin:replayed.
+type replayEnd struct {
+	Epoch    string `json:"epoch"`
+	Last     uint64 `json:"last"`
+	Resync   bool   `json:"resync"`
+	More     bool   `json:"more"`
+	ListMore *bool  `json:"list_more"`
+	ListNext string `json:"list_next"`
 }
 
 // visitor opens a visitor socket and identifies it; token "" makes a new visitor.
@@ -275,15 +299,36 @@ func (ts *testServer) visitor(name, vname, token string, after uint64) (*ws, vis
 	w.send(evClientAdd, map[string]any{"name": vname, "token": token, "after": after})
 	var id visitorID
 	w.expect(evClientID, &id)
-	return w, id, w.replay(evClientMessages)
+	msgs, _ := w.replayAll(evClientMessages, evClientReplayed)
+	return w, id, msgs
 }
 
-// replay reads one replay frame of typ (enough for fewer than 500 messages).
-func (w *ws) replay(typ string) []store.Message {
+// replayAll reads replay frames of typ up to and including the end marker.
+func (w *ws) replayAll(typ, marker string) ([]store.Message, replayEnd) {
 	w.t.Helper()
-	var msgs []store.Message
-	w.expect(typ, &msgs)
-	return msgs
+	var all []store.Message
+	for {
+		f := w.next()
+		switch f.Type {
+		case typ:
+			var msgs []store.Message
+			if err := json.Unmarshal(f.Data, &msgs); err != nil {
+				w.t.Fatalf("%s: decode %s: %v", w.name, f.raw, err)
+			}
+			if len(msgs) > chunkMessages {
+				w.t.Fatalf("%s: replay frame of %d messages", w.name, len(msgs))
+			}
+			all = append(all, msgs...)
+		case marker:
+			var end replayEnd
+			if err := json.Unmarshal(f.Data, &end); err != nil {
+				w.t.Fatalf("%s: decode %s: %v", w.name, f.raw, err)
+			}
+			return all, end
+		default:
+			w.t.Fatalf("%s: got %s during the replay, want %s or %s", w.name, f.raw, typ, marker)
+		}
+	}
 }
 
 type listRow struct {
@@ -302,7 +347,8 @@ func (ts *testServer) admin(name string, after uint64) (*ws, []listRow, []store.
 	w.send(evAdminAdd, map[string]any{"token": adminToken, "after": after})
 	var list []listRow
 	w.expect(evAdminList, &list)
-	return w, list, w.replay(evAdminMessages)
+	msgs, _ := w.replayAll(evAdminMessages, evAdminReplayed)
+	return w, list, msgs
 }
 
 type statusData struct {

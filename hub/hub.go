@@ -20,13 +20,14 @@ import (
 	"github.com/olahol/melody"
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
+
+	"github.com/chatd/chatd/internal/netaddr"
 )
 
 // Config holds the hub's limits. Zero fields take the documented defaults.
+// The name and text limits are the store's (Store.Limits), not the hub's.
 type Config struct {
-	MaxText          int           // bytes of message text; default 4096
 	MaxFrame         int64         // bytes of one frame; default 16384
-	MaxName          int           // characters of a visitor name; default 64
 	MsgRate          float64       // messages per second per visitor; default 5
 	MsgBurst         int           // burst of messages per visitor; default 10
 	SocketsPerVisit  int           // sockets per visitor; default 8
@@ -38,13 +39,22 @@ type Config struct {
 	AllowedOrigins   []string      // visitor socket origins; empty = any
 	// ClientIP returns the remote IP of r (honouring trusted proxy headers); default r.RemoteAddr's host.
 	ClientIP func(r *http.Request) string
+	// AddressKey groups a client IP for every per-address limit (sockets,
+	// new visitors, storage budget); default netaddr.Grouper(64).
+	AddressKey func(ip string) string
+	// QuotaVisitor and QuotaAddress are storage budgets in bytes per 24 hours
+	// (refilled continuously) for one visitor and one address; defaults
+	// DefaultQuotaVisitor and DefaultQuotaAddress.
+	QuotaVisitor int
+	QuotaAddress int
+	// CloseWait bounds how long Shutdown lets sockets take their close frame
+	// before it drops them; default 1s (never more than half the time left).
+	CloseWait time.Duration
 }
 
 // Defaults of Config.
 const (
-	DefaultMaxText          = 4096
 	DefaultMaxFrame         = 16 << 10
-	DefaultMaxName          = 64
 	DefaultMsgRate          = 5
 	DefaultMsgBurst         = 10
 	DefaultSocketsPerVisit  = 8
@@ -53,6 +63,9 @@ const (
 	DefaultSendBuffer       = 64
 	DefaultAdminSendBuffer  = 4096
 	DefaultPingPeriod       = 30 * time.Second
+	DefaultQuotaVisitor     = 1 << 20  // 1 MiB a day: about 2,000 short messages, 230 of the largest
+	DefaultQuotaAddress     = 16 << 20 // 16 MiB a day for everyone behind one address
+	DefaultCloseWait        = time.Second
 )
 
 // HardFrameFactor times MaxFrame is the size at which melody drops a socket
@@ -61,9 +74,10 @@ const HardFrameFactor = 4
 
 // Close codes the hub sends.
 const (
-	CloseRestart = 1012 // server shutdown: reconnect with backoff
-	ClosePolicy  = 1008 // unauthorized, too many connections
-	CloseError   = 1011 // the store failed while replaying history
+	CloseRestart     = 1012 // server shutdown: reconnect with backoff
+	ClosePolicy      = 1008 // unauthorized, too many connections, origin not allowed
+	CloseError       = 1011 // the store failed while replaying history
+	CloseInvalidData = 1007 // a text frame that is not UTF-8 (RFC 6455 §8.1)
 )
 
 // writeWait bounds one frame write and the wait for room in the send buffer.
@@ -79,8 +93,8 @@ func (c Config) WithDefaults() Config {
 			*v = d
 		}
 	}
-	setInt(&c.MaxText, DefaultMaxText)
-	setInt(&c.MaxName, DefaultMaxName)
+	setInt(&c.QuotaVisitor, DefaultQuotaVisitor)
+	setInt(&c.QuotaAddress, DefaultQuotaAddress)
 	setInt(&c.MsgBurst, DefaultMsgBurst)
 	setInt(&c.SocketsPerVisit, DefaultSocketsPerVisit)
 	setInt(&c.SocketsPerIP, DefaultSocketsPerIP)
@@ -98,6 +112,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.ClientIP == nil {
 		c.ClientIP = remoteHost
+	}
+	if c.AddressKey == nil {
+		c.AddressKey = netaddr.Grouper(netaddr.DefaultIPv6Prefix)
+	}
+	if c.CloseWait <= 0 {
+		c.CloseWait = DefaultCloseWait
 	}
 	return c
 }
@@ -142,8 +162,12 @@ type Hub struct {
 	idx         *index
 	seq         *sequencer
 	msgLimits   *limiters // per visitor, shared by its tabs
-	newVisitors *limiters // per IP
+	newVisitors *limiters // per address
+	pageLimits  *limiters // client:page writes per visitor
+	quota       quotas
 	origins     map[string]bool
+	originLog   *rate.Limiter // refused origins logged at most this often
+	originQuiet atomic.Uint64 // refused origins not logged since the last line
 
 	stored      atomic.Uint64
 	droppedSlow atomic.Uint64
@@ -157,35 +181,40 @@ const connKey = "conn"
 // New builds a hub over st that checks admin tokens with auth.
 func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
 	cfg = cfg.WithDefaults()
+	sl := st.Limits()
 	h := &Hub{
 		cfg:         cfg,
-		lim:         limits{maxFrame: int(cfg.MaxFrame), maxText: cfg.MaxText, maxName: cfg.MaxName},
+		lim:         limits{maxFrame: int(cfg.MaxFrame), maxText: sl.Text, maxName: sl.Name},
 		st:          st,
 		auth:        auth,
 		log:         log,
 		idx:         newIndex(),
 		msgLimits:   newLimiters(rate.Limit(cfg.MsgRate), cfg.MsgBurst),
 		newVisitors: newLimiters(rate.Every(time.Minute/time.Duration(cfg.NewVisitorsPerIP)), cfg.NewVisitorsPerIP),
+		pageLimits:  newLimiters(pageRate, pageBurst),
+		quota:       newQuotas(cfg.QuotaVisitor, cfg.QuotaAddress),
 		origins:     make(map[string]bool),
+		originLog:   rate.NewLimiter(rate.Every(originLogEvery), originLogBurst),
 	}
 	for _, o := range cfg.AllowedOrigins {
 		h.origins[strings.ToLower(strings.TrimRight(o, "/"))] = true
 	}
-	h.seq = newSequencer(h.deliver)
+	h.seq = newSequencer(st.LastOffset(), h.deliver)
 	if f, ok := st.(Feed); ok {
 		h.feed = f
 		h.idx.presence = f.SetPresence
-		f.Subscribe(h.deliverCommitted, h.deliverStatus)
+		f.Subscribe(FeedEvents{Message: h.deliverCommitted, Status: h.deliverStatus, Page: h.deliverPage})
 	}
 
-	h.clients = h.newMelody(cfg.SendBuffer, h.checkClientOrigin)
-	h.admins = h.newMelody(cfg.AdminSendBuffer, sameOrigin)
+	h.clients = h.newMelody(cfg.SendBuffer)
+	h.admins = h.newMelody(cfg.AdminSendBuffer)
 	return h
 }
 
 // newMelody configures one melody instance: visitor and admin sockets differ
-// in send buffer and origin policy.
-func (h *Hub) newMelody(buffer int, checkOrigin func(*http.Request) bool) *melody.Melody {
+// in send buffer. The upgrade takes any Origin: a refused one is told so on
+// the socket (serve), which a browser can read, unlike an HTTP 403.
+func (h *Hub) newMelody(buffer int) *melody.Melody {
 	m := melody.New()
 	// Frames up to MaxFrame are read and checked; up to HardFrameFactor times
 	// it they are read and answered too_large; above that melody closes (1009).
@@ -203,7 +232,7 @@ func (h *Hub) newMelody(buffer int, checkOrigin func(*http.Request) bool) *melod
 		// written, so an idle socket holds none.
 		WriteBufferSize: 4096,
 		WriteBufferPool: &h.writePool,
-		CheckOrigin:     checkOrigin,
+		CheckOrigin:     func(*http.Request) bool { return true },
 	}
 	m.HandleConnect(h.onConnect)
 	m.HandleDisconnect(h.onDisconnect)
@@ -230,15 +259,23 @@ func (h *Hub) ServeAdmin(w http.ResponseWriter, r *http.Request) { h.serve(w, r,
 
 func (h *Hub) serve(w http.ResponseWriter, r *http.Request, kind int) {
 	c := newConn(h, kind, r)
-	over, err := h.idx.enter(c.ip, h.cfg.SocketsPerIP)
+	over, err := h.idx.enter(c.addr, h.cfg.SocketsPerIP)
 	if err != nil {
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "server restarting", http.StatusServiceUnavailable)
 		return
 	}
-	if over {
-		c.reject = codeTooMany
-		h.log.Warn().Str("remote", c.remote).Str("ip", c.ip).Msg("too many sockets from one IP")
+	allowed := sameOrigin(r)
+	if kind == kindClient {
+		allowed = h.checkClientOrigin(r)
+	}
+	switch {
+	case !allowed:
+		c.reject, c.rejectMsg = codeOrigin, "chat is not available on this site (origin not allowed)"
+		h.logRefusedOrigin(c, r.Header.Get("Origin"))
+	case over:
+		c.reject, c.rejectMsg = codeTooMany, "too many sockets from this address"
+		h.log.Warn().Str("remote", c.remote).Str("ip", c.ip).Str("addr", c.addr).Msg("too many sockets from one address")
 	}
 	m := h.clients
 	if kind == kindAdmin {
@@ -261,7 +298,7 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, kind int) {
 // run serves one socket until it closes. Its arguments are passed, not
 // captured, so nothing of net/http's request stays reachable after the upgrade.
 func (h *Hub) run(m *melody.Melody, w http.ResponseWriter, r *http.Request, c *conn, counted bool, failed chan<- error) {
-	defer h.idx.leave(c.ip, counted)
+	defer h.idx.leave(c.addr, counted)
 	defer func() {
 		// net/http no longer guards this goroutine: a bug ends one socket, not chatd.
 		if v := recover(); v != nil {
@@ -338,8 +375,11 @@ func (h *Hub) onConnect(s *melody.Session) {
 	switch {
 	case !h.idx.open(c):
 		c.closeWith(CloseRestart, "server restart")
+	case c.reject == codeOrigin:
+		h.reply(c, refuse(c.reject, c.rejectMsg, ""))
+		c.closeWith(ClosePolicy, "origin not allowed")
 	case c.reject != "":
-		h.reply(c, refuse(c.reject, "too many sockets from this address", ""))
+		h.reply(c, refuse(c.reject, c.rejectMsg, ""))
 		c.closeWith(ClosePolicy, c.reject)
 	}
 }
@@ -402,31 +442,45 @@ func (h *Hub) count(code string) {
 	}
 }
 
-// Shutdown refuses new sockets and closes every open one with close code 1012.
+// Shutdown refuses new sockets and closes every open one with close code
+// 1012. A socket gets CloseWait (at most half the time left before ctx's
+// deadline) to take its close frame; one that does not read (its TCP window
+// is full, so the close frame cannot be written) is then dropped without one.
+// Shutdown returns ctx's error only if socket handlers are still running at
+// the deadline (e.g. one is stuck in a store call).
 func (h *Hub) Shutdown(ctx context.Context) error {
 	var err error
 	h.stopOnce.Do(func() {
 		for _, c := range h.idx.stop() {
 			c.closeWith(CloseRestart, "server restart")
 		}
-		if err = h.idx.wait(ctx); err != nil {
-			// Out of time: drop what is left without a close frame, and give
-			// the handlers a moment to return before melody is closed.
+		wait := h.cfg.CloseWait
+		if dl, ok := ctx.Deadline(); ok {
+			wait = min(wait, time.Until(dl)/2)
+		}
+		grace, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		if h.idx.wait(grace) != nil {
+			dropped := 0
 			for _, c := range h.idx.stop() {
-				c.forceClose()
+				if c.forceClose() {
+					dropped++
+				}
 			}
-			grace, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			if h.idx.wait(grace) != nil {
-				h.log.Warn().Msg("sockets still open after shutdown deadline")
-				return
-			}
+			h.log.Info().Int("sockets", dropped).Dur("after", wait).Msg("shutdown: dropped sockets that did not take their close frame")
+		}
+		if err = h.idx.wait(ctx); err != nil {
+			h.log.Warn().Msg("socket handlers still running at the shutdown deadline")
+			return
 		}
 		h.clients.Close()
 		h.admins.Close()
 	})
 	return err
 }
+
+// ErrorCodes lists every code of the error frame (the keys of Stats.Rejected).
+func ErrorCodes() []string { return append([]string(nil), errorCodes[:]...) }
 
 // Stats returns a snapshot of the live counters.
 func (h *Hub) Stats() Stats {

@@ -35,9 +35,10 @@ type tstate struct {
 }
 
 type scenario struct {
-	name  string
-	cfg   Config
-	steps []step
+	name   string
+	cfg    Config
+	limits *store.Limits // store limits; nil: the defaults
+	steps  []step
 }
 
 func big(n int) string { return strings.Repeat("x", n) }
@@ -65,12 +66,12 @@ func TestProtocolScenarios(t *testing.T) {
 	}
 	waitV := func(n int) step { return step{vsocks: n} }
 	admin := []step{
-		{on: "adm", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list","data":[]}`, `{"type":"admin:messages","data":[]}`}},
+		{on: "adm", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list","data":[]}`, `{"type":"admin:messages","data":[]}`, `{"type":"admin:replayed"}`}},
 	}
 	visitor := func(sock, name string) []step {
 		return []step{
 			{on: sock, dial: "/ws/client", send: add(name), want: []string{
-				`{"type":"client:id","data":{"name":"` + name + `"}}`, `{"type":"client:messages","data":[]}`}},
+				`{"type":"client:id","data":{"name":"` + name + `"}}`, `{"type":"client:messages","data":[]}`, `{"type":"client:replayed"}`}},
 			{on: "adm", want: []string{`{"type":"admin:client_status","data":{"id":"$` + sock + `.id","name":"` + name + `","status":true,"new":true}}`}},
 		}
 	}
@@ -90,7 +91,7 @@ func TestProtocolScenarios(t *testing.T) {
 			{on: "v", want: []string{`{"type":"client:message","data":{"cid":"r1","from":"admin","admin":"alice","text":"hi Ann"}}`}},
 			{on: "adm2", dial: "/ws/admin", send: adminAdd, want: []string{
 				`{"type":"admin:list","data":[{"id":"$v.id","name":"Ann","connected":true,"last":$off.r1}]}`,
-				`{"type":"admin:messages","data":[{"cid":"a1"},{"cid":"r1"}]}`}},
+				`{"type":"admin:messages","data":[{"cid":"a1"},{"cid":"r1"}]}`, `{"type":"admin:replayed"}`}},
 		})},
 		{name: "reconnect replays after offset", steps: seq(admin, visitor("v", "Ann"), []step{
 			{on: "v", send: cmsg("m1", "one"), want: []string{ack("client:message", "m1", "client")}},
@@ -100,11 +101,11 @@ func TestProtocolScenarios(t *testing.T) {
 			{on: "adm", want: []string{`{"type":"admin:client_status","data":{"id":"$v.id","status":false}}`}},
 			{on: "v2", dial: "/ws/client", send: restore("v", "$off.m1"), want: []string{
 				`{"type":"client:id","data":{"id":"$v.id","token":"$v.token","name":"Ann"}}`,
-				`{"type":"client:messages","data":[{"cid":"m2"},{"cid":"r1","from":"admin"}]}`}},
+				`{"type":"client:messages","data":[{"cid":"m2"},{"cid":"r1","from":"admin"}]}`, `{"type":"client:replayed"}`}},
 			{on: "adm", want: []string{`{"type":"admin:client_status","data":{"id":"$v.id","status":true}}`}},
 			{on: "adm2", dial: "/ws/admin", send: `{"type":"admin:add","data":{"token":"` + adminToken + `","after":$off.m1}}`, want: []string{
 				`{"type":"admin:list","data":[{"id":"$v.id","connected":true}]}`,
-				`{"type":"admin:messages","data":[{"cid":"m2"},{"cid":"r1"}]}`}},
+				`{"type":"admin:messages","data":[{"cid":"m2"},{"cid":"r1"}]}`, `{"type":"admin:replayed"}`}},
 		})},
 		{name: "duplicate cid stored once, acked twice, not re-broadcast", steps: seq(admin, visitor("v", "Ann"), []step{
 			{on: "v", send: cmsg("d1", "first"), want: []string{ack("client:message", "d1", "client")}},
@@ -119,13 +120,13 @@ func TestProtocolScenarios(t *testing.T) {
 			{on: "adm", send: amsg("$v.id", "r2", "later"), want: []string{ack("admin:message", "r2", "admin")}},
 			{on: "v", want: []string{ack("client:message", "r2", "admin")}, note: "visitor gets r2 next, not r1 again"},
 			{on: "adm2", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list"}`,
-				`{"type":"admin:messages","data":[{"cid":"d1"},{"cid":"d2"},{"cid":"r1"},{"cid":"r2"}]}`}},
+				`{"type":"admin:messages","data":[{"cid":"d1"},{"cid":"d2"},{"cid":"r1"},{"cid":"r2"}]}`, `{"type":"admin:replayed"}`}},
 		})},
 		{name: "another visitor's id as token opens a new visitor", steps: seq(admin, visitor("v", "Ann"), []step{
 			{on: "v", send: cmsg("secret", "my history"), want: []string{ack("client:message", "secret", "client")}},
 			{on: "adm", want: []string{`{"type":"admin:message","data":{"cid":"secret"}}`}},
 			{on: "eve", dial: "/ws/client", send: `{"type":"client:add","data":{"name":"Eve","token":"$v.id","after":0}}`, want: []string{
-				`{"type":"client:id","data":{"name":"Eve"}}`, `{"type":"client:messages","data":[]}`}},
+				`{"type":"client:id","data":{"name":"Eve"}}`, `{"type":"client:messages","data":[]}`, `{"type":"client:replayed"}`}},
 			{on: "adm", want: []string{`{"type":"admin:client_status","data":{"id":"$eve.id","name":"Eve","status":true,"new":true}}`}},
 			{do: func(s *tstate) {
 				if s.vars["eve.id"] == s.vars["v.id"] || s.vars["eve.token"] == s.vars["v.token"] {
@@ -145,7 +146,7 @@ func TestProtocolScenarios(t *testing.T) {
 			{on: "adm", closed: 1008},
 		})},
 		{name: "two tabs: offline only after the last closes", steps: seq(admin, visitor("t1", "Ann"), []step{
-			{on: "t2", dial: "/ws/client", send: restore("t1", "0"), want: []string{`{"type":"client:id","data":{"id":"$t1.id"}}`, `{"type":"client:messages","data":[]}`}},
+			{on: "t2", dial: "/ws/client", send: restore("t1", "0"), want: []string{`{"type":"client:id","data":{"id":"$t1.id"}}`, `{"type":"client:messages","data":[]}`, `{"type":"client:replayed"}`}},
 			{on: "t1", send: cmsg("m1", "from tab 1"), want: []string{ack("client:message", "m1", "client")}},
 			{on: "t2", want: []string{ack("client:message", "m1", "client")}, note: "every tab gets the ack"},
 			{on: "adm", want: []string{`{"type":"admin:message","data":{"cid":"m1"}}`}, note: "no status for the second tab"},
@@ -157,7 +158,7 @@ func TestProtocolScenarios(t *testing.T) {
 			{on: "adm", want: []string{`{"type":"admin:client_status","data":{"id":"$t1.id","status":false}}`}},
 		})},
 		{name: "abrupt drop of the last tab is offline", steps: seq(admin, visitor("v", "Ann"), []step{
-			{on: "v2", dial: "/ws/client", send: restore("v", "0"), want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`}},
+			{on: "v2", dial: "/ws/client", send: restore("v", "0"), want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`}},
 			{on: "v", drop: true},
 			waitV(1),
 			{on: "v2", drop: true},
@@ -206,14 +207,14 @@ func TestProtocolScenarios(t *testing.T) {
 			{on: "v", send: `{"type":"client:add","data":{"name":"","token":"","after":0}}`, want: []string{errf("bad_request")}},
 			{on: "v", send: `{"type":"client:add","data":{"name":"` + big(65) + `","token":"","after":0}}`, want: []string{errf("bad_request")}},
 			{on: "v", send: `{"type":"client:add","data":{"name":"Ann","meta":{"page":7}}}`, want: []string{errf("bad_request")}},
-			{on: "v", send: `{"type":"client:add","data":{"name":"Ann","meta":{"page":"https://example.com/pricing"}}}`, want: []string{`{"type":"client:id","data":{"name":"Ann"}}`, `{"type":"client:messages","data":[]}`}},
+			{on: "v", send: `{"type":"client:add","data":{"name":"Ann","meta":{"page":"https://example.com/pricing"}}}`, want: []string{`{"type":"client:id","data":{"name":"Ann"}}`, `{"type":"client:messages","data":[]}`, `{"type":"client:replayed"}`}},
 			{on: "adm", dial: "/ws/admin", send: amsg("$v.id", "a1", "x"), want: []string{errCID("not_identified", "a1")}},
 			{on: "adm", send: `{"type":"admin:history","data":{"client":"$v.id"}}`, want: []string{errf("not_identified")}},
-			{on: "adm", send: adminAdd, want: []string{`{"type":"admin:list","data":[{"id":"$v.id","connected":true}]}`, `{"type":"admin:messages","data":[]}`}},
+			{on: "adm", send: adminAdd, want: []string{`{"type":"admin:list","data":[{"id":"$v.id","connected":true}]}`, `{"type":"admin:messages","data":[]}`, `{"type":"admin:replayed"}`}},
 		}},
 		{name: "frame above the hard limit closes with 1009", steps: seq(visitor("v", "Ann")[:1], []step{
 			{on: "v", send: cmsg("huge", big(int(DefaultMaxFrame)*HardFrameFactor+1)), closed: 1009},
-			{on: "v2", dial: "/ws/client", send: restore("v", "0"), want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`}},
+			{on: "v2", dial: "/ws/client", send: restore("v", "0"), want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`}},
 		})},
 		{name: "admin history pages backwards", steps: seq(admin, visitor("v", "Ann"), []step{
 			{on: "v", send: cmsg("m1", "1"), want: []string{ack("client:message", "m1", "client")}},
@@ -231,7 +232,7 @@ func TestProtocolScenarios(t *testing.T) {
 			{on: "adm", send: amsg("nobody", "n1", "hello?"), want: []string{errCID("not_found", "n1")}},
 			{on: "adm2", dial: "/ws/admin", send: `{"type":"admin:add","data":{"token":"bob-token","after":0,"limit":2}}`, want: []string{
 				`{"type":"admin:list","data":[{"id":"$v.id","last":$off.m4}]}`,
-				`{"type":"admin:messages","data":[{"cid":"m3"},{"cid":"m4"}]}`}},
+				`{"type":"admin:messages","data":[{"cid":"m3"},{"cid":"m4"}]}`, `{"type":"admin:replayed"}`}},
 		})},
 	}
 
@@ -243,7 +244,7 @@ func TestProtocolScenarios(t *testing.T) {
 }
 
 func runScenario(t *testing.T, sc scenario) {
-	s := &tstate{t: t, ts: startServer(t, sc.cfg), socks: map[string]*ws{}, vars: map[string]string{}}
+	s := &tstate{t: t, ts: startServerWith(t, sc.cfg, sc.limits), socks: map[string]*ws{}, vars: map[string]string{}}
 	for i, st := range sc.steps {
 		where := fmt.Sprintf("step %d (%s %s)", i, st.on, st.note)
 		if st.dial != "" {
@@ -295,7 +296,12 @@ func (s *tstate) capture(sock string, f inFrame) {
 	case evClientID:
 		var id visitorID
 		if json.Unmarshal(f.Data, &id) == nil {
-			s.vars[sock+".id"], s.vars[sock+".token"] = id.ID, id.Token
+			s.vars[sock+".id"], s.vars[sock+".token"], s.vars[sock+".epoch"] = id.ID, id.Token, id.Epoch
+		}
+	case evAdminReplayed:
+		var end replayEnd
+		if json.Unmarshal(f.Data, &end) == nil {
+			s.vars[sock+".list_next"] = end.ListNext
 		}
 	case evClientMessage, evAdminMessage:
 		var m store.Message
@@ -314,7 +320,13 @@ func (s *tstate) waitVisitorSockets(n int) {
 // waitFor polls cond until it holds, failing the test after wait.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
+	waitWithin(t, wait, what, cond)
+}
+
+// waitWithin polls cond until it holds, failing the test after d.
+func waitWithin(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -25,6 +25,7 @@ type sequencer struct {
 	held     releaseHeap   // results waiting for their barrier
 	deliver  func(release) // called under mu, in offset order
 	seq      uint64        // tie-breaker for equal offsets (duplicates)
+	high     uint64        // highest offset released so far
 }
 
 // release is one stored message ready to go out.
@@ -35,8 +36,18 @@ type release struct {
 	item    delivery
 }
 
-func newSequencer(deliver func(release)) *sequencer {
-	return &sequencer{done: make(map[uint64]struct{}), deliver: deliver}
+// newSequencer starts at offset start: the store's last offset, all of
+// which is stored and nothing in flight when the hub starts.
+func newSequencer(start uint64, deliver func(release)) *sequencer {
+	return &sequencer{done: make(map[uint64]struct{}), deliver: deliver, high: start}
+}
+
+// published is the highest offset released so far: every message stored
+// with an offset at or below it is already readable from the store.
+func (q *sequencer) published() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.high
 }
 
 // begin takes a ticket; call it just before AddMessage.
@@ -81,7 +92,9 @@ func (q *sequencer) finish(t uint64, r release, ok bool) {
 		if len(q.inflight) > 0 && q.inflight[0] <= bound {
 			break
 		}
-		q.deliver(heap.Pop(&q.held).(release))
+		r := heap.Pop(&q.held).(release)
+		q.high = max(q.high, r.offset)
+		q.deliver(r)
 	}
 }
 

@@ -43,7 +43,7 @@ func TestSequencerReleasesInOffsetOrder(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var got []uint64
-			q := newSequencer(func(r release) { got = append(got, r.offset) })
+			q := newSequencer(0, func(r release) { got = append(got, r.offset) })
 			tickets := []uint64{0}
 			for i, o := range c.ops {
 				got = nil

@@ -17,12 +17,19 @@ type Store interface {
 	Visitor(id string) (store.Visitor, error)
 	// TouchVisitor records that the visitor was seen at t.
 	TouchVisitor(ctx context.Context, id string, t time.Time) error
-	// Visitors lists every visitor with the offset of its latest message, newest activity first.
-	Visitors() ([]store.VisitorSummary, error)
+	// VisitorsPage lists up to limit visitors, most recent activity first,
+	// after the opaque cursor ("" = from the top), each with its current page;
+	// next is the cursor of the last one, more whether others follow.
+	// A malformed cursor is store.ErrInvalid.
+	VisitorsPage(cursor string, limit int) (page []store.VisitorSummary, next string, more bool, err error)
+	// SetPage records visitor id's current page; changed is false when it was already that page.
+	SetPage(ctx context.Context, id string, p store.PageView) (cur store.PageView, changed bool, err error)
 
 	// AddMessage stores m durably (per the fsync policy) and returns it with its offset.
 	// dup is true when m.CID was already stored for that visitor: then the stored one is returned.
 	AddMessage(ctx context.Context, m store.NewMessage) (msg store.Message, dup bool, err error)
+	// MessageByCID returns the message visitor id's conversation holds under cid; store.ErrNotFound if none.
+	MessageByCID(id, cid string) (store.Message, error)
 	// MessagesOf returns visitor id's messages with offset > after, oldest first.
 	// limit > 0 keeps only the newest limit of them (still oldest first); 0 means all.
 	MessagesOf(id string, after uint64, limit int) ([]store.Message, error)
@@ -31,6 +38,14 @@ type Store interface {
 	// MessagesAfter returns all messages with offset > after, oldest first;
 	// limit > 0 keeps only the newest limit of them; 0 means all.
 	MessagesAfter(after uint64, limit int) ([]store.Message, error)
+
+	// LastOffset is the highest offset handed out so far (0 if none): no
+	// message stored later has an offset at or below it.
+	LastOffset() uint64
+	// Epoch names the store's sequence of offsets (see docs/protocol.md).
+	Epoch() string
+	// Limits are the name and text limits the store enforces.
+	Limits() store.Limits
 
 	// Admin finds an admin by name; store.ErrNotFound if none.
 	Admin(name string) (store.Admin, error)

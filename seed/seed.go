@@ -12,9 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/chatd/chatd/internal/jsontext"
+	"github.com/chatd/chatd/internal/names"
 	"github.com/chatd/chatd/store"
 )
 
@@ -39,6 +42,9 @@ func Load(dir string) ([]store.Admin, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read admins seed file %s: %w", path, err)
+	}
+	if err := jsontext.Check(b); err != nil { // names are compared as sent, never with U+FFFD
+		return nil, fmt.Errorf("admins seed file %s: %w", path, err)
 	}
 	var admins []store.Admin
 	if err := json.Unmarshal(b, &admins); err != nil {
@@ -68,18 +74,20 @@ func Validate(admins []store.Admin) error {
 	return nil
 }
 
-// ValidName reports whether name can be an admin name.
+// ValidName reports whether name can be an admin name: at most MaxName
+// bytes, no white space around it, and the name rule of package names
+// (visible, no control, bidi or invisible characters), as for visitors.
 func ValidName(name string) error {
 	switch {
 	case name == "":
 		return errors.New("admin name is empty")
 	case len(name) > MaxName:
 		return fmt.Errorf("admin name longer than %d bytes", MaxName)
+	case name != strings.TrimSpace(name):
+		return fmt.Errorf("admin name %q has white space around it", name)
 	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("admin name %q has control characters", name)
-		}
+	if err := names.Check(name, 0); err != nil {
+		return fmt.Errorf("admin name %+q: %w", name, err)
 	}
 	return nil
 }

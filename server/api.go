@@ -3,11 +3,13 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/internal/jsontext"
 )
 
 type loginRequest struct {
@@ -22,20 +24,14 @@ type loginResponse struct {
 
 // login answers POST /api/login {"name","password"} with 200 {"token","expires"}, 401 or 429.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
 	var req loginRequest
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(&req); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeJSONError(w, http.StatusRequestEntityTooLarge, "request body too large")
-			return
-		}
-		writeJSONError(w, http.StatusBadRequest, "body must be JSON {\"name\",\"password\"}")
+	if code, msg := readJSON(w, r, maxLoginBody, &req); code != 0 {
+		writeJSONError(w, code, msg)
 		return
 	}
 	ip := s.cfg.ClientIP(r)
-	token, expires, err := s.cfg.Auth.Login(ip, req.Name, req.Password)
+	// Login attempts are limited per address as the hub counts addresses (IPv6 by prefix).
+	token, expires, err := s.cfg.Auth.Login(s.cfg.AddressKey(ip), req.Name, req.Password)
 	name := req.Name // user input: bounded before it reaches the log
 	if len(name) > 64 {
 		name = name[:64] + "..."
@@ -115,10 +111,33 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// readJSON decodes a request body of at most max bytes into v. A body that
+// is not valid UTF-8 or holds an unpaired surrogate escape is refused
+// (jsontext.Check) rather than decoded with U+FFFD in place of what was sent.
+// It returns 0 on success, else the HTTP status and message to answer.
+func readJSON(w http.ResponseWriter, r *http.Request, max int64, v any) (int, string) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return http.StatusRequestEntityTooLarge, "request body too large"
+		}
+		return http.StatusBadRequest, "cannot read the request body"
+	}
+	if err := jsontext.Check(body); err != nil {
+		return http.StatusBadRequest, "body is not valid text: " + err.Error()
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return http.StatusBadRequest, "body must be a JSON object of the documented fields"
+	}
+	return 0, ""
+}
+
+// writeJSON answers v as JSON, text as it is (no \u003c escaping).
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
+	jsontext.NewEncoder(w).Encode(v)
 }
 
 func writeJSONError(w http.ResponseWriter, code int, msg string) {

@@ -91,12 +91,8 @@ var (
 	descDropped = prometheus.NewDesc("chatd_dropped_slow_sockets_total",
 		"Sockets closed because their send buffer was full.", nil, nil)
 	descRejected = prometheus.NewDesc("chatd_rejected_frames_total",
-		"Frames answered with an error, by error code.", []string{"reason"}, nil)
+		"Frames and sockets answered with an error, by error code (origin_not_allowed counts refused sockets).", []string{"reason"}, nil)
 )
-
-// rejectReasons are exported at 0 before they first happen, so rates work from the start.
-var rejectReasons = []string{"bad_json", "unknown_type", "bad_request", "too_large", "not_identified",
-	"unauthorized", "rate_limited", "too_many_connections", "not_found", "unavailable", "internal"}
 
 type hubCollector struct{ stats func() hub.Stats }
 
@@ -114,14 +110,9 @@ func (c *hubCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descAdmins, prometheus.GaugeValue, float64(s.Admins))
 	ch <- prometheus.MustNewConstMetric(descMessages, prometheus.CounterValue, float64(s.MessagesStored))
 	ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(s.DroppedSlow))
-	seen := make(map[string]bool, len(s.Rejected))
-	for reason, n := range s.Rejected {
-		seen[reason] = true
-		ch <- prometheus.MustNewConstMetric(descRejected, prometheus.CounterValue, float64(n), reason)
-	}
-	for _, reason := range rejectReasons {
-		if !seen[reason] {
-			ch <- prometheus.MustNewConstMetric(descRejected, prometheus.CounterValue, 0, reason)
-		}
+	// Every error code of the hub, at 0 before it first happens (so rates
+	// work from the start); labels are codes, never client input.
+	for _, reason := range hub.ErrorCodes() {
+		ch <- prometheus.MustNewConstMetric(descRejected, prometheus.CounterValue, float64(s.Rejected[reason]), reason)
 	}
 }

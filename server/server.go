@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/internal/netaddr"
 )
 
 // Hub is the part of *hub.Hub the server routes to.
@@ -37,7 +38,10 @@ type Config struct {
 	Metrics      *Metrics                   // nil disables /metrics
 	MetricsToken string                     // if set, /metrics requires "Authorization: Bearer <token>"
 	ClientIP     func(*http.Request) string // default: host of r.RemoteAddr
-	Log          zerolog.Logger
+	// AddressKey groups a client IP for per-address limits (login attempts),
+	// the same function the hub uses; default netaddr.Grouper(64).
+	AddressKey func(ip string) string
+	Log        zerolog.Logger
 }
 
 // Server is chatd's HTTP handler. Readiness starts false: call SetReady.
@@ -60,6 +64,9 @@ const (
 func New(cfg Config) *Server {
 	if cfg.ClientIP == nil {
 		cfg.ClientIP = RemoteIP
+	}
+	if cfg.AddressKey == nil {
+		cfg.AddressKey = netaddr.Grouper(netaddr.DefaultIPv6Prefix)
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
 	s.routes()

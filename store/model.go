@@ -60,5 +60,6 @@ type NewMessage struct {
 // VisitorSummary is one row of the admins' visitor list.
 type VisitorSummary struct {
 	Visitor
-	Last uint64 // offset of the visitor's latest message, 0 if none
+	Last uint64    // offset of the visitor's latest message, 0 if none
+	Page *PageView // current page, filled by VisitorsPage; nil if none
 }

@@ -10,19 +10,12 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
-	"sort"
 	"strconv"
-	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/chatd/chatd/db"
-)
-
-// Limits the model enforces whatever the caller checked before.
-const (
-	MaxCIDLen  = 64
-	MaxNameLen = 64
 )
 
 // schemaVersion is the data file layout this code writes; bump it with a migration.
@@ -34,7 +27,13 @@ type Store struct {
 	visitors *db.Collection[Visitor]
 	messages *db.Collection[Message]
 	admins   *db.Collection[Admin]
+	settings *db.Collection[setting]
+	pages    *db.Collection[page]
 	now      func() time.Time
+
+	lim    atomic.Pointer[Limits]
+	epoch  atomic.Pointer[string]
+	pageMu sync.Mutex // serializes SetPage's read-modify-write
 }
 
 // Open opens (or creates) the chat store in data directory dir (file chatd.db).
@@ -62,6 +61,8 @@ func Open(dir string, opts db.Options) (*Store, error) {
 
 func attach(d *db.DB) (*Store, error) {
 	s := &Store{d: d, now: func() time.Time { return time.Now().UTC() }}
+	l := DefaultLimits()
+	s.lim.Store(&l)
 	var err error
 	s.visitors, err = db.NewCollection(d, db.Schema[Visitor]{
 		Name:    "visitors",
@@ -88,6 +89,23 @@ func attach(d *db.DB) (*Store, error) {
 		ID:   func(a *Admin) string { return a.Name },
 	})
 	if err != nil {
+		return nil, err
+	}
+	s.settings, err = db.NewCollection(d, db.Schema[setting]{
+		Name: "settings",
+		ID:   func(st *setting) string { return st.ID },
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.pages, err = db.NewCollection(d, db.Schema[page]{
+		Name: "pages",
+		ID:   func(p *page) string { return p.ID },
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.loadEpoch(); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -130,9 +148,9 @@ func randomString(n int, hexEnc bool) (string, error) {
 
 // CreateVisitor makes a new visitor and returns it with its secret token.
 func (s *Store) CreateVisitor(ctx context.Context, name string, meta map[string]string) (Visitor, string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > MaxNameLen || !utf8.ValidString(name) {
-		return Visitor{}, "", fmt.Errorf("%w: visitor name must be 1 to %d characters", ErrInvalid, MaxNameLen)
+	name, err := s.checkName(name)
+	if err != nil {
+		return Visitor{}, "", err
 	}
 	for i := 0; i < 3; i++ {
 		id, err := randomString(8, true)
@@ -185,7 +203,8 @@ func (s *Store) TouchVisitor(ctx context.Context, id string, t time.Time) error 
 	return mapErr(s.visitors.Update(ctx, v))
 }
 
-// Visitors lists every visitor with the offset of its latest message, newest activity first.
+// Visitors lists every visitor with the offset of its latest message, newest
+// activity first (latest message, then last seen, then id).
 func (s *Store) Visitors() ([]VisitorSummary, error) {
 	var out []VisitorSummary
 	err := s.visitors.Walk(db.Query{}, func(v Visitor) bool {
@@ -199,12 +218,7 @@ func (s *Store) Visitors() ([]VisitorSummary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list visitors: %w", err)
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Last != out[j].Last {
-			return out[i].Last > out[j].Last
-		}
-		return out[i].LastSeen.After(out[j].LastSeen)
-	})
+	sortByActivity(out)
 	return out, nil
 }
 
@@ -212,7 +226,7 @@ func (s *Store) Visitors() ([]VisitorSummary, error) {
 // fsynced under the "always" policy). When m.CID is already stored for that
 // visitor nothing is written and the stored message is returned with dup true.
 func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, error) {
-	if err := m.Validate(); err != nil {
+	if err := m.Validate(s.Limits()); err != nil {
 		return Message{}, false, err
 	}
 	if m.Client == "" || !s.visitors.Has(m.Client) {
@@ -234,6 +248,12 @@ func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, er
 		return Message{}, false, fmt.Errorf("store message: %w", err)
 	}
 	return stored, false, nil
+}
+
+// MessageByCID returns the message visitor id's conversation holds under cid; ErrNotFound if none.
+func (s *Store) MessageByCID(id, cid string) (Message, error) {
+	m, err := s.messages.FindOne("cid", id, cid)
+	return m, mapErr(err)
 }
 
 // MessagesOf returns visitor id's messages with offset > after, oldest first;

@@ -31,7 +31,7 @@ func startChatd(t *testing.T) *chatdtest.Process {
 	chatdtest.AdminSet(t, bin, data, testAdmin, testPassword)
 	return chatdtest.Start(t, bin, chatdtest.Options{Data: data, Args: []string{
 		"--sockets-per-ip", "10000", "--new-visitors-per-ip", "100000", "--msg-rate", "10000", "--msg-burst", "10000",
-		"--send-buffer", "4096"}})
+		"--quota-visitor", "1000000000", "--quota-address", "1000000000", "--send-buffer", "4096"}})
 }
 
 // runTool runs the tool with --json and decodes its report into out.

@@ -18,7 +18,9 @@ import (
 
 	"github.com/chatd/chatd/db"
 	"github.com/chatd/chatd/hub"
+	"github.com/chatd/chatd/internal/netaddr"
 	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/store"
 )
 
 // config is chatd's serving configuration: flags, then CHATD_* environment
@@ -42,6 +44,9 @@ type config struct {
 	SocketsPerVisit int
 	SocketsPerIP    int
 	NewVisitorsPIP  int
+	IPv6Prefix      int
+	QuotaVisitor    int
+	QuotaAddress    int
 	SendBuffer      int
 	AdminSendBuffer int
 	PingPeriod      time.Duration
@@ -101,17 +106,21 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.DurationVar(&c.TokenTTL, "token-ttl", 12*time.Hour, "lifetime of admin login tokens")
 	fs.BoolVar(&c.Metrics, "metrics", true, "serve Prometheus metrics at /metrics")
 	fs.StringVar(&c.MetricsToken, "metrics-token", "", "if set, /metrics requires Authorization: Bearer <token> (secret: CHATD_METRICS_TOKEN_FILE works)")
-	fs.IntVar(&c.MaxText, "max-text", 4096, "max bytes of one message text (UTF-8)")
-	fs.IntVar(&c.MaxFrame, "max-frame", 16384, "max bytes of one WebSocket frame")
-	fs.IntVar(&c.MaxName, "max-name", 64, "max characters of a visitor name")
-	fs.Float64Var(&c.MsgRate, "msg-rate", 5, "messages per second per visitor")
-	fs.IntVar(&c.MsgBurst, "msg-burst", 10, "burst of messages per visitor")
-	fs.IntVar(&c.SocketsPerVisit, "sockets-per-visitor", 8, "open sockets per visitor")
-	fs.IntVar(&c.SocketsPerIP, "sockets-per-ip", 64, "open sockets per client IP")
-	fs.IntVar(&c.NewVisitorsPIP, "new-visitors-per-ip", 30, "visitors created per client IP per minute")
+	fs.IntVar(&c.MaxText, "max-text", store.DefaultMaxText, fmt.Sprintf("max bytes of one message text (UTF-8, 1-%d)", store.CeilMaxText))
+	fs.IntVar(&c.MaxFrame, "max-frame", hub.DefaultMaxFrame, "max bytes of one WebSocket frame")
+	fs.IntVar(&c.MaxName, "max-name", store.DefaultMaxName, fmt.Sprintf("max characters of a visitor name (1-%d)", store.CeilMaxName))
+	fs.Float64Var(&c.MsgRate, "msg-rate", hub.DefaultMsgRate, "messages per second per visitor")
+	fs.IntVar(&c.MsgBurst, "msg-burst", hub.DefaultMsgBurst, "burst of messages per visitor")
+	fs.IntVar(&c.SocketsPerVisit, "sockets-per-visitor", hub.DefaultSocketsPerVisit, "open sockets per visitor")
+	fs.IntVar(&c.SocketsPerIP, "sockets-per-ip", hub.DefaultSocketsPerIP, "open sockets per client IP")
+	fs.IntVar(&c.NewVisitorsPIP, "new-visitors-per-ip", hub.DefaultNewVisitorsPerIP, "visitors created per client IP per minute")
+	fs.IntVar(&c.IPv6Prefix, "ipv6-prefix", netaddr.DefaultIPv6Prefix,
+		fmt.Sprintf("IPv6 addresses in one /N count as one address for every per-IP limit (%d-%d)", netaddr.MinIPv6Prefix, netaddr.MaxIPv6Prefix))
+	fs.IntVar(&c.QuotaVisitor, "quota-visitor", hub.DefaultQuotaVisitor, "storage budget of one visitor, bytes per 24 hours (messages and page changes)")
+	fs.IntVar(&c.QuotaAddress, "quota-address", hub.DefaultQuotaAddress, "storage budget of all visitors of one address, bytes per 24 hours")
 	fs.IntVar(&c.SendBuffer, "send-buffer", hub.DefaultSendBuffer, "frames queued per socket before a slow socket is closed")
-	fs.IntVar(&c.AdminSendBuffer, "admin-send-buffer", 4096, "frames queued per admin socket (admins get every message) before it is closed")
-	fs.DurationVar(&c.PingPeriod, "ping-period", 30*time.Second, "WebSocket ping interval (a socket silent for twice this is closed)")
+	fs.IntVar(&c.AdminSendBuffer, "admin-send-buffer", hub.DefaultAdminSendBuffer, "frames queued per admin socket (admins get every message) before it is closed")
+	fs.DurationVar(&c.PingPeriod, "ping-period", hub.DefaultPingPeriod, "WebSocket ping interval (a socket silent for twice this is closed)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "hard deadline for a graceful shutdown (then exit 1)")
 	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", 0, "on SIGTERM, answer /readyz 503 this long before closing sockets (load balancer drain)")
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (empty = off)")
@@ -247,13 +256,30 @@ func (c *config) validate() error {
 	}{{"max-text", c.MaxText}, {"max-frame", c.MaxFrame}, {"max-name", c.MaxName}, {"msg-burst", c.MsgBurst},
 		{"sockets-per-visitor", c.SocketsPerVisit}, {"sockets-per-ip", c.SocketsPerIP},
 		{"new-visitors-per-ip", c.NewVisitorsPIP}, {"send-buffer", c.SendBuffer},
-		{"admin-send-buffer", c.AdminSendBuffer}} {
+		{"admin-send-buffer", c.AdminSendBuffer}, {"quota-visitor", c.QuotaVisitor}, {"quota-address", c.QuotaAddress}} {
 		if l.v <= 0 {
 			bad("--%s %d: must be a positive number", l.name, l.v)
 		}
 	}
 	if !(c.MsgRate > 0) {
 		bad("--msg-rate %v: must be a positive number", c.MsgRate)
+	}
+	// The store enforces the name and text limits (store.Limits, the one
+	// source); values it would refuse are refused here, before anything starts.
+	if c.MaxName > store.CeilMaxName {
+		bad("--max-name %d: must be at most %d characters", c.MaxName, store.CeilMaxName)
+	}
+	if c.MaxText > store.CeilMaxText {
+		bad("--max-text %d: must be at most %d bytes", c.MaxText, store.CeilMaxText)
+	}
+	if err := netaddr.CheckIPv6Prefix(c.IPv6Prefix); err != nil {
+		bad("--ipv6-prefix %d: must be between %d and %d", c.IPv6Prefix, netaddr.MinIPv6Prefix, netaddr.MaxIPv6Prefix)
+	}
+	if c.QuotaVisitor > 0 && c.QuotaVisitor < c.MaxText+store.MaxCIDLen+hub.MessageOverhead {
+		bad("--quota-visitor %d: must hold at least one message of --max-text %d (%d bytes)", c.QuotaVisitor, c.MaxText, c.MaxText+store.MaxCIDLen+hub.MessageOverhead)
+	}
+	if c.QuotaAddress > 0 && c.QuotaAddress < c.QuotaVisitor {
+		bad("--quota-address %d: must be at least --quota-visitor %d", c.QuotaAddress, c.QuotaVisitor)
 	}
 	if c.MaxText > 0 && c.MaxFrame > 0 && c.MaxFrame < c.MaxText+256 {
 		bad("--max-frame %d: must leave room for a --max-text %d message (at least %d)", c.MaxFrame, c.MaxText, c.MaxText+256)

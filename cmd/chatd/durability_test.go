@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -142,8 +143,35 @@ func checkReplay(t *testing.T, base, adminPW string, tokens map[string]string, w
 	adm.send("admin:add", map[string]any{"token": login(t, base, "ann", adminPW), "after": 0})
 	adm.expect("admin:list", nil)
 	byKey := map[string]message{}
-	for _, m := range collect(t, adm, "admin:messages", want) {
-		byKey[m.Client+"/"+m.CID] = m
+	// The replay holds the newest 1000 messages, then admin:replayed; older
+	// ones are paged per conversation with admin:history.
+	for f := adm.read(); f.Type != "admin:replayed"; f = adm.read() {
+		var chunk []message
+		if f.Type == "admin:messages" {
+			if err := json.Unmarshal(f.Data, &chunk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, m := range chunk {
+			byKey[m.Client+"/"+m.CID] = m
+		}
+	}
+	for id := range tokens {
+		for before := uint64(0); ; {
+			adm.send("admin:history", map[string]any{"client": id, "before": before, "limit": 500})
+			var h struct {
+				Messages []message `json:"messages"`
+				More     bool      `json:"more"`
+			}
+			adm.expect("admin:history", &h)
+			for _, m := range h.Messages {
+				byKey[m.Client+"/"+m.CID] = m
+			}
+			if !h.More || len(h.Messages) == 0 {
+				break
+			}
+			before = h.Messages[0].Offset
+		}
 	}
 	for k, m := range want {
 		if g, ok := byKey[k]; !ok || g.Offset != m.Offset {
@@ -166,7 +194,7 @@ func testKill9(t *testing.T, policy string) {
 	if err := seed.Set(dir, "ann", "pw", 4); err != nil {
 		t.Fatal(err)
 	}
-	limits := []string{"--msg-rate", "100000", "--msg-burst", "100000", "--fsync", policy}
+	limits := []string{"--msg-rate", "100000", "--msg-burst", "100000", "--quota-visitor", "1000000000", "--quota-address", "1000000000", "--fsync", policy}
 	c := startChild(t, dir, limits...)
 	const visitors = 4
 	a := newAcked(1500)
@@ -213,7 +241,7 @@ func TestBackupDuringWritesRestores(t *testing.T) {
 	if err := seed.Set(dir, "ann", "pw", 4); err != nil {
 		t.Fatal(err)
 	}
-	p := startRun(t, dir, "--msg-rate", "100000", "--msg-burst", "100000")
+	p := startRun(t, dir, "--msg-rate", "100000", "--msg-burst", "100000", "--quota-visitor", "1000000000", "--quota-address", "1000000000")
 	token := login(t, p.url(), "ann", "pw")
 	a := newAcked(100)
 	stop := make(chan struct{})

@@ -16,6 +16,7 @@ import (
 	"github.com/chatd/chatd/cluster"
 	"github.com/chatd/chatd/db"
 	"github.com/chatd/chatd/hub"
+	"github.com/chatd/chatd/internal/netaddr"
 	"github.com/chatd/chatd/seed"
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/static"
@@ -56,6 +57,12 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 			}
 		}
 	}()
+
+	// The store is the one source of the name and text limits (validate refused values it would refuse).
+	if err := st.SetLimits(store.Limits{Name: c.MaxName, Text: c.MaxText}); err != nil {
+		log.Error().Err(err).Msg("bad limits")
+		return exitUsage
+	}
 
 	var (
 		admins   []store.Admin
@@ -99,8 +106,10 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	}
 
 	clientIP := server.ClientIP(c.trusted)
+	addrKey := netaddr.Grouper(c.IPv6Prefix)
 	h := hub.New(hub.Config{
-		MaxText: c.MaxText, MaxFrame: int64(c.MaxFrame), MaxName: c.MaxName,
+		MaxFrame: int64(c.MaxFrame), AddressKey: addrKey,
+		QuotaVisitor: c.QuotaVisitor, QuotaAddress: c.QuotaAddress,
 		MsgRate: c.MsgRate, MsgBurst: c.MsgBurst,
 		SocketsPerVisit: c.SocketsPerVisit, SocketsPerIP: c.SocketsPerIP, NewVisitorsPerIP: c.NewVisitorsPIP,
 		SendBuffer: c.SendBuffer, AdminSendBuffer: c.AdminSendBuffer, PingPeriod: c.PingPeriod,
@@ -116,7 +125,7 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	}
 	srv := server.New(server.Config{
 		Hub: h, Store: st, Auth: au, Static: static.Public(),
-		Metrics: metrics, MetricsToken: c.MetricsToken, ClientIP: clientIP,
+		Metrics: metrics, MetricsToken: c.MetricsToken, ClientIP: clientIP, AddressKey: addrKey,
 		Log: log.With().Str("component", "http").Logger(),
 	})
 
@@ -205,6 +214,7 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 type backend interface {
 	hub.Store
 	server.Backuper
+	SetLimits(store.Limits) error
 	Close() error
 }
 

@@ -1,0 +1,147 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/chatd/chatd/store"
+)
+
+// pageDoc is a visitor's pages as the pages bucket keeps them.
+type pageDoc struct {
+	Current store.PageView   `json:"current"`
+	Trail   []store.PageView `json:"trail,omitempty"`
+}
+
+// Visitors lists every visitor with the offset of its latest message, most
+// recent activity first (store.SortByActivity).
+func (s *Store) Visitors() ([]store.VisitorSummary, error) {
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	var out []store.VisitorSummary
+	s.visitors.each(func(_ string, v store.Visitor) {
+		out = append(out, store.VisitorSummary{Visitor: v})
+	})
+	for i := range out {
+		out[i].Last = s.msgs.last(out[i].ID)
+	}
+	store.SortByActivity(out)
+	return out, nil
+}
+
+// VisitorsPage lists up to limit visitors after the opaque cursor, most
+// recent activity first, each with its current page (store.PageOf's rules).
+func (s *Store) VisitorsPage(cursor string, limit int) ([]store.VisitorSummary, string, bool, error) {
+	all, err := s.Visitors()
+	if err != nil {
+		return nil, "", false, err
+	}
+	page, next, more, err := store.PageOf(all, cursor, limit)
+	if err != nil {
+		return nil, "", false, err
+	}
+	for i := range page {
+		if d, ok := s.pages.local(page[i].ID); ok {
+			cur := d.Current
+			page[i].Page = &cur
+		}
+	}
+	return page, next, more, nil
+}
+
+// SetPage records visitor id's current page with a compare-and-set on its
+// pages key, so two nodes recording pages of one visitor at once lose none
+// (store.NextPage's rule).
+func (s *Store) SetPage(ctx context.Context, id string, p store.PageView) (store.PageView, bool, error) {
+	if p.URL == "" {
+		return store.PageView{}, false, fmt.Errorf("%w: page url is empty", store.ErrInvalid)
+	}
+	if _, err := s.Visitor(id); err != nil {
+		return store.PageView{}, false, err
+	}
+	if p.At.IsZero() {
+		p.At = time.Now()
+	}
+	p.At = p.At.UTC()
+	for try := 0; try < 5; try++ {
+		var (
+			doc pageDoc
+			rev uint64
+		)
+		e, err := s.pages.kv.Get(ctx, id)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+		case err != nil:
+			return store.PageView{}, false, fmt.Errorf("%w: read page: %v", ErrUnavailable, err)
+		default:
+			if err := json.Unmarshal(e.Value(), &doc); err != nil {
+				return store.PageView{}, false, fmt.Errorf("decode page of %s: %w", id, err)
+			}
+			rev = e.Revision()
+		}
+		cur, trail, changed := store.NextPage(doc.Current, doc.Trail, p)
+		if rev != 0 && !changed {
+			return cur, false, nil
+		}
+		b, _ := json.Marshal(pageDoc{Current: cur, Trail: trail})
+		if rev == 0 {
+			_, err = s.pages.kv.Create(ctx, id, b)
+		} else {
+			_, err = s.pages.kv.Update(ctx, id, b, rev)
+		}
+		switch {
+		case err == nil:
+			return cur, true, nil
+		case errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) || isWrongLastSeq(err):
+			continue // another node wrote first: read again
+		default:
+			return store.PageView{}, false, fmt.Errorf("%w: store page: %v", ErrUnavailable, err)
+		}
+	}
+	return store.PageView{}, false, fmt.Errorf("%w: page of %s kept changing", ErrUnavailable, id)
+}
+
+// Epoch names the cluster's sequence of offsets (the stream's): drawn when
+// the cluster is created, carried over by chatd cluster import.
+func (s *Store) Epoch() string {
+	if s.meta == nil || !s.setup.Load() {
+		return ""
+	}
+	e, _ := s.meta.local(epochKey)
+	return e
+}
+
+const epochKey = "epoch"
+
+// ensureEpoch draws the cluster's epoch if it has none (create-if-absent:
+// the first node to start wins).
+func (s *Store) ensureEpoch(kv jetstream.KeyValue) error {
+	e, err := randomString(8, true)
+	if err != nil {
+		return err
+	}
+	for ctx := s.ctx; ctx.Err() == nil; sleep(ctx, time.Second) {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err = kv.Create(cctx, epochKey, []byte(e))
+		cancel()
+		if err == nil || errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSeq(err) {
+			return nil
+		}
+		s.log.Warn().Err(err).Msg("cannot store the cluster's epoch yet; retrying")
+	}
+	return s.ctx.Err()
+}
+
+// setEpoch replaces the cluster's epoch (import: the offsets are the source's).
+func (s *Store) setEpoch(ctx context.Context, e string) error {
+	if _, err := s.meta.kv.Put(ctx, epochKey, []byte(e)); err != nil {
+		return fmt.Errorf("store epoch: %w", err)
+	}
+	return nil
+}
