@@ -181,3 +181,26 @@ func decodeHeaders(b []byte) (nats.Header, error) {
 
 // keyOf encodes an arbitrary string (an admin name) as a KV key.
 func keyOf(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// kvAttempt bounds one try of a key-value write.
+const kvAttempt = 2 * time.Second
+
+// retryKV runs op until it succeeds, fails for good, or ctx ends: a bucket
+// is a stream of its own, which may be electing a leader (4 to 9 s) when a
+// write comes; such failures (timeouts, no responders, 503) are retried,
+// a conflict or a refusal is returned at once. op must be idempotent or
+// check, on a conflict, whether an earlier try of its own landed.
+func retryKV(ctx context.Context, op func(ctx context.Context) error) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, kvAttempt)
+		err := op(actx)
+		cancel()
+		if err == nil || !retryable(err) || isWrongLastSeq(err) || errors.Is(err, jetstream.ErrKeyExists) ||
+			errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyNotFound) {
+			return err
+		}
+		if sleep(ctx, retryWait); ctx.Err() != nil {
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+	}
+}

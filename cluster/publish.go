@@ -74,14 +74,19 @@ func (s *Store) AddMessage(ctx context.Context, m store.NewMessage) (store.Messa
 // Nats-Msg-Id, so an attempt that did land is never stored twice.
 func (s *Store) publish(ctx context.Context, subj string, body []byte) (*jetstream.PubAck, error) {
 	for {
+		if s.drained.Err() != nil {
+			return nil, fmt.Errorf("%w: shutting down", ErrUnavailable)
+		}
 		actx, cancel := context.WithTimeout(ctx, attemptWait)
 		// An attempt sent to a leader that died gets no answer: a new
-		// leader's election ends it early.
+		// leader's election ends it early, and so does a shutdown.
 		stop := context.AfterFunc(s.leaderCtx(), cancel)
+		stopDrain := context.AfterFunc(s.drained, cancel)
 		msg := nats.NewMsg(subj)
 		msg.Data = body
 		ack, err := s.js.PublishMsg(actx, msg, jetstream.WithMsgID(subj), jetstream.WithExpectLastSequencePerSubject(0))
 		stop()
+		stopDrain()
 		cancel()
 		if err == nil || isWrongLastSeq(err) || !retryable(err) {
 			if err != nil && !isWrongLastSeq(err) {

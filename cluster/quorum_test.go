@@ -25,7 +25,7 @@ func TestClusterWithoutQuorum(t *testing.T) {
 	}
 	defer ws.Close()
 	ws.Send("client:add", map[string]any{"name": "Ann", "after": 0})
-	for f, err := ws.Read(step); f.Type != "client:messages"; f, err = ws.Read(step) {
+	for f, err := ws.Read(step); f.Type != "client:replayed"; f, err = ws.Read(step) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -33,20 +33,7 @@ func TestClusterWithoutQuorum(t *testing.T) {
 	nodes[1].Kill(t)
 	nodes[2].Kill(t)
 
-	// /readyz turns 503.
-	for deadline := time.Now().Add(step); ; {
-		res, err := http.Get(alone.URL() + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusServiceUnavailable {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz still not 503 %v after losing 2 of 3 nodes", step)
-		}
-		time.Sleep(100 * time.Millisecond) // polling a probe
-	}
+	waitNotReady(t, alone) // /readyz turns 503
 	// A write is refused with unavailable, with its cid.
 	ws.Send("client:message", map[string]any{"cid": "q1", "text": "anyone?"})
 	f, err := ws.Read(30 * time.Second)
@@ -90,5 +77,30 @@ func TestClusterWithoutQuorum(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("q1 stored %d times", n)
+	}
+
+	// Without a quorum again, SIGTERM while a write waits for one: the write
+	// gives up (Drain) and the node exits 0 within its shutdown timeout.
+	nodes[1].Kill(t)
+	waitNotReady(t, alone)
+	ws.Send("client:message", map[string]any{"cid": "q2", "text": "still there?"})
+	alone.Stop(t) // fails the test on a non-zero exit or a stop beyond chatdtest.StopTimeout
+}
+
+// waitNotReady waits for the node's /readyz to answer 503.
+func waitNotReady(t *testing.T, nd *node) {
+	t.Helper()
+	for deadline := time.Now().Add(step); ; {
+		res, err := http.Get(nd.URL() + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusServiceUnavailable {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz of %s still not 503 after %v", nd.name, step)
+		}
+		time.Sleep(100 * time.Millisecond) // polling a probe
 	}
 }

@@ -19,11 +19,13 @@ func (s *Store) PutSession(hash [32]byte, admin string, expires time.Time) error
 	if err := s.usable(); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, readWait)
+	ctx, cancel := context.WithTimeout(s.ctx, writeWait)
 	defer cancel()
 	b, _ := json.Marshal(Session{Admin: admin, Expires: expires.UTC()})
-	_, err := s.sessions.kv.Put(ctx, hex.EncodeToString(hash[:]), b)
-	return err
+	return retryKV(ctx, func(ctx context.Context) error {
+		_, err := s.sessions.kv.Put(ctx, hex.EncodeToString(hash[:]), b)
+		return err
+	})
 }
 
 // GetSession finds a login session by its token's hash, from this node's
@@ -50,7 +52,7 @@ func (s *Store) DeleteSession(hash [32]byte) bool {
 	_, existed := s.sessions.local(key)
 	ctx, cancel := context.WithTimeout(s.ctx, readWait)
 	defer cancel()
-	if err := s.sessions.kv.Delete(ctx, key); err != nil {
+	if err := retryKV(ctx, func(ctx context.Context) error { return s.sessions.kv.Delete(ctx, key) }); err != nil {
 		s.log.Warn().Err(err).Msg("revoke admin session")
 	}
 	return existed

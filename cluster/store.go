@@ -51,6 +51,9 @@ type Store struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// drained is cancelled by Drain: writes waiting for a quorum give up.
+	drained context.Context
+	drain   context.CancelFunc
 
 	setup    atomic.Bool // streams and buckets exist, views caught up at least once
 	msgs     *msgView
@@ -113,6 +116,7 @@ func Open(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.drained, s.drain = context.WithCancel(s.ctx)
 	s.leader, s.newLead = context.WithCancel(s.ctx)
 	if _, err := nc.Subscribe("$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED."+msgStream, func(*nats.Msg) { s.leaderElected() }); err != nil {
 		s.log.Warn().Err(err).Msg("cannot follow leader elections; retries after a failover wait for their timeout")
@@ -268,6 +272,11 @@ func (s *Store) leaderCtx() context.Context {
 	return s.leader
 }
 
+// Drain makes writes that wait for a quorum give up at once (unavailable:
+// nothing stored, the client re-sends elsewhere), and later ones fail, so a
+// shutdown closes sockets promptly even without a quorum. Reads go on.
+func (s *Store) Drain() { s.drain() }
+
 // Close stops the tails, the NATS connection and the embedded server.
 func (s *Store) Close() error {
 	if s.setup.Load() {
@@ -372,12 +381,13 @@ func (s *Store) CreateVisitor(ctx context.Context, name string, meta map[string]
 		now := time.Now().UTC()
 		v := store.Visitor{ID: id, Name: name, TokenHash: store.HashToken(token), Created: now, LastSeen: now, Meta: meta}
 		b, _ := json.Marshal(v)
-		if _, err := s.visitors.kv.Create(ctx, id, b); errors.Is(err, jetstream.ErrKeyExists) {
-			continue
+		err = s.createOnce(ctx, s.visitors.kv, id, b)
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			continue // a 64-bit id collided: draw again
 		} else if err != nil {
 			return store.Visitor{}, "", fmt.Errorf("%w: create visitor: %v", ErrUnavailable, err)
 		}
-		if _, err := s.tokens.kv.Create(ctx, v.TokenHash, []byte(id)); err != nil {
+		if err := s.createOnce(ctx, s.tokens.kv, v.TokenHash, []byte(id)); err != nil {
 			return store.Visitor{}, "", fmt.Errorf("%w: store visitor token: %v", ErrUnavailable, err)
 		}
 		return v, token, nil
@@ -387,6 +397,33 @@ func (s *Store) CreateVisitor(ctx context.Context, name string, meta map[string]
 
 // staleAfter: a node whose tail has not read the stream this long is not ready.
 const staleAfter = 10 * time.Second
+
+// createOnce creates key with val, retrying a leaderless bucket; a key that
+// exists with exactly val is an earlier try of this call that landed.
+func (s *Store) createOnce(ctx context.Context, kv jetstream.KeyValue, key string, val []byte) error {
+	err := retryKV(ctx, func(ctx context.Context) error {
+		_, err := kv.Create(ctx, key, val)
+		return err
+	})
+	if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSeq(err) {
+		var cur []byte
+		if gerr := retryKV(ctx, func(ctx context.Context) error {
+			e, err := kv.Get(ctx, key)
+			if err == nil {
+				cur = e.Value()
+			}
+			return err
+		}); gerr == nil && string(cur) == string(val) {
+			return nil
+		}
+		return jetstream.ErrKeyExists
+	}
+	return err
+}
+
+// writeWait bounds a key-value write made for a request (a login), long
+// enough to ride out a bucket's leader election.
+const writeWait = 10 * time.Second
 
 // readWait bounds a read that may ask a stream leader.
 const readWait = 5 * time.Second
@@ -569,7 +606,7 @@ func (s *Store) ReseedAdmins(ctx context.Context, admins []store.Admin) error {
 			continue
 		}
 		b, _ := json.Marshal(a)
-		if _, err := s.admins.kv.Put(ctx, k, b); err != nil {
+		if err := retryKV(ctx, func(ctx context.Context) error { _, err := s.admins.kv.Put(ctx, k, b); return err }); err != nil {
 			return fmt.Errorf("reseed admin %q: %w", a.Name, err)
 		}
 	}
@@ -580,7 +617,7 @@ func (s *Store) ReseedAdmins(ctx context.Context, admins []store.Admin) error {
 		}
 	})
 	for _, k := range drop {
-		if err := s.admins.kv.Delete(ctx, k); err != nil {
+		if err := retryKV(ctx, func(ctx context.Context) error { return s.admins.kv.Delete(ctx, k) }); err != nil {
 			return fmt.Errorf("reseed admins: remove: %w", err)
 		}
 	}

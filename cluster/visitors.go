@@ -74,7 +74,12 @@ func (s *Store) SetPage(ctx context.Context, id string, p store.PageView) (store
 			doc pageDoc
 			rev uint64
 		)
-		e, err := s.pages.kv.Get(ctx, id)
+		var e jetstream.KeyValueEntry
+		err := retryKV(ctx, func(ctx context.Context) error {
+			var err error
+			e, err = s.pages.kv.Get(ctx, id)
+			return err
+		})
 		switch {
 		case errors.Is(err, jetstream.ErrKeyNotFound):
 		case err != nil:
@@ -90,11 +95,15 @@ func (s *Store) SetPage(ctx context.Context, id string, p store.PageView) (store
 			return cur, false, nil
 		}
 		b, _ := json.Marshal(pageDoc{Current: cur, Trail: trail})
-		if rev == 0 {
-			_, err = s.pages.kv.Create(ctx, id, b)
-		} else {
-			_, err = s.pages.kv.Update(ctx, id, b, rev)
-		}
+		err = retryKV(ctx, func(ctx context.Context) error {
+			var err error
+			if rev == 0 {
+				_, err = s.pages.kv.Create(ctx, id, b)
+			} else {
+				_, err = s.pages.kv.Update(ctx, id, b, rev)
+			}
+			return err
+		})
 		switch {
 		case err == nil:
 			return cur, true, nil

@@ -176,6 +176,9 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		t := time.NewTimer(c.ShutdownDelay)
 		<-t.C
 	}
+	if cs != nil {
+		cs.Drain() // a write waiting for a quorum must not hold the sockets' shutdown
+	}
 	if err := h.Shutdown(deadline); err != nil {
 		log.Error().Err(err).Msg("hub shutdown")
 		code = exitFail
