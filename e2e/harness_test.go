@@ -35,7 +35,8 @@ func TestMain(m *testing.M) { chatdtest.Main(m) }
 // server is one chatd child process over its own data directory.
 type server struct {
 	*chatdtest.Process
-	t *testing.T
+	t   *testing.T
+	dir string // data directory
 }
 
 // startServer runs `chatd admin set` and then chatd on a free loopback port,
@@ -46,7 +47,7 @@ func startServer(t *testing.T, extra ...string) *server {
 	bin, dir := chatdtest.Binary(t), t.TempDir()
 	chatdtest.AdminSet(t, bin, dir, agentName, agentPassword)
 	args := []string{"--msg-rate", "50", "--msg-burst", "100", "--new-visitors-per-ip", "1000"}
-	s := &server{t: t, Process: chatdtest.Start(t, bin, chatdtest.Options{
+	s := &server{t: t, dir: dir, Process: chatdtest.Start(t, bin, chatdtest.Options{
 		Data: dir,
 		Args: append(args, extra...),
 		// A cheap bcrypt cost keeps logins fast; it is only a test.
@@ -107,7 +108,7 @@ func chromiumPath(t *testing.T) string {
 }
 
 // newBrowser starts a fresh headless Chromium and returns the context of its first tab.
-func newBrowser(t *testing.T) context.Context {
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := chromiumPath(t)
 	profile, err := os.MkdirTemp("", "chatd-e2e-chromium-")
@@ -132,6 +133,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-renderer-backgrounding", true),
 		chromedp.Flag("disable-backgrounding-occluded-windows", true),
 	}
+	opts = append(opts, extra...)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, bcancel := chromedp.NewContext(actx)
 	t.Cleanup(func() {

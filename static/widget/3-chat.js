@@ -64,7 +64,7 @@
         identifiedAt = 0;
         if (!opened) failed++;
         setState(failed >= 3 && !everOpened ? 'down' : 'reconnecting');
-        if (ev.code == 1012) { attempt = 1; schedule(500 + rand() * 2500); } // a restart: back within seconds, spread out
+        if (ev.code == 1012) { attempt = 1; var d0 = 500 + rand() * 2500; root.setAttribute('data-restart-retry', M.round(d0)); schedule(d0); } // a restart: back within seconds, spread out
         else schedule(0, ev.code == 1008 ? 3 : 0);
       };
     }
