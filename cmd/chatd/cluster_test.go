@@ -125,8 +125,9 @@ func TestClusterImportExportCLI(t *testing.T) {
 	}
 	url := "nats://" + secret + "@" + client
 	cli := func(args ...string) (int, string, string) {
-		var out, errOut strings.Builder
-		code := run(ctx, append([]string{"cluster"}, args...), mapEnv(map[string]string{"CHATD_NATS_URL": url}), &out, &errOut)
+		var out strings.Builder
+		errOut := newLogLines() // the command logs from several goroutines
+		code := run(ctx, append([]string{"cluster"}, args...), mapEnv(map[string]string{"CHATD_NATS_URL": url}), &out, errOut)
 		return code, out.String(), errOut.String()
 	}
 	if code, out, errOut := cli("import", "--data", src, "--cluster-replicas", "1"); code != 0 || !strings.Contains(out, "1 visitors, 1 messages (last offset 1") {
