@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/chatd/chatd/internal/names"
 	"github.com/chatd/chatd/store"
 )
 
@@ -16,6 +17,94 @@ import (
 type pageDoc struct {
 	Current store.PageView   `json:"current"`
 	Trail   []store.PageView `json:"trail,omitempty"`
+}
+
+// CreateVisitor makes a new visitor (a create-if-absent on its id, then on
+// its token's hash) and returns it with its secret token.
+func (s *Store) CreateVisitor(ctx context.Context, name string, meta map[string]string) (store.Visitor, string, error) {
+	name, err := names.CheckTrimmed(name, s.Limits().Name)
+	if err != nil {
+		return store.Visitor{}, "", fmt.Errorf("%w: visitor name: %v", store.ErrInvalid, err)
+	}
+	if err := s.usable(); err != nil {
+		return store.Visitor{}, "", err
+	}
+	for i := 0; i < 3; i++ {
+		id, err := randomString(8, true)
+		if err != nil {
+			return store.Visitor{}, "", err
+		}
+		token, err := randomString(32, false)
+		if err != nil {
+			return store.Visitor{}, "", err
+		}
+		now := time.Now().UTC()
+		v := store.Visitor{ID: id, Name: name, TokenHash: store.HashToken(token), Created: now, LastSeen: now, Meta: meta}
+		b, _ := json.Marshal(v)
+		err = s.createOnce(ctx, s.visitors.kv, id, b)
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			continue // a 64-bit id collided: draw again
+		} else if err != nil {
+			return store.Visitor{}, "", fmt.Errorf("%w: create visitor: %v", ErrUnavailable, err)
+		}
+		if err := s.createOnce(ctx, s.tokens.kv, v.TokenHash, []byte(id)); err != nil {
+			return store.Visitor{}, "", fmt.Errorf("%w: store visitor token: %v", ErrUnavailable, err)
+		}
+		return v, token, nil
+	}
+	return store.Visitor{}, "", errors.New("create visitor: ids keep colliding")
+}
+
+// staleAfter: a node whose tail has not read the stream this long is not ready.
+const staleAfter = 10 * time.Second
+
+// VisitorByToken finds the visitor owning token.
+func (s *Store) VisitorByToken(token string) (store.Visitor, error) {
+	if token == "" {
+		return store.Visitor{}, store.ErrNotFound
+	}
+	if err := s.usable(); err != nil {
+		return store.Visitor{}, err
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, readWait)
+	defer cancel()
+	id, err := s.tokens.get(ctx, store.HashToken(token))
+	if errors.Is(err, errNoKey) {
+		return store.Visitor{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Visitor{}, err
+	}
+	return s.visitor(ctx, id)
+}
+
+// Visitor finds a visitor by public id.
+func (s *Store) Visitor(id string) (store.Visitor, error) {
+	if !visitorRE.MatchString(id) {
+		return store.Visitor{}, store.ErrNotFound
+	}
+	if err := s.usable(); err != nil {
+		return store.Visitor{}, err
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, readWait)
+	defer cancel()
+	return s.visitor(ctx, id)
+}
+
+func (s *Store) visitor(ctx context.Context, id string) (store.Visitor, error) {
+	v, err := s.visitors.get(ctx, id)
+	if errors.Is(err, errNoKey) {
+		return store.Visitor{}, fmt.Errorf("%w: visitor %s", store.ErrNotFound, id)
+	}
+	return v, err
+}
+
+// TouchVisitor records that the visitor was seen at t. The write is queued
+// (coalesced per visitor) so a socket never waits for it; it is lost only
+// if the node dies within a second.
+func (s *Store) TouchVisitor(_ context.Context, id string, t time.Time) error {
+	s.toucher.touch(id, t)
+	return nil
 }
 
 // Visitors lists every visitor with the offset of its latest message, most
