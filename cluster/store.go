@@ -27,13 +27,15 @@ var ErrUnavailable = errors.New("cluster unavailable")
 
 // Bucket names.
 const (
-	bucketVisitors = "chatd_visitors" // visitor id -> store.Visitor (token as SHA-256 only)
-	bucketTokens   = "chatd_tokens"   // SHA-256 of a visitor token -> visitor id
-	bucketAdmins   = "chatd_admins"   // base64url(name) -> store.Admin (bcrypt)
-	bucketSessions = "chatd_sessions" // SHA-256 of an admin login token -> session
-	bucketPresence = "chatd_presence" // node heartbeats and per-node online visitors
-	bucketPages    = "chatd_pages"    // visitor id -> current page and trail
-	bucketMeta     = "chatd_meta"     // "epoch" -> the cluster's epoch
+	bucketVisitors = "chatd_visitors"   // visitor id -> store.Visitor (token as SHA-256 only)
+	bucketTokens   = "chatd_tokens"     // SHA-256 of a visitor token -> visitor id
+	bucketAdmins   = "chatd_admins"     // base64url(name) -> store.Admin (bcrypt)
+	bucketSessions = "chatd_sessions"   // SHA-256 of an admin login token -> session
+	bucketPresence = "chatd_presence"   // node heartbeats and per-node online visitors
+	bucketPages    = "chatd_pages"      // visitor id -> current page and trail
+	bucketMeta     = "chatd_meta"       // "epoch" -> the cluster's epoch
+	bucketProfiles = "chatd_profiles"   // visitor id -> store.Profile
+	bucketIdents   = "chatd_identities" // SHA-256 of a site user id -> visitor id
 )
 
 // Store is the hub's Store over JetStream, plus the commit feed and the
@@ -54,17 +56,19 @@ type Store struct {
 	drained context.Context
 	drain   context.CancelFunc
 
-	setup    atomic.Bool // streams and buckets exist, views caught up at least once
-	msgs     *msgView
-	msgTail  *tail
-	visitors *kvView[store.Visitor]
-	tokens   *kvView[string]
-	admins   *kvView[store.Admin]
-	sessions *kvView[Session]
-	pages    *kvView[pageDoc]
-	meta     *kvView[string]
-	presence *presence
-	limits   atomic.Pointer[store.Limits]
+	setup      atomic.Bool // streams and buckets exist, views caught up at least once
+	msgs       *msgView
+	msgTail    *tail
+	visitors   *kvView[store.Visitor]
+	tokens     *kvView[string]
+	admins     *kvView[store.Admin]
+	sessions   *kvView[Session]
+	pages      *kvView[pageDoc]
+	meta       *kvView[string]
+	profiles   *kvView[store.Profile]
+	identities *kvView[string]
+	presence   *presence
+	limits     atomic.Pointer[store.Limits]
 	// known is the highest offset known committed (the stream leader's last
 	// sequence at the last look, or an acknowledged publish); knownAt when
 	// the leader was last asked.
@@ -154,13 +158,15 @@ func (s *Store) start() {
 	s.pages = newKVView(s.nc, kvs[bucketPages], jsonDecode[pageDoc], s.log)
 	s.pages.onChange = s.applyPage
 	s.meta = newKVView(s.nc, kvs[bucketMeta], func(b []byte) (string, error) { return string(b), nil }, s.log)
+	s.profiles = newKVView(s.nc, kvs[bucketProfiles], jsonDecode[store.Profile], s.log)
+	s.identities = newKVView(s.nc, kvs[bucketIdents], func(b []byte) (string, error) { return string(b), nil }, s.log)
 	s.presence = newPresence(s, kvs[bucketPresence])
 	if err := s.ensureEpoch(kvs[bucketMeta]); err != nil {
 		s.log.Error().Err(err).Msg("cannot read or set the cluster's epoch")
 		return
 	}
 	tails := []*tail{s.msgTail, s.visitors.tail, s.tokens.tail, s.admins.tail, s.sessions.tail,
-		s.pages.tail, s.meta.tail, s.presence.view.tail}
+		s.pages.tail, s.meta.tail, s.profiles.tail, s.identities.tail, s.presence.view.tail}
 	for _, t := range tails {
 		s.wg.Add(1)
 		go func() {
@@ -224,6 +230,8 @@ func (s *Store) ensure(ctx context.Context) (map[string]jetstream.KeyValue, erro
 		{Bucket: bucketPresence, Storage: jetstream.MemoryStorage},
 		{Bucket: bucketPages, Storage: jetstream.FileStorage},
 		{Bucket: bucketMeta, Storage: jetstream.FileStorage},
+		{Bucket: bucketProfiles, Storage: jetstream.FileStorage},
+		{Bucket: bucketIdents, Storage: jetstream.FileStorage},
 	} {
 		b.Replicas, b.History = s.cfg.Replicas, 1
 		kv, err := s.js.KeyValue(ctx, b.Bucket)

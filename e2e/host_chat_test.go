@@ -127,8 +127,9 @@ func checkName(t *testing.T, path, lang, name string) {
 	}
 }
 
-// Dates on older messages and day separators; links; the length counter; no
-// presence claimed; unread counts in step across tabs.
+// Dates on older messages and day separators; links; the length counter;
+// presence as the server tells it (an agent is connected); unread counts in
+// step across tabs.
 func TestHostConversationDetails(t *testing.T) {
 	s := startServer(t)
 	site := newHostSite(t, s, map[string]hostPage{
@@ -142,10 +143,9 @@ func TestHostConversationDetails(t *testing.T) {
 		run(t, tabA, chromedp.Navigate(site.URL+path))
 		a := hostDoc{t: t, tab: tabA}
 		a.open()
-		status := evalJS[string](t, tabA, statusJS)
-		if strings.Contains(status, "usually") || strings.Contains(status, "online") ||
-			evalJS[bool](t, tabA, rootJS(`return r.querySelector('.r').classList.contains('ag')`)) {
-			t.Errorf("%s: the widget claims presence: %q", path, status)
+		a.wait("the agent shown online", rootJS(`return r.querySelector('.r').classList.contains('ag')`))
+		if status := evalJS[string](t, tabA, statusJS); status != "We are online" {
+			t.Errorf("%s: with an agent connected the status says %q", path, status)
 		}
 		for _, text := range []string{"a week ago", "yesterday", "today"} {
 			a.send(text + " " + path)

@@ -16,8 +16,22 @@ import (
 // top-layer host, dates, links, the length counter, resync/history/page
 // events, cross-tab unread) brought widget.js to about 12.5 KiB gzipped
 // (from 14.7 KiB by serving it without indentation and comment lines), and a
-// language pack weighs about 1 KiB; the budget keeps ~0.5 KiB of headroom.
-const widgetBudget = 14 * 1024
+// language pack weighs about 1 KiB; the budget kept ~0.5 KiB of headroom.
+//
+// Issue 12 raised it to 16 KiB, measured: widget.js went from 12.67 to 14.59
+// KiB gzipped (+1.92 KiB) for what every page needs before its visitor types
+// or opens the chat: availability from GET /api/widget and live
+// client:availability, the JavaScript API with its queue of calls made
+// before loading and its events, identify/reset, client:seen, attributes,
+// and the loader of widget-mail.js; the language packs grew by 66 bytes (two
+// status lines). The e-mail form and transcripts stay out of it: they are
+// widget-mail.js, loaded only once a panel opens on a server that takes
+// addresses (mailBudget). Headroom: ~0.6 KiB.
+const widgetBudget = 16 * 1024
+
+// mailBudget bounds widget-mail.js, the lazily loaded e-mail capture and
+// transcript part with its strings in every shipped language (3.4 KiB).
+const mailBudget = 4 * 1024
 
 func gzipSize(t *testing.T, raw []byte) int {
 	t.Helper()
@@ -58,5 +72,14 @@ func TestWidgetSizeBudget(t *testing.T) {
 	t.Logf("widget total: %d bytes gzipped with the largest language pack (budget %d)", total, widgetBudget)
 	if total > widgetBudget {
 		t.Errorf("widget weighs %d bytes gzipped, over the %d byte budget", total, widgetBudget)
+	}
+	mail, err := fs.ReadFile(pub, "widget-mail.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := gzipSize(t, mail)
+	t.Logf("widget-mail.js (lazy): %d bytes, %d gzipped (budget %d)", len(mail), n, mailBudget)
+	if n > mailBudget {
+		t.Errorf("widget-mail.js weighs %d bytes gzipped, over the %d byte budget", n, mailBudget)
 	}
 }

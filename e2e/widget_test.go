@@ -41,9 +41,10 @@ func TestWidgetOnForeignSite(t *testing.T) {
 	waitFor(t, tab, "a 60px bubble despite the host CSS", inWidget(
 		`const b = r.querySelector('.b').getBoundingClientRect(); return b.width === 60 && b.height === 60`))
 
+	// One global name, the documented JavaScript API (window.chatd), nothing else.
 	leaked := evalJS[[]string](t, tab, `Object.getOwnPropertyNames(window).filter(n => n !== '__before' && !window.__before.includes(n))`)
-	if len(leaked) != 0 {
-		t.Errorf("the widget leaked global names: %q", leaked)
+	if len(leaked) != 1 || leaked[0] != "chatd" || !evalJS[bool](t, tab, `typeof window.chatd === 'function'`) {
+		t.Errorf("the widget leaked global names: %q (only chatd, the API, is expected)", leaked)
 	}
 	if left := evalJS[float64](t, tab, inWidget(`return r.querySelector('.b').getBoundingClientRect().left`)); left > 100 {
 		t.Errorf("data-position=left: the bubble is at x=%v", left)

@@ -119,15 +119,21 @@ func (h *Hub) handle(c *conn, b []byte) {
 		if h.adminStillValid(c) {
 			h.adminVisitors(c, f.AdminVisitors)
 		}
+	case evAdminSetStatus:
+		if h.adminStillValid(c) {
+			h.adminStatus(c, f.Info.(*adminStatusEvent))
+		}
+	case evClientEmail, evClientAttributes, evClientSeen, evClientTranscript:
+		h.visitorInfo(c, f.Type, f.Info)
 	}
 }
 
 // socketTakes reports whether typ is an inbound event of a socket of kind.
 func socketTakes(kind int, typ string) bool {
 	if kind == kindAdmin {
-		return typ == evAdminAdd || typ == evAdminMessage || typ == evAdminHistory || typ == evAdminVisitors
+		return typ == evAdminAdd || typ == evAdminMessage || typ == evAdminHistory || typ == evAdminVisitors || typ == evAdminSetStatus
 	}
-	return typ == evClientAdd || typ == evClientMessage || typ == evClientHistory || typ == evClientPage
+	return typ == evClientAdd || typ == evClientMessage || typ == evClientHistory || typ == evClientPage || infoEvent(typ)
 }
 
 func addEvent(c *conn) string {

@@ -34,6 +34,16 @@ const (
 	evAdminReplayed   = "admin:replayed"
 	evAdminVisitors   = "admin:visitors"
 	evAdminClientPage = "admin:client_page"
+	// Availability and visitor information (issue 12; availability.go, visitor_info.go).
+	evClientAvailability = "client:availability"
+	evClientEmail        = "client:email"
+	evClientAttributes   = "client:attributes"
+	evClientSeen         = "client:seen"
+	evClientTranscript   = "client:transcript"
+	evAdminSetStatus     = "admin:status"
+	evAdminAgents        = "admin:agents"
+	evAdminClient        = "admin:client"
+	evAdminSeen          = "admin:seen"
 )
 
 // Error codes of the error frame.
@@ -51,6 +61,7 @@ const (
 	codeInternal      = "internal"
 	codeQuota         = "quota_exceeded"
 	codeOrigin        = "origin_not_allowed"
+	codeBadIdentity   = "bad_identity"
 )
 
 // errorCodes lists every code, in the order of Stats.Rejected counters.
@@ -58,6 +69,7 @@ var errorCodes = [...]string{
 	codeBadJSON, codeUnknownType, codeBadRequest, codeTooLarge, codeNotIdentified,
 	codeUnauthorized, codeRateLimited, codeTooMany, codeNotFound, codeUnavailable, codeInternal,
 	codeQuota, codeOrigin,
+	codeBadIdentity,
 }
 
 // Protocol limits that are not configurable.
@@ -108,6 +120,7 @@ type frame struct {
 	AdminHistory  *adminHistory // admin:history and client:history (Client empty)
 	ClientPage    *clientPage
 	AdminVisitors *adminVisitors
+	Info          any // visitor-info events and admin:status (visitor_info.go)
 }
 
 type clientAdd struct {
@@ -116,6 +129,8 @@ type clientAdd struct {
 	After uint64            `json:"after"`
 	Epoch string            `json:"epoch"`
 	Meta  map[string]string `json:"meta"`
+	// Identity is a site user vouched for by its site (identify.go).
+	Identity *identityClaim `json:"identity"`
 }
 
 type clientPage struct {
@@ -259,6 +274,12 @@ func decodeFrame(b []byte, lim limits) (frame, *frameError) {
 			p.Limit = listMax
 		}
 		f.AdminVisitors = &p
+	case evClientEmail, evClientAttributes, evClientSeen, evClientTranscript, evAdminSetStatus:
+		v, err := decodeInfo(env.Type, data)
+		if err != nil {
+			return f, refuse(codeBadRequest, err.Error(), cid())
+		}
+		f.Info = v
 	case "":
 		return f, refuse(codeBadRequest, "field type is required", cid())
 	default:
@@ -366,6 +387,10 @@ type clientID struct {
 	Epoch   string `json:"epoch"`
 	Resync  bool   `json:"resync"`
 	MaxText int    `json:"max_text"`
+	// Extensions of issue 12 (visitor_info.go).
+	Availability *Availability `json:"availability,omitempty"`
+	AgentsOnline *int          `json:"agents_online,omitempty"`
+	Email        string        `json:"email,omitempty"`
 }
 
 type listEntry struct {
@@ -377,6 +402,10 @@ type listEntry struct {
 	Created   string            `json:"created"`
 	Meta      map[string]string `json:"meta,omitempty"`
 	Page      *store.PageView   `json:"page,omitempty"`
+	// The visitor's profile (visitor_info.go).
+	Email      string            `json:"email,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+	Identity   string            `json:"identity,omitempty"`
 }
 
 type clientStatus struct {

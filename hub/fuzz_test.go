@@ -7,6 +7,7 @@ import (
 
 	"github.com/chatd/chatd/internal/jsontext"
 	"github.com/chatd/chatd/internal/names"
+	"github.com/chatd/chatd/store"
 )
 
 // FuzzDecodeFrame: the decoder never panics, refuses with a known code, and
@@ -31,6 +32,12 @@ func FuzzDecodeFrame(f *testing.F) {
 		`{"type":"client:page","data":{"url":"https://x/a","title":"A"}}`,
 		`{"type":"admin:visitors","data":{"before":"abc","limit":20}}`,
 		`{"type":"admin:add","data":{"token":"t","after":5,"epoch":"e"}}`,
+		`{"type":"client:add","data":{"name":"Ann","identity":{"id":"u-1","hash":"ab","name":"A","email":"a@b.co"}}}`,
+		`{"type":"client:email","data":{"email":"ann@example.com"}}`,
+		`{"type":"client:attributes","data":{"attributes":{"plan":"pro","":"x"}}}`,
+		`{"type":"client:seen","data":{"offset":42}}`,
+		`{"type":"client:transcript","data":{}}`,
+		`{"type":"admin:status","data":{"status":"away"}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -100,6 +107,29 @@ func FuzzDecodeFrame(f *testing.F) {
 			set++
 			if p := fr.AdminVisitors; p.Limit < 1 || p.Limit > listMax || len(p.Before) > maxCursor {
 				t.Fatalf("visitors page out of range: %+v", p)
+			}
+		case fr.Info != nil:
+			set++
+			switch p := fr.Info.(type) {
+			case *clientEmail:
+				if p.Email == "" {
+					t.Fatalf("client:email without an address")
+				}
+			case *clientAttributes:
+				if p.Attributes == nil || store.CheckAttributes(p.Attributes) != nil {
+					t.Fatalf("attributes over limits: %+q", p.Attributes)
+				}
+			case *clientSeen:
+				if p.Offset == nil {
+					t.Fatalf("client:seen without an offset")
+				}
+			case *adminStatusEvent:
+				if p.Status != StatusOnline && p.Status != StatusAway {
+					t.Fatalf("admin:status %q", p.Status)
+				}
+			case *clientTranscript:
+			default:
+				t.Fatalf("unknown payload %T", p)
 			}
 		}
 		if set != 1 {

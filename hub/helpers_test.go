@@ -124,11 +124,23 @@ func startServerWith(t testing.TB, cfg Config, lim *store.Limits) *testServer {
 	return ts
 }
 
-// ws is a test WebSocket client.
+// ws is a test WebSocket client. It passes over the broadcasts of presence
+// (admin:agents, client:availability), which arrive whenever an admin socket
+// comes or goes, unless see names them.
 type ws struct {
 	t    testing.TB
 	name string
 	c    *websocket.Conn
+	see  map[string]bool
+}
+
+// presenceEvents are the broadcasts a ws skips unless told to see them.
+var presenceEvents = map[string]bool{evAdminAgents: true, evClientAvailability: true}
+
+// seeing makes w return the presence broadcasts too.
+func (w *ws) seeing() *ws {
+	w.see = map[string]bool{evAdminAgents: true, evClientAvailability: true}
+	return w
 }
 
 func (ts *testServer) dial(name, path string, hdr http.Header) *ws {
@@ -179,17 +191,22 @@ type inFrame struct {
 
 // read returns the next frame, or the close error.
 func (w *ws) read() (inFrame, error) {
-	w.c.SetReadDeadline(time.Now().Add(wait))
-	_, b, err := w.c.ReadMessage()
-	if err != nil {
-		return inFrame{}, err
+	for {
+		w.c.SetReadDeadline(time.Now().Add(wait))
+		_, b, err := w.c.ReadMessage()
+		if err != nil {
+			return inFrame{}, err
+		}
+		var f inFrame
+		if err := json.Unmarshal(b, &f); err != nil {
+			return inFrame{}, fmt.Errorf("frame %q is not JSON: %w", b, err)
+		}
+		if presenceEvents[f.Type] && !w.see[f.Type] {
+			continue
+		}
+		f.raw = b
+		return f, nil
 	}
-	var f inFrame
-	if err := json.Unmarshal(b, &f); err != nil {
-		return inFrame{}, fmt.Errorf("frame %q is not JSON: %w", b, err)
-	}
-	f.raw = b
-	return f, nil
 }
 
 func (w *ws) next() inFrame {

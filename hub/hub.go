@@ -50,6 +50,15 @@ type Config struct {
 	// CloseWait bounds how long Shutdown lets sockets take their close frame
 	// before it drops them; default 1s (never more than half the time left).
 	CloseWait time.Duration
+
+	// Availability and visitor information (availability.go, visitor_info.go, identify.go).
+	Hours             Hours                        // business hours; nil = always open
+	ReplyMinutes      int                          // typical reply time told to visitors; 0 = not told
+	EmailCapture      string                       // EmailOff, EmailOptional (default) or EmailRequired
+	CheckEmail        func(string) (string, error) // validates and normalises a visitor's address; nil refuses client:email
+	Identity          IdentityVerifier             // verifies client:add identities; nil refuses them (bad_identity)
+	Mailer            Mailer                       // transcripts and seen offsets; nil refuses client:transcript
+	AvailabilityEvery time.Duration                // least time between client:availability broadcasts; default 2s
 }
 
 // Defaults of Config.
@@ -119,6 +128,12 @@ func (c Config) WithDefaults() Config {
 	if c.CloseWait <= 0 {
 		c.CloseWait = DefaultCloseWait
 	}
+	if c.EmailCapture == "" {
+		c.EmailCapture = EmailOptional
+	}
+	if c.AvailabilityEvery <= 0 {
+		c.AvailabilityEvery = DefaultAvailabilityEvery
+	}
 	return c
 }
 
@@ -168,6 +183,9 @@ type Hub struct {
 	origins     map[string]bool
 	originLog   *rate.Limiter // refused origins logged at most this often
 	originQuiet atomic.Uint64 // refused origins not logged since the last line
+	presence    *presence     // agents' status and the visitors' availability
+	// Per visitor limits of the visitor-info events (visitor_info.go).
+	infoLimits, seenLimits, transcriptLimits *limiters
 
 	stored      atomic.Uint64
 	droppedSlow atomic.Uint64
@@ -205,6 +223,10 @@ func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
 		h.idx.presence = f.SetPresence
 		f.Subscribe(FeedEvents{Message: h.deliverCommitted, Status: h.deliverStatus, Page: h.deliverPage})
 	}
+	h.presence = newPresence(h, cfg.AvailabilityEvery)
+	h.infoLimits = newLimiters(infoRate, infoBurst)
+	h.seenLimits = newLimiters(seenRate, seenBurst)
+	h.transcriptLimits = newLimiters(transcriptRate, transcriptBurst)
 
 	h.clients = h.newMelody(cfg.SendBuffer)
 	h.admins = h.newMelody(cfg.AdminSendBuffer)
@@ -394,6 +416,7 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 	id := c.who()
 	if id == nil || c.kind != kindClient {
 		if id != nil {
+			h.presence.adminLeft(id.name)
 			h.log.Debug().Str("admin", id.name).Str("remote", c.remote).Msg("admin disconnected")
 		}
 		return
@@ -451,6 +474,7 @@ func (h *Hub) count(code string) {
 func (h *Hub) Shutdown(ctx context.Context) error {
 	var err error
 	h.stopOnce.Do(func() {
+		h.presence.stop()
 		for _, c := range h.idx.stop() {
 			c.closeWith(CloseRestart, "server restart")
 		}

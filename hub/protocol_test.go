@@ -35,10 +35,12 @@ type tstate struct {
 }
 
 type scenario struct {
-	name   string
-	cfg    Config
-	limits *store.Limits // store limits; nil: the defaults
-	steps  []step
+	name     string
+	cfg      Config
+	limits   *store.Limits // store limits; nil: the defaults
+	steps    []step
+	presence bool // sockets see admin:agents and client:availability
+	setup    func(*tstate)
 }
 
 func big(n int) string { return strings.Repeat("x", n) }
@@ -245,10 +247,16 @@ func TestProtocolScenarios(t *testing.T) {
 
 func runScenario(t *testing.T, sc scenario) {
 	s := &tstate{t: t, ts: startServerWith(t, sc.cfg, sc.limits), socks: map[string]*ws{}, vars: map[string]string{}}
+	if sc.setup != nil {
+		sc.setup(s)
+	}
 	for i, st := range sc.steps {
 		where := fmt.Sprintf("step %d (%s %s)", i, st.on, st.note)
 		if st.dial != "" {
 			s.socks[st.on] = s.ts.dial(st.on, st.dial, nil)
+			if sc.presence {
+				s.socks[st.on].seeing()
+			}
 		}
 		w := s.socks[st.on]
 		if st.on != "" && w == nil {

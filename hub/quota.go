@@ -48,14 +48,27 @@ func (q quotas) take(visitor, addr string, n int) (refund func(), ok bool) {
 	}
 	ra := q.addr.reserve(addr, n)
 	if ra == nil {
-		rv.Cancel()
+		q.visitor.give(visitor, n)
 		return nil, false
 	}
-	return func() { rv.Cancel(); ra.Cancel() }, true
+	return func() { q.visitor.give(visitor, n); q.addr.give(addr, n) }, true
 }
 
 // takeAddr spends n bytes of an address's budget only (a visitor being created has none yet).
 func (q quotas) takeAddr(addr string, n int) bool { return q.addr.reserve(addr, n) != nil }
+
+// give returns n tokens taken by reserve to key's limiter. Reservation.Cancel
+// cannot: it only undoes a reservation whose time has not come yet, and an
+// immediate one's time is the moment it was made. A reservation of -n tokens
+// adds n (golang.org/x/time/rate's reserveN subtracts n from the tokens; the
+// next use caps them at the burst again).
+func (s *limiters) give(key string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.m[key]; e != nil {
+		e.l.ReserveN(time.Now(), -n)
+	}
+}
 
 // reserve takes n tokens from key's limiter now, or none (nil) if it holds
 // fewer than n.

@@ -49,7 +49,14 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 		err   error
 		token = p.Token
 		isNew bool
+		idn   *identified
 	)
+	if p.Identity != nil { // a verified site user: its visitor's token (identify.go)
+		if idn = h.identifyVisitor(ctx, c, p); idn == nil {
+			return
+		}
+		token = idn.token
+	}
 	if token != "" {
 		v, err = h.st.VisitorByToken(token)
 		switch {
@@ -91,7 +98,11 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 		}
 		isNew = true
 	}
+	isNew = isNew || (idn != nil && idn.created)
 	from, resync := h.cursor(p.Epoch, p.After)
+	if idn != nil && idn.switched && p.After > 0 {
+		from, resync = 0, true // the cursor was another conversation's (identify.go)
+	}
 	id := &identity{visitor: v.ID, name: v.Name, limiter: h.msgLimits.acquire(v.ID)}
 	c.beginReplay(from)
 	first, ok := h.idx.joinVisitor(c, id, h.cfg.SocketsPerVisit, isNew)
@@ -109,8 +120,10 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 		}
 	}
 	epoch := h.st.Epoch()
-	c.write(encodeFrame(evClientID, clientID{ID: v.ID, Token: token, Name: v.Name,
-		Epoch: epoch, Resync: resync, MaxText: h.lim.maxText}))
+	hello := clientID{ID: v.ID, Token: token, Name: v.Name, Epoch: epoch, Resync: resync, MaxText: h.lim.maxText}
+	h.visitorHello(&hello)
+	c.write(encodeFrame(evClientID, hello))
+	h.identityChanged(idn)
 	if page := p.Meta["page"]; page != "" {
 		h.setPage(c, v.ID, page, p.Meta["title"], false)
 	}
@@ -150,6 +163,7 @@ func (h *Hub) adminAdd(c *conn, p *adminAdd) {
 	from, resync := h.cursor(p.Epoch, p.After)
 	c.beginReplay(from)
 	h.idx.joinAdmin(c, &identity{name: name, token: p.Token})
+	h.presence.adminJoined(c, name)
 	h.log.Info().Str("admin", name).Str("remote", c.remote).Bool("resync", resync).Msg("admin connected")
 
 	visitors, next, listMore, err := h.st.VisitorsPage("", listMax)
@@ -202,6 +216,7 @@ func (h *Hub) listEntries(vs []store.VisitorSummary, online map[string]string) [
 			ID: v.ID, Name: v.Name, Connected: on, Last: v.Last, Meta: v.Meta, Page: v.Page,
 			Seen: rfc3339(v.LastSeen), Created: rfc3339(v.Created),
 		})
+		h.profileInfo(&list[len(list)-1])
 	}
 	return list
 }

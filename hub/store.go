@@ -24,6 +24,8 @@ type Store interface {
 	VisitorsPage(cursor string, limit int) (page []store.VisitorSummary, next string, more bool, err error)
 	// SetPage records visitor id's current page; changed is false when it was already that page.
 	SetPage(ctx context.Context, id string, p store.PageView) (cur store.PageView, changed bool, err error)
+	// Page returns visitor id's current page and the trail before it; store.ErrNotFound if it never told one.
+	Page(id string) (current store.PageView, trail []store.PageView, err error)
 
 	// AddMessage stores m durably (per the fsync policy) and returns it with its offset.
 	// dup is true when m.CID was already stored for that visitor: then the stored one is returned.
@@ -49,4 +51,16 @@ type Store interface {
 
 	// Admin finds an admin by name; store.ErrNotFound if none.
 	Admin(name string) (store.Admin, error)
+	// Admins lists the admins by name.
+	Admins() ([]store.Admin, error)
+
+	// Profiles (store/profile.go): contact address, site attributes, verified
+	// identity and seen offset of a visitor, and its further device tokens.
+	Profile(id string) (store.Profile, error)
+	SetEmail(ctx context.Context, id, email string) (changed bool, err error)
+	MergeAttributes(ctx context.Context, id string, set map[string]string) (attrs map[string]string, changed bool, err error)
+	SetSeen(ctx context.Context, id string, offset uint64) (seen uint64, changed bool, err error)
+	VisitorByIdentity(uid string) (store.Visitor, error)
+	Identify(ctx context.Context, uid, current, name string, meta map[string]string) (store.Identified, error)
+	Rename(ctx context.Context, id, name string) (changed bool, err error)
 }

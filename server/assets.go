@@ -18,8 +18,8 @@ import (
 	"github.com/andybalholm/brotli"
 )
 
-// Cache policies. The widget and its language packs are loaded by customers'
-// pages on every view: a browser reuses its copy for 5 minutes, then for a day
+// Cache policies. The widget, its language packs and its lazily loaded part
+// (widget-mail.js) are loaded by customers' pages: a browser reuses its copy for 5 minutes, then for a day
 // may show the copy it has while it revalidates in the background (a 304 when
 // nothing changed), so a new release reaches a returning visitor at most one
 // page view after those 5 minutes (RFC 9111 §5.2.2.1, RFC 5861 §3). Everything
@@ -148,7 +148,7 @@ func (a *assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	if name == "widget.js" || strings.HasPrefix(name, "widget-lang/") {
+	if name == "widget.js" || name == "widget-mail.js" || strings.HasPrefix(name, "widget-lang/") {
 		// Loaded by <script src> from customers' sites: no same-origin resource policy.
 		h.Set("Cache-Control", widgetCache)
 	} else {

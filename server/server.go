@@ -42,6 +42,9 @@ type Config struct {
 	// the same function the hub uses; default netaddr.Grouper(64).
 	AddressKey func(ip string) string
 	Log        zerolog.Logger
+	// Availability, if set, serves GET /api/widget with its value as JSON
+	// (the hub's Availability; widgetapi.go).
+	Availability func() any
 }
 
 // Server is chatd's HTTP handler. Readiness starts false: call SetReady.
@@ -82,6 +85,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/backup", s.backup)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.widgetRoutes()
 	if s.cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.metrics())
 	}

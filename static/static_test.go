@@ -20,7 +20,7 @@ func TestWidgetJoin(t *testing.T) {
 		t.Fatalf("Public()/%s differs from Widget(): %v", WidgetName, err)
 	}
 	at := 0
-	for _, name := range []string{"widget/1-base.js", "widget/2-ui.js", "widget/3-chat.js"} {
+	for _, name := range []string{"widget/1-base.js", "widget/2-ui.js", "widget/3-chat.js", "widget/4-api.js"} {
 		src, ok := parts[name]
 		if !ok {
 			t.Fatalf("no part %s", name)

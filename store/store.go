@@ -29,6 +29,7 @@ type Store struct {
 	admins   *db.Collection[Admin]
 	settings *db.Collection[setting]
 	pages    *db.Collection[page]
+	prof     *profiles // profiles and device tokens (profile.go)
 	now      func() time.Time
 
 	lim    atomic.Pointer[Limits]
@@ -103,6 +104,9 @@ func attach(d *db.DB) (*Store, error) {
 		ID:   func(p *page) string { return p.ID },
 	})
 	if err != nil {
+		return nil, err
+	}
+	if s.prof, err = newProfiles(d); err != nil {
 		return nil, err
 	}
 	if err := s.loadEpoch(); err != nil {
@@ -181,6 +185,9 @@ func (s *Store) VisitorByToken(token string) (Visitor, error) {
 		return Visitor{}, ErrNotFound
 	}
 	v, err := s.visitors.FindOne("token", HashToken(token))
+	if errors.Is(err, db.ErrNotFound) {
+		return s.visitorByDeviceToken(HashToken(token)) // a further device's token (profile.go)
+	}
 	return v, mapErr(err)
 }
 
@@ -195,6 +202,8 @@ func (s *Store) Visitor(id string) (Visitor, error) {
 
 // TouchVisitor records that the visitor was seen at t.
 func (s *Store) TouchVisitor(ctx context.Context, id string, t time.Time) error {
+	s.prof.mu.Lock() // Rename writes the same document
+	defer s.prof.mu.Unlock()
 	v, err := s.visitors.Get(id)
 	if err != nil {
 		return mapErr(err)

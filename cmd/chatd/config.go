@@ -55,6 +55,7 @@ type config struct {
 	Pprof           string
 	BcryptCost      int
 	Cluster         clusterFlags // empty: single node
+	visitorOpts     // availability, e-mail capture, identity (config_visitors.go)
 
 	// Derived by validate.
 	sync         db.SyncPolicy
@@ -65,7 +66,7 @@ type config struct {
 }
 
 // secretFlags may also be read from a file named by CHATD_<NAME>_FILE.
-var secretFlags = map[string]bool{"metrics-token": true, "token": true, "cluster-secret": true, "nats-url": true}
+var secretFlags = map[string]bool{"metrics-token": true, "token": true, "identity-secret": true, "cluster-secret": true, "nats-url": true}
 
 // envName is the environment twin of flag name: --token-ttl -> CHATD_TOKEN_TTL.
 func envName(flagName string) string {
@@ -126,6 +127,7 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (empty = off)")
 	bcryptFlag(fs, &c.BcryptCost)
 	clusterFlagsInto(fs, &c.Cluster)
+	visitorFlags(fs, &c.visitorOpts)
 	return fs
 }
 
@@ -295,6 +297,7 @@ func (c *config) validate() error {
 	if err := c.Cluster.validate(c.Data); err != nil {
 		errs = append(errs, err)
 	}
+	c.validateVisitors(bad)
 	return errors.Join(errs...)
 }
 

@@ -107,14 +107,16 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 
 	clientIP := server.ClientIP(c.trusted)
 	addrKey := netaddr.Grouper(c.IPv6Prefix)
-	h := hub.New(hub.Config{
+	hc := hub.Config{
 		MaxFrame: int64(c.MaxFrame), AddressKey: addrKey,
 		QuotaVisitor: c.QuotaVisitor, QuotaAddress: c.QuotaAddress,
 		MsgRate: c.MsgRate, MsgBurst: c.MsgBurst,
 		SocketsPerVisit: c.SocketsPerVisit, SocketsPerIP: c.SocketsPerIP, NewVisitorsPerIP: c.NewVisitorsPIP,
 		SendBuffer: c.SendBuffer, AdminSendBuffer: c.AdminSendBuffer, PingPeriod: c.PingPeriod,
 		AllowedOrigins: c.origins, ClientIP: clientIP,
-	}, st, au, log.With().Str("component", "hub").Logger())
+	}
+	c.hubVisitorConfig(&hc)
+	h := hub.New(hc, st, au, log.With().Str("component", "hub").Logger())
 	if !c.Metrics {
 		metrics = nil
 	} else {
@@ -126,7 +128,8 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	srv := server.New(server.Config{
 		Hub: h, Store: st, Auth: au, Static: static.Public(),
 		Metrics: metrics, MetricsToken: c.MetricsToken, ClientIP: clientIP, AddressKey: addrKey,
-		Log: log.With().Str("component", "http").Logger(),
+		Log:          log.With().Str("component", "http").Logger(),
+		Availability: func() any { return h.Availability() },
 	})
 
 	ln, err := net.Listen("tcp", c.Addr)

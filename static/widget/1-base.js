@@ -1,7 +1,8 @@
 /*! chatd visitor widget. Include with one tag:
  *  <script src="https://chat.example.com/widget.js" async></script>
  * Attributes: data-title, data-color, data-greeting, data-position (right|left), data-lang,
- * data-offset-bottom, data-offset-side. See the README ("Embedding the widget").
+ * data-offset-bottom, data-offset-side. JavaScript API: window.chatd (calls queued before
+ * this file loads are run). See the README ("Embedding the widget", "JavaScript API").
  * Source: static/widget/*.js in chatd's repository, joined in name order (one function).
  */
 (function () {
@@ -100,7 +101,9 @@
     try { SS.setItem(KEY + k, s); return 1; } catch (e) { return 0; }
   }
   function checkMe(v) {
-    if (v && str(v.id, 64) && str(v.token, 256) && str(v.name, 64) && v.name) return { id: v.id, token: v.token, name: v.name };
+    if (v && str(v.id, 64) && str(v.token, 256) && str(v.name, 64) && v.name) {
+      return { id: v.id, token: v.token, name: v.name, uid: str(v.uid, 256) ? v.uid : '', email: str(v.email, 254) ? v.email : '' };
+    }
   }
   function checkMsgs(v) {
     var out = [];
@@ -138,7 +141,9 @@
     reconnecting: 'Reconnecting… your messages are kept',
     ready: 'Leave us a message, we reply here',
     online: 'We are online',
+    onlineIn: 'We are online, we usually reply within {n} min',
     away: 'We are away. Leave a message, we reply here',
+    awayMail: 'We are away. Leave your email and we will answer by email',
     blocked: 'The chat cannot connect on this page.',
     refused: 'The chat is unavailable on this site.',
     down: 'The chat is unavailable right now. We keep trying.',
@@ -164,25 +169,32 @@
   var lang = (attr('lang') || D.documentElement.lang || 'en').toLowerCase().split('-')[0];
   if (LANGS.indexOf(' ' + lang + ' ') < 0) lang = 'en';
 
-  function withPack(done) {
-    if (lang == 'en') return done(EN);
+  // part loads a file next to widget.js that leaves its value on its script element
+  // (document.currentScript.chatd) and calls done with it (undefined if it failed).
+  function part(path, done) {
     var s = D.createElement('script'), t = 0, fired = false;
     function finish() {
       if (fired) return;
       fired = true;
       cancel(t);
-      var p = s.chatd, T = dict(), k;
       s.remove();
-      for (k in EN) if (Obj.prototype.hasOwnProperty.call(EN, k)) T[k] = p && typeof p[k] == typeof EN[k] ? p[k] : EN[k];
-      if (!p) lang = 'en';
-      done(T);
+      done(s.chatd);
     }
     s.onload = s.onerror = finish;
     t = later(finish, 4000);
     try {
-      s.src = new URLp('widget-lang/' + lang + '.js' + src.search, src).href;
+      s.src = new URLp(path + src.search, src).href;
       D.documentElement.appendChild(s);
-    } catch (e) { finish(); } // e.g. Trusted Types: English then
+    } catch (e) { finish(); } // e.g. Trusted Types
+  }
+  function withPack(done) {
+    if (lang == 'en') return done(EN);
+    part('widget-lang/' + lang + '.js', function (p) {
+      var T = dict(), k;
+      for (k in EN) if (Obj.prototype.hasOwnProperty.call(EN, k)) T[k] = p && typeof p[k] == typeof EN[k] ? p[k] : EN[k];
+      if (!p) lang = 'en';
+      done(T);
+    });
   }
   withPack(start);
 

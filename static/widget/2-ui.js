@@ -84,13 +84,17 @@
     var CLOSE = 'M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4L12 13.4 6.4 19 5 17.6 10.6 12 5 6.4z';
     var SEND = 'M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z';
 
-    if (shadow.adoptedStyleSheets && W.CSSStyleSheet && 'replaceSync' in CSSStyleSheet.prototype) {
-      var sheet = new CSSStyleSheet();
-      sheet.replaceSync(css);
-      shadow.adoptedStyleSheets = [sheet];
-    } else {
-      shadow.appendChild(el('style', '', css)); // old browsers
+    // addCSS adds a stylesheet to the shadow root (also for lazily loaded parts).
+    function addCSS(c) {
+      if (shadow.adoptedStyleSheets && W.CSSStyleSheet && 'replaceSync' in CSSStyleSheet.prototype) {
+        var sheet = new CSSStyleSheet();
+        sheet.replaceSync(c);
+        shadow.adoptedStyleSheets = add(R.Array.from(shadow.adoptedStyleSheets), sheet);
+      } else {
+        shadow.appendChild(el('style', '', c)); // old browsers
+      }
     }
+    addCSS(css);
 
     // The host's own box: nothing the page's CSS says reaches it (inline !important beats any
     // stylesheet), and as a manual popover it sits in the top layer, where no transform, filter,
@@ -141,6 +145,8 @@
     var notice = el('div', 'n');
     notice.setAttribute('role', 'alert');
     notice.hidden = true;
+    var mailBox = el('div', 'em'); // e-mail capture and transcript (widget-mail.js)
+    mailBox.hidden = true;
     var counter = el('div', 'ct');
     counter.hidden = true;
     counter.setAttribute('aria-live', 'polite');
@@ -159,6 +165,7 @@
     panel.appendChild(head);
     panel.appendChild(log);
     panel.appendChild(notice);
+    panel.appendChild(mailBox);
     panel.appendChild(counter);
     panel.appendChild(form);
     panel.appendChild(el('div', 'w', T.powered));
@@ -358,11 +365,14 @@
       if (n <= read) return;
       read = n;
       save('read', read);
+      if (tell) seen(); // this tab showed them: tell the server (client:seen)
       if (tell && channel) { try { channel.postMessage(enc({ epoch: conv.epoch, read: read })); } catch (e) { /* closed */ } }
     }
+    var shownUnread = 0;
     function updateBadge() {
       if (isOpen() && !D.hidden && read >= 0) setRead(conv.after, true);
       var n = isOpen() ? 0 : unread();
+      if (n != shownUnread) emit('unread', shownUnread = n);
       badge.hidden = n == 0;
       badge.textContent = n > 9 ? '9+' : String(n);
       bubble.setAttribute('aria-label', n ? T.open + ' (' + n + ' ' + T.unread + ')' : T.open);
@@ -381,15 +391,25 @@
       cancel(noticeT);
       noticeT = later(function () { notice.hidden = true; }, 8000);
     }
-    var agents; // undefined: the server does not say whether an agent is signed in
+    // avail is what the server says about answering (GET /api/widget, client:id,
+    // client:availability); undefined while it has not said.
+    var avail;
     var state = '';
     function setState(st) {
       state = st;
-      var on = st == 'online';
+      var on = st == 'online', told = avail && (on || st == 'idle'), mins = avail && avail.reply_minutes;
       root.setAttribute('data-state', st);
       root.classList.toggle('on', on);
-      root.classList.toggle('ag', on && agents === true);
-      status.textContent = on ? (agents === true ? T.online : agents === false ? T.away : T.ready) : T[st] || '';
+      root.classList.toggle('ag', !!told && avail.available);
+      status.textContent = !told ? (on ? T.ready : T[st] || '') : avail.available ? (mins > 0 ? fmt(T.onlineIn, mins) : T.online) :
+        avail.email != 'off' && !me.email ? T.awayMail : T.away;
+    }
+    function setAvail(a) {
+      if (!a || typeof a.available != 'boolean') return;
+      avail = a;
+      setState(state);
+      emit('availability', a);
+      mail('avail');
     }
 
     for (var i = 0; i < conv.msgs.length; i++) accept(conv.msgs[i], true);

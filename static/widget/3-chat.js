@@ -22,6 +22,12 @@
       while (bytes(s) > n) s = s.slice(0, M.max(0, s.length - M.ceil((bytes(s) - n) / 3) - 1));
       return s;
     }
+    function hello() {
+      var h = { name: me.name, token: me.token, after: conv.after, meta: { page: cut(location.href, 1024) } };
+      if (conv.epoch) h.epoch = conv.epoch;
+      if (ident) h.identity = ident; // a signed-in user of the site (chatd('identify'))
+      return h;
+    }
     function connect() {
       cancel(retryT);
       retryT = 0;
@@ -43,9 +49,7 @@
         cancel(openT);
         opened = everOpened = true;
         failed = 0;
-        var hello = { name: me.name, token: me.token, after: conv.after, meta: { page: cut(location.href, 1024) } };
-        if (conv.epoch) hello.epoch = conv.epoch;
-        frameOut('client:add', hello);
+        frameOut('client:add', hello());
       };
       s.onmessage = function (ev) {
         var f;
@@ -108,13 +112,17 @@
           save('read', read);
           days();
         }
-        me = { id: data.id, token: typeof data.token == 'string' ? data.token : me.token, name: typeof data.name == 'string' ? data.name : me.name };
+        if (me.id != data.id) seenSent = 0;
+        me = { id: data.id, token: typeof data.token == 'string' ? data.token : me.token, name: typeof data.name == 'string' ? data.name : me.name,
+          uid: ident ? ident.id : me.id == data.id ? me.uid : '', email: str(data.email, 254) ? data.email : '' };
         save('me', me);
         if (typeof data.epoch == 'string') conv.epoch = data.epoch;
         if (typeof data.max_text == 'number' && data.max_text > 0) maxBytes = data.max_text;
-        agents = typeof data.agents_online == 'number' ? data.agents_online > 0 : typeof data.agents_online == 'boolean' ? data.agents_online : undefined;
+        var n = data.agents_online;
+        setAvail(data.availability || (typeof n == 'number' ? { available: n > 0, agents_online: n, email: 'off' } : undefined));
         keepConv();
         ready = true;
+        sendAttrs();
         replayMin = 0;
         identifiedAt = +new Dt();
         setState('online');
@@ -130,6 +138,9 @@
           if (m.from == 'client' && m.cid) unbox(m.cid);
           if (type == 'client:messages' && (!replayMin || m.offset < replayMin)) replayMin = m.offset;
           if (accept(m, type == 'client:history')) changed = true;
+        }
+        if (type == 'client:message' && changed && m.from == 'admin') {
+          emit('message', { text: m.text, from: m.from, name: m.admin || T.support, at: m.at, offset: m.offset });
         }
         if (type == 'client:history') {
           older = data && data.more === true ? 1 : 0;
@@ -156,10 +167,25 @@
         if (read < 0) { read = 0; setRead(conv.after, true); }
         keepConv();
         updateBadge();
+        seen();
+      } else if (type == 'client:availability') {
+        setAvail(data);
+      } else if (type == 'client:email' && data && str(data.email, 254)) {
+        me.email = data.email;
+        save('me', me);
+        setState(state);
+        mail(type, data);
+      } else if (type == 'client:transcript') {
+        mail(type, data);
       } else if (type == 'error' && data) {
         var cid = data.cid, code = data.code;
         if (code == 'origin_not_allowed') {
           refusal = code;
+        } else if (code == 'bad_identity' && !ready) {
+          // The site's hash was refused: chat anonymously rather than not at all.
+          warn('identify: ' + data.message);
+          ident = null;
+          frameOut('client:add', hello());
         } else if (code == 'rate_limited' && !ready) {
           // Too many new visitors from this address: identify again later.
           if (ws) WSP.close.call(ws);
@@ -176,6 +202,8 @@
           retry(cid, 2000);
         } else if (code == 'unknown_type' && historyAsked) {
           older = 0; // a server without client:history
+        } else if (!cid && ready) {
+          mail('error', data); // an answer to client:email or client:transcript
         }
       }
     }
@@ -287,13 +315,16 @@
     // ---- interaction ----
     function isOpen() { return root.classList.contains('o'); }
     function toggle(open) {
+      var was = isOpen();
       root.classList.toggle('o', open);
       bubble.setAttribute('aria-expanded', String(open));
       updateBadge();
+      if (was != open) emit(open ? 'opened' : 'closed');
       if (open) {
         reconnectNow();
         stick();
         input.focus();
+        mail('open');
       }
     }
     function grow() {
@@ -344,9 +375,3 @@
       }
     });
 
-    poke = function () { ensure(); moved(); };
-    setState(stop || 'idle');
-    updateBadge();
-    if (me.token || box.length) connect();
-  }
-}());

@@ -1,0 +1,129 @@
+    // ---- part 4 (static/widget/4-api.js), still inside start(T): what the site and the server are told, then start ----
+    function warn(s) { if (W.console) console.warn('chatd: ' + s); }
+
+    // ---- events for the site: chatd('on', name, fn) ----
+    var handlers = dict();
+    function emit(ev, arg) {
+      var l = handlers && handlers[ev];
+      for (var i = 0; l && i < l.length; i++) {
+        try { l[i](arg); } catch (e) { if (W.console) console.error(e); } // a site's handler never stops the widget
+      }
+    }
+
+    // ---- client:seen: this tab showed the conversation up to read ----
+    var seenSent = 0, seenT = 0;
+    function seen() {
+      if (seenT || read <= seenSent) return;
+      seenT = later(function () {
+        seenT = 0;
+        if (ready && read > seenSent) { seenSent = read; frameOut('client:seen', { offset: read }); }
+      }, 500);
+    }
+
+    // ---- availability before the first frame: GET /api/widget creates no visitor ----
+    function fetchAvail() {
+      try {
+        (R.fetch ? R : W).fetch(src.origin + '/api/widget', { credentials: 'omit' }).then(function (r) { return r.json(); })
+          .then(function (a) { if (!ready) setAvail(a); }, function () { /* unknown until connected */ });
+      } catch (e) { /* no fetch here: told when connected */ }
+    }
+
+    // ---- e-mail capture and transcripts: widget-mail.js, loaded once the panel opens ----
+    var mailMod = null, mailAsked = 0;
+    function mail(kind, data) {
+      if (mailMod) { try { mailMod(kind, data); } catch (e) { /* never break the chat */ } return; }
+      if (mailAsked || !avail || avail.email == 'off' || !isOpen()) return;
+      mailAsked = 1;
+      part('widget-mail.js', function (f) {
+        if (typeof f != 'function') return; // not on this page
+        mailMod = f({ T: T, lang: lang, el: el, css: addCSS, box: mailBox, input: input, button: sendBtn,
+          me: function () { return me; }, avail: function () { return avail; },
+          send: function (t, d) { if (ready) frameOut(t, d); return ready; } });
+        mail('open');
+      });
+    }
+
+    // ---- the JavaScript API: window.chatd(name, ...args) and chatd.name(...args) ----
+    var ident = null; // { id, hash, name?, email? } from chatd('identify')
+    var attrs = null; // attributes not yet sent
+    function identify(u) {
+      if (!u || !str(u.id, 256) || !u.id || !str(u.hash, 128)) return warn('identify needs { id, hash }');
+      var live = !!ws;
+      if (me.uid && me.uid != u.id) forget(1); // another user on this browser: never their conversation
+      ident = { id: u.id, hash: u.hash };
+      if (str(u.name, 64)) ident.name = u.name;
+      if (str(u.email, 254)) ident.email = u.email;
+      if (live && me.uid != u.id) { drop(); attempt = 0; connect(); } // the socket spoke for someone else: identify again
+    }
+    function setAttributes(o) {
+      if (!o || typeof o != 'object') return warn('setAttributes needs an object');
+      attrs = attrs || dict();
+      for (var k in o) {
+        if (!Obj.prototype.hasOwnProperty.call(o, k)) continue;
+        var v = o[k];
+        attrs[k] = v == null ? '' : typeof v == 'object' ? enc(v) : String(v);
+      }
+      sendAttrs();
+    }
+    function sendAttrs() {
+      if (ready && attrs) { frameOut('client:attributes', { attributes: attrs }); attrs = null; }
+    }
+    function drop() {
+      var s = ws;
+      ws = null;
+      ready = false;
+      if (s) { s.onclose = s.onmessage = null; WSP.close.call(s); }
+    }
+    // forget leaves the conversation on this browser (a user signing out): a new visitor next time.
+    function forget(quiet) {
+      var was = !!ws;
+      drop();
+      me = { id: '', token: '', name: newName(), uid: '', email: '' };
+      save('me', me);
+      dropKept();
+      var pend = log.querySelectorAll('[data-cid]');
+      for (var i = 0; i < pend.length; i++) log.removeChild(pend[i]);
+      byCid = dict();
+      box = [];
+      save('outbox', box);
+      read = seenSent = 0;
+      save('read', read);
+      keepConv();
+      ident = attrs = null;
+      setState('idle');
+      updateBadge();
+      mail('avail'); // the e-mail form forgets the address too
+      if (!quiet && (was || isOpen())) { attempt = 0; connect(); }
+    }
+    var api = dict();
+    api.open = function () { toggle(true); };
+    api.close = function () { toggle(false); };
+    api.toggle = function () { toggle(!isOpen()); };
+    api.identify = identify;
+    api.setAttributes = setAttributes;
+    api.reset = function () { forget(); };
+    api.on = function (ev, fn) { if (typeof ev == 'string' && typeof fn == 'function') add(handlers[ev] = handlers[ev] || [], fn); };
+    api.off = function (ev, fn) {
+      for (var out = [], l = handlers[ev] || [], i = 0; i < l.length; i++) if (fn && l[i] !== fn) add(out, l[i]); // no fn: all of them
+      handlers[ev] = out;
+    };
+    function chatd(name) {
+      var f = typeof name == 'string' ? api[name] : null, a = [];
+      for (var i = 1; i < arguments.length; i++) add(a, arguments[i]);
+      if (typeof f != 'function') return warn('no such call: ' + name);
+      return Refl.apply(f, null, a);
+    }
+    for (var k in api) chatd[k] = api[k];
+    var queued = null;
+    try { queued = W.chatd && W.chatd.q; } catch (e) { /* none */ }
+    try { W.chatd = chatd; } catch (e) { warn('window.chatd is taken'); }
+
+    poke = function () { ensure(); moved(); };
+    setState(stop || 'idle');
+    updateBadge();
+    // Calls made before this file loaded (the stub's queue), in order, before connecting.
+    for (var j = 0; queued && j < queued.length; j++) { try { Refl.apply(chatd, null, queued[j]); } catch (e) { warn(e); } }
+    if (me.token || box.length) connect();
+    else if (!ws) fetchAvail();
+  }
+}());
