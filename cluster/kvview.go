@@ -182,6 +182,15 @@ func decodeHeaders(b []byte) (nats.Header, error) {
 // keyOf encodes an arbitrary string (an admin name) as a KV key.
 func keyOf(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
+// wrote waits (bounded by ctx) until this node's view has applied revision
+// rev of its bucket: a write is then visible to this node's next read, as it
+// would be on a single node (read-your-writes).
+func (v *kvView[T]) wrote(ctx context.Context, rev uint64) {
+	if rev != 0 {
+		v.tail.waitFor(ctx, rev) // a timeout leaves the leader fallback of get
+	}
+}
+
 // kvAttempt bounds one try of a key-value write.
 const kvAttempt = 2 * time.Second
 

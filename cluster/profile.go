@@ -106,17 +106,19 @@ func (s *Store) changeProfile(ctx context.Context, id string, fn func(*store.Pro
 		}
 		p.Updated = time.Now().UTC()
 		b, _ := json.Marshal(p)
+		var wrote uint64
 		err = retryKV(ctx, func(ctx context.Context) error {
 			var err error
 			if rev == 0 {
-				_, err = s.profiles.kv.Create(ctx, id, b)
+				wrote, err = s.profiles.kv.Create(ctx, id, b)
 			} else {
-				_, err = s.profiles.kv.Update(ctx, id, b, rev)
+				wrote, err = s.profiles.kv.Update(ctx, id, b, rev)
 			}
 			return err
 		})
 		switch {
 		case err == nil:
+			s.profiles.wrote(ctx, wrote)
 			return p, true, nil
 		case errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) || isWrongLastSeq(err):
 			continue
@@ -315,12 +317,15 @@ func (s *Store) Rename(ctx context.Context, id, name string) (bool, error) {
 		}
 		v.Name = name
 		b, _ := json.Marshal(v)
+		var wrote uint64
 		err := retryKV(ctx, func(ctx context.Context) error {
-			_, err := s.visitors.kv.Update(ctx, id, b, e.Revision())
+			var err error
+			wrote, err = s.visitors.kv.Update(ctx, id, b, e.Revision())
 			return err
 		})
 		switch {
 		case err == nil:
+			s.visitors.wrote(ctx, wrote)
 			return true, nil
 		case errors.Is(err, jetstream.ErrKeyRevisionMismatch) || isWrongLastSeq(err):
 			continue

@@ -22,10 +22,16 @@ func (s *Store) PutSession(hash [32]byte, admin string, expires time.Time) error
 	ctx, cancel := context.WithTimeout(s.ctx, writeWait)
 	defer cancel()
 	b, _ := json.Marshal(Session{Admin: admin, Expires: expires.UTC()})
-	return retryKV(ctx, func(ctx context.Context) error {
-		_, err := s.sessions.kv.Put(ctx, hex.EncodeToString(hash[:]), b)
+	var rev uint64
+	err := retryKV(ctx, func(ctx context.Context) error {
+		var err error
+		rev, err = s.sessions.kv.Put(ctx, hex.EncodeToString(hash[:]), b)
 		return err
 	})
+	if err == nil {
+		s.sessions.wrote(ctx, rev)
+	}
+	return err
 }
 
 // GetSession finds a login session by its token's hash, from this node's
@@ -54,6 +60,8 @@ func (s *Store) DeleteSession(hash [32]byte) bool {
 	defer cancel()
 	if err := retryKV(ctx, func(ctx context.Context) error { return s.sessions.kv.Delete(ctx, key) }); err != nil {
 		s.log.Warn().Err(err).Msg("revoke admin session")
+	} else if last, err := s.streamLast(ctx, "KV_"+bucketSessions); err == nil {
+		s.sessions.wrote(ctx, last) // revoked here at once (other nodes within milliseconds)
 	}
 	return existed
 }

@@ -369,10 +369,15 @@ func randomString(n int, hexEnc bool) (string, error) {
 // createOnce creates key with val, retrying a leaderless bucket; a key that
 // exists with exactly val is an earlier try of this call that landed.
 func (s *Store) createOnce(ctx context.Context, kv jetstream.KeyValue, key string, val []byte) error {
+	var rev uint64
 	err := retryKV(ctx, func(ctx context.Context) error {
-		_, err := kv.Create(ctx, key, val)
+		var err error
+		rev, err = kv.Create(ctx, key, val)
 		return err
 	})
+	if err == nil {
+		s.wroteTo(ctx, kv.Bucket(), rev)
+	}
 	if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSeq(err) {
 		var cur []byte
 		if gerr := retryKV(ctx, func(ctx context.Context) error {
@@ -392,6 +397,16 @@ func (s *Store) createOnce(ctx context.Context, kv jetstream.KeyValue, key strin
 // writeWait bounds a key-value write made for a request (a login), long
 // enough to ride out a bucket's leader election.
 const writeWait = 10 * time.Second
+
+// wroteTo waits until this node has applied revision rev of bucket (see kvView.wrote).
+func (s *Store) wroteTo(ctx context.Context, bucket string, rev uint64) {
+	for _, t := range []*tail{s.visitors.tail, s.tokens.tail, s.identities.tail, s.sessions.tail} {
+		if t.stream == "KV_"+bucket && rev != 0 {
+			t.waitFor(ctx, rev)
+			return
+		}
+	}
+}
 
 // readWait bounds a read that may ask a stream leader.
 const readWait = 5 * time.Second

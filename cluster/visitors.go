@@ -184,17 +184,19 @@ func (s *Store) SetPage(ctx context.Context, id string, p store.PageView) (store
 			return cur, false, nil
 		}
 		b, _ := json.Marshal(pageDoc{Current: cur, Trail: trail})
+		var wrote uint64
 		err = retryKV(ctx, func(ctx context.Context) error {
 			var err error
 			if rev == 0 {
-				_, err = s.pages.kv.Create(ctx, id, b)
+				wrote, err = s.pages.kv.Create(ctx, id, b)
 			} else {
-				_, err = s.pages.kv.Update(ctx, id, b, rev)
+				wrote, err = s.pages.kv.Update(ctx, id, b, rev)
 			}
 			return err
 		})
 		switch {
 		case err == nil:
+			s.pages.wrote(ctx, wrote)
 			return cur, true, nil
 		case errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) || isWrongLastSeq(err):
 			continue // another node wrote first: read again
