@@ -1,18 +1,24 @@
-// Package auth logs support agents in: it checks passwords against the
-// admins' bcrypt hashes, rate-limits attempts per IP and per name, and issues
-// random login tokens kept in memory only (a restart revokes them all).
+// Package auth logs support agents in. It checks passwords against the
+// admins' bcrypt hashes, slows password guessing down without letting anyone
+// lock an agent out (limits.go), and keeps login sessions (sessions.go):
+// random tokens stored as SHA-256 hashes with an expiry, so they survive
+// restarts and can be revoked. Every revocation (logout, expiry, an agent
+// removed or its password changed) is announced through the OnRevoke hook,
+// so the sockets of that session end at once.
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/time/rate"
 
@@ -23,7 +29,7 @@ import (
 var (
 	// ErrBadCredentials means the name is unknown or the password wrong.
 	ErrBadCredentials = errors.New("invalid name or password")
-	// ErrRateLimited means too many failed attempts for this IP or name.
+	// ErrRateLimited means too many failed attempts; errors.As a *LimitError for details.
 	ErrRateLimited = errors.New("too many login attempts")
 )
 
@@ -33,42 +39,62 @@ type Admins interface {
 	Admin(name string) (store.Admin, error)
 }
 
-// Config tunes an Auth. Zero fields take the documented defaults.
-type Config struct {
-	TTL       time.Duration // token lifetime; default 12h
-	Attempts  rate.Limit    // failed attempts allowed per second per IP and per name; default 5/min
-	Burst     int           // burst of failed attempts; default 5
-	DummyCost int           // bcrypt cost of the hash unknown names are checked against; default 12
-	Now       func() time.Time
-	// Sessions keeps the login sessions; default: this process's memory
-	// (a restart revokes them all). A cluster shares them between nodes.
-	Sessions Sessions
+// Sessions persists login sessions; *store.Store satisfies it.
+type Sessions interface {
+	AddSession(ctx context.Context, s store.Session) error
+	DeleteSession(ctx context.Context, id string) error
+	Sessions() ([]store.Session, error)
 }
 
-// Auth issues and verifies admin login tokens. It satisfies hub.Auth.
+// SharedSessions is Sessions shared by several processes (a cluster): a
+// session opened or ended by any of them is seen by Who in the others.
+type SharedSessions interface {
+	Sessions
+	// Session finds a live stored session by id (HashToken of its token).
+	Session(id string) (store.Session, bool)
+}
+
+// Config tunes an Auth. Zero fields take the documented defaults.
+type Config struct {
+	TTL time.Duration // session lifetime; default 12h
+	// Attempts and Burst size the failed-attempt budgets (limits.go): per
+	// name and address, per device token, and, four times larger, per address;
+	// unfamiliar clients also share a budget per name of twice the burst.
+	// Defaults: 5 per minute, burst 5.
+	Attempts  rate.Limit
+	Burst     int
+	DummyCost int // bcrypt cost of the hash unknown names are checked against; default 12
+	Now       func() time.Time
+	// Sessions keeps sessions across restarts; nil keeps them in memory only.
+	Sessions Sessions
+	// DeviceKey signs device tokens (32 bytes or more); nil draws one per
+	// process, so device tokens then do not survive a restart.
+	DeviceKey []byte
+	Log       zerolog.Logger // store failures while purging sessions; zero value logs nothing
+}
+
+// Auth issues and verifies admin login sessions. It satisfies hub.Auth.
 type Auth struct {
 	cfg    Config
 	admins Admins
 	dummy  []byte
+	lim    *limits
 
-	mu        sync.Mutex
-	sessions  map[[sha256.Size]byte]session
-	limiters  map[string]*limiter // "ip:<addr>" and "name:<name>"
-	lastPrune time.Time
+	mu       sync.Mutex
+	sessions map[string]store.Session // by id (store.HashToken of the token)
+	familiar map[string][]seenAddr    // admin -> addresses it logged in from
+	timer    *time.Timer              // fires at the earliest expiry
+	timerAt  time.Time
+	closed   bool
+
+	sweepMu sync.Mutex // one sweep at a time; Close waits for a running one
+	hookMu  sync.Mutex
+	hook    func()
 }
 
-type session struct {
-	hash    [sha256.Size]byte
-	admin   string
-	expires time.Time
-}
-
-type limiter struct {
-	lim  *rate.Limiter
-	used time.Time
-}
-
-// New returns an Auth checking passwords against admins.
+// New returns an Auth checking passwords against admins. With cfg.Sessions it
+// loads the stored sessions, purging those no longer valid, and arms the
+// expiry timer; Close stops it.
 func New(cfg Config, admins Admins) (*Auth, error) {
 	if cfg.TTL <= 0 {
 		cfg.TTL = 12 * time.Hour
@@ -85,6 +111,12 @@ func New(cfg Config, admins Admins) (*Auth, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if len(cfg.DeviceKey) == 0 {
+		cfg.DeviceKey = make([]byte, 32)
+		if _, err := rand.Read(cfg.DeviceKey); err != nil {
+			return nil, fmt.Errorf("auth: device key: %w", err)
+		}
+	}
 	pw := make([]byte, 16)
 	if _, err := rand.Read(pw); err != nil {
 		return nil, fmt.Errorf("auth: dummy password: %w", err)
@@ -93,158 +125,155 @@ func New(cfg Config, admins Admins) (*Auth, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: dummy hash: %w", err)
 	}
-	return &Auth{
+	a := &Auth{
 		cfg:      cfg,
 		admins:   admins,
 		dummy:    dummy,
-		sessions: make(map[[sha256.Size]byte]session),
-		limiters: make(map[string]*limiter),
-	}, nil
+		lim:      newLimits(cfg.Attempts, cfg.Burst),
+		sessions: make(map[string]store.Session),
+		familiar: make(map[string][]seenAddr),
+	}
+	if err := a.load(); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
-// Login checks name and password for a request from ip and returns a new
-// token and its expiry. Failures cost the same bcrypt time for unknown names.
-func (a *Auth) Login(ip, name, password string) (token string, expires time.Time, err error) {
+// Attempt is one login request.
+type Attempt struct {
+	Addr     string // client address group (IPv6 grouped by prefix, see server.AddrGroup)
+	Name     string
+	Password string
+	Device   string // device token from an earlier success for Name, or ""
+}
+
+// Grant is a successful login.
+type Grant struct {
+	Token   string    // the session's bearer token (43 characters, base64url of 32 random bytes)
+	Expires time.Time // UTC
+	Device  string    // a fresh device token for Name: the client keeps it and sends it next time
+}
+
+// Login checks a.Name and a.Password and opens a session. Failures cost the
+// same bcrypt time for unknown names; a refusal by the limits costs none and
+// is a *LimitError (errors.Is ErrRateLimited).
+func (a *Auth) Login(at Attempt) (Grant, error) {
 	now := a.cfg.Now()
-	resIP, resName, ok := a.reserve(now, ip, name)
-	if !ok {
-		return "", time.Time{}, ErrRateLimited
+	device := a.checkDevice(at.Device, at.Name)
+	res, err := a.lim.reserve(now, at.Addr, at.Name, device, a.isFamiliar(at.Name, at.Addr, now))
+	if err != nil {
+		return Grant{}, err
 	}
 	hash := a.dummy
-	adm, lookupErr := a.admins.Admin(name)
+	adm, lookupErr := a.admins.Admin(at.Name)
 	if lookupErr == nil {
 		hash = []byte(adm.Hash)
 	} else if !errors.Is(lookupErr, store.ErrNotFound) {
-		resIP.CancelAt(now)
-		resName.CancelAt(now)
-		return "", time.Time{}, fmt.Errorf("login: look up admin: %w", lookupErr)
+		res.cancel(now)
+		return Grant{}, fmt.Errorf("login: look up admin: %w", lookupErr)
 	}
-	pwErr := bcrypt.CompareHashAndPassword(hash, []byte(password))
+	pwErr := bcrypt.CompareHashAndPassword(hash, []byte(at.Password))
 	if lookupErr != nil || pwErr != nil {
-		return "", time.Time{}, ErrBadCredentials // the reservations stay spent
+		return Grant{}, ErrBadCredentials // the reservations stay spent
 	}
-	// Success: give the attempt back so only failures count.
-	resIP.CancelAt(now)
-	resName.CancelAt(now)
+	res.cancel(now) // only failures count
 
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
-		return "", time.Time{}, fmt.Errorf("login: token: %w", err)
+		return Grant{}, fmt.Errorf("login: token: %w", err)
 	}
-	token = base64.RawURLEncoding.EncodeToString(raw)
-	h := sha256.Sum256([]byte(token))
-	expires = now.Add(a.cfg.TTL)
-	if a.cfg.Sessions != nil {
-		if err := a.cfg.Sessions.PutSession(h, name, expires); err != nil {
-			return "", time.Time{}, fmt.Errorf("login: store session: %w", err)
-		}
-		return token, expires, nil
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	s := store.Session{
+		ID: store.HashToken(token), Admin: adm.Name, Key: sessionKey(adm), Addr: at.Addr,
+		Created: now.UTC(), Expires: now.Add(a.cfg.TTL).UTC(),
 	}
-	a.mu.Lock()
-	a.sessions[h] = session{hash: h, admin: name, expires: expires}
-	a.mu.Unlock()
-	return token, expires, nil
+	if err := a.add(s); err != nil {
+		return Grant{}, err
+	}
+	dev, err := a.newDevice(adm.Name)
+	if err != nil {
+		return Grant{}, err
+	}
+	return Grant{Token: token, Expires: s.Expires, Device: dev}, nil
 }
 
-// reserve takes one attempt from the IP's and the name's limiters, or none.
-func (a *Auth) reserve(now time.Time, ip, name string) (*rate.Reservation, *rate.Reservation, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.pruneLocked(now)
-	rIP := a.limiterLocked(now, "ip:"+ip).ReserveN(now, 1)
-	rName := a.limiterLocked(now, "name:"+name).ReserveN(now, 1)
-	if !rIP.OK() || !rName.OK() || rIP.DelayFrom(now) > 0 || rName.DelayFrom(now) > 0 {
-		rIP.CancelAt(now)
-		rName.CancelAt(now)
-		return nil, nil, false
-	}
-	return rIP, rName, true
+// Identity is who a live session belongs to.
+type Identity struct {
+	Admin   store.Admin // as the admins file says now (role, display name)
+	Expires time.Time
 }
 
-func (a *Auth) limiterLocked(now time.Time, key string) *rate.Limiter {
-	l, ok := a.limiters[key]
-	if !ok {
-		l = &limiter{lim: rate.NewLimiter(a.cfg.Attempts, a.cfg.Burst)}
-		a.limiters[key] = l
-	}
-	l.used = now
-	return l.lim
-}
-
-// pruneLocked drops expired sessions and limiters idle long enough to be full again, once a minute.
-func (a *Auth) pruneLocked(now time.Time) {
-	if now.Sub(a.lastPrune) < time.Minute {
-		return
-	}
-	a.lastPrune = now
-	refill := time.Duration(float64(a.cfg.Burst)/float64(a.cfg.Attempts)*float64(time.Second)) + time.Minute
-	for k, l := range a.limiters {
-		if now.Sub(l.used) > refill {
-			delete(a.limiters, k)
-		}
-	}
-	for k, s := range a.sessions {
-		if !now.Before(s.expires) {
-			delete(a.sessions, k)
-		}
-	}
-}
-
-// Verify returns the admin owning token if the token is live and the admin still exists.
-func (a *Auth) Verify(token string) (string, bool) {
+// Who returns the identity of a live token: not expired, its admin still in
+// the admins file, with the password the session was opened with.
+func (a *Auth) Who(token string) (Identity, bool) {
 	if token == "" {
-		return "", false
+		return Identity{}, false
 	}
-	h := sha256.Sum256([]byte(token))
-	now := a.cfg.Now()
-	s, ok := a.session(h)
-	if ok && !now.Before(s.expires) {
-		a.dropSession(h)
-		ok = false
-	}
-	if !ok || subtle.ConstantTimeCompare(s.hash[:], h[:]) != 1 {
-		return "", false
-	}
-	if _, err := a.admins.Admin(s.admin); err != nil {
-		return "", false
-	}
-	return s.admin, true
-}
-
-// Logout revokes token; it reports whether the token was live.
-func (a *Auth) Logout(token string) bool {
-	h := sha256.Sum256([]byte(token))
-	return a.dropSession(h)
-}
-
-// Sessions keeps login sessions by the SHA-256 of their token (the token
-// itself is never kept). Implementations are safe for concurrent use.
-type Sessions interface {
-	PutSession(hash [sha256.Size]byte, admin string, expires time.Time) error
-	GetSession(hash [sha256.Size]byte) (admin string, expires time.Time, ok bool)
-	DeleteSession(hash [sha256.Size]byte) (existed bool)
-}
-
-// session looks a session up in cfg.Sessions or in memory.
-func (a *Auth) session(h [sha256.Size]byte) (session, bool) {
-	if a.cfg.Sessions != nil {
-		admin, expires, ok := a.cfg.Sessions.GetSession(h)
-		return session{hash: h, admin: admin, expires: expires}, ok
-	}
+	id := store.HashToken(token)
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	s, ok := a.sessions[h]
-	return s, ok
+	s, ok := a.sessions[id]
+	a.mu.Unlock()
+	if shared, isShared := a.cfg.Sessions.(SharedSessions); isShared {
+		// Another process may have opened or ended it: the shared store decides.
+		s, ok = shared.Session(id)
+		a.mu.Lock()
+		if ok {
+			a.sessions[id] = s
+		} else {
+			delete(a.sessions, id)
+		}
+		a.mu.Unlock()
+	}
+	if !ok {
+		return Identity{}, false
+	}
+	adm, ok := a.valid(s, a.cfg.Now())
+	if !ok {
+		return Identity{}, false
+	}
+	return Identity{Admin: adm, Expires: s.Expires}, true
 }
 
-// dropSession forgets a session; it reports whether it existed.
-func (a *Auth) dropSession(h [sha256.Size]byte) bool {
-	if a.cfg.Sessions != nil {
-		return a.cfg.Sessions.DeleteSession(h)
+// Verify returns the admin owning a live token (see Who); hub.Auth.
+func (a *Auth) Verify(token string) (string, bool) {
+	id, ok := a.Who(token)
+	return id.Admin.Name, ok
+}
+
+// valid reports whether s is live at now, and its admin's current entry.
+func (a *Auth) valid(s store.Session, now time.Time) (store.Admin, bool) {
+	if !now.Before(s.Expires) {
+		return store.Admin{}, false
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	_, ok := a.sessions[h]
-	delete(a.sessions, h)
-	return ok
+	adm, err := a.admins.Admin(s.Admin)
+	if err != nil || sessionKey(adm) != s.Key {
+		return store.Admin{}, false
+	}
+	return adm, true
+}
+
+// sessionKey ties a session to the password hash it was opened with: a new
+// password (chatd admin set) ends every session opened with the old one,
+// whether the change is seen live, at a reload or at the next start.
+func sessionKey(a store.Admin) string {
+	sum := sha256.Sum256([]byte("chatd-session\x00" + a.Hash))
+	return hex.EncodeToString(sum[:8])
+}
+
+// OnRevoke sets fn to be called after any session ends before its time or
+// by expiry (logout, timer, Sweep). fn runs on the revoking goroutine with no
+// lock of Auth held; it may call Verify.
+func (a *Auth) OnRevoke(fn func()) {
+	a.hookMu.Lock()
+	a.hook = fn
+	a.hookMu.Unlock()
+}
+
+func (a *Auth) revoked() {
+	a.hookMu.Lock()
+	fn := a.hook
+	a.hookMu.Unlock()
+	if fn != nil {
+		fn()
+	}
 }

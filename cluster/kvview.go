@@ -37,6 +37,8 @@ func newKVView[T any](nc *nats.Conn, kv jetstream.KeyValue, decode func([]byte) 
 	return v
 }
 
+func jsonEncode(v any) ([]byte, error) { return json.Marshal(v) }
+
 func jsonDecode[T any](b []byte) (T, error) {
 	var v T
 	err := json.Unmarshal(b, &v)

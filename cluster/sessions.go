@@ -2,30 +2,29 @@ package cluster
 
 import (
 	"context"
-	"encoding/hex"
-	"encoding/json"
-	"time"
+	"errors"
+
+	"github.com/chatd/chatd/store"
 )
 
-// Session is an admin login session as the sessions bucket keeps it, keyed
-// by the hex SHA-256 of the login token (the token itself is never stored).
-type Session struct {
-	Admin   string    `json:"admin"`
-	Expires time.Time `json:"expires"`
-}
+// Admin login sessions live in the chatd_sessions bucket, keyed by their id
+// (the SHA-256 of the token, never the token): a login on one node is
+// accepted on every node, a logout on one ends the session on all
+// (auth.SharedSessions).
 
-// PutSession stores a login session so that every node accepts its token.
-func (s *Store) PutSession(hash [32]byte, admin string, expires time.Time) error {
+// AddSession stores a login session (auth.Sessions).
+func (s *Store) AddSession(ctx context.Context, se store.Session) error {
 	if err := s.usable(); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, writeWait)
-	defer cancel()
-	b, _ := json.Marshal(Session{Admin: admin, Expires: expires.UTC()})
+	b, err := jsonEncode(se)
+	if err != nil {
+		return err
+	}
 	var rev uint64
-	err := retryKV(ctx, func(ctx context.Context) error {
+	err = retryKV(ctx, func(ctx context.Context) error {
 		var err error
-		rev, err = s.sessions.kv.Put(ctx, hex.EncodeToString(hash[:]), b)
+		rev, err = s.sessions.kv.Put(ctx, se.ID, b)
 		return err
 	})
 	if err == nil {
@@ -34,34 +33,44 @@ func (s *Store) PutSession(hash [32]byte, admin string, expires time.Time) error
 	return err
 }
 
-// GetSession finds a login session by its token's hash, from this node's
-// view or, on a miss (a login on another node a moment ago), the leader.
-func (s *Store) GetSession(hash [32]byte) (admin string, expires time.Time, ok bool) {
-	if s.usable() != nil {
-		return "", time.Time{}, false
+// DeleteSession removes a session on every node (auth.Sessions).
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	if err := s.usable(); err != nil {
+		return err
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, readWait)
-	defer cancel()
-	se, err := s.sessions.get(ctx, hex.EncodeToString(hash[:]))
-	if err != nil {
-		return "", time.Time{}, false
+	if err := retryKV(ctx, func(ctx context.Context) error { return s.sessions.kv.Delete(ctx, id) }); err != nil {
+		return err
 	}
-	return se.Admin, se.Expires, true
+	if last, err := s.streamLast(ctx, "KV_"+bucketSessions); err == nil {
+		s.sessions.wrote(ctx, last) // ended here at once, on the other nodes within milliseconds
+	}
+	return nil
 }
 
-// DeleteSession revokes a login session on every node; it reports whether it existed.
-func (s *Store) DeleteSession(hash [32]byte) bool {
-	if s.usable() != nil {
-		return false
+// Sessions lists the stored sessions (auth.Sessions).
+func (s *Store) Sessions() ([]store.Session, error) {
+	if !s.setup.Load() {
+		return nil, nil // auth loads at start, before the node joined; Session finds them on demand
 	}
-	key := hex.EncodeToString(hash[:])
-	_, existed := s.sessions.local(key)
+	var out []store.Session
+	s.sessions.each(func(_ string, se store.Session) { out = append(out, se) })
+	return out, nil
+}
+
+// Session finds a session by id, from this node's view or, on a miss (a
+// login on another node a moment ago), the leader (auth.SharedSessions).
+func (s *Store) Session(id string) (store.Session, bool) {
+	if s.usable() != nil || id == "" {
+		return store.Session{}, false
+	}
 	ctx, cancel := context.WithTimeout(s.ctx, readWait)
 	defer cancel()
-	if err := retryKV(ctx, func(ctx context.Context) error { return s.sessions.kv.Delete(ctx, key) }); err != nil {
-		s.log.Warn().Err(err).Msg("revoke admin session")
-	} else if last, err := s.streamLast(ctx, "KV_"+bucketSessions); err == nil {
-		s.sessions.wrote(ctx, last) // revoked here at once (other nodes within milliseconds)
+	se, err := s.sessions.get(ctx, id)
+	if err != nil {
+		if !errors.Is(err, errNoKey) {
+			s.log.Debug().Err(err).Msg("look up admin session")
+		}
+		return store.Session{}, false
 	}
-	return existed
+	return se, true
 }

@@ -62,7 +62,7 @@ type Store struct {
 	visitors   *kvView[store.Visitor]
 	tokens     *kvView[string]
 	admins     *kvView[store.Admin]
-	sessions   *kvView[Session]
+	sessions   *kvView[store.Session]
 	pages      *kvView[pageDoc]
 	meta       *kvView[string]
 	profiles   *kvView[store.Profile]
@@ -154,7 +154,7 @@ func (s *Store) start() {
 	s.visitors = newKVView(s.nc, kvs[bucketVisitors], jsonDecode[store.Visitor], s.log)
 	s.tokens = newKVView(s.nc, kvs[bucketTokens], func(b []byte) (string, error) { return string(b), nil }, s.log)
 	s.admins = newKVView(s.nc, kvs[bucketAdmins], jsonDecode[store.Admin], s.log)
-	s.sessions = newKVView(s.nc, kvs[bucketSessions], jsonDecode[Session], s.log)
+	s.sessions = newKVView(s.nc, kvs[bucketSessions], jsonDecode[store.Session], s.log)
 	s.pages = newKVView(s.nc, kvs[bucketPages], jsonDecode[pageDoc], s.log)
 	s.pages.onChange = s.applyPage
 	s.meta = newKVView(s.nc, kvs[bucketMeta], func(b []byte) (string, error) { return string(b), nil }, s.log)

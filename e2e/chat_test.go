@@ -46,12 +46,12 @@ func TestVisitorAndAgentChat(t *testing.T) {
 	portalReply(t, agent, answer)
 	waitWidgetCount(t, visitor, answer, 1)
 	who := evalJS[string](t, visitor, inWidget(`return [...r.querySelectorAll('.m[data-offset]')].pop().querySelector('.mm').textContent`))
-	if !strings.HasPrefix(who, agentName+" ·") {
-		t.Errorf("the widget shows the reply's sender as %q, want the agent's name %q", who, agentName)
+	if !strings.HasPrefix(who, agentDisplay+" ·") {
+		t.Errorf("the widget shows the reply's sender as %q, want the agent's display name %q", who, agentDisplay)
 	}
 	portalWho := evalJS[string](t, agent, `[...document.querySelectorAll('#message-list .msg.from-agent .who')].pop().textContent`)
-	if portalWho != agentName {
-		t.Errorf("the portal shows the reply's sender as %q, want %q", portalWho, agentName)
+	if portalWho != agentDisplay { // the portal shows the display name the server sends (display)
+		t.Errorf("the portal shows the reply's sender as %q, want %q", portalWho, agentDisplay)
 	}
 
 	thanks := "Great, thank you so much!"

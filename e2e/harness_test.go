@@ -17,10 +17,11 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// The agent every test server knows.
+// The agent every test server knows; visitors see it by its display name.
 const (
 	agentName     = "agent"
 	agentPassword = "correct horse battery staple"
+	agentDisplay  = "Alice from Acme"
 )
 
 // Bounds for one step of a test: waiting for a DOM condition, starting a process.
@@ -46,6 +47,9 @@ func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
 	bin, dir := chatdtest.Binary(t), t.TempDir()
 	chatdtest.AdminSet(t, bin, dir, agentName, agentPassword)
+	if code, out, errOut := chatdtest.Run(t, bin, "", nil, "admin", "set", agentName, "--display", agentDisplay, "--data", dir); code != 0 {
+		t.Fatalf("chatd admin set --display: exit %d\n%s%s", code, out, errOut)
+	}
 	args := []string{"--msg-rate", "50", "--msg-burst", "100", "--new-visitors-per-ip", "1000"}
 	s := &server{t: t, dir: dir, Process: chatdtest.Start(t, bin, chatdtest.Options{
 		Data: dir,

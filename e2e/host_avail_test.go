@@ -187,7 +187,8 @@ func TestHostJavaScriptAPI(t *testing.T) {
 	d.wait("closed", rootJS(`return !r.querySelector('.r').classList.contains('o')`))
 	d.wait("closed event", `window.__ev[window.__ev.length - 1] === 'closed'`)
 	agent.reply(got.ID, "Hello from the agent")
-	d.wait("message and unread events", `window.__ev.indexOf('message:Hello from the agent:`+agentName+`:true') >= 0 && window.__ev.indexOf('unread:1') >= 0`)
+	// The host page gets the agent's display name, never the login.
+	d.wait("message and unread events", `window.__ev.indexOf('message:Hello from the agent:`+agentDisplay+`:true') >= 0 && window.__ev.indexOf('unread:1') >= 0`)
 	d.run(`chatd.toggle()`)
 	d.wait("toggled open, unread back to 0", `window.__ev.join(',').endsWith('unread:0,opened')`)
 	d.run(`chatd.setAttributes({ plan: 'team', seats: null })`)

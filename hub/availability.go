@@ -296,8 +296,15 @@ func (p *presence) agentsFrameLocked() []byte {
 	return encodeFrame(evAdminAgents, list)
 }
 
-// displayOf is the name an admin is shown as to other admins.
-func displayOf(a store.Admin) string { return a.Name }
+// displayOf is the name an admin is shown as to other admins: its display
+// name, or its login when it has none (admins know logins; "Support" for
+// everyone would tell them apart from nobody).
+func displayOf(a store.Admin) string {
+	if a.Display != "" {
+		return a.Display
+	}
+	return a.Name
+}
 
 // eachVisitorSocket calls fn for every identified visitor socket. fn must not block.
 func (x *index) eachVisitorSocket(fn func(*conn)) {

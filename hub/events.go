@@ -166,7 +166,7 @@ func (h *Hub) clientMessage(c *conn, p *sendMessage) {
 		// A retry of a message already stored is answered as always: the
 		// budget only refuses storing something new.
 		if m, err := h.st.MessageByCID(id.visitor, p.CID); err == nil && m.From == store.FromClient {
-			c.live(0, encodeFrame(evClientMessage, m))
+			c.live(0, encodeFrame(evClientMessage, m.Public()))
 			return
 		}
 		h.log.Debug().Str("visitor", id.visitor).Str("addr", c.addr).Msg("storage budget used up")
@@ -210,6 +210,9 @@ func (h *Hub) store(c *conn, m store.NewMessage, refund func()) {
 		typ := evClientMessage
 		if c.kind == kindAdmin {
 			typ = evAdminMessage
+		}
+		if c.kind == kindClient {
+			msg = msg.Public()
 		}
 		d.only, d.onlyFrame = c, encodeFrame(typ, msg)
 	} else {
@@ -297,6 +300,9 @@ func (h *Hub) history(c *conn, typ, id string, p *adminHistory) {
 	}
 	if msgs == nil {
 		msgs = []store.Message{}
+	}
+	if c.kind == kindClient {
+		msgs = store.PublicMessages(msgs) // an agent's display name, never its login
 	}
 	c.write(encodeFrame(typ, historyReply{Client: id, Messages: msgs, More: more}))
 }

@@ -446,14 +446,20 @@ type pageEvent struct {
 
 // encodeFrame renders {"type": typ, "data": data}. The payloads are plain
 // structs of strings, numbers and times, so encoding cannot fail.
-// messageFrames encodes a stored message once and wraps it as the
-// client:message and admin:message frames that carry it.
+// messageFrames encodes a stored message and wraps it as the client:message
+// and admin:message frames that carry it: visitors get m.Public() (an agent's
+// display name, never its login), so only a visitor's own message is
+// encoded once for both.
 func messageFrames(m store.Message) (client, admin []byte) {
 	data, err := jsontext.Marshal(m)
 	if err != nil {
-		return encodeFrame(evClientMessage, m), encodeFrame(evAdminMessage, m)
+		return encodeFrame(evClientMessage, m.Public()), encodeFrame(evAdminMessage, m)
 	}
-	return rawFrame(evClientMessage, data), rawFrame(evAdminMessage, data)
+	admin = rawFrame(evAdminMessage, data)
+	if m.From == store.FromAdmin {
+		return encodeFrame(evClientMessage, m.Public()), admin
+	}
+	return rawFrame(evClientMessage, data), admin
 }
 
 // rawFrame is {"type":typ,"data":data} for an event name that needs no escaping.

@@ -90,7 +90,7 @@ func TestProtocolScenarios(t *testing.T) {
 			{on: "v", send: cmsg("a1", "hello"), want: []string{`{"type":"client:message","data":{"cid":"a1","text":"hello","from":"client","client":"$v.id","admin":""}}`}},
 			{on: "adm", want: []string{`{"type":"admin:message","data":{"cid":"a1","text":"hello","client":"$v.id","offset":$off.a1}}`}},
 			{on: "adm", send: amsg("$v.id", "r1", "hi Ann"), want: []string{`{"type":"admin:message","data":{"cid":"r1","from":"admin","admin":"alice","client":"$v.id"}}`}},
-			{on: "v", want: []string{`{"type":"client:message","data":{"cid":"r1","from":"admin","admin":"alice","text":"hi Ann"}}`}},
+			{on: "v", want: []string{`{"type":"client:message","data":{"cid":"r1","from":"admin","admin":"Support","text":"hi Ann"}}`}},
 			{on: "adm2", dial: "/ws/admin", send: adminAdd, want: []string{
 				`{"type":"admin:list","data":[{"id":"$v.id","name":"Ann","connected":true,"last":$off.r1}]}`,
 				`{"type":"admin:messages","data":[{"cid":"a1"},{"cid":"r1"}]}`, `{"type":"admin:replayed"}`}},

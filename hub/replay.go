@@ -139,7 +139,7 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 		return
 	}
 	msgs, more := newest(msgs, replayCap)
-	if !h.sendChunks(c, evClientMessages, msgs) {
+	if !h.sendChunks(c, evClientMessages, store.PublicMessages(msgs)) {
 		return
 	}
 	c.endReplay(lastOffset(msgs), encodeFrame(evClientReplayed, replayed{Epoch: epoch, Last: max(last, lastOffset(msgs)), Resync: resync, More: more}))
@@ -164,6 +164,9 @@ func (h *Hub) adminAdd(c *conn, p *adminAdd) {
 	c.beginReplay(from)
 	h.idx.joinAdmin(c, &identity{name: name, token: p.Token})
 	h.presence.adminJoined(c, name)
+	if !h.adminStillValid(c) { // revoked between Verify and joining: RecheckAdmins missed it
+		return
+	}
 	h.log.Info().Str("admin", name).Str("remote", c.remote).Bool("resync", resync).Msg("admin connected")
 
 	visitors, next, listMore, err := h.st.VisitorsPage("", listMax)

@@ -1,6 +1,8 @@
 // Package seed keeps the admins seed file (admins.json in the data directory),
 // the source of truth for support agents: it is read, validated and reseeded
-// into the store at every boot, and edited by `chatd admin set/remove`.
+// into the store at every boot and whenever it changes (Watch), and edited by
+// `chatd admin set/remove`. Entries carry a login name, a bcrypt hash, a role
+// (admin or agent; none means admin) and an optional display name.
 package seed
 
 import (
@@ -11,11 +13,13 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/chatd/chatd/internal/atomicfile"
 	"github.com/chatd/chatd/internal/jsontext"
 	"github.com/chatd/chatd/internal/names"
 	"github.com/chatd/chatd/store"
@@ -48,7 +52,7 @@ func Load(dir string) ([]store.Admin, error) {
 	}
 	var admins []store.Admin
 	if err := json.Unmarshal(b, &admins); err != nil {
-		return nil, fmt.Errorf("admins seed file %s: not a JSON array of {\"name\",\"hash\"}: %w", path, err)
+		return nil, fmt.Errorf("admins seed file %s: not a JSON array of {\"name\",\"hash\",\"role\",\"display\"}: %w", path, err)
 	}
 	if err := Validate(admins); err != nil {
 		return nil, fmt.Errorf("admins seed file %s: %w", path, err)
@@ -56,7 +60,8 @@ func Load(dir string) ([]store.Admin, error) {
 	return admins, nil
 }
 
-// Validate checks that names are non-empty, short and unique and that hashes are bcrypt.
+// Validate checks that names are valid and unique, hashes bcrypt, roles
+// known and display names showable.
 func Validate(admins []store.Admin) error {
 	seen := make(map[string]bool, len(admins))
 	for i, a := range admins {
@@ -70,6 +75,16 @@ func Validate(admins []store.Admin) error {
 		if _, err := bcrypt.Cost([]byte(a.Hash)); err != nil {
 			return fmt.Errorf("entry %d (%q): hash is not bcrypt: %w", i, a.Name, err)
 		}
+		if a.Role != "" {
+			if err := store.ValidRole(a.Role); err != nil {
+				return fmt.Errorf("entry %d (%q): %w", i, a.Name, err)
+			}
+		}
+		if a.Display != "" {
+			if err := ValidDisplay(a.Display); err != nil {
+				return fmt.Errorf("entry %d (%q): %w", i, a.Name, err)
+			}
+		}
 	}
 	return nil
 }
@@ -79,8 +94,6 @@ func Validate(admins []store.Admin) error {
 // (visible, no control, bidi or invisible characters), as for visitors.
 func ValidName(name string) error {
 	switch {
-	case name == "":
-		return errors.New("admin name is empty")
 	case len(name) > MaxName:
 		return fmt.Errorf("admin name longer than %d bytes", MaxName)
 	case name != strings.TrimSpace(name):
@@ -88,6 +101,19 @@ func ValidName(name string) error {
 	}
 	if err := names.Check(name, 0); err != nil {
 		return fmt.Errorf("admin name %+q: %w", name, err)
+	}
+	return nil
+}
+
+// ValidDisplay reports whether d can be a display name: the name rule of
+// package names (as for visitor and login names), at most
+// store.MaxDisplayLen characters, no white space around it.
+func ValidDisplay(d string) error {
+	if strings.TrimSpace(d) != d {
+		return fmt.Errorf("display name %q has white space around it", d)
+	}
+	if err := names.Check(d, store.MaxDisplayLen); err != nil {
+		return fmt.Errorf("display name %+q: %w", d, err)
 	}
 	return nil
 }
@@ -114,70 +140,83 @@ func Save(dir string, admins []store.Admin) error {
 	return writeAtomic(Path(dir), b)
 }
 
+// writeAtomic replaces the seed file (mode 0600; owned like the data
+// directory when run as root).
 func writeAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".admins-*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op once renamed
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("fsync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("replace %s: %w", path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("fsync dir %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync dir %s: %w", dir, err)
-	}
-	return nil
+	return atomicfile.WriteWith(path, 0o600, func(f *os.File) error {
+		if err := ChownLikeDir(f, filepath.Dir(path)); err != nil {
+			return err
+		}
+		_, err := f.Write(b)
+		return err
+	})
 }
 
-// Set adds admin name with a bcrypt hash of password (at cost) or replaces its hash.
+// Set adds admin name with a bcrypt hash of password (at cost) or replaces
+// its hash, keeping its role and display name. A new entry gets RoleAgent.
 func Set(dir, name, password string, cost int) error {
+	_, err := SetWith(dir, name, Change{Password: password, Cost: cost})
+	return err
+}
+
+// Change is what SetWith changes in an entry; nil and empty fields keep the
+// current value.
+type Change struct {
+	Password string  // new password; required for a new entry
+	Cost     int     // bcrypt cost of the new hash
+	Role     *string // store.RoleAdmin or store.RoleAgent; a new entry defaults to RoleAgent
+	Display  *string // display name; "" removes it (visitors then see store.DefaultDisplay)
+}
+
+// ErrPasswordRequired is returned by SetWith for a new entry without a password.
+var ErrPasswordRequired = errors.New("a new admin needs a password: write it as one line on stdin")
+
+// SetWith adds or changes entry name as c says and returns the entry saved.
+func SetWith(dir, name string, c Change) (store.Admin, error) {
 	if err := ValidName(name); err != nil {
-		return err
+		return store.Admin{}, err
 	}
-	if password == "" {
-		return errors.New("password is empty")
+	if c.Role != nil {
+		if err := store.ValidRole(*c.Role); err != nil {
+			return store.Admin{}, err
+		}
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), cost)
-	if err != nil {
-		return fmt.Errorf("hash password: %w", err)
+	if c.Display != nil && *c.Display != "" {
+		if err := ValidDisplay(*c.Display); err != nil {
+			return store.Admin{}, err
+		}
+	}
+	var hash []byte
+	if c.Password != "" {
+		var err error
+		if hash, err = bcrypt.GenerateFromPassword([]byte(c.Password), c.Cost); err != nil {
+			return store.Admin{}, fmt.Errorf("hash password: %w", err)
+		}
 	}
 	admins, err := Load(dir)
 	if err != nil {
-		return err
+		return store.Admin{}, err
 	}
-	replaced := false
-	for i := range admins {
-		if admins[i].Name == name {
-			admins[i].Hash = string(hash)
-			replaced = true
+	i := slices.IndexFunc(admins, func(a store.Admin) bool { return a.Name == name })
+	if i < 0 {
+		if hash == nil {
+			return store.Admin{}, fmt.Errorf("%q: %w", name, ErrPasswordRequired)
 		}
+		admins = append(admins, store.Admin{Name: name, Role: store.RoleAgent})
+		i = len(admins) - 1
 	}
-	if !replaced {
-		admins = append(admins, store.Admin{Name: name, Hash: string(hash)})
+	a := &admins[i]
+	if hash != nil {
+		a.Hash = string(hash)
 	}
-	return Save(dir, admins)
+	if c.Role != nil {
+		a.Role = *c.Role
+	}
+	if c.Display != nil {
+		a.Display = *c.Display
+	}
+	saved := *a
+	return saved, Save(dir, admins)
 }
 
 // ErrNoSuchAdmin is returned by Remove for a name not in the seed file.
@@ -217,7 +256,7 @@ func Ensure(dir string, cost int) (admins []store.Admin, password string, err er
 	if err != nil {
 		return nil, "", fmt.Errorf("hash password: %w", err)
 	}
-	admins = []store.Admin{{Name: DefaultAdmin, Hash: string(hash)}}
+	admins = []store.Admin{{Name: DefaultAdmin, Hash: string(hash), Role: store.RoleAdmin}}
 	if err := Save(dir, admins); err != nil {
 		return nil, "", err
 	}

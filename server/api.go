@@ -10,37 +10,57 @@ import (
 
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/internal/jsontext"
+	"github.com/chatd/chatd/store"
 )
 
 type loginRequest struct {
 	Name     string `json:"name"`
 	Password string `json:"password"`
+	Device   string `json:"device"` // optional: a device token for clients without cookies
 }
 
 type loginResponse struct {
 	Token   string    `json:"token"`
 	Expires time.Time `json:"expires"`
+	Device  string    `json:"device"`
 }
 
-// login answers POST /api/login {"name","password"} with 200 {"token","expires"}, 401 or 429.
+// DeviceCookie is the cookie holding the device token of the last successful
+// login from a browser (see auth's login limits). It is sent only to
+// POST /api/login, is HttpOnly and SameSite=Strict, and proves nothing but
+// that this browser logged in as that name before.
+const DeviceCookie = "chatd_device"
+
+// deviceCookieAge is how long a browser keeps the device token.
+const deviceCookieAge = 90 * 24 * time.Hour
+
+// login answers POST /api/login {"name","password"} with 200
+// {"token","expires","device"}, 401 or 429 (with Retry-After).
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	var req loginRequest
 	if code, msg := readJSON(w, r, maxLoginBody, &req); code != 0 {
 		writeJSONError(w, code, msg)
 		return
 	}
+	device := req.Device
+	if c, err := r.Cookie(DeviceCookie); err == nil && device == "" {
+		device = c.Value
+	}
 	ip := s.cfg.ClientIP(r)
 	// Login attempts are limited per address as the hub counts addresses (IPv6 by prefix).
-	token, expires, err := s.cfg.Auth.Login(s.cfg.AddressKey(ip), req.Name, req.Password)
+	g, err := s.cfg.Auth.Login(auth.Attempt{
+		Addr: s.cfg.AddressKey(ip), Name: req.Name, Password: req.Password, Device: device,
+	})
 	name := req.Name // user input: bounded before it reaches the log
 	if len(name) > 64 {
 		name = name[:64] + "..."
 	}
+	var limited *auth.LimitError
 	switch {
-	case errors.Is(err, auth.ErrRateLimited):
+	case errors.As(err, &limited):
 		s.cfg.Metrics.loginFailed("rate_limited")
-		s.cfg.Log.Warn().Str("remote", ip).Str("admin", name).Msg("login rate limited")
-		w.Header().Set("Retry-After", strconv.Itoa(60))
+		s.cfg.Log.Warn().Str("remote", ip).Str("admin", name).Str("scope", limited.Scope).Msg("login rate limited")
+		w.Header().Set("Retry-After", strconv.Itoa(int(limited.RetryAfter.Seconds())))
 		writeJSONError(w, http.StatusTooManyRequests, "too many login attempts, try again later")
 		return
 	case errors.Is(err, auth.ErrBadCredentials):
@@ -51,39 +71,94 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.cfg.Metrics.loginFailed("error")
 		s.cfg.Log.Error().Err(err).Str("remote", ip).Msg("login")
-		writeJSONError(w, http.StatusInternalServerError, "internal error")
+		writeJSONError(w, http.StatusServiceUnavailable, "login unavailable, retry")
 		return
 	}
 	s.cfg.Log.Info().Str("remote", ip).Str("admin", name).Msg("admin logged in")
+	http.SetCookie(w, &http.Cookie{
+		Name: DeviceCookie, Value: g.Device, Path: "/api/login", MaxAge: int(deviceCookieAge.Seconds()),
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+	})
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, loginResponse{Token: token, Expires: expires.UTC()})
+	writeJSON(w, http.StatusOK, loginResponse{Token: g.Token, Expires: g.Expires.UTC(), Device: g.Device})
 }
 
-// logout answers POST /api/logout with a Bearer token: 204, token revoked.
+// logout answers POST /api/logout with a Bearer token: 204, session ended
+// (its sockets are closed at once); 503 if the store could not record it.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	token := bearer(r)
 	if token == "" {
 		writeJSONError(w, http.StatusUnauthorized, "missing Authorization: Bearer token")
 		return
 	}
-	if s.cfg.Auth.Logout(token) {
+	live, err := s.cfg.Auth.Logout(token)
+	if err != nil {
+		s.cfg.Log.Error().Err(err).Str("remote", s.cfg.ClientIP(r)).Msg("logout not recorded in the store")
+		writeJSONError(w, http.StatusServiceUnavailable, "logged out here, but not recorded: retry")
+		return
+	}
+	if live {
 		s.cfg.Log.Debug().Str("remote", s.cfg.ClientIP(r)).Msg("admin logged out")
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// BackupStatusTrailer is the HTTP trailer GET /api/backup sets to "ok" after a
-// complete snapshot; a download without it is incomplete.
-const BackupStatusTrailer = "X-Chatd-Backup-Status"
+type sessionResponse struct {
+	Name    string    `json:"name"`
+	Display string    `json:"display"`
+	Role    string    `json:"role"`
+	Expires time.Time `json:"expires"`
+}
 
-// backup answers GET /api/backup (admin Bearer token) with a consistent store snapshot.
-func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
-	admin, ok := s.cfg.Auth.Verify(bearer(r))
+// session answers GET /api/session (Bearer token) with who the session is:
+// 200 {"name","display","role","expires"} or 401.
+func (s *Server) session(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.cfg.Auth.Who(bearer(r))
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="chatd"`)
+		writeJSONError(w, http.StatusUnauthorized, "no live session for this token")
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, sessionResponse{
+		Name: id.Admin.Name, Display: id.Admin.DisplayName(), Role: id.Admin.EffectiveRole(), Expires: id.Expires.UTC(),
+	})
+}
+
+// requireRole returns the session of r's Bearer token if its admin has role,
+// else answers 401 or 403 and returns false.
+func (s *Server) requireRole(w http.ResponseWriter, r *http.Request, role string) (auth.Identity, bool) {
+	id, ok := s.cfg.Auth.Who(bearer(r))
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="chatd"`)
 		writeJSONError(w, http.StatusUnauthorized, "admin token required")
+		return id, false
+	}
+	if id.Admin.EffectiveRole() != role {
+		s.cfg.Log.Warn().Str("admin", id.Admin.Name).Str("remote", s.cfg.ClientIP(r)).Str("path", r.URL.Path).
+			Str("role", id.Admin.EffectiveRole()).Msg("management endpoint refused for this role")
+		writeJSONError(w, http.StatusForbidden, "the "+role+" role is required (chatd admin set NAME --role "+role+")")
+		return id, false
+	}
+	return id, true
+}
+
+// BackupStatusTrailer is the HTTP trailer a backup response sets to "ok"
+// after a complete snapshot; a download without it is incomplete.
+const BackupStatusTrailer = "X-Chatd-Backup-Status"
+
+// backup answers GET /api/backup (Bearer token of an admin-role session) with
+// a consistent store snapshot.
+func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.requireRole(w, r, store.RoleAdmin)
+	if !ok {
 		return
 	}
+	s.writeBackup(w, id.Admin.Name)
+}
+
+// writeBackup streams a snapshot of the store with the status trailer.
+func (s *Server) writeBackup(w http.ResponseWriter, who string) {
 	w.Header().Set("Trailer", BackupStatusTrailer)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="chatd.db"`)
@@ -92,11 +167,11 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	cw := &countWriter{w: w}
 	if err := s.cfg.Store.Backup(cw); err != nil {
 		w.Header().Set(BackupStatusTrailer, "failed")
-		s.cfg.Log.Error().Err(err).Str("admin", admin).Msg("backup failed")
+		s.cfg.Log.Error().Err(err).Str("admin", who).Msg("backup failed")
 		return
 	}
 	w.Header().Set(BackupStatusTrailer, "ok")
-	s.cfg.Log.Info().Str("admin", admin).Int64("bytes", cw.n).
+	s.cfg.Log.Info().Str("admin", who).Int64("bytes", cw.n).
 		Dur("took", time.Since(start)).Msg("backup sent")
 }
 

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -75,4 +77,33 @@ func (s *Store) SetEpoch(ctx context.Context, e string) error {
 	}
 	s.epoch.Store(&e)
 	return nil
+}
+
+// Secret returns the random secret called name, drawing n random bytes and
+// storing them on first use (the login layer keys its device tokens with one).
+// It lives in the store file, like the password hashes.
+func (s *Store) Secret(name string, n int) ([]byte, error) {
+	key := "secret:" + name
+	if v, err := s.settings.Get(key); err == nil {
+		b, err := hex.DecodeString(v.Value)
+		if err == nil && len(b) == n {
+			return b, nil
+		}
+	} else if !errors.Is(err, db.ErrNotFound) {
+		return nil, fmt.Errorf("read secret %s: %w", name, err)
+	}
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("draw secret %s: %w", name, err)
+	}
+	ctx := context.Background()
+	v := setting{ID: key, Value: hex.EncodeToString(b)}
+	err := s.settings.Update(ctx, v)
+	if errors.Is(err, db.ErrNotFound) {
+		_, err = s.settings.Insert(ctx, v)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store secret %s: %w", name, err)
+	}
+	return b, nil
 }

@@ -33,19 +33,25 @@ type Visitor struct {
 
 // Message is one stored chat message; Offset is global, strictly increasing, never reused.
 type Message struct {
-	Offset uint64    `json:"offset"`
-	Client string    `json:"client"`
-	From   string    `json:"from"`
-	Admin  string    `json:"admin"`
-	CID    string    `json:"cid"`
-	Text   string    `json:"text"`
-	At     time.Time `json:"at"`
+	Offset uint64 `json:"offset"`
+	Client string `json:"client"`
+	From   string `json:"from"`
+	Admin  string `json:"admin"`
+	// Display is the agent's display name when the reply was stored (admin
+	// messages only). Visitors are sent Public(), never Admin.
+	Display string    `json:"display,omitempty"`
+	CID     string    `json:"cid"`
+	Text    string    `json:"text"`
+	At      time.Time `json:"at"`
 }
 
-// Admin is a support agent, reseeded from the admins seed file at every boot.
+// Admin is a support agent, reseeded from the admins seed file at every boot
+// and whenever the file changes.
 type Admin struct {
-	Name string `json:"name"`
-	Hash string `json:"hash"` // bcrypt
+	Name    string `json:"name"`              // login name; never shown to visitors
+	Hash    string `json:"hash"`              // bcrypt
+	Role    string `json:"role,omitempty"`    // RoleAdmin or RoleAgent; "" (files older than roles) is RoleAdmin
+	Display string `json:"display,omitempty"` // name shown to visitors; "" shows DefaultDisplay
 }
 
 // NewMessage is what a sender asks to store.

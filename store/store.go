@@ -27,6 +27,7 @@ type Store struct {
 	visitors *db.Collection[Visitor]
 	messages *db.Collection[Message]
 	admins   *db.Collection[Admin]
+	sessions *db.Collection[Session] // sessions.go
 	settings *db.Collection[setting]
 	pages    *db.Collection[page]
 	prof     *profiles // profiles and device tokens (profile.go)
@@ -90,6 +91,9 @@ func attach(d *db.DB) (*Store, error) {
 		ID:   func(a *Admin) string { return a.Name },
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := s.attachSessions(d); err != nil {
 		return nil, err
 	}
 	s.settings, err = db.NewCollection(d, db.Schema[setting]{
@@ -243,7 +247,7 @@ func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, er
 	}
 	msg := Message{Client: m.Client, From: m.From, CID: m.CID, Text: m.Text, At: s.now()}
 	if m.From == FromAdmin {
-		msg.Admin = m.Admin
+		msg.Admin, msg.Display = m.Admin, s.displayOf(m.Admin)
 	}
 	stored, err := s.messages.Insert(ctx, msg)
 	if errors.Is(err, db.ErrDuplicate) {

@@ -24,7 +24,7 @@ func TestAdminCommandAndLogin(t *testing.T) {
 		{"pw\n", []string{"admin", "set", "--data", dir}, 2, "want: set NAME"},
 		{"", []string{"admin", "frobnicate", "--data", dir}, 2, "want: set NAME"},
 		{"", []string{"admin", "remove", "nobody", "--data", dir}, 1, "no such admin"},
-		{"", []string{"admin", "list", "--data", dir}, 0, "ann\nbob\n"},
+		{"", []string{"admin", "list", "--data", dir}, 0, "ann\tagent\tSupport\nbob\tagent\tSupport\n"},
 	} {
 		code, out, errOut := runBin(t, tc.stdin, nil, tc.args...)
 		if code != tc.code || !strings.Contains(out+errOut, tc.out) {

@@ -25,7 +25,7 @@ import (
 // its own acks and miss other nodes' messages) and share admin sessions.
 var (
 	_ hub.Feed      = (*cluster.Store)(nil)
-	_ auth.Sessions = (*cluster.Store)(nil)
+	_ auth.SharedSessions = (*cluster.Store)(nil)
 )
 
 // clusterFlags are the cluster mode options; all empty means a single node.

@@ -55,6 +55,7 @@ type config struct {
 	Pprof           string
 	BcryptCost      int
 	Cluster         clusterFlags // empty: single node
+	AdminsPoll      time.Duration
 	visitorOpts     // availability, e-mail capture, identity (config_visitors.go)
 
 	// Derived by validate.
@@ -125,6 +126,7 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "hard deadline for a graceful shutdown (then exit 1)")
 	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", 0, "on SIGTERM, answer /readyz 503 this long before closing sockets (load balancer drain)")
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (empty = off)")
+	fs.DurationVar(&c.AdminsPoll, "admins-poll", 2*time.Second, "how often the admins file is checked for changes (0 = only on SIGHUP and 'chatd admin')")
 	bcryptFlag(fs, &c.BcryptCost)
 	clusterFlagsInto(fs, &c.Cluster)
 	visitorFlags(fs, &c.visitorOpts)
@@ -249,6 +251,9 @@ func (c *config) validate() error {
 			bad("--%s %v: must be positive", d.name, d.v)
 		}
 	}
+	if c.AdminsPoll < 0 {
+		bad("--admins-poll %v: must be 0 (off) or positive", c.AdminsPoll)
+	}
 	if c.ShutdownDelay < 0 || (c.ShutdownTimeout > 0 && c.ShutdownDelay >= c.ShutdownTimeout) {
 		bad("--shutdown-delay %v: must be >= 0 and below --shutdown-timeout %v", c.ShutdownDelay, c.ShutdownTimeout)
 	}
@@ -351,8 +356,10 @@ func knownEnv() map[string]bool {
 	var n int
 	var cf clusterFlags
 	var d time.Duration
-	for _, fs := range []*flag.FlagSet{serveFlags(&c), backupFlags(&s, &s, &s), healthFlags(&s, &s, &b), adminFlags(&s, &n),
-		clusterCmdFlags("", &s, &cf, &d)} {
+	var u uint64
+	var o optString
+	for _, fs := range []*flag.FlagSet{serveFlags(&c), backupFlags(&s, &s, &s), healthFlags(&s, &s, &b),
+		adminFlags(&s, &n, &o, &o), restoreFlags(&s, &u), clusterCmdFlags("", &s, &cf, &d)} {
 		fs.VisitAll(func(f *flag.Flag) {
 			known[envName(f.Name)] = true
 			if secretFlags[f.Name] {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/seed"
+	"github.com/chatd/chatd/store"
 )
 
 // acked records every message the server acknowledged, by visitor and cid.
@@ -238,7 +239,8 @@ func testKill9(t *testing.T, policy string) {
 
 func TestBackupDuringWritesRestores(t *testing.T) {
 	dir := t.TempDir()
-	if err := seed.Set(dir, "ann", "pw", 4); err != nil {
+	admin := store.RoleAdmin // /api/backup needs the admin role
+	if _, err := seed.SetWith(dir, "ann", seed.Change{Password: "pw", Cost: 4, Role: &admin}); err != nil {
 		t.Fatal(err)
 	}
 	p := startRun(t, dir, "--msg-rate", "100000", "--msg-burst", "100000", "--quota-visitor", "1000000000", "--quota-address", "1000000000")
@@ -269,10 +271,10 @@ func TestBackupDuringWritesRestores(t *testing.T) {
 		t.Log("no message was acknowledged during the backup")
 	}
 
-	// An offline backup of a data dir in use is refused with a pointer to --url.
-	code, _, errOut = runBin(t, "", nil, "backup", filepath.Join(t.TempDir(), "x.db"), "--data", dir)
-	if code == 0 || !contains(errOut, "--url") {
-		t.Fatalf("offline backup of a live dir: %d %s", code, errOut)
+	// A backup by data dir of a live chatd goes through its control socket, without a token.
+	code, out, errOut = runBin(t, "", nil, "backup", filepath.Join(t.TempDir(), "x.db"), "--data", dir)
+	if code != 0 || !contains(out, "through "+filepath.Join(dir, "chatd.sock")) {
+		t.Fatalf("backup of a live dir by --data: %d %s %s", code, out, errOut)
 	}
 	// A wrong token is refused.
 	if code, _, _ := runBin(t, "", nil, "backup", file+".2", "--url", p.url(), "--token", "nope"); code == 0 {

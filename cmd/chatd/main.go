@@ -46,6 +46,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return backupCmd(ctx, args[1:], getenv, stdout, stderr)
 		case "cluster":
 			return clusterCmd(ctx, args[1:], getenv, stdout, stderr)
+		case "restore":
+			return restoreCmd(ctx, args[1:], getenv, stdout, stderr)
 		case "version", "--version", "-version":
 			fmt.Fprintln(stdout, "chatd", version())
 			return exitOK
@@ -90,12 +92,15 @@ func printHelp(w io.Writer, fs *flag.FlagSet) {
 
 Usage:
   chatd [options]                      serve (the default)
-  chatd admin set NAME [--data DIR]    add an admin or change its password (read from stdin)
-  chatd admin remove NAME [--data DIR] remove an admin (effective at next boot)
-  chatd admin list [--data DIR]        list admins
+  chatd admin set NAME [--role R] [--display D] [--data DIR]
+                                       add an admin or change it (password from stdin);
+                                       a running chatd applies it at once
+  chatd admin remove NAME [--data DIR] remove an admin (its sessions and sockets end)
+  chatd admin list [--data DIR]        list admins: name, role, display name
   chatd healthcheck [--addr A | --url U]  exit 0 if the server answers /healthz with 200
   chatd backup FILE [--data DIR | --url U --token T]  write a consistent store snapshot
   chatd cluster import|export --data DIR --nats-url URL  move a single-node store into a cluster, or back
+  chatd restore FILE [--data DIR]      put a backup in place (chatd stopped)
   chatd version                        print the version
 
 Every option can also be set with its CHATD_* environment variable; flags win.

@@ -64,6 +64,16 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		return exitUsage
 	}
 
+	if fixed, err := seed.FixMode(c.Data); err != nil {
+		log.Warn().Err(err).Msg("admins file mode")
+	} else if fixed {
+		log.Warn().Str("file", seed.Path(c.Data)).Msg("admins file was readable by others; made it 0600")
+	}
+	adminsVersion, err := seed.Stat(c.Data) // before loading: a change meanwhile is applied by the watcher
+	if err != nil {
+		log.Error().Err(err).Msg("cannot read admins")
+		return exitFail
+	}
 	var (
 		admins   []store.Admin
 		password string
@@ -99,11 +109,24 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	if len(admins) > 0 {
 		authCfg.DummyCost, _ = bcrypt.Cost([]byte(admins[0].Hash))
 	}
+	if one != nil {
+		// Cluster mode: device tokens are per process (nil key), see docs/cluster.md.
+		authCfg.DeviceKey, err = one.Secret("device-key", 32)
+	}
+	if err != nil {
+		log.Error().Err(err).Msg("auth")
+		return exitFail
+	}
+	if cs == nil {
+		authCfg.Sessions = one
+	}
+	authCfg.Log = log.With().Str("component", "auth").Logger()
 	au, err := auth.New(authCfg, st)
 	if err != nil {
 		log.Error().Err(err).Msg("auth")
 		return exitFail
 	}
+	defer au.Close() // before the store closes (defers run last-in first-out)
 
 	clientIP := server.ClientIP(c.trusted)
 	addrKey := netaddr.Grouper(c.IPv6Prefix)
@@ -117,6 +140,7 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	}
 	c.hubVisitorConfig(&hc)
 	h := hub.New(hc, st, au, log.With().Str("component", "hub").Logger())
+	au.OnRevoke(func() { h.RecheckAdmins() }) // a session that ends closes its sockets at once
 	if !c.Metrics {
 		metrics = nil
 	} else {
@@ -139,6 +163,11 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		defer cancel()
 		h.Shutdown(stopCtx)
 		return exitFail
+	}
+	var op *ops
+	if one != nil { // the admins file watcher reseeds the single node's store
+		op = startOps(ctx, c.Data, c.AdminsPoll, one, au, srv, adminsVersion, log)
+		defer op.stop()
 	}
 	httpSrv := server.HTTPServer(srv, log)
 	serveErr := make(chan error, 1)
@@ -199,6 +228,10 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		<-pprofErr
 	}
 
+	if op != nil {
+		op.stop()
+	}
+	au.Close()
 	storeOpen = false
 	closed := make(chan error, 1)
 	go func() { closed <- st.Close() }()

@@ -128,7 +128,7 @@ func TestMetricsMoveAfterChat(t *testing.T) {
 	adm.send("admin:message", map[string]any{"client": id, "cid": "a1", "text": "hi, how can I help?"})
 	var reply message
 	v.expect("client:message", &reply)
-	if reply.From != "admin" || reply.Admin != "ann" {
+	if reply.From != "admin" || reply.Admin != "Support" { // the display name; a visitor never sees the login
 		t.Fatalf("reply %+v", reply)
 	}
 	v.send("client:message", map[string]any{"cid": "c2"}) // no text: rejected

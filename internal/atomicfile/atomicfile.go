@@ -2,8 +2,7 @@
 // content or the new one, never a mix: a temp file in the same directory,
 // written, fsynced, renamed over the target (rename(2) is atomic within a
 // file system), then the directory fsynced so the rename itself is durable.
-// (seed and cmd/chatd's backup each carry a private copy of this; they can
-// call this one.)
+// seed (the admins file) and cmd/chatd (backups) write through it too.
 package atomicfile
 
 import (
@@ -15,6 +14,16 @@ import (
 // Write replaces path with data, with mode perm (e.g. 0o600), atomically
 // and durably. The directory must exist.
 func Write(path string, data []byte, perm os.FileMode) error {
+	return WriteWith(path, perm, func(f *os.File) error {
+		_, err := f.Write(data)
+		return err
+	})
+}
+
+// WriteWith is Write for content that fill writes into the temp file
+// (streamed, or with more to do to the file, such as a chown). If fill
+// fails, path is left as it was and the temp file is removed.
+func WriteWith(path string, perm os.FileMode, fill func(f *os.File) error) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
@@ -26,7 +35,7 @@ func Write(path string, data []byte, perm os.FileMode) error {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if _, err := f.Write(data); err != nil {
+	if err := fill(f); err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}

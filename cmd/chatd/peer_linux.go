@@ -1,0 +1,22 @@
+package main
+
+import (
+	"net"
+	"syscall"
+)
+
+// peerUID is the user id of the process at the other end of c (SO_PEERCRED).
+func peerUID(c *net.UnixConn) (int, bool) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return 0, false
+	}
+	var cred *syscall.Ucred
+	var cerr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, cerr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
+	}); err != nil || cerr != nil {
+		return 0, false
+	}
+	return int(cred.Uid), true
+}
