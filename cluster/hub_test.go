@@ -32,10 +32,12 @@ func hubOn(t *testing.T, cs *Store) (base, token string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, _, err = au.Login("127.0.0.1", "alice", "pw")
+	t.Cleanup(au.Close)
+	g, err := au.Login(auth.Attempt{Addr: "127.0.0.1", Name: "alice", Password: "pw"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	token = g.Token
 	h := hub.New(hub.Config{MsgRate: 1000, MsgBurst: 1000}, cs, au, zerolog.Nop())
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws/client", h.ServeClient)

@@ -24,7 +24,7 @@ import (
 // The cluster store must stay a hub.Feed (else the hub would deliver from
 // its own acks and miss other nodes' messages) and share admin sessions.
 var (
-	_ hub.Feed      = (*cluster.Store)(nil)
+	_ hub.Feed            = (*cluster.Store)(nil)
 	_ auth.SharedSessions = (*cluster.Store)(nil)
 )
 
