@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -466,14 +467,23 @@ func (s *Store) caughtUp(after uint64) error {
 // this node has read, what it was acknowledged, and the stream leader's last
 // sequence, asked at most every lastOffsetTTL (a client that saw an offset on
 // another node a moment ago must not be told its cursor is unknown here).
+//
+// While no stream leader answers (an election), the last offset is unknown:
+// a client's cursor may name a message committed just before the old leader
+// died that this node has not applied yet. LastOffset then answers
+// math.MaxUint64, so no cursor is judged unknown (no false resync); the
+// replay (MessagesOf) waits for the cursor or fails unavailable, and the
+// client retries.
 func (s *Store) LastOffset() uint64 {
 	if s.setup.Load() && time.Since(time.Unix(0, s.knownAt.Load())) > lastOffsetTTL {
 		ctx, cancel := context.WithTimeout(s.ctx, time.Second)
-		if last, err := s.streamLast(ctx, msgStream); err == nil {
-			s.raiseKnown(last)
-			s.knownAt.Store(time.Now().UnixNano())
-		}
+		last, err := s.streamLast(ctx, msgStream)
 		cancel()
+		if err != nil {
+			return math.MaxUint64
+		}
+		s.raiseKnown(last)
+		s.knownAt.Store(time.Now().UnixNano())
 	}
 	return max(s.msgTail.pos.Load(), s.known.Load())
 }
