@@ -1,7 +1,6 @@
 package db
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,8 +10,6 @@ import (
 
 	"github.com/tidwall/buntdb"
 	"github.com/tidwall/gjson"
-
-	"github.com/chatd/chatd/internal/jsontext"
 )
 
 // Index declares an in-memory index over one or two top-level JSON fields.
@@ -35,22 +32,44 @@ type Schema[T any] struct {
 	Indices []Index
 }
 
+// ikey is an index key: the values of the index's one or two fields.
 type ikey struct{ a, b string }
+
+// clone copies k's bytes (one allocation). Keys read from a document point
+// into its JSON; an index that kept them would keep every version of the
+// document it was read from alive after the document was replaced.
+func (k ikey) clone() ikey {
+	switch {
+	case k.b == "":
+		return ikey{a: strings.Clone(k.a)}
+	case k.a == "":
+		return ikey{b: strings.Clone(k.b)}
+	}
+	s := k.a + k.b
+	return ikey{a: s[:len(k.a)], b: s[len(k.a):]}
+}
 
 type index struct {
 	Index
-	uniq  map[ikey]string   // unique: key -> id
-	multi map[ikey][]string // non-unique: key -> ids in ascending order
+	uniq  map[ikey]string    // unique: key -> id
+	multi map[ikey]*[]string // non-unique: key -> ids in ascending order
 }
 
+// add indexes id under k. A new map key is a copy of k (see ikey.clone); an
+// existing one is never reassigned, so it keeps pointing to its own copy.
 func (ix *index) add(k ikey, id string) {
 	if ix.Unique {
-		ix.uniq[k] = id
+		ix.uniq[k.clone()] = id
 		return
 	}
-	ids := ix.multi[k]
-	if n := len(ids); n == 0 || ids[n-1] < id {
-		ix.multi[k] = append(ids, id)
+	p := ix.multi[k]
+	if p == nil {
+		ix.multi[k.clone()] = &[]string{id}
+		return
+	}
+	ids := *p
+	if n := len(ids); ids[n-1] < id {
+		*p = append(ids, id)
 		return
 	}
 	i := sort.SearchStrings(ids, id)
@@ -60,7 +79,7 @@ func (ix *index) add(k ikey, id string) {
 	ids = append(ids, "")
 	copy(ids[i+1:], ids[i:])
 	ids[i] = id
-	ix.multi[k] = ids
+	*p = ids
 }
 
 func (ix *index) remove(k ikey, id string) {
@@ -70,14 +89,18 @@ func (ix *index) remove(k ikey, id string) {
 		}
 		return
 	}
-	ids := ix.multi[k]
+	p := ix.multi[k]
+	if p == nil {
+		return
+	}
+	ids := *p
 	i := sort.SearchStrings(ids, id)
 	if i < len(ids) && ids[i] == id {
 		ids = append(ids[:i], ids[i+1:]...)
 		if len(ids) == 0 {
 			delete(ix.multi, k)
 		} else {
-			ix.multi[k] = ids
+			*p = ids
 		}
 	}
 }
@@ -86,7 +109,7 @@ func (ix *index) reset() {
 	if ix.Unique {
 		ix.uniq = map[ikey]string{}
 	} else {
-		ix.multi = map[ikey][]string{}
+		ix.multi = map[ikey]*[]string{}
 	}
 }
 
@@ -106,7 +129,9 @@ type Collection[T any] struct {
 }
 
 // NewCollection opens collection s.Name of d and builds its indices from the
-// stored documents.
+// stored documents. Two documents with the same unique key (which only a bug
+// or a hand-edited file can produce) do not stop the load: the lower id keeps
+// the key and a warning names both.
 func NewCollection[T any](d *DB, s Schema[T]) (*Collection[T], error) {
 	if s.Name == "" || strings.ContainsAny(s.Name, ":*?") || s.ID == nil {
 		return nil, fmt.Errorf("collection %q: needs a name without ':*?' and an ID func", s.Name)
@@ -146,7 +171,7 @@ func NewCollection[T any](d *DB, s Schema[T]) (*Collection[T], error) {
 	if _, ok := d.colls[s.Name]; ok {
 		return nil, fmt.Errorf("collection %s is already open", s.Name)
 	}
-	var dup error
+	dups := 0
 	kbuf := make([]ikey, len(c.list))
 	err := d.bdb.View(func(tx *buntdb.Tx) error {
 		if v, err := tx.Get(c.seqKey); err == nil {
@@ -160,17 +185,20 @@ func NewCollection[T any](d *DB, s Schema[T]) (*Collection[T], error) {
 			id := key[len(c.prefix):]
 			ks := c.keysInto(unwrapValue(val), kbuf)
 			for i, ix := range c.list {
-				if k := ks[i]; indexed(k) {
-					if ix.Unique {
-						n := len(ix.uniq)
-						if ix.uniq[k] = id; len(ix.uniq) == n {
-							dup = fmt.Errorf("%w: %s.%s: two documents, one is %s", ErrDuplicate, s.Name, ix.Name, id)
-							return false
+				k := ks[i]
+				if !indexed(k) {
+					continue
+				}
+				if ix.Unique {
+					if first, taken := ix.uniq[k]; taken {
+						if dups++; dups <= 10 {
+							d.log.Warn().Str("collection", s.Name).Str("index", ix.Name).Str("kept", first).Str("also", id).
+								Msg("two documents share a unique key; the first keeps it, the other stays stored")
 						}
 						continue
 					}
-					ix.add(k, id)
 				}
+				ix.add(k, id)
 			}
 			if s.Seq != nil {
 				if n, err := strconv.ParseUint(id, 10, 64); err == nil && n > c.seq {
@@ -181,43 +209,14 @@ func NewCollection[T any](d *DB, s Schema[T]) (*Collection[T], error) {
 			return true
 		})
 	})
-	if err == nil {
-		err = dup
-	}
 	if err != nil {
 		return nil, fmt.Errorf("load collection %s from %s: %w", s.Name, d.path, err)
 	}
+	if dups > 10 {
+		d.log.Warn().Str("collection", s.Name).Int("documents", dups).Msg("documents sharing a unique key with an earlier one")
+	}
 	d.colls[s.Name] = c
 	return c, nil
-}
-
-// seqBlock is how many sequence numbers one durable reservation covers.
-const seqBlock = 10000
-
-// reserve makes sure the next sequence number is covered by a reservation on
-// disk, so that no number handed out can be handed out again after a crash or
-// power loss, whatever the fsync policy (one extra fsync per seqBlock inserts).
-func (c *Collection[T]) reserve(b *batch) error {
-	if c.seq < c.reserved {
-		return nil
-	}
-	r := c.seq + seqBlock
-	if err := b.set(c.seqKey, strconv.FormatUint(r, 10)); err != nil {
-		return err
-	}
-	b.mustSync = true
-	c.reserved = r
-	return nil
-}
-
-// saveSeq records the exact last sequence number, so that a clean restart
-// continues without a gap.
-func (c *Collection[T]) saveSeq(b *batch) error {
-	if c.s.Seq == nil || c.reserved == c.seq {
-		return nil
-	}
-	c.reserved = c.seq
-	return b.set(c.seqKey, strconv.FormatUint(c.seq, 10))
 }
 
 // SeqID formats a sequence number as an id that sorts like the number.
@@ -234,7 +233,8 @@ func (c *Collection[T]) keys(raw string) []ikey {
 	return c.keysInto(raw, make([]ikey, len(c.list)))
 }
 
-// keysInto is keys writing into ks (len(c.list) long).
+// keysInto is keys writing into ks (len(c.list) long). The keys point into
+// raw: index.add copies them.
 func (c *Collection[T]) keysInto(raw string, ks []ikey) []ikey {
 	var vals [4]string
 	var got [4]bool
@@ -260,222 +260,6 @@ func (c *Collection[T]) keysInto(raw string, ks []ikey) []ikey {
 }
 
 func indexed(k ikey) bool { return k.a != "\x00none" }
-
-// Insert stores a new document and returns it as stored (with its sequence
-// number when the collection has one). A taken id or unique key is ErrDuplicate.
-func (c *Collection[T]) Insert(ctx context.Context, doc T) (T, error) {
-	err := c.d.exec(ctx, func(b *batch) error {
-		d := doc
-		if c.s.Seq != nil {
-			if err := c.reserve(b); err != nil {
-				return err
-			}
-			c.s.Seq(&d, c.seq+1)
-		}
-		id := c.s.ID(&d)
-		if id == "" {
-			return fmt.Errorf("insert into %s: empty id", c.s.Name)
-		}
-		key := c.prefix + id
-		if c.s.Seq == nil { // a fresh sequence number is a fresh id
-			if _, found, err := b.get(key); err != nil {
-				return err
-			} else if found {
-				return fmt.Errorf("%w: %s id %s", ErrDuplicate, c.s.Name, id)
-			}
-		}
-		raw, err := jsontext.Marshal(&d)
-		if err != nil {
-			return fmt.Errorf("encode %s document: %w", c.s.Name, err)
-		}
-		val := wrapBytes(key, raw)
-		ks := c.keys(val[crcLen:]) // index keys point into the stored value, not a copy
-		for i, ix := range c.list {
-			if ix.Unique && indexed(ks[i]) {
-				if err := b.claim(c.s.Name, ix, ks[i], id); err != nil {
-					return err
-				}
-			}
-		}
-		if err := b.setWrapped(key, val); err != nil {
-			return err
-		}
-		if c.s.Seq != nil {
-			c.seq++
-		}
-		b.after = append(b.after, func() {
-			for i, ix := range c.list {
-				if indexed(ks[i]) {
-					ix.add(ks[i], id)
-				}
-			}
-			c.count++
-		})
-		doc = d
-		return nil
-	})
-	return doc, err
-}
-
-// Update replaces the stored document with the same id; ErrNotFound if there is none.
-func (c *Collection[T]) Update(ctx context.Context, doc T) error {
-	return c.d.exec(ctx, func(b *batch) error {
-		id := c.s.ID(&doc)
-		key := c.prefix + id
-		old, found, err := b.get(key)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return fmt.Errorf("%w: %s id %s", ErrNotFound, c.s.Name, id)
-		}
-		raw, err := jsontext.Marshal(&doc)
-		if err != nil {
-			return fmt.Errorf("encode %s document: %w", c.s.Name, err)
-		}
-		oks, nks := c.keys(old), c.keys(string(raw))
-		for i, ix := range c.list {
-			if ix.Unique && oks[i] != nks[i] {
-				if indexed(nks[i]) {
-					if err := b.claim(c.s.Name, ix, nks[i], id); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		for i, ix := range c.list {
-			if ix.Unique && oks[i] != nks[i] && indexed(oks[i]) {
-				b.release(ix, oks[i])
-			}
-		}
-		if err := b.set(key, string(raw)); err != nil {
-			return err
-		}
-		b.after = append(b.after, func() {
-			for i, ix := range c.list {
-				if oks[i] != nks[i] {
-					if indexed(oks[i]) {
-						ix.remove(oks[i], id)
-					}
-					if indexed(nks[i]) {
-						ix.add(nks[i], id)
-					}
-				}
-			}
-		})
-		return nil
-	})
-}
-
-// Remove deletes the document with id; ErrNotFound if there is none.
-func (c *Collection[T]) Remove(ctx context.Context, id string) error {
-	return c.d.exec(ctx, func(b *batch) error {
-		key := c.prefix + id
-		old, found, err := b.get(key)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return fmt.Errorf("%w: %s id %s", ErrNotFound, c.s.Name, id)
-		}
-		if err := b.del(key); err != nil {
-			return err
-		}
-		oks := c.keys(old)
-		for i, ix := range c.list {
-			if ix.Unique && indexed(oks[i]) {
-				b.release(ix, oks[i])
-			}
-		}
-		b.after = append(b.after, func() {
-			for i, ix := range c.list {
-				if indexed(oks[i]) {
-					ix.remove(oks[i], id)
-				}
-			}
-			c.count--
-		})
-		return nil
-	})
-}
-
-// Reseed replaces every document of the collection with docs in one
-// transaction: either all of docs are stored or nothing changes.
-func (c *Collection[T]) Reseed(ctx context.Context, docs []T) error {
-	raws := make([]string, len(docs))
-	ids := make([]string, len(docs))
-	seen := map[string]bool{}
-	for i := range docs {
-		if c.s.Seq != nil {
-			return fmt.Errorf("reseed %s: not supported on sequenced collections", c.s.Name)
-		}
-		ids[i] = c.s.ID(&docs[i])
-		if ids[i] == "" || seen[ids[i]] {
-			return fmt.Errorf("reseed %s: %w: id %q", c.s.Name, ErrDuplicate, ids[i])
-		}
-		seen[ids[i]] = true
-		raw, err := jsontext.Marshal(&docs[i])
-		if err != nil {
-			return fmt.Errorf("encode %s document: %w", c.s.Name, err)
-		}
-		raws[i] = string(raw)
-	}
-	keys := make([][]ikey, len(raws))
-	for i, raw := range raws {
-		keys[i] = c.keys(raw)
-	}
-	for n, ix := range c.list {
-		if !ix.Unique {
-			continue
-		}
-		taken := map[ikey]bool{}
-		for i := range raws {
-			if k := keys[i][n]; indexed(k) {
-				if taken[k] {
-					return fmt.Errorf("reseed %s: %w: %s", c.s.Name, ErrDuplicate, ix.Name)
-				}
-				taken[k] = true
-			}
-		}
-	}
-	return c.d.exec(ctx, func(b *batch) error {
-		var old []string
-		err := b.tx.AscendGreaterOrEqual("", c.prefix, func(k, _ string) bool {
-			if !strings.HasPrefix(k, c.prefix) {
-				return false
-			}
-			old = append(old, k)
-			return true
-		})
-		if err != nil {
-			return err
-		}
-		for _, k := range old {
-			if err := b.del(k); err != nil {
-				return err
-			}
-		}
-		for i := range raws {
-			if err := b.set(c.prefix+ids[i], raws[i]); err != nil {
-				return err
-			}
-		}
-		b.after = append(b.after, func() {
-			for _, ix := range c.list {
-				ix.reset()
-			}
-			for i := range raws {
-				for n, ix := range c.list {
-					if k := keys[i][n]; indexed(k) {
-						ix.add(k, ids[i])
-					}
-				}
-			}
-			c.count = len(raws)
-		})
-		return nil
-	})
-}
 
 // Get returns the document with id, or ErrNotFound.
 func (c *Collection[T]) Get(id string) (T, error) {
@@ -538,8 +322,8 @@ func (c *Collection[T]) FindOne(index string, values ...string) (T, error) {
 	var ok bool
 	if ix.Unique {
 		id, ok = ix.uniq[k]
-	} else if ids := ix.multi[k]; len(ids) > 0 {
-		id, ok = ids[0], true
+	} else if p := ix.multi[k]; p != nil {
+		id, ok = (*p)[0], true
 	}
 	c.d.imu.RUnlock()
 	if !ok {
@@ -560,11 +344,11 @@ func (c *Collection[T]) LastID(index string, values ...string) (string, bool) {
 		id, ok := ix.uniq[k]
 		return id, ok
 	}
-	ids := ix.multi[k]
-	if len(ids) == 0 {
+	p := ix.multi[k]
+	if p == nil {
 		return "", false
 	}
-	return ids[len(ids)-1], true
+	return (*p)[len(*p)-1], true
 }
 
 // Query selects documents in id order.
@@ -587,7 +371,9 @@ func (c *Collection[T]) Find(q Query) ([]T, error) {
 	return out, err
 }
 
-// Walk calls fn for each document q selects until fn returns false.
+// Walk calls fn for each document q selects until fn returns false. fn runs
+// under the store's read lock: it must not call the store (a nested read
+// waits behind a waiting writer, which waits for this read: a deadlock).
 func (c *Collection[T]) Walk(q Query, fn func(T) bool) error {
 	if q.Index != "" {
 		return c.walkIndex(q, fn)
@@ -640,7 +426,10 @@ func (c *Collection[T]) walkIndex(q Query, fn func(T) bool) error {
 			ids = []string{id}
 		}
 	} else {
-		all := ix.multi[k]
+		var all []string
+		if p := ix.multi[k]; p != nil {
+			all = *p
+		}
 		lo, hi := 0, len(all)
 		if q.After != "" {
 			lo = sort.Search(len(all), func(i int) bool { return all[i] > q.After })

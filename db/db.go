@@ -1,14 +1,23 @@
-// Package db is a small lokijs-like document store over buntdb: typed
-// collections of JSON documents with in-memory indices, group-committed
-// appends to one file, and a choice of fsync policy. It knows nothing of chat.
+// Package db is a small lokijs-like document store: typed collections of JSON
+// documents with in-memory indices, group-committed appends to one file, and
+// a choice of fsync policy. It knows nothing of chat.
 //
-// Every record in the file carries a CRC-32C of its key and value, and the
-// file is validated before it is loaded: a torn last record (a crash in the
+// buntdb holds the data in memory (its ordered tree and transactions); this
+// package owns the file: it writes each commit's records in one append,
+// fsyncs, compacts, and checks the file before loading it. Every record
+// carries a CRC-32C of its key and value: a torn last record (a crash in the
 // middle of a write) is dropped with a warning, any other damage stops Open
-// with an error naming the file and the byte position.
+// with an error naming the file, the byte position and the remedy.
+//
+// A commit whose write or fsync fails leaves no trace in memory or in the
+// file. A failed write leaves the store usable (a full disk recovers once
+// space is freed); a failed fsync stops all writes until the store is opened
+// again, because after one the kernel may have dropped data it had accepted.
+// Health reports both.
 package db
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +26,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -71,24 +79,48 @@ var (
 	ErrDuplicate = errors.New("duplicate")
 	// ErrLocked means another process holds the data directory.
 	ErrLocked = errors.New("data directory is in use by another process")
-	// ErrCorrupt means the data file is damaged somewhere other than its last record.
+	// ErrCorrupt means the data file is damaged somewhere other than a torn last record.
 	ErrCorrupt = errors.New("data file is corrupt")
 	// ErrClosed means the store was closed.
 	ErrClosed = errors.New("store is closed")
+	// ErrFailed means the store stopped accepting writes after an fsync or
+	// truncation failed; it serves reads until it is closed and opened again.
+	ErrFailed = errors.New("store stopped writing after an I/O error")
 )
 
 // CommitStats describes one group commit, for metrics.
 type CommitStats struct {
 	Docs  int           // operations in the commit
-	Write time.Duration // time to append to the file
+	Write time.Duration // time to run the operations and append to the file
 	Sync  time.Duration // time spent in fsync (0 when not synced inline)
 	Err   error         // non-nil when the commit failed
+}
+
+// Faults makes the store's file operations fail, for tests of failure
+// handling. Each function, when set, is called before the nth operation of
+// its kind since Open (n counts from 1); a non-nil error makes that
+// operation fail with it, and later ones succeed if the function says so.
+type Faults struct {
+	// Write fails the append of a commit after half of its bytes were
+	// written, as a full disk does.
+	Write func(n int) error
+	// Sync fails an fsync of the data file (inline, background, at Close).
+	Sync func(n int) error
+	// Truncate fails the cut of a failed commit's records from the file.
+	Truncate func(n int) error
+	// Compact fails a write or fsync of a compaction's new file.
+	Compact func(n int) error
+	// FreeSpace, when set, replaces the free space of the data directory's
+	// file system that a compaction checks before it starts.
+	FreeSpace func() int64
 }
 
 // Options configures Open. The zero value is the default: fsync every second.
 type Options struct {
 	Sync     SyncPolicy
 	Interval time.Duration // for SyncInterval; default 1s
+	// Logger receives the store's log lines as is: the caller adds the fields
+	// that name the component (the store adds none of its own context).
 	Logger   zerolog.Logger
 	OnCommit func(CommitStats) // optional observer, called after each commit
 
@@ -99,18 +131,23 @@ type Options struct {
 	// Migrate upgrades a file written at schema version from to from+1, inside
 	// one transaction. Called for each step when the file is older than Version.
 	Migrate func(from int, tx *Tx) error
-	// ShrinkMinSize is the file size below which no compaction happens; default 32 MiB.
+	// ShrinkMinSize is the file size in bytes below which no compaction
+	// happens; default 32 MiB. Above it, the file is compacted once at least
+	// half of it is superseded records (file size >= 2x the live records).
 	ShrinkMinSize int64
+	// Faults injects I/O errors; tests only.
+	Faults *Faults
 }
 
 const metaPrefix = "_meta:"
 
 // DB is an open store in one data directory. It is safe for concurrent use.
 type DB struct {
+	dir  string
 	path string
 	opts Options
 	log  zerolog.Logger
-	bdb  *buntdb.DB
+	bdb  *buntdb.DB // the data, in memory
 	lock *os.File
 
 	// group commit: writers queue ops, one leader at a time commits the queue.
@@ -123,28 +160,40 @@ type DB struct {
 	colls map[string]any
 	hints map[string]int // records per key prefix seen by the file check, to size indices
 
-	syncf     *os.File    // our own descriptor for fsync (same inode as buntdb's)
-	recheck   atomic.Bool // a compaction happened: check syncf's inode
-	shrinking atomic.Bool
-	dirty     atomic.Bool // writes since the last fsync
-	closed    atomic.Bool
-	stop      chan struct{}
-	bgDone    chan struct{}
-	lastSize  atomic.Int64 // file size after the last compaction or open
+	file   *os.File     // the data file; replaced by compaction under wmu
+	fileMu sync.RWMutex // read-held by an fsync outside wmu: a replaced file is closed under its write lock
+	size   atomic.Int64 // bytes of whole commits in file: its length; changed under wmu
+	live   atomic.Int64 // bytes the live records take in a compacted file; changed under wmu
+	nwrite int          // appends, fsyncs and cuts so far, for Faults; guarded by wmu
+	nsync  int
+	ncut   int
+	// ncommit numbers the commits that needed an end marker (endKey); guarded by wmu
+	ncommit uint64
+	dirty   atomic.Bool // writes since the last fsync
+	closed  atomic.Bool
+	stop    chan struct{}
+	bgDone  chan struct{}
+
+	health   healthState
+	compact  compactState
+	seqBlock uint64 // sequence numbers per reservation: seqBlock
 
 	stats struct {
-		commits, ops, syncs, syncErrors, shrinks atomic.Uint64
+		commits, ops, syncs, syncErrors, writeErrors, shrinks, shrinkErrors atomic.Uint64
 	}
 }
 
 // Stats are counters for metrics and tests.
 type Stats struct {
-	Commits, Ops, Syncs, SyncErrors, Shrinks uint64
-	FileSize                                 int64
+	Commits, Ops, Syncs, SyncErrors, WriteErrors, Shrinks, ShrinkErrors uint64
+	FileSize                                                            int64 // bytes of the data file
+	LiveSize                                                            int64 // bytes the live records would take after a compaction
 }
 
-// Open opens or creates the store in directory dir. A second Open of the same
-// directory, from this or another process, fails with ErrLocked.
+// Open opens or creates the store in directory dir (created 0700; a wider
+// mode is narrowed). A second Open of the same directory, from this or
+// another process, fails with ErrLocked. Every refusal names the file, the
+// cause and what to do.
 func Open(dir string, opts Options) (*DB, error) {
 	if opts.Interval <= 0 {
 		opts.Interval = time.Second
@@ -158,24 +207,33 @@ func Open(dir string, opts Options) (*DB, error) {
 	if opts.ShrinkMinSize <= 0 {
 		opts.ShrinkMinSize = 32 << 20
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
-	}
 	d := &DB{
+		dir:   dir,
 		path:  filepath.Join(dir, opts.Name+".db"),
 		opts:  opts,
-		log:   opts.Logger.With().Str("component", "db").Logger(),
+		log:   opts.Logger,
 		colls: map[string]any{},
 		hints: map[string]int{},
 		stop:  make(chan struct{}),
 		lead:  make(chan struct{}, 1),
+
+		seqBlock: seqBlock,
 	}
-	lock, err := lockDir(filepath.Join(dir, opts.Name+".lock"))
+	if err := prepareDir(dir, d.log); err != nil {
+		return nil, err
+	}
+	lock, err := lockDir(filepath.Join(dir, opts.Name+".lock"), d.log)
 	if err != nil {
 		return nil, err
 	}
 	d.lock = lock
 	if err := d.open(); err != nil {
+		if d.file != nil {
+			d.file.Close()
+		}
+		if d.bdb != nil {
+			d.bdb.Close()
+		}
 		unlockDir(lock)
 		return nil, err
 	}
@@ -185,86 +243,113 @@ func Open(dir string, opts Options) (*DB, error) {
 }
 
 func (d *DB) open() error {
-	// A compaction that crashed before its rename leaves a partial temp file; the
-	// data file itself is still whole.
+	// A compaction (or creation) that crashed before its rename leaves a
+	// partial temp file; the data file itself is whole.
 	tmp := d.path + ".tmp"
-	if fi, err := os.Stat(tmp); err == nil {
+	if fi, err := os.Lstat(tmp); err == nil {
+		if fi.IsDir() {
+			return refusal(tmp, "a directory is where compaction writes its temp file", nil, "move it away")
+		}
 		d.log.Warn().Str("file", tmp).Int64("bytes", fi.Size()).Msg("removing the temp file of an interrupted compaction; the data file is intact")
 		if err := os.Remove(tmp); err != nil {
-			return fmt.Errorf("remove %s: %w", tmp, err)
+			return refusal(tmp, "cannot remove the temp file of an interrupted compaction", err, accessRemedy(tmp, err))
 		}
 	}
-	if err := d.check(); err != nil {
+	exists, err := inspectDataFile(d.path, d.log)
+	if err != nil {
 		return err
 	}
-	bdb, err := buntdb.Open(d.path)
+	if !exists {
+		key := metaPrefix + "schema"
+		rec := appendSet(nil, key, wrapValue(key, strconv.Itoa(d.opts.Version)))
+		if err := createFile(d.path, rec); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(d.path, os.O_RDWR, 0)
+	if err != nil {
+		return refusal(d.path, "cannot open the data file", err, accessRemedy(d.path, err))
+	}
+	d.file = f
+	valid, err := d.check()
+	if err != nil {
+		return err
+	}
+	bdb, err := buntdb.Open(":memory:")
 	if err != nil {
 		return fmt.Errorf("load %s: %w", d.path, err)
 	}
-	// Fsync and compaction are ours: buntdb ignores fsync errors and does not
-	// fsync a compacted file before renaming it over the old one.
-	if err := bdb.SetConfig(buntdb.Config{SyncPolicy: buntdb.Never, AutoShrinkDisabled: true}); err != nil {
-		bdb.Close()
-		return fmt.Errorf("configure %s: %w", d.path, err)
-	}
 	d.bdb = bdb
-	if err := d.reopenSyncFile(); err != nil {
-		bdb.Close()
-		return err
+	// buntdb wraps the reader in a bufio.Reader unless it already is one.
+	if err := bdb.Load(bufio.NewReaderSize(io.NewSectionReader(f, 0, valid), 1<<20)); err != nil {
+		return fmt.Errorf("load %s: %w", d.path, err)
 	}
-	if err := d.migrate(); err != nil {
-		d.syncf.Close()
-		bdb.Close()
-		return err
-	}
-	if fi, err := os.Stat(d.path); err == nil {
-		d.lastSize.Store(fi.Size())
-	}
-	return nil
+	d.size.Store(valid)
+	var live int64
+	_ = bdb.View(func(tx *buntdb.Tx) error {
+		return tx.Ascend("", func(k, v string) bool {
+			live += setSize(len(k), len(v))
+			return true
+		})
+	})
+	d.live.Store(live)
+	return d.migrate()
 }
 
-// check validates the file before buntdb reads it: it truncates a torn last
-// record with a warning and refuses any other damage.
-func (d *DB) check() error {
-	f, err := os.OpenFile(d.path, os.O_RDWR, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
+// check validates the file before it is loaded: it truncates a torn tail with
+// a warning and refuses any other damage. It returns the length to load.
+func (d *DB) check() (int64, error) {
+	fi, err := d.file.Stat()
 	if err != nil {
-		return fmt.Errorf("open %s: %w", d.path, err)
+		return 0, refusal(d.path, "cannot inspect the data file", err, accessRemedy(d.path, err))
 	}
-	defer f.Close()
-	fi, err := f.Stat()
+	res, err := scanFile(d.file, fi.Size(), d.hints)
 	if err != nil {
-		return fmt.Errorf("stat %s: %w", d.path, err)
-	}
-	res, err := scanFile(f, fi.Size(), d.hints)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", d.path, err)
+		return 0, refusal(d.path, "cannot read the data file", err, accessRemedy(d.path, err))
 	}
 	if res.bad != "" {
-		return fmt.Errorf("%w: %s at byte %d of %d: %s; nothing was changed. "+
+		return 0, fmt.Errorf("%w: %s at byte %d of %d: %s; nothing was changed. "+
 			"Stop chatd, restore the latest backup into this file (see docs/operations.md), "+
 			"or move the file away to start empty", ErrCorrupt, d.path, res.valid, res.size, res.bad)
 	}
-	if res.valid < res.size {
-		torn := res.size - res.valid
-		d.log.Warn().Str("file", d.path).Int64("bytes", torn).Int64("at", res.valid).
-			Msg("dropping a torn last record (a crash during a write); every complete record is kept")
-		if err := f.Truncate(res.valid); err != nil {
-			return fmt.Errorf("truncate torn tail of %s: %w", d.path, err)
+	if res.fix != nil {
+		d.log.Warn().Str("file", d.path).Int64("at", res.valid).Int("missing", len(res.fix)).
+			Msg("completing the last record, whose line end is missing (a crash just before the end of a write); its checksum proves it whole")
+		if err := d.file.Truncate(res.valid); err != nil {
+			return 0, refusal(d.path, "cannot complete the last record", err, accessRemedy(d.path, err))
 		}
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("sync %s: %w", d.path, err)
+		if _, err := d.file.WriteAt(res.fix, res.valid); err != nil {
+			return 0, refusal(d.path, "cannot complete the last record", err, accessRemedy(d.path, err))
+		}
+		res.valid += int64(len(res.fix))
+		res.size = res.valid
+		if err := d.file.Sync(); err != nil {
+			return 0, refusal(d.path, "cannot fsync after completing the last record", err, accessRemedy(d.path, err))
 		}
 	}
-	return nil
+	if res.valid < res.size {
+		torn := res.size - res.valid
+		d.log.Warn().Str("file", d.path).Int64("bytes", torn).Int64("zero_bytes", res.zeros).Int64("at", res.valid).
+			Msg("dropping a torn last record (a crash during a write): it holds no complete record; every complete record is kept")
+		if err := d.file.Truncate(res.valid); err != nil {
+			return 0, refusal(d.path, "cannot cut the torn tail", err, accessRemedy(d.path, err))
+		}
+		if err := d.file.Sync(); err != nil {
+			return 0, refusal(d.path, "cannot fsync after cutting the torn tail", err, accessRemedy(d.path, err))
+		}
+	}
+	return res.valid, nil
 }
 
 func (d *DB) migrate() error {
 	key := metaPrefix + "schema"
 	var cur int
+	empty := true
 	err := d.bdb.View(func(tx *buntdb.Tx) error {
+		_ = tx.AscendKeys("*", func(k, v string) bool {
+			empty = k == key
+			return empty
+		})
 		v, err := tx.Get(key)
 		if errors.Is(err, buntdb.ErrNotFound) {
 			return nil
@@ -281,25 +366,18 @@ func (d *DB) migrate() error {
 	if cur > d.opts.Version {
 		return fmt.Errorf("%s has schema version %d but this chatd knows only up to %d: use a newer chatd", d.path, cur, d.opts.Version)
 	}
-	if cur == d.opts.Version {
-		return nil
-	}
-	empty := true
-	_ = d.bdb.View(func(tx *buntdb.Tx) error {
-		return tx.AscendKeys("*", func(k, v string) bool { empty = false; return false })
-	})
 	for from := cur; from < d.opts.Version; from++ {
-		err := d.bdb.Update(func(btx *buntdb.Tx) error {
+		err := d.exec(bg, func(b *batch) error {
 			if from > 0 || !empty {
 				if d.opts.Migrate == nil {
 					return fmt.Errorf("no migration from schema version %d", from)
 				}
-				if err := d.opts.Migrate(from, &Tx{tx: btx}); err != nil {
+				if err := d.opts.Migrate(from, &Tx{b: b}); err != nil {
 					return err
 				}
 			}
-			_, _, err := btx.Set(key, wrapValue(key, strconv.Itoa(from+1)), nil)
-			return err
+			b.mustSync = true
+			return b.set(key, wrapValue(key, strconv.Itoa(from+1)))
 		})
 		if err != nil {
 			return fmt.Errorf("migrate %s from schema version %d: %w", d.path, from, err)
@@ -308,124 +386,87 @@ func (d *DB) migrate() error {
 			d.log.Info().Int("from", from).Int("to", from+1).Msg("migrated data file")
 		}
 	}
-	return d.fsync()
-}
-
-func (d *DB) reopenSyncFile() error {
-	f, err := os.Open(d.path)
-	if err != nil {
-		return fmt.Errorf("open %s for fsync: %w", d.path, err)
-	}
-	if d.syncf != nil {
-		d.syncf.Close()
-	}
-	d.syncf = f
 	return nil
 }
 
-// fsync flushes the data file; callers hold d.wmu.
+// fsync flushes the data file; callers hold d.wmu. A failure stops the store
+// (see ErrFailed): after a failed fsync the kernel may have dropped written
+// pages while reporting later fsyncs as successful, so nothing written since
+// the last good fsync can be trusted to be on disk.
 func (d *DB) fsync() error {
-	if d.shrinking.Load() || d.recheck.Load() {
-		// A compaction may have renamed a new file into place: make sure our
-		// descriptor points at the file buntdb now appends to.
-		if cur, err := os.Stat(d.path); err == nil {
-			if mine, err := d.syncf.Stat(); err != nil || !os.SameFile(cur, mine) {
-				if err := d.reopenSyncFile(); err != nil {
-					return err
-				}
-			}
-		}
-		if !d.shrinking.Load() {
-			d.recheck.Store(false)
-		}
-	}
+	d.nsync++
 	d.dirty.Store(false)
-	if err := d.syncf.Sync(); err != nil {
-		d.stats.syncErrors.Add(1)
+	return d.syncFile(d.file, d.nsync)
+}
+
+// syncFile fsyncs f, the data file of some moment (call n, for Faults).
+func (d *DB) syncFile(f *os.File, n int) error {
+	var err error
+	if hook := d.opts.Faults; hook != nil && hook.Sync != nil {
+		err = hook.Sync(n)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
 		d.dirty.Store(true)
-		return fmt.Errorf("fsync %s: %w", d.path, err)
+		d.stats.syncErrors.Add(1)
+		err = &ioError{"fsync", d.path, err}
+		d.fail(err)
+		return err
 	}
 	d.stats.syncs.Add(1)
 	return nil
 }
 
-// Sync forces an fsync of everything written so far.
+// Sync forces an fsync of everything written so far. Commits go on while it
+// runs: it holds the commit lock only to learn which file to flush.
 func (d *DB) Sync() error {
 	if d.closed.Load() {
 		return ErrClosed
 	}
 	d.wmu.Lock()
-	defer d.wmu.Unlock()
-	return d.fsync()
+	if d.closed.Load() {
+		d.wmu.Unlock()
+		return ErrClosed
+	}
+	if err := d.failed(); err != nil {
+		d.wmu.Unlock()
+		return err
+	}
+	d.nsync++
+	f, n := d.file, d.nsync
+	d.dirty.Store(false) // a commit during the fsync sets it again
+	d.fileMu.RLock()     // a compaction closes a replaced file only after this fsync
+	d.wmu.Unlock()
+	defer d.fileMu.RUnlock()
+	return d.syncFile(f, n)
 }
 
-// background runs the interval fsync and compaction.
+// background runs the interval fsync, the write probe of an unhealthy store
+// and compaction.
 func (d *DB) background() {
 	defer close(d.bgDone)
-	tick := d.opts.Interval
-	if d.opts.Sync != SyncInterval {
-		tick = time.Second
+	tick := time.Second // probe and compaction cadence
+	if d.opts.Sync == SyncInterval {
+		tick = min(tick, d.opts.Interval)
 	}
 	t := time.NewTicker(tick)
 	defer t.Stop()
+	lastSync := time.Now()
 	for {
 		select {
 		case <-d.stop:
 			return
 		case <-t.C:
 		}
-		if d.opts.Sync == SyncInterval && d.dirty.Load() {
-			if err := d.Sync(); err != nil && !errors.Is(err, ErrClosed) {
-				d.log.Error().Err(err).Msg("background fsync failed; recent writes may not survive power loss")
-			}
+		if d.opts.Sync == SyncInterval && d.dirty.Load() && time.Since(lastSync) >= d.opts.Interval-tick/10 {
+			lastSync = time.Now()
+			_ = d.Sync() // a failure stops the store, which logs it
 		}
-		if err := d.maybeShrink(); err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, buntdb.ErrDatabaseClosed) {
-			d.log.Error().Err(err).Msg("compaction failed; the data file is unchanged")
-		}
+		d.probe()
+		d.maybeCompact()
 	}
-}
-
-// maybeShrink compacts the file when it has doubled since the last compaction.
-func (d *DB) maybeShrink() error {
-	fi, err := os.Stat(d.path)
-	if err != nil {
-		return fmt.Errorf("stat %s: %w", d.path, err)
-	}
-	if fi.Size() < d.opts.ShrinkMinSize || fi.Size() < 2*d.lastSize.Load() {
-		return nil
-	}
-	return d.Shrink()
-}
-
-// Shrink rewrites the file without superseded records while writes continue.
-// A crash at any point leaves either the old file or the complete new one.
-func (d *DB) Shrink() error {
-	if d.closed.Load() {
-		return ErrClosed
-	}
-	d.shrinking.Store(true)
-	err := d.bdb.Shrink()
-	d.wmu.Lock()
-	defer d.wmu.Unlock()
-	d.shrinking.Store(false)
-	d.recheck.Store(true)
-	if err != nil {
-		return fmt.Errorf("compact %s: %w", d.path, err)
-	}
-	// buntdb renamed the new file into place without an fsync: make the new
-	// file and the rename durable before anyone relies on them.
-	if err := d.fsync(); err != nil {
-		return err
-	}
-	if err := syncDir(filepath.Dir(d.path)); err != nil {
-		return err
-	}
-	if fi, err := os.Stat(d.path); err == nil {
-		d.lastSize.Store(fi.Size())
-	}
-	d.stats.shrinks.Add(1)
-	d.log.Info().Int64("bytes", d.lastSize.Load()).Msg("compacted data file")
-	return nil
 }
 
 // Backup writes a consistent snapshot to w while writes continue: the data
@@ -436,19 +477,10 @@ func (d *DB) Backup(w io.Writer) error {
 		return ErrClosed
 	}
 	d.wmu.Lock()
-	f, err := os.Open(d.path)
-	var size int64
-	if err == nil {
-		var fi os.FileInfo
-		if fi, err = f.Stat(); err == nil {
-			size = fi.Size()
-		}
-	}
+	f, err := os.Open(d.path) // the file of this moment, even if a compaction replaces it
+	size := d.size.Load()
 	d.wmu.Unlock()
 	if err != nil {
-		if f != nil {
-			f.Close()
-		}
 		return fmt.Errorf("backup %s: %w", d.path, err)
 	}
 	defer f.Close()
@@ -460,82 +492,67 @@ func (d *DB) Backup(w io.Writer) error {
 
 // Stats returns the store's counters.
 func (d *DB) Stats() Stats {
-	s := Stats{
-		Commits:    d.stats.commits.Load(),
-		Ops:        d.stats.ops.Load(),
-		Syncs:      d.stats.syncs.Load(),
-		SyncErrors: d.stats.syncErrors.Load(),
-		Shrinks:    d.stats.shrinks.Load(),
+	return Stats{
+		Commits:      d.stats.commits.Load(),
+		Ops:          d.stats.ops.Load(),
+		Syncs:        d.stats.syncs.Load(),
+		SyncErrors:   d.stats.syncErrors.Load(),
+		WriteErrors:  d.stats.writeErrors.Load(),
+		Shrinks:      d.stats.shrinks.Load(),
+		ShrinkErrors: d.stats.shrinkErrors.Load(),
+		FileSize:     d.size.Load(),
+		LiveSize:     d.live.Load(),
 	}
-	if fi, err := os.Stat(d.path); err == nil {
-		s.FileSize = fi.Size()
-	}
-	return s
 }
 
 // Path is the data file's path.
 func (d *DB) Path() string { return d.path }
 
-// Close flushes, fsyncs and closes the store and releases the directory lock.
+// Close records the exact sequence numbers, fsyncs and closes the store and
+// releases the directory lock. A store that had failed is closed without
+// writing and Close returns its failure.
 func (d *DB) Close() error {
 	if d.closed.Swap(true) {
 		return ErrClosed
 	}
 	close(d.stop)
 	<-d.bgDone
+	d.compact.mu.Lock() // wait for a compaction started by Shrink
+	defer d.compact.mu.Unlock()
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
-	d.commit([]*op{{fn: func(b *batch) error {
-		for _, c := range d.colls {
-			if s, ok := c.(interface{ saveSeq(*batch) error }); ok {
-				if err := s.saveSeq(b); err != nil {
-					return err
+	errFailed := d.failed()
+	var errSync error
+	if errFailed == nil {
+		o := &op{fn: func(b *batch) error {
+			for _, c := range d.colls {
+				if s, ok := c.(interface{ saveSeq(*batch) error }); ok {
+					if err := s.saveSeq(b); err != nil {
+						return err
+					}
 				}
 			}
+			return nil
+		}, done: make(chan struct{})}
+		d.commit([]*op{o})
+		if o.err == nil {
+			errSync = d.fsync()
+		} else {
+			errSync = o.err
 		}
-		return nil
-	}, done: make(chan struct{})}})
-	errSync := d.syncf.Sync()
-	d.syncf.Close()
+	}
+	d.fileMu.Lock() // after a Sync in progress
+	d.file.Close()
+	d.fileMu.Unlock()
 	errClose := d.bdb.Close()
 	unlockDir(d.lock)
-	if errSync != nil {
-		return fmt.Errorf("close %s: fsync: %w", d.path, errSync)
-	}
-	if errClose != nil {
+	switch {
+	case errFailed != nil:
+		return fmt.Errorf("close %s: %w", d.path, errFailed)
+	case errSync != nil:
+		return fmt.Errorf("close %s: %w", d.path, errSync)
+	case errClose != nil:
 		return fmt.Errorf("close %s: %w", d.path, errClose)
-	}
-	return nil
-}
-
-func lockDir(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open lock %s: %w", path, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %s is locked (is another chatd running on this data directory?)", ErrLocked, path)
-		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return f, nil
-}
-
-func unlockDir(f *os.File) {
-	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-	_ = f.Close()
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", dir, err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
 	}
 	return nil
 }

@@ -63,6 +63,16 @@ func TestMain(m *testing.M) {
 // child inserts notes from 8 writers and prints each sequence number once its
 // Insert returned (the acknowledgement), until killed.
 func child(mode, dir, policy string) int {
+	if mode == "open" { // open dir once and report: used to open as another user
+		d, err := Open(dir, Options{})
+		if err != nil {
+			fmt.Println(err)
+			return 1
+		}
+		d.Close()
+		fmt.Println("opened")
+		return 0
+	}
 	p, iv, _ := ParseSyncPolicy(policy)
 	opts := Options{Sync: p, Interval: iv}
 	if mode == "shrink" {

@@ -1,6 +1,8 @@
 package db
 
 import (
+	"github.com/rs/zerolog"
+
 	"bytes"
 	"context"
 	"errors"
@@ -27,7 +29,7 @@ func LockDir(dir, name string) (*Lock, error) {
 	if name == "" {
 		name = "chatd"
 	}
-	f, err := lockDir(filepath.Join(dir, name+".lock"))
+	f, err := lockDir(filepath.Join(dir, name+".lock"), zerolog.Nop())
 	if err != nil {
 		return nil, err
 	}
@@ -302,12 +304,13 @@ func (c *Collection[T]) RaiseSeq(ctx context.Context, n uint64) error {
 			return nil
 		}
 		r := max(n, c.reserved)
-		if err := b.set(c.seqKey, strconv.FormatUint(r, 10)); err != nil {
+		if err := b.set(c.seqKey, wrapValue(c.seqKey, strconv.FormatUint(r, 10))); err != nil {
 			return err
 		}
 		b.mustSync = true
-		c.seq = n // an Insert later in this batch reserves its block above n
-		b.after = append(b.after, func() { c.reserved = max(c.reserved, r) })
+		prevSeq, prevReserved := c.seq, c.reserved
+		c.seq, c.reserved = n, r // an Insert later in this batch reserves its block above n
+		b.onFail(func() { c.seq, c.reserved = prevSeq, prevReserved })
 		return nil
 	})
 }

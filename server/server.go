@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/db"
 	"github.com/chatd/chatd/internal/netaddr"
 )
 
@@ -38,6 +39,9 @@ type Config struct {
 	Metrics      *Metrics                   // nil disables /metrics
 	MetricsToken string                     // if set, /metrics requires "Authorization: Bearer <token>"
 	ClientIP     func(*http.Request) string // default: host of r.RemoteAddr
+	// StoreHealth, when set, makes /readyz answer 503 with the store's reason
+	// while the store cannot write (*db.DB.Health).
+	StoreHealth func() db.Health
 	// AddressKey groups a client IP for per-address limits (login attempts),
 	// the same function the hub uses; default netaddr.Grouper(64).
 	AddressKey func(ip string) string
@@ -92,7 +96,8 @@ func (s *Server) routes() {
 	}
 }
 
-// SetReady switches /readyz between 200 (true) and 503 (false).
+// SetReady switches /readyz between 200 (true) and 503 (false). While ready,
+// /readyz is still 503 when the store cannot write (Config.StoreHealth).
 func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
 
 // ServeHTTP adds the security headers and routes r.
@@ -118,6 +123,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, "not ready\n")
 		return
+	}
+	if s.cfg.StoreHealth != nil {
+		if h := s.cfg.StoreHealth(); !h.OK {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "not ready: store "+h.Reason+"\n")
+			return
+		}
 	}
 	io.WriteString(w, "ready\n")
 }

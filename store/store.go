@@ -25,6 +25,7 @@ const schemaVersion = 1
 type Store struct {
 	d        *db.DB
 	visitors *db.Collection[Visitor]
+	seen     *db.Collection[seen]
 	messages *db.Collection[Message]
 	admins   *db.Collection[Admin]
 	sessions *db.Collection[Session] // sessions.go
@@ -72,6 +73,9 @@ func attach(d *db.DB) (*Store, error) {
 		Indices: []db.Index{{Name: "token", Fields: []string{"token_hash"}, Unique: true}},
 	})
 	if err != nil {
+		return nil, err
+	}
+	if s.seen, err = db.NewCollection(d, seenSchema()); err != nil {
 		return nil, err
 	}
 	s.messages, err = db.NewCollection(d, db.Schema[Message]{
@@ -192,7 +196,10 @@ func (s *Store) VisitorByToken(token string) (Visitor, error) {
 	if errors.Is(err, db.ErrNotFound) {
 		return s.visitorByDeviceToken(HashToken(token)) // a further device's token (profile.go)
 	}
-	return v, mapErr(err)
+	if err != nil {
+		return Visitor{}, mapErr(err)
+	}
+	return s.withSeen(v), nil
 }
 
 // Visitor finds a visitor by public id.
@@ -201,26 +208,24 @@ func (s *Store) Visitor(id string) (Visitor, error) {
 		return Visitor{}, ErrNotFound
 	}
 	v, err := s.visitors.Get(id)
-	return v, mapErr(err)
-}
-
-// TouchVisitor records that the visitor was seen at t.
-func (s *Store) TouchVisitor(ctx context.Context, id string, t time.Time) error {
-	s.prof.mu.Lock() // Rename writes the same document
-	defer s.prof.mu.Unlock()
-	v, err := s.visitors.Get(id)
 	if err != nil {
-		return mapErr(err)
+		return Visitor{}, mapErr(err)
 	}
-	v.LastSeen = t.UTC()
-	return mapErr(s.visitors.Update(ctx, v))
+	return s.withSeen(v), nil
 }
 
 // Visitors lists every visitor with the offset of its latest message, newest
 // activity first (latest message, then last seen, then id).
 func (s *Store) Visitors() ([]VisitorSummary, error) {
+	seen, err := s.allSeen()
+	if err != nil {
+		return nil, fmt.Errorf("list visitors: %w", err)
+	}
 	var out []VisitorSummary
-	err := s.visitors.Walk(db.Query{}, func(v Visitor) bool {
+	err = s.visitors.Walk(db.Query{}, func(v Visitor) bool { // fn must not read the store
+		if t, ok := seen[v.ID]; ok && t.After(v.LastSeen) {
+			v.LastSeen = t
+		}
 		vs := VisitorSummary{Visitor: v}
 		if id, ok := s.messages.LastID("client", v.ID); ok {
 			vs.Last, _ = strconv.ParseUint(id, 10, 64)

@@ -154,7 +154,7 @@ func TestAdminsFileModeFixed(t *testing.T) {
 	}
 	os.Chmod(seed.Path(dir), 0o644)
 	c := startChild(t, dir)
-	c.log.waitMsg(t, "admins file was readable by others; made it 0600")
+	c.log.waitMsg(t, "narrowed the mode of a data file readable by other users (was it created by an older chatd or copied in?)")
 	if m := fileMode(t, seed.Path(dir)); m != 0o600 {
 		t.Fatalf("admins file mode %v", m)
 	}

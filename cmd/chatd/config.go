@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,6 +30,7 @@ type config struct {
 	Addr            string
 	Data            string
 	Fsync           string
+	CompactMinMB    int
 	LogLevel        string
 	LogFormat       string
 	Origins         string
@@ -101,6 +103,7 @@ func serveFlags(c *config) *flag.FlagSet {
 	addrFlag(fs, &c.Addr)
 	dataFlag(fs, &c.Data)
 	fs.StringVar(&c.Fsync, "fsync", "1s", "when the store fsyncs: always (before each ack), never, or an interval such as 1s")
+	fs.IntVar(&c.CompactMinMB, "compact-min-mb", 32, "compact the data file in the background once it is this many MiB and at least half of it is superseded records")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", "auto", "log format: auto (console on a terminal, else json), json, console")
 	fs.StringVar(&c.Origins, "origins", "", "comma list of origins allowed on the visitor socket, e.g. https://shop.example (empty = any)")
@@ -263,7 +266,8 @@ func (c *config) validate() error {
 	}{{"max-text", c.MaxText}, {"max-frame", c.MaxFrame}, {"max-name", c.MaxName}, {"msg-burst", c.MsgBurst},
 		{"sockets-per-visitor", c.SocketsPerVisit}, {"sockets-per-ip", c.SocketsPerIP},
 		{"new-visitors-per-ip", c.NewVisitorsPIP}, {"send-buffer", c.SendBuffer},
-		{"admin-send-buffer", c.AdminSendBuffer}, {"quota-visitor", c.QuotaVisitor}, {"quota-address", c.QuotaAddress}} {
+		{"admin-send-buffer", c.AdminSendBuffer}, {"quota-visitor", c.QuotaVisitor}, {"quota-address", c.QuotaAddress},
+		{"compact-min-mb", c.CompactMinMB}} {
 		if l.v <= 0 {
 			bad("--%s %d: must be a positive number", l.name, l.v)
 		}
@@ -332,14 +336,15 @@ func checkLoopback(addr string) error {
 	return nil
 }
 
-// checkWritable creates dir if needed and proves a file can be written in it.
+// checkWritable creates dir if needed (0700) and proves a file can be
+// written in it; an error names the directory, the cause and the remedy.
 func checkWritable(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("data dir %s: %w", dir, err)
+	if err := os.MkdirAll(dir, db.DirMode); err != nil {
+		return fmt.Errorf("data dir %s: %w. %s", dir, err, db.AccessRemedy(filepath.Join(dir, "x"), err))
 	}
 	f, err := os.CreateTemp(dir, ".write-test-*")
 	if err != nil {
-		return fmt.Errorf("data dir %s is not writable: %w", dir, err)
+		return fmt.Errorf("data dir %s is not writable: %w. %s", dir, err, db.AccessRemedy(filepath.Join(dir, "x"), err))
 	}
 	name := f.Name()
 	f.Close()

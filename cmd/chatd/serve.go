@@ -38,10 +38,12 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		cs, err = openCluster(c, log)
 		st = cs
 	} else {
+		dbLog := log.With().Str("component", "db").Logger()
 		one, err = store.Open(c.Data, db.Options{
 			Sync: c.sync, Interval: c.syncInterval,
-			Logger:   log.With().Str("component", "db").Logger(),
-			OnCommit: metrics.ObserveCommit,
+			Logger:        dbLog,
+			OnCommit:      metrics.ObserveCommit,
+			ShrinkMinSize: int64(c.CompactMinMB) << 20,
 		})
 		st = one
 	}
@@ -64,10 +66,11 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		return exitUsage
 	}
 
-	if fixed, err := seed.FixMode(c.Data); err != nil {
-		log.Warn().Err(err).Msg("admins file mode")
-	} else if fixed {
-		log.Warn().Str("file", seed.Path(c.Data)).Msg("admins file was readable by others; made it 0600")
+	// Owner-only files: the store made its own so; the others (admins, keys)
+	// and anything copied in with a wider mode are narrowed here.
+	if err := db.SecureDir(c.Data, log.With().Str("component", "db").Logger()); err != nil {
+		log.Error().Err(err).Msg("cannot secure the data directory")
+		return exitFail
 	}
 	adminsVersion, err := seed.Stat(c.Data) // before loading: a change meanwhile is applied by the watcher
 	if err != nil {
@@ -147,10 +150,12 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		metrics.WatchHub(h.Stats)
 		if cs != nil {
 			metrics.Registry().MustRegister(cs.Collector())
+		} else {
+			metrics.WatchStore(one.DB().Health, one.DB().Stats)
 		}
 	}
 	srv := server.New(server.Config{
-		Hub: h, Store: st, Auth: au, Static: static.Public(),
+		Hub: h, Store: st, Auth: au, Static: static.Public(), StoreHealth: storeHealth(one),
 		Metrics: metrics, MetricsToken: c.MetricsToken, ClientIP: clientIP, AddressKey: addrKey,
 		Log:          log.With().Str("component", "http").Logger(),
 		Availability: func() any { return h.Availability() },
@@ -247,6 +252,15 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	}
 	log.Info().Int("exit", code).Msg("stopped")
 	return code
+}
+
+// storeHealth is the single node's store health for /readyz; a cluster
+// node's readiness is set by watchReady instead.
+func storeHealth(one *store.Store) func() db.Health {
+	if one == nil {
+		return nil
+	}
+	return one.DB().Health
 }
 
 // backend is the store chatd serves from: the single-node store or a cluster node.

@@ -1,0 +1,64 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/chatd/chatd/db"
+)
+
+// seen is when a visitor was last seen, kept apart from the visitor document
+// so that a connect or disconnect writes a record of ~100 bytes instead of
+// rewriting the whole visitor (name, meta...).
+type seen struct {
+	ID       string    `json:"id"`
+	LastSeen time.Time `json:"last_seen"`
+}
+
+func seenSchema() db.Schema[seen] {
+	return db.Schema[seen]{Name: "seen", ID: func(s *seen) string { return s.ID }}
+}
+
+// seenStep is the resolution of last-seen times: a touch within this of the
+// stored time writes nothing (reconnect bursts).
+const seenStep = time.Second
+
+// TouchVisitor records that the visitor was seen at t. The update is a
+// compare-and-set inside one commit: a later time is never overwritten by an
+// earlier one, and concurrent touches lose nothing.
+func (s *Store) TouchVisitor(ctx context.Context, id string, t time.Time) error {
+	if id == "" || !s.visitors.Has(id) {
+		return ErrNotFound
+	}
+	t = t.UTC()
+	_, err := s.seen.Modify(ctx, id, func(p *seen, found bool) error {
+		p.ID = id
+		if !found || t.Sub(p.LastSeen) >= seenStep {
+			p.LastSeen = t
+		}
+		return nil
+	})
+	return mapErr(err)
+}
+
+// withSeen fills v.LastSeen from the seen collection when that is later than
+// the document's own (which files written before the collection existed hold).
+func (s *Store) withSeen(v Visitor) Visitor {
+	if p, err := s.seen.Get(v.ID); err == nil && p.LastSeen.After(v.LastSeen) {
+		v.LastSeen = p.LastSeen
+	}
+	return v
+}
+
+// allSeen returns every stored last-seen time by visitor id.
+func (s *Store) allSeen() (map[string]time.Time, error) {
+	all, err := s.seen.Find(db.Query{})
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]time.Time, len(all))
+	for _, p := range all {
+		m[p.ID] = p.LastSeen
+	}
+	return m, nil
+}
