@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -79,6 +80,7 @@ type Auth struct {
 	admins Admins
 	dummy  []byte
 	lim    *limits
+	device atomic.Pointer[[]byte] // cfg.DeviceKey, or SetDeviceKey's
 
 	mu       sync.Mutex
 	sessions map[string]store.Session // by id (store.HashToken of the token)
@@ -133,6 +135,7 @@ func New(cfg Config, admins Admins) (*Auth, error) {
 		sessions: make(map[string]store.Session),
 		familiar: make(map[string][]seenAddr),
 	}
+	a.device.Store(&cfg.DeviceKey)
 	if err := a.load(); err != nil {
 		return nil, err
 	}

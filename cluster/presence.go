@@ -15,6 +15,8 @@ import (
 //
 //	node.<node>            heartbeat of a node: its boot id, every TTL/5
 //	on.<node>.<visitor>    the visitor has at least one socket on that node
+//	agent.<node>.<b64>     the agent (base64url of its login) has an admin socket on that node
+//	status.<b64>           the agent chose away (deleted when it chooses online again)
 //
 // An on-key counts only while its node is alive (a heartbeat seen within the
 // TTL) and was written by the node's current boot, so a node that dies takes
@@ -24,6 +26,7 @@ type presVal struct {
 	Boot string `json:"boot"`
 	Name string `json:"name,omitempty"`
 	New  bool   `json:"new,omitempty"`
+	Away bool   `json:"away,omitempty"` // status.<b64>
 }
 
 type nodeState struct {
@@ -46,12 +49,16 @@ type presence struct {
 	nodes     map[string]*nodeState
 	byVisitor map[string]map[string]presVal // visitor -> node -> value
 	online    map[string]string             // visitors online as last announced: id -> name
+	agents    map[string]map[string]presVal // agent login -> node -> value
+	away      map[string]bool               // agents who chose away
+	agentsOn  map[string]bool               // agents connected as last announced
 
-	closing atomic.Bool // set by leaveAll: no more heartbeats or writes
+	closing  atomic.Bool // set by leaveAll: no more heartbeats or writes
+	notifier atomic.Bool // see Store.Notifier
 
 	wmu   sync.Mutex
-	want  map[string]presVal // this node's visitors with a socket
-	dirty map[string]bool
+	want  map[string]presVal // by key: this node's visitors and agents with a socket, statuses set here
+	dirty map[string]bool    // keys to write
 	kick  chan struct{}
 }
 
@@ -60,6 +67,7 @@ func newPresence(s *Store, kv jetstream.KeyValue) *presence {
 	p := &presence{
 		s: s, kv: kv, node: s.cfg.Node, boot: boot, ttl: s.cfg.PresenceTTL,
 		nodes: map[string]*nodeState{}, byVisitor: map[string]map[string]presVal{}, online: map[string]string{},
+		agents: map[string]map[string]presVal{}, away: map[string]bool{}, agentsOn: map[string]bool{},
 		want: map[string]presVal{}, dirty: map[string]bool{}, kick: make(chan struct{}, 1),
 	}
 	p.view = newKVView(s.nc, kv, jsonDecode[presVal], s.log)
@@ -70,13 +78,29 @@ func newPresence(s *Store, kv jetstream.KeyValue) *presence {
 // set records that visitor id has (online) or no longer has a socket on
 // this node; the write happens in the background, latest state wins.
 func (p *presence) set(id, name string, online, isNew bool) {
+	p.put("on."+p.node+"."+id, presVal{Boot: p.boot, Name: name, New: isNew}, online)
+}
+
+// setAgent records that agent name has (connected) or no longer has an
+// admin socket on this node; setAway records the agent's chosen status.
+func (p *presence) setAgent(name string, connected bool) {
+	p.put("agent."+p.node+"."+keyOf(name), presVal{Boot: p.boot}, connected)
+}
+
+func (p *presence) setAway(name string, away bool) {
+	p.put("status."+keyOf(name), presVal{Away: true}, away)
+}
+
+// put plans the write of key (v when on, a delete otherwise) in the
+// background, latest state wins.
+func (p *presence) put(key string, v presVal, on bool) {
 	p.wmu.Lock()
-	if online {
-		p.want[id] = presVal{Boot: p.boot, Name: name, New: isNew}
+	if on {
+		p.want[key] = v
 	} else {
-		delete(p.want, id)
+		delete(p.want, key)
 	}
-	p.dirty[id] = true
+	p.dirty[key] = true
 	p.wmu.Unlock()
 	select {
 	case p.kick <- struct{}{}:
@@ -127,13 +151,12 @@ func (p *presence) flush(ctx context.Context) bool {
 	p.dirty = map[string]bool{}
 	p.wmu.Unlock()
 	ok := true
-	for id := range dirty {
+	for key := range dirty {
 		p.wmu.Lock()
-		v, on := p.want[id]
+		v, on := p.want[key]
 		p.wmu.Unlock()
 		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		var err error
-		key := "on." + p.node + "." + id
 		if on {
 			b, _ := json.Marshal(v)
 			_, err = p.kv.Put(wctx, key, b)
@@ -144,7 +167,7 @@ func (p *presence) flush(ctx context.Context) bool {
 		if err != nil {
 			ok = false
 			p.wmu.Lock()
-			p.dirty[id] = true
+			p.dirty[key] = true
 			p.wmu.Unlock()
 		}
 	}
@@ -163,11 +186,14 @@ func (p *presence) leaveAll(ctx context.Context) {
 	p.purgeOwn(ctx)
 }
 
-// purgeOwn removes this node's on-keys from the bucket.
+// purgeOwn removes this node's on- and agent-keys from the bucket.
 func (p *presence) purgeOwn(ctx context.Context) {
 	st, err := p.s.js.Stream(ctx, "KV_"+bucketPresence)
 	if err == nil {
 		err = st.Purge(ctx, jetstream.WithPurgeSubject("$KV."+bucketPresence+".on."+p.node+".>"))
+	}
+	if err == nil {
+		err = st.Purge(ctx, jetstream.WithPurgeSubject("$KV."+bucketPresence+".agent."+p.node+".>"))
 	}
 	if err != nil && ctx.Err() == nil {
 		p.s.log.Debug().Err(err).Msg("presence: purge this node's keys")
@@ -198,6 +224,10 @@ func (p *presence) apply(key string, v presVal, deleted bool, at time.Time) {
 			n.boot, n.seen, n.dead = v.Boot, seen, time.Since(seen) > p.ttl
 		}
 		p.recomputeNode(node)
+		p.updateNotifier()
+		return
+	}
+	if p.applyAgent(key, v, deleted) {
 		return
 	}
 	rest, ok := strings.CutPrefix(key, "on.")
@@ -268,6 +298,7 @@ func (p *presence) recomputeNode(node string) {
 			p.recompute(id, v)
 		}
 	}
+	p.recomputeAgents()
 }
 
 func (p *presence) emit(id, name string, online, isNew bool) {
@@ -282,6 +313,7 @@ func (p *presence) emit(id, name string, online, isNew bool) {
 func (p *presence) expire() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	defer p.updateNotifier()
 	self := p.nodes[p.node]
 	if self == nil || time.Since(self.seen) > p.ttl/2 {
 		return

@@ -25,7 +25,8 @@ func newTestPresence(t *testing.T) (*presence, *[]status) {
 	sink := func(id, name string, online, isNew bool) { got = append(got, status{id, online, isNew}) }
 	s.statusSink.Store(&sink)
 	p := &presence{s: s, node: "a", boot: "A1", ttl: 10 * time.Second,
-		nodes: map[string]*nodeState{}, byVisitor: map[string]map[string]presVal{}, online: map[string]string{}}
+		nodes: map[string]*nodeState{}, byVisitor: map[string]map[string]presVal{}, online: map[string]string{},
+		agents: map[string]map[string]presVal{}, away: map[string]bool{}, agentsOn: map[string]bool{}}
 	return p, &got
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/chatd/chatd/hub"
+	"github.com/chatd/chatd/notify/push"
 	"github.com/chatd/chatd/store"
 )
 
@@ -37,6 +38,7 @@ const (
 	bucketMeta     = "chatd_meta"       // "epoch" -> the cluster's epoch
 	bucketProfiles = "chatd_profiles"   // visitor id -> store.Profile
 	bucketIdents   = "chatd_identities" // SHA-256 of a site user id -> visitor id
+	bucketPush     = "chatd_push"       // push subscription id -> push.Subscription
 )
 
 // Store is the hub's Store over JetStream, plus the commit feed and the
@@ -68,6 +70,7 @@ type Store struct {
 	meta       *kvView[string]
 	profiles   *kvView[store.Profile]
 	identities *kvView[string]
+	push       *kvView[push.Subscription]
 	presence   *presence
 	limits     atomic.Pointer[store.Limits]
 	// known is the highest offset known committed (the stream leader's last
@@ -88,6 +91,7 @@ type Store struct {
 	onMessage  func(store.Message)
 	onPage     func(id string, current store.PageView)
 	statusSink atomic.Pointer[func(id, name string, online, isNew bool)]
+	feed       atomic.Pointer[hub.FeedEvents] // all of the hub's callbacks (events.go)
 }
 
 // Open starts the embedded NATS server (or connects to cfg.URL) and begins
@@ -161,13 +165,15 @@ func (s *Store) start() {
 	s.meta = newKVView(s.nc, kvs[bucketMeta], func(b []byte) (string, error) { return string(b), nil }, s.log)
 	s.profiles = newKVView(s.nc, kvs[bucketProfiles], jsonDecode[store.Profile], s.log)
 	s.identities = newKVView(s.nc, kvs[bucketIdents], func(b []byte) (string, error) { return string(b), nil }, s.log)
+	s.push = newKVView(s.nc, kvs[bucketPush], jsonDecode[push.Subscription], s.log)
 	s.presence = newPresence(s, kvs[bucketPresence])
+	s.hookViews()
 	if err := s.ensureEpoch(kvs[bucketMeta]); err != nil {
 		s.log.Error().Err(err).Msg("cannot read or set the cluster's epoch")
 		return
 	}
 	tails := []*tail{s.msgTail, s.visitors.tail, s.tokens.tail, s.admins.tail, s.sessions.tail,
-		s.pages.tail, s.meta.tail, s.profiles.tail, s.identities.tail, s.presence.view.tail}
+		s.pages.tail, s.meta.tail, s.profiles.tail, s.identities.tail, s.push.tail, s.presence.view.tail}
 	for _, t := range tails {
 		s.wg.Add(1)
 		go func() {
@@ -233,6 +239,7 @@ func (s *Store) ensure(ctx context.Context) (map[string]jetstream.KeyValue, erro
 		{Bucket: bucketMeta, Storage: jetstream.FileStorage},
 		{Bucket: bucketProfiles, Storage: jetstream.FileStorage},
 		{Bucket: bucketIdents, Storage: jetstream.FileStorage},
+		{Bucket: bucketPush, Storage: jetstream.FileStorage},
 	} {
 		b.Replicas, b.History = s.cfg.Replicas, 1
 		kv, err := s.js.KeyValue(ctx, b.Bucket)
@@ -323,6 +330,8 @@ func (s *Store) Subscribe(ev hub.FeedEvents) {
 	s.onPage = ev.Page
 	s.feedMu.Unlock()
 	s.statusSink.Store(&ev.Status)
+	s.feed.Store(&ev)
+	s.subscribeFrames()
 }
 
 // applyPage is the pages view's change hook: a new current page goes to the hub.

@@ -45,6 +45,12 @@ type server struct {
 // stopped when the test ends.
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
+	return startServerEnv(t, nil, extra...)
+}
+
+// startServerEnv is startServer with more environment variables for chatd.
+func startServerEnv(t *testing.T, env []string, extra ...string) *server {
+	t.Helper()
 	bin, dir := chatdtest.Binary(t), t.TempDir()
 	chatdtest.AdminSet(t, bin, dir, agentName, agentPassword)
 	if code, out, errOut := chatdtest.Run(t, bin, "", nil, "admin", "set", agentName, "--display", agentDisplay, "--data", dir); code != 0 {
@@ -55,7 +61,7 @@ func startServer(t *testing.T, extra ...string) *server {
 		Data: dir,
 		Args: append(args, extra...),
 		// A cheap bcrypt cost keeps logins fast; it is only a test.
-		Env: []string{"CHATD_BCRYPT_COST=4"},
+		Env: append([]string{"CHATD_BCRYPT_COST=4"}, env...),
 	})}
 	s.waitReady()
 	return s

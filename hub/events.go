@@ -21,6 +21,8 @@ type delivery struct {
 	only        *conn  // duplicate cid: answer the sender alone
 	sender      *conn  // the socket whose held acknowledgement this is
 	onlyFrame   []byte
+	stored      *store.Message // a new message, told to the Observer
+	storedName  string         // its visitor's name when the hub knows it ("" otherwise)
 }
 
 // deliver runs under the sequencer's lock, in offset order.
@@ -36,6 +38,9 @@ func (h *Hub) deliver(r release) {
 	h.idx.each(d.visitor,
 		func(c *conn) { c.live(r.offset, d.clientFrame) },
 		func(c *conn) { c.live(r.offset, d.adminFrame) })
+	if d.stored != nil {
+		h.cfg.Observer.MessageStored(*d.stored, d.storedName)
+	}
 }
 
 // onMessage handles one text frame; melody calls it from the socket's read
@@ -217,6 +222,7 @@ func (h *Hub) store(c *conn, m store.NewMessage, refund func()) {
 		d.only, d.onlyFrame = c, encodeFrame(typ, msg)
 	} else {
 		d.clientFrame, d.adminFrame = messageFrames(msg)
+		d.stored, d.storedName = &msg, h.visitorName(c, msg.Client)
 		h.stored.Add(1)
 	}
 	rel, stored = release{offset: msg.Offset, item: d}, true

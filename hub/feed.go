@@ -18,6 +18,18 @@ import "github.com/chatd/chatd/store"
 //     the announcements come from onStatus, aggregated over all nodes.
 //   - admin:list's "connected" comes from Online, not from local sockets.
 //   - admin:client_page comes from FeedEvents.Page (a page recorded on any node).
+//   - Agents: this node's first and last admin socket of an agent and the
+//     agent's chosen status go to SetAgent and SetAgentStatus; availability,
+//     admin:agents and AdminConnected come from FeedEvents.Agents, the
+//     cluster-wide view (feed_agents.go).
+//   - Frames that tell every admin or every tab of a visitor of a change
+//     (tellAdmins, tellVisitor: admin:client, client:email, ...) go through
+//     Broadcast and come back to every node, this one included, from
+//     FeedEvents.Frame.
+//   - The Observer hears of committed messages and of cluster-wide presence
+//     changes from the feed, on every node (cmd/chatd lets one node notify).
+//   - FeedEvents.Revoked (a session ended or an admin changed on any node)
+//     rechecks this node's admin sockets.
 //
 // A single-node store does not implement Feed and keeps today's path.
 type Feed interface {
@@ -35,6 +47,18 @@ type Feed interface {
 	// over): no message at or below it can still come from the feed. It
 	// plays the part of the sequencer's published offset in replay markers.
 	Applied() uint64
+	// SetAgent says that agent name now has (connected) or no longer has an
+	// admin socket on this node. Must not block (called under the hub's
+	// presence lock, so calls reach the store in the order of the changes).
+	SetAgent(name string, connected bool)
+	// SetAgentStatus records agent name's chosen status (away or online)
+	// for every node. Must not block.
+	SetAgentStatus(name string, away bool)
+	// Broadcast sends frame f to every node's FeedEvents.Frame, this one's
+	// included: to "" means every admin socket, else the sockets of visitor
+	// to. Must not block; a frame may be lost when a node is cut off (what
+	// it tells is stored and read again by a reconnecting client).
+	Broadcast(to string, f []byte)
 }
 
 // FeedEvents are the hub's callbacks for a Feed.
@@ -42,6 +66,13 @@ type FeedEvents struct {
 	Message func(store.Message)                       // every committed message, once, in offset order
 	Status  func(id, name string, online, isNew bool) // a visitor's presence changed cluster-wide
 	Page    func(id string, current store.PageView)   // a visitor's current page changed
+	// Agents: the agents with an admin socket on some live node, and those
+	// who chose away, changed (whole sets, owned by the callee).
+	Agents func(connected, away map[string]bool)
+	// Frame: a frame of Broadcast (any node's) for this node's sockets.
+	Frame func(to string, f []byte)
+	// Revoked: an admin session ended or an admin changed on some node.
+	Revoked func()
 }
 
 // deliverCommitted sends one committed message to this node's sockets: the
@@ -52,6 +83,7 @@ func (h *Hub) deliverCommitted(m store.Message) {
 	h.idx.each(m.Client,
 		func(c *conn) { c.live(m.Offset, clientFrame) },
 		func(c *conn) { c.live(m.Offset, adminFrame) })
+	h.cfg.Observer.MessageStored(m, h.visitorName(nil, m.Client))
 }
 
 // deliverStatus announces a visitor's cluster-wide presence change to this
@@ -59,6 +91,7 @@ func (h *Hub) deliverCommitted(m store.Message) {
 func (h *Hub) deliverStatus(id, name string, online, isNew bool) {
 	f := encodeFrame(evAdminStatus, clientStatus{ID: id, Name: name, Status: online, New: isNew})
 	h.idx.each("", nil, func(a *conn) { a.live(0, f) })
+	h.cfg.Observer.VisitorPresence(id, online)
 }
 
 // published is the offset at or below which no message can still reach a

@@ -50,6 +50,9 @@ type Config struct {
 	// CloseWait bounds how long Shutdown lets sockets take their close frame
 	// before it drops them; default 1s (never more than half the time left).
 	CloseWait time.Duration
+	// Observer is told of stored messages and presence, for notifications
+	// (observer.go); default: nobody.
+	Observer Observer
 
 	// Availability and visitor information (availability.go, visitor_info.go, identify.go).
 	Hours             Hours                        // business hours; nil = always open
@@ -127,6 +130,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.CloseWait <= 0 {
 		c.CloseWait = DefaultCloseWait
+	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
 	}
 	if c.EmailCapture == "" {
 		c.EmailCapture = EmailOptional
@@ -218,12 +224,13 @@ func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
 		h.origins[strings.ToLower(strings.TrimRight(o, "/"))] = true
 	}
 	h.seq = newSequencer(st.LastOffset(), h.deliver)
+	h.presence = newPresence(h, cfg.AvailabilityEvery)
 	if f, ok := st.(Feed); ok {
 		h.feed = f
 		h.idx.presence = f.SetPresence
-		f.Subscribe(FeedEvents{Message: h.deliverCommitted, Status: h.deliverStatus, Page: h.deliverPage})
+		f.Subscribe(FeedEvents{Message: h.deliverCommitted, Status: h.deliverStatus, Page: h.deliverPage,
+			Agents: h.presence.fromFeed, Frame: h.deliverFrame, Revoked: func() { h.RecheckAdmins() }})
 	}
-	h.presence = newPresence(h, cfg.AvailabilityEvery)
 	h.infoLimits = newLimiters(infoRate, infoBurst)
 	h.seenLimits = newLimiters(seenRate, seenBurst)
 	h.transcriptLimits = newLimiters(transcriptRate, transcriptBurst)
@@ -423,6 +430,9 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 	}
 	h.msgLimits.release(id.visitor)
 	if last {
+		if h.feed == nil { // with a Feed, presence is told cluster-wide (deliverStatus)
+			h.cfg.Observer.VisitorPresence(id.visitor, false)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), storeWait)
 		defer cancel()
 		if err := h.st.TouchVisitor(ctx, id.visitor, time.Now()); err != nil {

@@ -115,6 +115,9 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 	}
 	h.log.Debug().Str("visitor", v.ID).Str("remote", c.remote).Bool("new", isNew).Bool("resync", resync).Msg("visitor connected")
 	if first {
+		if h.feed == nil { // with a Feed, presence is told cluster-wide (deliverStatus)
+			h.cfg.Observer.VisitorPresence(v.ID, true)
+		}
 		if err := h.st.TouchVisitor(ctx, v.ID, timeNow()); err != nil {
 			h.log.Warn().Err(err).Str("visitor", v.ID).Msg("touch visitor on connect")
 		}

@@ -162,14 +162,33 @@ type adminClient struct {
 	Identity   string            `json:"identity,omitempty"`
 }
 
-// tellAdmins sends frame f to every admin socket.
+// tellAdmins sends frame f to every admin socket (of every node with a Feed).
 func (h *Hub) tellAdmins(f []byte) {
-	h.idx.each("", nil, func(a *conn) { a.live(0, f) })
+	if h.feed != nil {
+		h.feed.Broadcast("", f)
+		return
+	}
+	h.deliverFrame("", f)
 }
 
-// tellVisitor sends frame f to every socket of visitor id.
+// tellVisitor sends frame f to every socket of visitor id (of every node
+// with a Feed).
 func (h *Hub) tellVisitor(id string, f []byte) {
-	h.idx.each(id, func(v *conn) { v.live(0, f) }, nil)
+	if h.feed != nil {
+		h.feed.Broadcast(id, f)
+		return
+	}
+	h.deliverFrame(id, f)
+}
+
+// deliverFrame sends f to this node's admin sockets (to "") or to visitor
+// to's sockets; with a Feed, every node's FeedEvents.Frame.
+func (h *Hub) deliverFrame(to string, f []byte) {
+	if to == "" {
+		h.idx.each("", nil, func(a *conn) { a.live(0, f) })
+		return
+	}
+	h.idx.each(to, func(v *conn) { v.live(0, f) }, nil)
 }
 
 // storeFailed answers a failed store call: a refusal of the model is the
@@ -365,8 +384,9 @@ func (h *Hub) clientTranscript(c *conn) {
 	c.live(0, encodeFrame(evClientTranscript, clientEmail{Email: prof.Email}))
 }
 
-// agentShownName is the name a visitor may see for an agent's message: never the login.
-func agentShownName(store.Message) string { return "" }
+// agentShownName is the name a visitor may see for an agent's message: its
+// display name (store.Message.Public), never the login.
+func agentShownName(m store.Message) string { return m.Public().Admin }
 
 // profileInfo fills a visitor's profile fields into an admin:list row.
 func (h *Hub) profileInfo(e *listEntry) {

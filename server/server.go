@@ -46,6 +46,10 @@ type Config struct {
 	// the same function the hub uses; default netaddr.Grouper(64).
 	AddressKey func(ip string) string
 	Log        zerolog.Logger
+	// Push serves the Web Push API (notifyapi.go); nil: web push is off.
+	Push Push
+	// Webhooks serves the webhook delivery log; nil: no webhooks.
+	Webhooks Webhooks
 	// Availability, if set, serves GET /api/widget with its value as JSON
 	// (the hub's Availability; widgetapi.go).
 	Availability func() any
@@ -90,6 +94,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/backup", s.backup)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.notifyRoutes()
 	s.widgetRoutes()
 	if s.cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.metrics())

@@ -19,10 +19,6 @@ func seenSchema() db.Schema[seen] {
 	return db.Schema[seen]{Name: "seen", ID: func(s *seen) string { return s.ID }}
 }
 
-// seenStep is the resolution of last-seen times: a touch within this of the
-// stored time writes nothing (reconnect bursts).
-const seenStep = time.Second
-
 // TouchVisitor records that the visitor was seen at t. The update is a
 // compare-and-set inside one commit: a later time is never overwritten by an
 // earlier one, and concurrent touches lose nothing.
@@ -33,7 +29,10 @@ func (s *Store) TouchVisitor(ctx context.Context, id string, t time.Time) error 
 	t = t.UTC()
 	_, err := s.seen.Modify(ctx, id, func(p *seen, found bool) error {
 		p.ID = id
-		if !found || t.Sub(p.LastSeen) >= seenStep {
+		// Every later time is kept (the record is ~100 bytes): the visitor
+		// list's order, which the portal reproduces live from status events,
+		// depends on it.
+		if !found || t.After(p.LastSeen) {
 			p.LastSeen = t
 		}
 		return nil

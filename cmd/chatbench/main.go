@@ -8,6 +8,7 @@
 //	chatbench storm   N visitors drop and all reconnect at once: time until each has its history back
 //	chatbench ramp    raise the rate step by step until p99 or errors cross a threshold: the capacity
 //	chatbench flood   K closed-loop senders: the most acknowledged msg/s end to end
+//	chatbench sinks   receivers for chatd's notifications that accept everything
 //
 // A load from one IP needs chatd's per-IP and per-visitor limits raised; see
 // docs/performance.md for the flags.
@@ -56,6 +57,7 @@ modes:
   storm    N visitors drop and all reconnect at once with token and last offset: time to history back
   ramp     increase the rate step by step until p99 delivery or errors cross a threshold: capacity
   flood    K closed-loop senders: maximum acknowledged msg/s end to end
+  sinks    receivers for chatd's notifications (SMTP, push, webhooks) that accept everything, for a load test with them on
 
 Run "chatbench MODE -h" for the flags of a mode. The admin password comes from
 --password-file or the CHATBENCH_PASSWORD environment variable.
@@ -72,6 +74,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 0
 	}
 	mode, args := splitMode(args)
+	if mode == "sinks" {
+		return sinks(ctx, args, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("chatbench "+mode, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (

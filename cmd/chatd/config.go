@@ -59,6 +59,7 @@ type config struct {
 	Cluster         clusterFlags // empty: single node
 	AdminsPoll      time.Duration
 	visitorOpts     // availability, e-mail capture, identity (config_visitors.go)
+	notifyOpts      // notification channels (config_notify.go)
 
 	// Derived by validate.
 	sync         db.SyncPolicy
@@ -69,7 +70,7 @@ type config struct {
 }
 
 // secretFlags may also be read from a file named by CHATD_<NAME>_FILE.
-var secretFlags = map[string]bool{"metrics-token": true, "token": true, "identity-secret": true, "cluster-secret": true, "nats-url": true}
+var secretFlags = map[string]bool{"metrics-token": true, "token": true, "identity-secret": true, "smtp-password": true, "webhook-secret": true, "cluster-secret": true, "nats-url": true}
 
 // envName is the environment twin of flag name: --token-ttl -> CHATD_TOKEN_TTL.
 func envName(flagName string) string {
@@ -132,6 +133,7 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.DurationVar(&c.AdminsPoll, "admins-poll", 2*time.Second, "how often the admins file is checked for changes (0 = only on SIGHUP and 'chatd admin')")
 	bcryptFlag(fs, &c.BcryptCost)
 	clusterFlagsInto(fs, &c.Cluster)
+	notifyFlags(fs, &c.notifyOpts)
 	visitorFlags(fs, &c.visitorOpts)
 	return fs
 }
@@ -306,6 +308,7 @@ func (c *config) validate() error {
 	if err := c.Cluster.validate(c.Data); err != nil {
 		errs = append(errs, err)
 	}
+	c.validateNotify(bad)
 	c.validateVisitors(bad)
 	return errors.Join(errs...)
 }

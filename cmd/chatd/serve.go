@@ -17,6 +17,7 @@ import (
 	"github.com/chatd/chatd/db"
 	"github.com/chatd/chatd/hub"
 	"github.com/chatd/chatd/internal/netaddr"
+	"github.com/chatd/chatd/notify/push"
 	"github.com/chatd/chatd/seed"
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/static"
@@ -113,7 +114,8 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		authCfg.DummyCost, _ = bcrypt.Cost([]byte(admins[0].Hash))
 	}
 	if one != nil {
-		// Cluster mode: device tokens are per process (nil key), see docs/cluster.md.
+		// Cluster mode: a key per process until the cluster's shared one is
+		// adopted (adoptShared).
 		authCfg.DeviceKey, err = one.Secret("device-key", 32)
 	}
 	if err != nil {
@@ -131,6 +133,20 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	}
 	defer au.Close() // before the store closes (defers run last-in first-out)
 
+	var h *hub.Hub
+	subsOf := func() (push.Store, error) { return push.NewDBStore(one.DB()) }
+	if cs != nil {
+		subsOf = func() (push.Store, error) { return cs, nil }
+	}
+	notes, err := c.buildNotifications(st, subsOf, func(v string) bool { return h.VisitorOnline(v) },
+		func(a string) bool { return h.AdminConnected(a) }, notifyMetrics(c, metrics), log)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot set up notifications")
+		return exitFail
+	}
+	notifyCtx, stopNotify := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopNotify()
+
 	clientIP := server.ClientIP(c.trusted)
 	addrKey := netaddr.Grouper(c.IPv6Prefix)
 	hc := hub.Config{
@@ -139,11 +155,18 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		MsgRate: c.MsgRate, MsgBurst: c.MsgBurst,
 		SocketsPerVisit: c.SocketsPerVisit, SocketsPerIP: c.SocketsPerIP, NewVisitorsPerIP: c.NewVisitorsPIP,
 		SendBuffer: c.SendBuffer, AdminSendBuffer: c.AdminSendBuffer, PingPeriod: c.PingPeriod,
-		AllowedOrigins: c.origins, ClientIP: clientIP,
+		AllowedOrigins: c.origins, ClientIP: clientIP, Observer: notes.observer(), Mailer: notes.visitorMail(),
+	}
+	if cs != nil && hc.Observer != nil {
+		hc.Observer = notifierGate{inner: hc.Observer, on: cs.Notifier} // one node notifies (cluster_notify.go)
 	}
 	c.hubVisitorConfig(&hc)
-	h := hub.New(hc, st, au, log.With().Str("component", "hub").Logger())
+	h = hub.New(hc, st, au, log.With().Str("component", "hub").Logger())
 	au.OnRevoke(func() { h.RecheckAdmins() }) // a session that ends closes its sockets at once
+	notifyDone := notes.run(notifyCtx)
+	if cs != nil {
+		bgDone.Go(func() { adoptShared(bg, cs, au, notes.push, c.Data, log) })
+	}
 	if !c.Metrics {
 		metrics = nil
 	} else {
@@ -159,6 +182,7 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		Metrics: metrics, MetricsToken: c.MetricsToken, ClientIP: clientIP, AddressKey: addrKey,
 		Log:          log.With().Str("component", "http").Logger(),
 		Availability: func() any { return h.Availability() },
+		Push:         notes.pushAPI(), Webhooks: notes.webhookLog(),
 	})
 
 	ln, err := net.Listen("tcp", c.Addr)
@@ -218,6 +242,15 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	}
 	if err := h.Shutdown(deadline); err != nil {
 		log.Error().Err(err).Msg("hub shutdown")
+		code = exitFail
+	}
+	// No event comes any more: stop the notifications (attempts in flight
+	// are cancelled, queued ones dropped and counted).
+	stopNotify()
+	select {
+	case <-notifyDone:
+	case <-deadline.Done():
+		log.Error().Msg("notifications did not stop before the shutdown deadline")
 		code = exitFail
 	}
 	if err := httpSrv.Shutdown(deadline); err != nil {

@@ -115,15 +115,32 @@ func (a *Alerts) AgentsOnline(n int, at time.Time) {
 }
 
 // NewConversation reports a visitor's first message (call it before
-// VisitorMessage for that message). While an agent is online it is theirs
-// to see and is not mailed as new.
+// VisitorMessage for that message, or use Message). While an agent is online
+// it is theirs to see and is not mailed as new.
 func (a *Alerts) NewConversation(visitor, name string, at time.Time) {
 	a.mu.Lock()
+	a.newConversationLocked(visitor, name, at)
+	a.mu.Unlock()
+	a.sched.poke()
+}
+
+func (a *Alerts) newConversationLocked(visitor, name string, at time.Time) {
 	if a.online == 0 {
 		if w := a.track(visitor, name); w != nil {
 			w.isNew, w.created = true, at
 		}
 	}
+}
+
+// Message reports a message a visitor wrote, first marking the visitor's
+// first message: NewConversation and VisitorMessage at once, so a digest
+// never lists the new conversation without its text.
+func (a *Alerts) Message(visitor, name, text string, at time.Time, first bool) {
+	a.mu.Lock()
+	if first {
+		a.newConversationLocked(visitor, name, at)
+	}
+	a.visitorMessageLocked(visitor, name, text, at)
 	a.mu.Unlock()
 	a.sched.poke()
 }
@@ -131,6 +148,12 @@ func (a *Alerts) NewConversation(visitor, name string, at time.Time) {
 // VisitorMessage reports a message a visitor wrote (text for the preview).
 func (a *Alerts) VisitorMessage(visitor, name, text string, at time.Time) {
 	a.mu.Lock()
+	a.visitorMessageLocked(visitor, name, text, at)
+	a.mu.Unlock()
+	a.sched.poke()
+}
+
+func (a *Alerts) visitorMessageLocked(visitor, name, text string, at time.Time) {
 	if w := a.track(visitor, name); w != nil {
 		if w.count == 0 {
 			w.first = at
@@ -143,8 +166,6 @@ func (a *Alerts) VisitorMessage(visitor, name, text string, at time.Time) {
 			}
 		}
 	}
-	a.mu.Unlock()
-	a.sched.poke()
 }
 
 // Answered reports that an agent replied to visitor: nothing of that
@@ -198,6 +219,12 @@ func (a *Alerts) flush(now time.Time) ([]Message, time.Time) {
 	defer a.mu.Unlock()
 	if a.online > 0 {
 		return nil, time.Time{}
+	}
+	// Inside the window nothing can go out: look again when it ends, without
+	// walking every conversation on each event (a busy site pokes this for
+	// every visitor message).
+	if open := a.lastSent.Add(a.cfg.Window); !a.lastSent.IsZero() && now.Before(open) {
+		return nil, open
 	}
 	var due []*waiting
 	var next time.Time

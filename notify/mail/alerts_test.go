@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/internal/notifytest"
 )
 
 var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
@@ -40,8 +42,9 @@ func TestAlertsSchedule(t *testing.T) {
 	}{
 		{"new conversation is mailed at once, its message after After", []step{
 			{func(a *Alerts) { a.NewConversation("v1", "Ann", at(0)); a.VisitorMessage("v1", "Ann", "hi", at(0)) }, 0, 1, []string{"Ann"}, -1},
-			{func(a *Alerts) { a.VisitorMessage("v1", "Ann", "hello?", at(1*min)) }, 1 * min, 0, nil, 4 * min},
-			{nil, 4 * min, 0, nil, 15 * min}, // due, but the window is closed until 15m
+			// Due at 4m, but the window is closed until 15m: the scheduler sleeps until then.
+			{func(a *Alerts) { a.VisitorMessage("v1", "Ann", "hello?", at(1*min)) }, 1 * min, 0, nil, 15 * min},
+			{nil, 4 * min, 0, nil, 15 * min},
 			{nil, 15 * min, 1, []string{"Ann"}, -1},
 		}},
 		{"many messages, one digest per window", []step{
@@ -152,8 +155,8 @@ func TestNewAlertsChecksRecipients(t *testing.T) {
 // online; each agent gets exactly one digest naming both, with previews, and
 // nothing else.
 func TestAlertsOverRealSMTP(t *testing.T) {
-	srv := newSMTPServer(t, serverOpts{tls: TLSNone})
-	s, _ := NewSMTP(srv.config(TLSNone))
+	srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{TLS: TLSNone})
+	s, _ := NewSMTP(smtpConfig(srv, TLSNone))
 	m, done, _ := runMailer(t, s, MailerConfig{})
 	a, err := NewAlerts(AlertConfig{To: []string{"alice@example.com", "bob@example.com"}, After: 30 * time.Millisecond,
 		Window: time.Hour, SiteName: "Example Shop", PortalURL: "https://chat.example.com/portal/"}, m)
@@ -173,28 +176,44 @@ func TestAlertsOverRealSMTP(t *testing.T) {
 		}
 		a.VisitorMessage(id, name, text, now)
 	}
-	var got []received
+	var got []notifytest.Mail
 	for range 2 {
 		if d := waitDone(t, done); d.err != nil {
 			t.Fatal(d.err)
 		}
-		got = append(got, srv.next(t))
+		got = append(got, srv.Next(t))
 	}
-	srv.none(t)
+	srv.None(t)
 	rcpts := map[string]bool{}
 	for _, r := range got {
-		rcpts[r.rcpt[0]] = len(r.rcpt) == 1
-		if r.subject != "[Example Shop] 2 visitors waiting: Ann, Bob" && r.subject != "[Example Shop] 2 visitors waiting: Bob, Ann" {
-			t.Fatalf("subject %q", r.subject)
+		rcpts[r.Rcpt[0]] = len(r.Rcpt) == 1
+		if r.Subject != "[Example Shop] 2 visitors waiting: Ann, Bob" && r.Subject != "[Example Shop] 2 visitors waiting: Bob, Ann" {
+			t.Fatalf("subject %q", r.Subject)
 		}
 		for _, want := range []string{"Ann - 4 unanswered messages", "Bob - 3 unanswered messages", "  > bye", "  > still here",
 			"https://chat.example.com/portal/#visitor=9f2c1a7e5b3d4c21", "no agent is online"} {
-			if !strings.Contains(r.body, want) {
-				t.Fatalf("digest lacks %q:\n%s", want, r.body)
+			if !strings.Contains(r.Body, want) {
+				t.Fatalf("digest lacks %q:\n%s", want, r.Body)
 			}
 		}
 	}
 	if !rcpts["alice@example.com"] || !rcpts["bob@example.com"] {
 		t.Fatalf("recipients %v", rcpts)
+	}
+}
+
+func TestAlertsMessageReportsANewConversationWithItsText(t *testing.T) {
+	a := newTestAlerts(t, AlertConfig{})
+	a.Message("v1", "Ann", "Do you ship to Norway?", at(0), true)
+	msgs, _ := a.flush(at(0))
+	if len(msgs) != 2 || !strings.Contains(msgs[0].Text, "new conversation since") ||
+		!strings.Contains(msgs[0].Text, "> Do you ship to Norway?") || !strings.Contains(msgs[0].Text, "1 unanswered message") {
+		t.Fatalf("digest %+v", msgs)
+	}
+	// A later message is not a new conversation.
+	a.Message("v1", "Ann", "hello?", at(20*time.Minute), false)
+	msgs, _ = a.flush(at(23 * time.Minute))
+	if len(msgs) != 2 || strings.Contains(msgs[0].Text, "new conversation") || !strings.Contains(msgs[0].Text, "> hello?") {
+		t.Fatalf("second digest %+v", msgs)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/notifytest"
 	"github.com/chatd/chatd/internal/pctl"
 )
 
@@ -14,16 +15,16 @@ import (
 // DATA, one mail at a time, over loopback: queue hand-off plus a whole SMTP
 // session (connect, EHLO, MAIL, RCPT, DATA). Figures in docs/notifications.md.
 func BenchmarkEmailLatency(b *testing.B) {
-	srv := newSMTPServer(b, serverOpts{tls: TLSNone})
-	s, _ := NewSMTP(srv.config(TLSNone))
+	srv := notifytest.NewSMTP(b, notifytest.SMTPOptions{TLS: TLSNone})
+	s, _ := NewSMTP(smtpConfig(srv, TLSNone))
 	m, done, _ := runMailer(b, s, MailerConfig{})
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := range b.N {
 		start := time.Now()
 		m.Send(Message{To: []string{"agent@example.com"}, Subject: fmt.Sprint("bench ", i), Text: "Do you ship to Norway?"})
-		r := srv.next(b)
-		lat = append(lat, r.at.Sub(start))
+		r := srv.Next(b)
+		lat = append(lat, r.At.Sub(start))
 		waitDone(b, done)
 	}
 	b.StopTimer()
@@ -35,8 +36,8 @@ func BenchmarkEmailLatency(b *testing.B) {
 // top of BenchmarkEmailLatency. (In production the designed wait, After,
 // default 3 minutes, comes first.)
 func BenchmarkAlertLatency(b *testing.B) {
-	srv := newSMTPServer(b, serverOpts{tls: TLSNone})
-	s, _ := NewSMTP(srv.config(TLSNone))
+	srv := notifytest.NewSMTP(b, notifytest.SMTPOptions{TLS: TLSNone})
+	s, _ := NewSMTP(smtpConfig(srv, TLSNone))
 	m, done, _ := runMailer(b, s, MailerConfig{})
 	a, err := NewAlerts(AlertConfig{To: []string{"agent@example.com"}, After: time.Nanosecond, Window: time.Nanosecond}, m)
 	if err != nil {
@@ -51,8 +52,8 @@ func BenchmarkAlertLatency(b *testing.B) {
 	for i := range b.N {
 		start := time.Now()
 		a.VisitorMessage(fmt.Sprint("v", i), "Ann", "hello?", start)
-		r := srv.next(b)
-		lat = append(lat, r.at.Sub(start))
+		r := srv.Next(b)
+		lat = append(lat, r.At.Sub(start))
 		waitDone(b, done)
 	}
 	b.StopTimer()

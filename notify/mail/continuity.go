@@ -134,16 +134,28 @@ func (c *Continuity) Run(ctx context.Context) { c.sched.run(ctx) }
 // AgentReply schedules r to be mailed after Delay unless Read covers it
 // first. Call it for an agent's reply to a visitor who is offline (no open
 // widget) and has an address; one without a valid address is ignored.
-func (c *Continuity) AgentReply(r Reply) {
+func (c *Continuity) AgentReply(r Reply) { c.AgentReplies(r) }
+
+// AgentReplies is AgentReply for several replies at once (a visitor who
+// left several unread): they join one mail, never split by a mail sent
+// between two of them.
+func (c *Continuity) AgentReplies(rs ...Reply) {
+	c.mu.Lock()
+	for _, r := range rs {
+		c.addLocked(r)
+	}
+	c.mu.Unlock()
+	c.sched.poke()
+}
+
+func (c *Continuity) addLocked(r Reply) {
 	email, err := ValidAddress(r.Email)
 	if err != nil {
 		return
 	}
-	c.mu.Lock()
 	u := c.pending[r.Visitor]
 	if u == nil {
 		if len(c.pending) >= c.cfg.MaxPending {
-			c.mu.Unlock()
 			c.mailer.metrics.Count(Channel, notify.Dropped)
 			return
 		}
@@ -155,8 +167,6 @@ func (c *Continuity) AgentReply(r Reply) {
 	if len(u.replies) > repliesPerMail {
 		u.replies = u.replies[1:]
 	}
-	c.mu.Unlock()
-	c.sched.poke()
 }
 
 // Read reports that visitor's widget showed every message up to offset

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/notifytest"
 	"github.com/chatd/chatd/notify"
 )
 
@@ -109,8 +110,8 @@ func TestNewContinuityChecksConfig(t *testing.T) {
 }
 
 func TestTranscript(t *testing.T) {
-	srv := newSMTPServer(t, serverOpts{tls: TLSNone})
-	s, _ := NewSMTP(srv.config(TLSNone))
+	srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{TLS: TLSNone})
+	s, _ := NewSMTP(smtpConfig(srv, TLSNone))
 	m, done, _ := runMailer(t, s, MailerConfig{})
 	c := newTestContinuity(t, ContinuityConfig{SiteName: "Example Shop", SiteURL: "https://shop.example/", MaxTranscript: 2048,
 		ReplyTo: "support@shop.example"}, m)
@@ -125,18 +126,18 @@ func TestTranscript(t *testing.T) {
 	if d := waitDone(t, done); d.err != nil {
 		t.Fatal(d.err)
 	}
-	r := srv.next(t)
-	if r.rcpt[0] != "ann@example.com" || r.subject != "[Example Shop] Your chat transcript" || !strings.Contains(r.header.Get("Reply-To"), "support@shop.example") {
-		t.Fatalf("mail to %v %q %v", r.rcpt, r.subject, r.header)
+	r := srv.Next(t)
+	if r.Rcpt[0] != "ann@example.com" || r.Subject != "[Example Shop] Your chat transcript" || !strings.Contains(r.Header.Get("Reply-To"), "support@shop.example") {
+		t.Fatalf("mail to %v %q %v", r.Rcpt, r.Subject, r.Header)
 	}
 	for _, want := range []string{"2026-11-22 10:00 UTC - Ann:\n  Do you ship to Norway?", "2026-11-22 10:01 UTC - Alice:\n  We do!\n  In 3 days.",
 		"https://shop.example/\n"} {
-		if !strings.Contains(r.body, want) {
-			t.Fatalf("transcript lacks %q:\n%s", want, r.body)
+		if !strings.Contains(r.Body, want) {
+			t.Fatalf("transcript lacks %q:\n%s", want, r.Body)
 		}
 	}
-	if strings.Contains(r.body, "javascript") {
-		t.Fatalf("a non-http page became a link:\n%s", r.body)
+	if strings.Contains(r.Body, "javascript") {
+		t.Fatalf("a non-http page became a link:\n%s", r.Body)
 	}
 
 	// The same address again at once: refused; another address: fine.
@@ -156,18 +157,18 @@ func TestTranscript(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitDone(t, done)
-	r = srv.next(t)
-	if len(r.body) > 2048+1024 || !strings.Contains(r.body, "earlier messages left out") || !strings.Contains(r.body, strings.Repeat("x", 50)+"V\n") {
-		t.Fatalf("long transcript (%d bytes):\n%s", len(r.body), r.body)
+	r = srv.Next(t)
+	if len(r.Body) > 2048+1024 || !strings.Contains(r.Body, "earlier messages left out") || !strings.Contains(r.Body, strings.Repeat("x", 50)+"V\n") {
+		t.Fatalf("long transcript (%d bytes):\n%s", len(r.Body), r.Body)
 	}
-	srv.none(t)
+	srv.None(t)
 }
 
 // TestContinuityOverRealSMTP: a reply to one visitor is read in time and
 // never mailed; a reply to another is mailed after the delay, once.
 func TestContinuityOverRealSMTP(t *testing.T) {
-	srv := newSMTPServer(t, serverOpts{tls: TLSNone})
-	s, _ := NewSMTP(srv.config(TLSNone))
+	srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{TLS: TLSNone})
+	s, _ := NewSMTP(smtpConfig(srv, TLSNone))
 	m, done, _ := runMailer(t, s, MailerConfig{})
 	c := newTestContinuity(t, ContinuityConfig{Delay: 50 * time.Millisecond, SiteName: "Example Shop"}, m)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -182,9 +183,9 @@ func TestContinuityOverRealSMTP(t *testing.T) {
 	if d := waitDone(t, done); d.err != nil {
 		t.Fatal(d.err)
 	}
-	r := srv.next(t)
-	if len(r.rcpt) != 1 || r.rcpt[0] != "away@example.com" || !strings.Contains(r.body, "Your order shipped.") {
-		t.Fatalf("mail to %v:\n%s", r.rcpt, r.body)
+	r := srv.Next(t)
+	if len(r.Rcpt) != 1 || r.Rcpt[0] != "away@example.com" || !strings.Contains(r.Body, "Your order shipped.") {
+		t.Fatalf("mail to %v:\n%s", r.Rcpt, r.Body)
 	}
 	c.mu.Lock()
 	pending := len(c.pending)
@@ -192,5 +193,5 @@ func TestContinuityOverRealSMTP(t *testing.T) {
 	if pending != 0 {
 		t.Fatalf("%d visitors still pending after the mail", pending)
 	}
-	srv.none(t)
+	srv.None(t)
 }

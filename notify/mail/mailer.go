@@ -46,7 +46,6 @@ func NewMailer(t Transport, cfg MailerConfig) *Mailer {
 	if cfg.Metrics == nil {
 		cfg.Metrics = notify.Nop{}
 	}
-	lg := cfg.Logger.With().Str("channel", Channel).Logger()
 	h := func(ctx context.Context, m Message, attempt int) error { return t.Send(ctx, m) }
 	var done notify.Done[Message]
 	if cfg.OnDone != nil {
@@ -54,7 +53,7 @@ func NewMailer(t Transport, cfg MailerConfig) *Mailer {
 	}
 	return &Mailer{metrics: cfg.Metrics, q: notify.NewQueue(notify.QueueConfig{
 		Channel: Channel, Size: cfg.QueueSize, Workers: cfg.Workers, Backoff: cfg.Backoff,
-		Metrics: cfg.Metrics, Logger: lg,
+		Metrics: cfg.Metrics, Logger: cfg.Logger, // the queue names the channel itself
 	}, h, done)}
 }
 

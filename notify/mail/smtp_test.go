@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/notifytest"
 	"github.com/chatd/chatd/notify"
 )
 
@@ -23,12 +24,12 @@ func TestSMTPSendsInEveryTLSMode(t *testing.T) {
 		{TLSImplicit, true},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
-			o := serverOpts{tls: tc.mode}
+			o := notifytest.SMTPOptions{TLS: tc.mode}
 			if tc.auth {
-				o.user = map[string]string{"chatd": "s3cret pass"}
+				o.User = map[string]string{"chatd": "s3cret pass"}
 			}
-			srv := newSMTPServer(t, o)
-			cfg := srv.config(tc.mode)
+			srv := notifytest.NewSMTP(t, o)
+			cfg := smtpConfig(srv, tc.mode)
 			if tc.auth {
 				cfg.Username, cfg.Password = "chatd", "s3cret pass"
 			}
@@ -41,42 +42,42 @@ func TestSMTPSendsInEveryTLSMode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := srv.next(t)
-			if r.from != "chat@chatd.test" || len(r.rcpt) != 1 || r.rcpt[0] != "ann@example.com" {
-				t.Fatalf("envelope from %q rcpt %v", r.from, r.rcpt)
+			r := srv.Next(t)
+			if r.From != "chat@chatd.test" || len(r.Rcpt) != 1 || r.Rcpt[0] != "ann@example.com" {
+				t.Fatalf("envelope from %q rcpt %v", r.From, r.Rcpt)
 			}
-			if r.subject != "Ünïcode subject ✓" || r.body != text {
-				t.Fatalf("subject %q body %q", r.subject, r.body)
+			if r.Subject != "Ünïcode subject ✓" || r.Body != text {
+				t.Fatalf("subject %q body %q", r.Subject, r.Body)
 			}
-			if r.header.Get("Auto-Submitted") != "auto-generated" || !strings.Contains(r.header.Get("Reply-To"), "help@example.com") ||
-				!strings.HasPrefix(r.header.Get("Content-Type"), "text/plain") {
-				t.Fatalf("headers %v", r.header)
+			if r.Header.Get("Auto-Submitted") != "auto-generated" || !strings.Contains(r.Header.Get("Reply-To"), "help@example.com") ||
+				!strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
+				t.Fatalf("headers %v", r.Header)
 			}
-			srv.none(t)
+			srv.None(t)
 		})
 	}
 }
 
 func TestSMTPRefusesWrongCredentialsAndUntrustedCertificates(t *testing.T) {
-	srv := newSMTPServer(t, serverOpts{tls: TLSStartTLS, user: map[string]string{"chatd": "right"}})
-	cfg := srv.config(TLSStartTLS)
+	srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{TLS: TLSStartTLS, User: map[string]string{"chatd": "right"}})
+	cfg := smtpConfig(srv, TLSStartTLS)
 	cfg.Username, cfg.Password = "chatd", "wrong"
 	s, _ := NewSMTP(cfg)
 	if err := s.Send(context.Background(), Message{To: []string{"a@example.com"}, Subject: "x", Text: "x"}); err == nil {
 		t.Fatal("sent with a wrong password")
 	}
-	cfg = srv.config(TLSStartTLS)
+	cfg = smtpConfig(srv, TLSStartTLS)
 	cfg.RootCAs = nil // the system pool does not trust the test certificate
 	s, _ = NewSMTP(cfg)
 	if err := s.Send(context.Background(), Message{To: []string{"a@example.com"}, Subject: "x", Text: "x"}); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("untrusted certificate: %v", err)
 	}
-	srv.none(t)
+	srv.None(t)
 }
 
 func TestSubjectCannotInjectHeaders(t *testing.T) {
-	srv := newSMTPServer(t, serverOpts{tls: TLSNone})
-	s, _ := NewSMTP(srv.config(TLSNone))
+	srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{TLS: TLSNone})
+	s, _ := NewSMTP(smtpConfig(srv, TLSNone))
 	for _, subject := range []string{
 		"Ann\r\nBcc: victim@example.com",
 		"Ann\nBcc: victim@example.com",
@@ -87,9 +88,9 @@ func TestSubjectCannotInjectHeaders(t *testing.T) {
 		if err := s.Send(context.Background(), Message{To: []string{"agent@example.com"}, Subject: subject, Text: "x"}); err != nil {
 			t.Fatal(err)
 		}
-		r := srv.next(t)
-		if len(r.rcpt) != 1 || r.rcpt[0] != "agent@example.com" || r.header.Get("Bcc") != "" || strings.Contains(r.subject, "\n") {
-			t.Fatalf("subject %q: rcpt %v, headers %v", subject, r.rcpt, r.header)
+		r := srv.Next(t)
+		if len(r.Rcpt) != 1 || r.Rcpt[0] != "agent@example.com" || r.Header.Get("Bcc") != "" || strings.Contains(r.Subject, "\n") {
+			t.Fatalf("subject %q: rcpt %v, headers %v", subject, r.Rcpt, r.Header)
 		}
 	}
 }
@@ -152,8 +153,8 @@ func waitDone(t testing.TB, done chan doneMail) doneMail {
 }
 
 func TestMailerRetriesTemporaryFailures(t *testing.T) {
-	srv := newSMTPServer(t, serverOpts{tls: TLSNone, dataCode: []int{451, 421}})
-	s, _ := NewSMTP(srv.config(TLSNone))
+	srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{TLS: TLSNone, DataCode: []int{451, 421}})
+	s, _ := NewSMTP(smtpConfig(srv, TLSNone))
 	m, done, c := runMailer(t, s, MailerConfig{Workers: 1})
 	if !m.Send(Message{To: []string{"a@example.com"}, Subject: "s", Text: "t"}) {
 		t.Fatal("Send refused")
@@ -161,16 +162,16 @@ func TestMailerRetriesTemporaryFailures(t *testing.T) {
 	if d := waitDone(t, done); d.err != nil || d.attempts != 3 {
 		t.Fatalf("done %+v", d)
 	}
-	srv.next(t)
-	srv.none(t)
+	srv.Next(t)
+	srv.None(t)
 	if c.Get(Channel, notify.Sent) != 1 || c.Get(Channel, notify.Retried) != 2 {
 		t.Fatalf("counts %v", c.Snapshot())
 	}
 }
 
 func TestMailerGivesUpOnPermanentRefusal(t *testing.T) {
-	srv := newSMTPServer(t, serverOpts{tls: TLSNone, rcptCode: map[string]int{"gone@example.com": 550}})
-	s, _ := NewSMTP(srv.config(TLSNone))
+	srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{TLS: TLSNone, RcptCode: map[string]int{"gone@example.com": 550}})
+	s, _ := NewSMTP(smtpConfig(srv, TLSNone))
 	m, done, c := runMailer(t, s, MailerConfig{})
 	m.Send(Message{To: []string{"gone@example.com"}, Subject: "s", Text: "t"})
 	if d := waitDone(t, done); d.err == nil || !notify.IsPermanent(d.err) || d.attempts != 1 {
@@ -179,7 +180,7 @@ func TestMailerGivesUpOnPermanentRefusal(t *testing.T) {
 	if c.Get(Channel, notify.Failed) != 1 || c.Get(Channel, notify.Retried) != 0 {
 		t.Fatalf("counts %v", c.Snapshot())
 	}
-	srv.none(t)
+	srv.None(t)
 }
 
 func TestSMTPDownNeverBlocksTheCaller(t *testing.T) {
@@ -219,9 +220,9 @@ func TestSlowServerIsCutAtTheSessionDeadline(t *testing.T) {
 	// session as a whole takes longer: the attempt must fail. (go-mail alone
 	// renews its deadline before sending a message, which would let this
 	// session run to about twice Timeout.)
-	srv := newSMTPServer(t, serverOpts{tls: TLSNone})
-	srv.slow = 200 * time.Millisecond
-	cfg := srv.config(TLSNone)
+	srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{TLS: TLSNone})
+	srv.SetSlow(200 * time.Millisecond)
+	cfg := smtpConfig(srv, TLSNone)
 	cfg.Timeout = 300 * time.Millisecond
 	s, _ := NewSMTP(cfg)
 	err := s.Send(context.Background(), Message{To: []string{"a@example.com"}, Subject: "s", Text: "t"})
@@ -230,9 +231,9 @@ func TestSlowServerIsCutAtTheSessionDeadline(t *testing.T) {
 	}
 
 	// A server that hangs in DATA: the attempt ends at the deadline too.
-	srv2 := newSMTPServer(t, serverOpts{tls: TLSNone})
-	srv2.hang = make(chan struct{})
-	cfg = srv2.config(TLSNone)
+	srv2 := notifytest.NewSMTP(t, notifytest.SMTPOptions{TLS: TLSNone})
+	srv2.Hang()
+	cfg = smtpConfig(srv2, TLSNone)
 	cfg.Timeout = 200 * time.Millisecond
 	s, _ = NewSMTP(cfg)
 	if err := s.Send(context.Background(), Message{To: []string{"a@example.com"}, Subject: "s", Text: "t"}); err == nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/notifytest"
 	"github.com/chatd/chatd/internal/pctl"
 )
 
@@ -14,14 +15,14 @@ import (
 // RFC 8291 encryption, VAPID JWT signing and the HTTP POST.
 func BenchmarkPushLatency(b *testing.B) {
 	f := setup(b, Config{MinGap: time.Nanosecond})
-	f.subscribe(b, "alice", newBrowser(b, "laptop"))
+	f.subscribe(b, "alice", notifytest.NewBrowser(b, "laptop"))
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := range b.N {
 		start := time.Now()
 		f.s.Notify(Notification{Type: MessageCreated, Visitor: fmt.Sprint("v", i), Name: "Ann", Text: "Do you ship to Norway?"})
-		d := f.svc.next(b)
-		lat = append(lat, d.at.Sub(start))
+		d := f.svc.Next(b)
+		lat = append(lat, d.At.Sub(start))
 		f.ended(b)
 	}
 	b.StopTimer()

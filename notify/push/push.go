@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	webpush "github.com/SherClockHolmes/webpush-go"
@@ -88,6 +89,9 @@ type Config struct {
 	// one subscription (default 30s): a visitor typing ten lines makes one
 	// notification, not ten.
 	MinGap time.Duration
+	// MaxPerAdmin bounds the subscriptions (browsers) of one admin (default
+	// 10): subscribing one more removes the oldest.
+	MaxPerAdmin int
 	// PortalPath is the portal's path for Notification.URL (default "/portal/").
 	PortalPath string
 	// AllowHTTP accepts http:// endpoints (tests on 127.0.0.1); real push
@@ -108,6 +112,7 @@ type Sender struct {
 	q      *notify.Queue[job]
 	client *http.Client
 	lg     zerolog.Logger
+	keys   atomic.Pointer[Keys] // cfg.Keys, or the ones SetKeys gave
 
 	mu   sync.Mutex
 	last map[gapKey]time.Time // last push per (subscription, visitor)
@@ -148,6 +153,9 @@ func New(cfg Config, store Store) (*Sender, error) {
 	if cfg.MinGap <= 0 {
 		cfg.MinGap = 30 * time.Second
 	}
+	if cfg.MaxPerAdmin <= 0 {
+		cfg.MaxPerAdmin = 10
+	}
 	if cfg.PortalPath == "" {
 		cfg.PortalPath = "/portal/"
 	}
@@ -161,41 +169,45 @@ func New(cfg Config, store Store) (*Sender, error) {
 		lg: cfg.Logger.With().Str("channel", Channel).Logger(),
 		client: &http.Client{Transport: cfg.Transport,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	s.keys.Store(&cfg.Keys)
 	var done notify.Done[job]
 	if cfg.OnDone != nil {
 		done = func(j job, attempts int, err error) { cfg.OnDone(j.sub, j.n, attempts, err) }
 	}
 	s.q = notify.NewQueue(notify.QueueConfig{Channel: Channel, Size: cfg.QueueSize, Workers: cfg.Workers,
-		Backoff: cfg.Backoff, Metrics: cfg.Metrics, Logger: s.lg}, s.attempt, done)
+		Backoff: cfg.Backoff, Metrics: cfg.Metrics, Logger: cfg.Logger}, s.attempt, done)
 	return s, nil
 }
 
 // PublicKey is the VAPID public key, the portal's applicationServerKey
 // for pushManager.subscribe.
-func (s *Sender) PublicKey() string { return s.cfg.Keys.Public }
+func (s *Sender) PublicKey() string { return s.keys.Load().Public }
 
 // Run sends until ctx is done; it returns when the workers have stopped.
 func (s *Sender) Run(ctx context.Context) { s.q.Run(ctx) }
 
 // Subscribe parses a PushSubscription JSON (as the portal's
 // subscription.toJSON() gives it; expirationTime and unknown fields are
-// ignored), checks it, and saves it for admin.
+// ignored), checks it, and saves it for admin, whose oldest subscriptions
+// beyond MaxPerAdmin are removed. A refused subscription is an error
+// matching ErrInvalid (its message says why); others are the store's.
 func (s *Sender) Subscribe(ctx context.Context, admin string, raw []byte) (Subscription, error) {
 	var in struct {
 		Endpoint string  `json:"endpoint"`
 		Keys     SubKeys `json:"keys"`
 	}
 	if err := json.Unmarshal(raw, &in); err != nil {
-		return Subscription{}, fmt.Errorf("push subscription: not a PushSubscription JSON: %w", err)
+		return Subscription{}, invalid(fmt.Errorf("push subscription: not a PushSubscription JSON: %w", err))
 	}
 	sub := Subscription{Admin: admin, Endpoint: in.Endpoint, Keys: in.Keys, Created: time.Now().UTC()}
 	if err := s.check(sub); err != nil {
-		return Subscription{}, err
+		return Subscription{}, invalid(err)
 	}
 	sub.ID = SubscriptionID(sub.Endpoint)
 	if err := s.store.SaveSubscription(ctx, sub); err != nil {
 		return Subscription{}, err
 	}
+	s.trim(ctx, admin)
 	return sub, nil
 }
 
@@ -302,6 +314,7 @@ func (s *Sender) attempt(ctx context.Context, j job, _ int) error {
 	// its own copy with no spare room, never the payload shared by all jobs.
 	payload := make([]byte, len(j.raw))
 	copy(payload, j.raw)
+	keys := s.keys.Load()
 	resp, err := webpush.SendNotificationWithContext(ctx, payload,
 		&webpush.Subscription{Endpoint: j.sub.Endpoint, Keys: webpush.Keys{P256dh: j.sub.Keys.P256dh, Auth: j.sub.Keys.Auth}},
 		&webpush.Options{
@@ -310,8 +323,8 @@ func (s *Sender) attempt(ctx context.Context, j job, _ int) error {
 			Topic:           topic(j.n.Visitor),
 			TTL:             int(s.cfg.TTL / time.Second),
 			Urgency:         webpush.UrgencyHigh,
-			VAPIDPublicKey:  s.cfg.Keys.Public,
-			VAPIDPrivateKey: s.cfg.Keys.Private,
+			VAPIDPublicKey:  keys.Public,
+			VAPIDPrivateKey: keys.Private,
 		})
 	if err != nil {
 		return notify.StripURL(err)

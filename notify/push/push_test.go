@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/db"
+	"github.com/chatd/chatd/internal/notifytest"
 	"github.com/chatd/chatd/notify"
 )
 
@@ -28,7 +30,7 @@ type fixture struct {
 	s     *Sender
 	store *DBStore
 	d     *db.DB
-	svc   *pushService
+	svc   *notifytest.PushService
 	done  chan ended
 	c     *notify.Counters
 	dir   string
@@ -52,7 +54,7 @@ func setup(t testing.TB, cfg Config) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: st, d: d, svc: newPushService(t, keys.Public), done: make(chan ended, 1000), c: &notify.Counters{}, dir: dir}
+	f := &fixture{store: st, d: d, svc: notifytest.NewPushService(t, notifytest.PushOptions{VAPID: keys.Public}), done: make(chan ended, 1000), c: &notify.Counters{}, dir: dir}
 	cfg.Keys, cfg.AllowHTTP, cfg.Metrics = keys, true, f.c
 	if cfg.Subject == "" {
 		cfg.Subject = "mailto:ops@chatd.test"
@@ -74,9 +76,9 @@ func setup(t testing.TB, cfg Config) *fixture {
 	return f
 }
 
-func (f *fixture) subscribe(t testing.TB, admin string, b *browser, codes ...int) Subscription {
+func (f *fixture) subscribe(t testing.TB, admin string, b *notifytest.Browser, codes ...int) Subscription {
 	t.Helper()
-	sub, err := f.s.Subscribe(context.Background(), admin, b.subscription(f.svc.add(b, codes...)))
+	sub, err := f.s.Subscribe(context.Background(), admin, b.Subscription(f.svc.Add(b, codes...)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +90,7 @@ func (f *fixture) ended(t testing.TB) ended {
 	select {
 	case e := <-f.done:
 		return e
-	case err := <-f.svc.bad:
+	case err := <-f.svc.Errors():
 		t.Fatal(err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("no push ended within 10s")
@@ -98,43 +100,43 @@ func (f *fixture) ended(t testing.TB) ended {
 
 func TestPushIsDecryptedAtTheEndpoint(t *testing.T) {
 	f := setup(t, Config{Subject: "mailto:ops@chatd.test"})
-	f.subscribe(t, "alice", newBrowser(t, "alice-laptop"))
-	f.subscribe(t, "alice", newBrowser(t, "alice-phone"))
-	f.subscribe(t, "bob", newBrowser(t, "bob-laptop"))
+	f.subscribe(t, "alice", notifytest.NewBrowser(t, "alice-laptop"))
+	f.subscribe(t, "alice", notifytest.NewBrowser(t, "alice-phone"))
+	f.subscribe(t, "bob", notifytest.NewBrowser(t, "bob-laptop"))
 
 	n := Notification{Type: MessageCreated, Visitor: "9f2c1a7e5b3d4c21", Name: "Ann", Text: "Do you ship to <Norway>? & more", Offset: 43,
 		At: time.Date(2026, 11, 22, 10, 0, 1, 0, time.UTC)}
 	f.s.Notify(n, "alice")
 	seen := map[string]bool{}
 	for range 2 {
-		d := f.svc.next(t)
-		seen[d.browser] = true
+		d := f.svc.Next(t)
+		seen[d.Browser] = true
 		var got Notification
-		if err := json.Unmarshal(d.plain, &got); err != nil {
-			t.Fatalf("payload %q: %v", d.plain, err)
+		if err := json.Unmarshal(d.Plain, &got); err != nil {
+			t.Fatalf("payload %q: %v", d.Plain, err)
 		}
 		want := n
 		want.URL = "/portal/#visitor=9f2c1a7e5b3d4c21"
 		if got != want {
 			t.Fatalf("payload %+v, want %+v", got, want)
 		}
-		if d.topic != "9f2c1a7e5b3d4c21" || d.urgency != "high" || d.ttl != "3600" || d.sub != "mailto:ops@chatd.test" {
-			t.Fatalf("headers topic %q urgency %q ttl %q sub %q", d.topic, d.urgency, d.ttl, d.sub)
+		if d.Topic != "9f2c1a7e5b3d4c21" || d.Urgency != "high" || d.TTL != "3600" || d.Sub != "mailto:ops@chatd.test" {
+			t.Fatalf("headers topic %q urgency %q ttl %q sub %q", d.Topic, d.Urgency, d.TTL, d.Sub)
 		}
-		if d.bodyBytes != 4096 {
-			t.Fatalf("body of %d bytes: payloads are padded to one 4096-byte record, hiding their length", d.bodyBytes)
+		if d.BodyBytes != 4096 {
+			t.Fatalf("body of %d bytes: payloads are padded to one 4096-byte record, hiding their length", d.BodyBytes)
 		}
 	}
 	if !seen["alice-laptop"] || !seen["alice-phone"] {
 		t.Fatalf("pushed to %v", seen)
 	}
-	f.svc.none(t)
+	f.svc.None(t)
 
 	// To everyone: bob too. Another conversation, so no gap applies.
 	f.s.Notify(Notification{Type: ConversationCreated, Visitor: "0a1b2c3d4e5f6071", Name: "Bob"})
 	seen = map[string]bool{}
 	for range 3 {
-		seen[f.svc.next(t).browser] = true
+		seen[f.svc.Next(t).Browser] = true
 	}
 	if len(seen) != 3 {
 		t.Fatalf("pushed to %v", seen)
@@ -151,7 +153,7 @@ func TestPushIsDecryptedAtTheEndpoint(t *testing.T) {
 
 func TestPushGapPerConversationAndSubscription(t *testing.T) {
 	f := setup(t, Config{MinGap: time.Hour})
-	f.subscribe(t, "alice", newBrowser(t, "a"))
+	f.subscribe(t, "alice", notifytest.NewBrowser(t, "a"))
 	for i := range 10 {
 		f.s.Notify(Notification{Type: MessageCreated, Visitor: "v1", Name: "Ann", Text: "line", Offset: uint64(i)})
 	}
@@ -159,12 +161,12 @@ func TestPushGapPerConversationAndSubscription(t *testing.T) {
 	got := map[string]bool{}
 	for range 2 {
 		var n Notification
-		json.Unmarshal(f.svc.next(t).plain, &n)
+		json.Unmarshal(f.svc.Next(t).Plain, &n)
 		got[n.Visitor] = true
 	}
 	f.ended(t)
 	f.ended(t)
-	f.svc.none(t)
+	f.svc.None(t)
 	if !got["v1"] || !got["v2"] {
 		t.Fatalf("pushed %v", got)
 	}
@@ -174,11 +176,11 @@ func TestGoneSubscriptionIsRemoved(t *testing.T) {
 	for _, code := range []int{410, 404} {
 		t.Run(strconv.Itoa(code), func(t *testing.T) {
 			f := setup(t, Config{})
-			gone := f.subscribe(t, "alice", newBrowser(t, "old"), code)
-			f.subscribe(t, "alice", newBrowser(t, "new"))
+			gone := f.subscribe(t, "alice", notifytest.NewBrowser(t, "old"), code)
+			f.subscribe(t, "alice", notifytest.NewBrowser(t, "new"))
 			f.s.Notify(Notification{Type: ConversationCreated, Visitor: "v1", Name: "Ann"})
-			if d := f.svc.next(t); d.browser != "new" {
-				t.Fatalf("delivered to %s", d.browser)
+			if d := f.svc.Next(t); d.Browser != "new" {
+				t.Fatalf("delivered to %s", d.Browser)
 			}
 			for range 2 {
 				if e := f.ended(t); e.sub.ID == gone.ID && (e.err == nil || !notify.IsPermanent(e.err) || e.attempts != 1) {
@@ -198,12 +200,12 @@ func TestGoneSubscriptionIsRemoved(t *testing.T) {
 
 func TestPushRetriesAndGivesUp(t *testing.T) {
 	f := setup(t, Config{})
-	f.subscribe(t, "alice", newBrowser(t, "flaky"), 500, 429)     // then 201
-	f.subscribe(t, "bob", newBrowser(t, "broken"), 503, 503, 503) // always failing
-	f.subscribe(t, "carol", newBrowser(t, "refused"), 400)        // permanent, but kept
+	f.subscribe(t, "alice", notifytest.NewBrowser(t, "flaky"), 500, 429)     // then 201
+	f.subscribe(t, "bob", notifytest.NewBrowser(t, "broken"), 503, 503, 503) // always failing
+	f.subscribe(t, "carol", notifytest.NewBrowser(t, "refused"), 400)        // permanent, but kept
 	f.s.Notify(Notification{Type: ConversationCreated, Visitor: "v1", Name: "Ann"})
-	if d := f.svc.next(t); d.browser != "flaky" {
-		t.Fatalf("delivered to %s", d.browser)
+	if d := f.svc.Next(t); d.Browser != "flaky" {
+		t.Fatalf("delivered to %s", d.Browser)
 	}
 	res := map[string]ended{}
 	for range 3 {
@@ -233,8 +235,8 @@ func TestDeadPushServiceNeverBlocksAndHidesTheEndpoint(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
 	l.Close()
-	b := newBrowser(t, "x")
-	sub, err := f.s.Subscribe(context.Background(), "alice", b.subscription("http://"+addr+"/wpush/v2/SeCrEtCaPaBiLiTy"))
+	b := notifytest.NewBrowser(t, "x")
+	sub, err := f.s.Subscribe(context.Background(), "alice", b.Subscription("http://"+addr+"/wpush/v2/SeCrEtCaPaBiLiTy"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,10 +269,10 @@ func TestDeadPushServiceNeverBlocksAndHidesTheEndpoint(t *testing.T) {
 func TestSubscribeChecksTheSubscription(t *testing.T) {
 	f := setup(t, Config{})
 	f.s.cfg.AllowHTTP = false
-	b := newBrowser(t, "b")
+	b := notifytest.NewBrowser(t, "b")
 	good := func(mut func(m map[string]any)) []byte {
 		var m map[string]any
-		json.Unmarshal(b.subscription("https://push.example/abc"), &m)
+		json.Unmarshal(b.Subscription("https://push.example/abc"), &m)
 		mut(m)
 		raw, _ := json.Marshal(m)
 		return raw
@@ -291,8 +293,8 @@ func TestSubscribeChecksTheSubscription(t *testing.T) {
 		{"auth too short", good(func(m map[string]any) { keys(m)["auth"] = "AAAA" }), "auth"},
 		{"auth not base64", good(func(m map[string]any) { keys(m)["auth"] = "!!!!!!!!!!!!!!!!!!!!!!" }), "auth"},
 	} {
-		if _, err := f.s.Subscribe(context.Background(), "alice", tc.raw); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		if _, err := f.s.Subscribe(context.Background(), "alice", tc.raw); err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v, want %q matching ErrInvalid", tc.name, err, tc.want)
 		}
 	}
 	if _, err := f.s.Subscribe(context.Background(), "", good(func(map[string]any) {})); err == nil {
@@ -316,6 +318,26 @@ func TestSubscribeChecksTheSubscription(t *testing.T) {
 	f.s.Unsubscribe(context.Background(), "alice", "https://push.example/abc")
 	if subs, _ := f.store.Subscriptions(""); len(subs) != 0 {
 		t.Fatal("unsubscribe kept it")
+	}
+}
+
+func TestSubscriptionsPerAdminAreBounded(t *testing.T) {
+	f := setup(t, Config{MaxPerAdmin: 3})
+	var subs []Subscription
+	for i := range 5 {
+		subs = append(subs, f.subscribe(t, "alice", notifytest.NewBrowser(t, fmt.Sprintf("b%d", i))))
+	}
+	f.subscribe(t, "bob", notifytest.NewBrowser(t, "bob"))
+	got, _ := f.store.Subscriptions("alice")
+	ids := map[string]bool{}
+	for _, s := range got {
+		ids[s.ID] = true
+	}
+	if len(got) != 3 || !ids[subs[2].ID] || !ids[subs[3].ID] || !ids[subs[4].ID] {
+		t.Fatalf("alice keeps %d subscriptions %v, want her newest 3", len(got), ids)
+	}
+	if b, _ := f.store.Subscriptions("bob"); len(b) != 1 {
+		t.Fatal("another admin's subscription was trimmed")
 	}
 }
 

@@ -2,101 +2,42 @@ package webhook
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/notifytest"
 	"github.com/chatd/chatd/notify"
 )
 
 const secret = "whsec-0123456789abcdef"
 
-// hit is one request the receiver got, after checking its signature the
-// way a receiver in any language would (not with this package's Verify).
+// hit is one request the receiver (internal/notifytest) got, its body decoded.
 type hit struct {
-	event, delivery string
-	ts              int64
-	sigOK           bool
-	body            []byte
-	ev              Event
-	at              time.Time // when the body had been read
+	notifytest.Hit
+	ev Event
 }
 
 // receiver is a real HTTP endpoint on 127.0.0.1 that answers fail[i] (or
-// 200 once the list is used up) to the i-th request.
-type receiver struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	fail []int
-	hits chan hit
-	hang chan struct{} // when set, requests block until it closes
-}
+// 200 once the list is used up) to the i-th request, checking signatures
+// with secret.
+type receiver struct{ *notifytest.WebhookReceiver }
 
 func newReceiver(t testing.TB, fail ...int) *receiver {
-	r := &receiver{fail: fail, hits: make(chan hit, 100)}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		h := hit{event: req.Header.Get(HeaderEvent), delivery: req.Header.Get(HeaderDelivery), body: body, at: time.Now()}
-		// Independent check: t=<unix>,v1=<hex hmac(secret, t + "." + body)>.
-		var sig string
-		for _, kv := range strings.Split(req.Header.Get(HeaderSignature), ",") {
-			if v, ok := strings.CutPrefix(kv, "t="); ok {
-				h.ts, _ = strconv.ParseInt(v, 10, 64)
-			} else if v, ok := strings.CutPrefix(kv, "v1="); ok {
-				sig = v
-			}
-		}
-		m := hmac.New(sha256.New, []byte(secret))
-		m.Write([]byte(strconv.FormatInt(h.ts, 10) + "." + string(body)))
-		got, _ := hex.DecodeString(sig)
-		h.sigOK = hmac.Equal(got, m.Sum(nil)) && req.Header.Get("Content-Type") == "application/json"
-		json.Unmarshal(body, &h.ev)
-		r.mu.Lock()
-		code := 200
-		if len(r.fail) > 0 {
-			code, r.fail = r.fail[0], r.fail[1:]
-		}
-		hang := r.hang
-		r.mu.Unlock()
-		r.hits <- h
-		if hang != nil {
-			select {
-			case <-hang:
-			case <-req.Context().Done():
-			}
-			return
-		}
-		if code == 429 {
-			w.Header().Set("Retry-After", "0")
-		}
-		if code == 302 {
-			w.Header().Set("Location", "/elsewhere")
-		}
-		w.WriteHeader(code)
-	}))
-	t.Cleanup(r.srv.Close)
-	return r
+	return &receiver{notifytest.NewWebhookReceiver(t, secret, fail...)}
 }
 
 func (r *receiver) next(t testing.TB) hit {
 	t.Helper()
-	select {
-	case h := <-r.hits:
-		return h
-	case <-time.After(10 * time.Second):
-		t.Fatal("receiver got nothing within 10s")
-		return hit{}
-	}
+	h := hit{Hit: r.Next(t)}
+	json.Unmarshal(h.Body, &h.ev)
+	return h
 }
 
 func start(t testing.TB, cfg Config) (*Notifier, *notify.Counters) {
@@ -143,22 +84,22 @@ var ann = Visitor{ID: "9f2c1a7e5b3d4c21", Name: "Ann", Email: "ann@example.com",
 
 func TestRetriesUntilDeliveredWithValidSignature(t *testing.T) {
 	r := newReceiver(t, 503, 500, 429)
-	n, c := start(t, Config{Endpoints: []Endpoint{{URL: r.srv.URL + "/hooks/chatd", Secret: secret}}})
+	n, c := start(t, Config{Endpoints: []Endpoint{{URL: r.URL + "/hooks/chatd", Secret: secret}}})
 	msg := Message{Offset: 43, Client: ann.ID, From: "client", CID: "k1x9q2", Text: `<b>"hi" & bye</b>`, At: time.Date(2026, 11, 22, 10, 0, 1, 0, time.UTC)}
 	n.MessageCreated(msg, ann)
 
 	var first hit
 	for i := range 4 {
 		h := r.next(t)
-		if !h.sigOK {
+		if !h.SigOK {
 			t.Fatalf("attempt %d: signature does not verify", i+1)
 		}
-		if h.event != MessageCreated || h.ev.Type != MessageCreated || h.delivery != h.ev.ID || !strings.HasPrefix(h.ev.ID, "evt_") {
-			t.Fatalf("attempt %d: headers %q %q, event %+v", i+1, h.event, h.delivery, h.ev)
+		if h.Event != MessageCreated || h.ev.Type != MessageCreated || h.Delivery != h.ev.ID || !strings.HasPrefix(h.ev.ID, "evt_") {
+			t.Fatalf("attempt %d: headers %q %q, event %+v", i+1, h.Event, h.Delivery, h.ev)
 		}
 		if i == 0 {
 			first = h
-		} else if h.delivery != first.delivery || string(h.body) != string(first.body) {
+		} else if h.Delivery != first.Delivery || string(h.Body) != string(first.Body) {
 			t.Fatalf("attempt %d: a retry must resend the same event and id", i+1)
 		}
 	}
@@ -168,12 +109,12 @@ func TestRetriesUntilDeliveredWithValidSignature(t *testing.T) {
 	if first.ev.Data.Visitor.Name != "Ann" || first.ev.Data.Visitor.Meta["plan"] != "pro" {
 		t.Fatalf("visitor in body = %+v", first.ev.Data.Visitor)
 	}
-	if !strings.Contains(string(first.body), `"text":"<b>\"hi\" & bye</b>"`) {
-		t.Fatalf("text must be sent as written (no HTML escaping): %s", first.body)
+	if !strings.Contains(string(first.Body), `"text":"<b>\"hi\" & bye</b>"`) {
+		t.Fatalf("text must be sent as written (no HTML escaping): %s", first.Body)
 	}
 	log := waitLog(t, n, 1)
 	d := log[0]
-	if d.Status != StatusDelivered || d.Attempts != 4 || d.Code != 200 || d.Error != "" || d.ID != first.delivery || d.Endpoint != r.srv.URL {
+	if d.Status != StatusDelivered || d.Attempts != 4 || d.Code != 200 || d.Error != "" || d.ID != first.Delivery || d.Endpoint != r.URL {
 		t.Fatalf("log entry %+v", d)
 	}
 	if c.Get(Channel, notify.Sent) != 1 || c.Get(Channel, notify.Retried) != 3 || c.Get(Channel, notify.Failed) != 0 {
@@ -185,10 +126,10 @@ func TestPermanentAnswersAreNotRetried(t *testing.T) {
 	for _, code := range []int{400, 401, 404, 410, 302} {
 		t.Run(strconv.Itoa(code), func(t *testing.T) {
 			r := newReceiver(t, code)
-			n, c := start(t, Config{Endpoints: []Endpoint{{URL: r.srv.URL, Secret: secret}}})
+			n, c := start(t, Config{Endpoints: []Endpoint{{URL: r.URL, Secret: secret}}})
 			n.ConversationCreated(ann)
 			if h := r.next(t); h.ev.Type != ConversationCreated || h.ev.Data.Message != nil {
-				t.Fatalf("body %s", h.body)
+				t.Fatalf("body %s", h.Body)
 			}
 			d := waitLog(t, n, 1)[0]
 			if d.Status != StatusFailed || d.Attempts != 1 || d.Code != code || !strings.Contains(d.Error, strconv.Itoa(code)) {
@@ -198,7 +139,7 @@ func TestPermanentAnswersAreNotRetried(t *testing.T) {
 				t.Fatalf("counts %v", c.Snapshot())
 			}
 			select {
-			case h := <-r.hits:
+			case h := <-r.Received():
 				t.Fatalf("a %d was retried (or the redirect followed): %+v", code, h)
 			default:
 			}
@@ -208,7 +149,7 @@ func TestPermanentAnswersAreNotRetried(t *testing.T) {
 
 func TestGivesUpAfterTheLastAttempt(t *testing.T) {
 	r := newReceiver(t, 500, 500, 500, 500, 500)
-	n, c := start(t, Config{Endpoints: []Endpoint{{URL: r.srv.URL, Secret: secret}}})
+	n, c := start(t, Config{Endpoints: []Endpoint{{URL: r.URL, Secret: secret}}})
 	n.ConversationCreated(ann)
 	d := waitLog(t, n, 1)[0]
 	if d.Status != StatusFailed || d.Attempts != 4 || d.Code != 500 {
@@ -231,7 +172,7 @@ func TestDeadEndpointNeverBlocksAndHidesItsPath(t *testing.T) {
 	ok := newReceiver(t)
 	n, c := start(t, Config{QueueSize: 2, Endpoints: []Endpoint{
 		{URL: dead, Secret: secret},
-		{URL: ok.srv.URL, Secret: secret},
+		{URL: ok.URL, Secret: secret},
 	}, Backoff: notify.Backoff{Attempts: 3, Initial: time.Hour, Max: time.Hour}})
 	// The dead endpoint's worker waits an hour after its first failure; its
 	// queue of 2 fills and the rest is dropped. Publishing returns at once.
@@ -261,9 +202,9 @@ func TestDeadEndpointNeverBlocksAndHidesItsPath(t *testing.T) {
 
 func TestSlowEndpointAttemptIsBounded(t *testing.T) {
 	r := newReceiver(t)
-	r.hang = make(chan struct{})
-	defer close(r.hang)
-	n, c := start(t, Config{Timeout: 50 * time.Millisecond, Endpoints: []Endpoint{{URL: r.srv.URL, Secret: secret}},
+	r.Hang()
+	defer r.Release()
+	n, c := start(t, Config{Timeout: 50 * time.Millisecond, Endpoints: []Endpoint{{URL: r.URL, Secret: secret}},
 		Backoff: notify.Backoff{Attempts: 2, Initial: time.Millisecond, Max: time.Millisecond}})
 	n.ConversationCreated(ann)
 	d := waitLog(t, n, 1)[0]
@@ -279,16 +220,16 @@ func TestEventFilterAndSlackFormat(t *testing.T) {
 	all := newReceiver(t)
 	slack := newReceiver(t)
 	n, _ := start(t, Config{Endpoints: []Endpoint{
-		{URL: all.srv.URL, Secret: secret},
-		{URL: slack.srv.URL, Secret: secret, Events: []string{MessageCreated}, Format: FormatSlack},
+		{URL: all.URL, Secret: secret},
+		{URL: slack.URL, Secret: secret, Events: []string{MessageCreated}, Format: FormatSlack},
 	}})
 	hostile := Visitor{ID: "v2", Name: "<!channel> Bob"}
 	n.ConversationCreated(hostile)
 	n.MessageCreated(Message{Offset: 7, Client: "v2", From: "client", CID: "c1", Text: "see <https://evil.example|your bank> & <@U123>"}, hostile)
 	n.MessageCreated(Message{Offset: 8, Client: "v2", From: "admin", Admin: "alice", Display: "Alice", CID: "c2", Text: "hello"}, hostile)
 	for _, want := range []string{ConversationCreated, MessageCreated, MessageCreated} {
-		if h := all.next(t); h.ev.Type != want || !h.sigOK {
-			t.Fatalf("json endpoint got %s (sig %v), want %s", h.ev.Type, h.sigOK, want)
+		if h := all.next(t); h.ev.Type != want || !h.SigOK {
+			t.Fatalf("json endpoint got %s (sig %v), want %s", h.ev.Type, h.SigOK, want)
 		}
 	}
 	for _, want := range []string{
@@ -297,19 +238,19 @@ func TestEventFilterAndSlackFormat(t *testing.T) {
 	} {
 		h := slack.next(t)
 		var body map[string]string
-		if err := json.Unmarshal(h.body, &body); err != nil || body["text"] != want || !h.sigOK || h.event != MessageCreated {
-			t.Fatalf("slack body %s (sig %v), want text %q", h.body, h.sigOK, want)
+		if err := json.Unmarshal(h.Body, &body); err != nil || body["text"] != want || !h.SigOK || h.Event != MessageCreated {
+			t.Fatalf("slack body %s (sig %v), want text %q", h.Body, h.SigOK, want)
 		}
 	}
 }
 
 func TestDeliveryLogIsBoundedNewestFirst(t *testing.T) {
 	r := newReceiver(t)
-	n, _ := start(t, Config{LogSize: 3, Endpoints: []Endpoint{{URL: r.srv.URL, Secret: secret}}})
+	n, _ := start(t, Config{LogSize: 3, Endpoints: []Endpoint{{URL: r.URL, Secret: secret}}})
 	var ids []string
 	for range 5 {
 		n.ConversationCreated(ann)
-		ids = append(ids, r.next(t).delivery)
+		ids = append(ids, r.next(t).Delivery)
 	}
 	log := waitLog(t, n, 3)
 	if len(log) != 3 || log[0].ID != ids[4] || log[1].ID != ids[3] || log[2].ID != ids[2] {
@@ -370,5 +311,43 @@ func TestVerify(t *testing.T) {
 				t.Fatalf("Verify = %v, want %v", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestEndpointsHideThePathAndSecret(t *testing.T) {
+	n, err := New(Config{Endpoints: []Endpoint{
+		{URL: "https://hooks.slack.example/services/T0/B0/SeCrEt", Secret: secret, Events: []string{MessageCreated}, Format: FormatSlack},
+		{URL: "http://127.0.0.1:9/chatd?token=SeCrEt", Secret: secret},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := n.Endpoints()
+	b, _ := json.Marshal(got)
+	if strings.Contains(string(b), "SeCrEt") || strings.Contains(string(b), secret) {
+		t.Fatalf("endpoint list leaks a credential: %s", b)
+	}
+	want := `[{"endpoint":"https://hooks.slack.example","events":["message.created"],"format":"slack","queued":0},` +
+		`{"endpoint":"http://127.0.0.1:9","events":["conversation.created","message.created"],"format":"json","queued":0}]`
+	if string(b) != want {
+		t.Fatalf("endpoints %s\nwant %s", b, want)
+	}
+}
+
+func TestDefaultTransportSpeaksHTTP1(t *testing.T) {
+	// Cloning the default transport makes it offer h2 over TLS (ALPN);
+	// the endpoints' transport must not, or an h2 server's answer would be
+	// read as HTTP/1.1 (every delivery to an https receiver failed so).
+	_ = http.DefaultTransport.(*http.Transport).Clone()
+	n, err := New(Config{Endpoints: []Endpoint{{URL: "https://hooks.example/x", Secret: secret}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := n.eps[0].client.Transport.(*http.Transport)
+	if tr.Protocols == nil || tr.Protocols.HTTP2() || !tr.Protocols.HTTP1() {
+		t.Fatalf("protocols %v", tr.Protocols)
+	}
+	if tr.TLSClientConfig != nil && slices.Contains(tr.TLSClientConfig.NextProtos, "h2") {
+		t.Fatalf("ALPN offers %v", tr.TLSClientConfig.NextProtos)
 	}
 }

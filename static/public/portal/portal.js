@@ -6,6 +6,10 @@ import { renderSoon, renderNow, initView, scrollToEnd } from './view.js';
 import { reconnectDelay, CLOSE_RESTART } from './backoff.js';
 import { createSound } from './sound.js';
 import { createReads } from './reads.js';
+import { notifyMessage, listed } from './notify.js';
+import { refreshPush, disablePush } from './push.js';
+import { initSettings } from './settings.js';
+import { initStatus, statusConnected, agents } from './status.js';
 
 var LIMIT = 1000; // newest messages replayed on connect
 var PAGE = 500; // visitors per "load more"
@@ -69,6 +73,7 @@ $('login-form').addEventListener('submit', function (ev) {
     $('login-password').value = '';
     showApp();
     connect();
+    refreshPush(); // a subscription of this browser now belongs to this agent
   }).catch(function (e) {
     err.textContent = e && e.shown ? e.message : 'Cannot reach the server. Please try again.';
     err.hidden = false;
@@ -77,7 +82,10 @@ $('login-form').addEventListener('submit', function (ev) {
 $('logout').addEventListener('click', function () {
   var t = S.token;
   signOut('');
-  fetch('/api/logout', { method: 'POST', headers: { Authorization: 'Bearer ' + t } }).catch(function () {});
+  // A signed-out browser gets no more pushes for this agent; then the token goes.
+  disablePush(t).catch(function () {}).then(function () {
+    return fetch('/api/logout', { method: 'POST', headers: { Authorization: 'Bearer ' + t } });
+  }).catch(function () {});
 });
 function signOut(note) {
   S.token = '';
@@ -183,6 +191,7 @@ function handle(type, data) {
     restarting = false;
     setConn(true, 'Connected');
     S.outbox.forEach(transmit);
+    listed();
     renderSoon();
     break;
   case 'admin:messages':
@@ -199,6 +208,10 @@ function handle(type, data) {
     break;
   case 'admin:replayed':
     replayed(data || {});
+    statusConnected(S.adminName);
+    break;
+  case 'admin:agents': // who is there to answer (issue 12)
+    agents(data);
     break;
   case 'admin:message':
     addMessage(data, true);
@@ -207,7 +220,11 @@ function handle(type, data) {
   case 'admin:client_status':
     if (!data || typeof data.id !== 'string' || !data.id) break;
     S.visitors.status(data, new Date().toISOString());
+    listed();
     renderSoon();
+    break;
+  case 'admin:client': // a visitor's changed fields: e-mail, identity, name... (issue 12)
+    if (data && S.visitors.update(data)) renderSoon();
     break;
   case 'admin:client_page':
     if (data && typeof data.id === 'string' && S.visitors.page(data)) renderSoon();
@@ -218,6 +235,7 @@ function handle(type, data) {
     S.listMore = !!data.more;
     S.listCursor = typeof data.next === 'string' ? data.next : '';
     S.loadingMore = false;
+    listed();
     renderSoon();
     break;
   case 'admin:history':
@@ -316,7 +334,10 @@ function addMessage(m, live) {
   var i = c.msgs.length;
   while (i > 0 && c.msgs[i - 1].offset > m.offset) i--;
   c.msgs.splice(i, 0, m);
+  var v = S.visitors.get(m.client);
+  var first = !(v && v.last); // the visitor had no message: a new conversation
   S.visitors.message(m.client, m.offset);
+  if (live && m.from === 'client') notifyMessage(m, first);
   if (live && m.from === 'client' && document.hidden) {
     hiddenCount++;
     document.title = '(' + hiddenCount + ') ' + TITLE;
@@ -422,8 +443,30 @@ window.addEventListener('online', function () {
     connect();
   }
 });
+// Leaving the page may keep it, frozen, in the back/forward cache with its
+// socket open: the agent would still count as there (visitors told someone
+// is available, no alert mails, no pushes). The socket closes when the page
+// is hidden for good and reopens if the page comes back from that cache.
+window.addEventListener('pagehide', function () {
+  if (!ws) return;
+  var s = ws;
+  ws = null;
+  s.onclose = s.onmessage = null;
+  s.close(1000);
+  clearTimeout(retryTimer);
+  retryTimer = 0;
+});
+window.addEventListener('pageshow', function (ev) {
+  if (ev.persisted && S.token && !ws) {
+    attempt = 0;
+    offline('Reconnecting…');
+    connect();
+  }
+});
 
 initView({ loadOlder: loadOlder, loadMoreVisitors: loadMoreVisitors });
+initSettings();
+initStatus(send);
 if (S.token) {
   showApp();
   connect();

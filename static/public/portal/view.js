@@ -4,6 +4,7 @@
 import { S, conv, saveSelected, senderName, getItem, setItem, sess } from './state.js';
 import { timeLabel, shortLabel, dayKey, dayLabel, onNewDay } from './time.js';
 import { appendText, link, safeHref } from './links.js';
+import { contactLine } from './contact.js';
 
 function $(id) { return document.getElementById(id); }
 function el(tag, cls, text) {
@@ -251,6 +252,7 @@ function renderConversation() {
     'Offline' + (v.seen ? ' · last seen ' + timeLabel(v.seen) : '');
   $('conv-sub').textContent = status + ' · visitor ' + v.id;
   pageLine(v);
+  contactLine($('conv-contact'), v);
   $('older').hidden = c.complete || (c.msgs.length === 0 && c.loading);
   $('older').disabled = c.loading;
   $('older').textContent = c.loading ? 'Loading…' : 'Load earlier messages';

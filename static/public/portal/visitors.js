@@ -32,15 +32,24 @@ export function createVisitors() {
     if (typeof e.seen === 'string') v.seen = e.seen;
     if (typeof e.created === 'string') v.created = e.created;
     if (e.meta && typeof e.meta === 'object') v.meta = e.meta;
+    if (typeof e.email === 'string') v.email = e.email; // issue 12: absent on older servers
+    if (typeof e.identity === 'string') v.identity = e.identity;
     var p = normPage(e.page);
     if (p) v.page = p;
   }
   function blank(id) {
-    return { id: id, name: '', connected: false, last: 0, seen: '', created: '', meta: null, page: null, rank: 0 };
+    return { id: id, name: '', connected: false, last: 0, seen: '', created: '', meta: null, page: null, email: '', identity: '', rank: 0 };
   }
 
   return {
     get: function (id) { return all.get(id); },
+    // update takes admin:client (a known visitor's changed fields); true if known.
+    update: function (e) {
+      var v = e && typeof e.id === 'string' ? all.get(e.id) : null;
+      if (!v) return false;
+      fill(v, e);
+      return true;
+    },
     has: function (id) { return all.has(id); },
     size: function () { return all.size; },
     // ensure returns visitor id, adding it above everyone if unknown.

@@ -1,4 +1,4 @@
-package push
+package notifytest
 
 import (
 	"crypto/aes"
@@ -9,6 +9,8 @@ import (
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -24,25 +26,26 @@ import (
 	"time"
 )
 
-// browser is one push subscription's private side, as a browser keeps it.
-type browser struct {
-	name string
+// Browser is one push subscription's private side, as a browser keeps it.
+type Browser struct {
+	Name string
 	key  *ecdh.PrivateKey
 	auth []byte
 }
 
-func newBrowser(t testing.TB, name string) *browser {
+// NewBrowser makes the keys of a browser named name (its endpoint path).
+func NewBrowser(t testing.TB, name string) *Browser {
 	k, err := ecdh.P256().GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	auth := make([]byte, 16)
 	rand.Read(auth)
-	return &browser{name: name, key: k, auth: auth}
+	return &Browser{Name: name, key: k, auth: auth}
 }
 
-// subscription is the PushSubscription JSON the browser would hand the portal.
-func (b *browser) subscription(endpoint string) []byte {
+// Subscription is the PushSubscription JSON the browser would hand the portal.
+func (b *Browser) Subscription(endpoint string) []byte {
 	raw, _ := json.Marshal(map[string]any{"endpoint": endpoint, "expirationTime": nil, "keys": map[string]string{
 		"p256dh": base64.RawURLEncoding.EncodeToString(b.key.PublicKey().Bytes()),
 		"auth":   base64.RawURLEncoding.EncodeToString(b.auth),
@@ -50,53 +53,127 @@ func (b *browser) subscription(endpoint string) []byte {
 	return raw
 }
 
-// delivery is one push the endpoint accepted, decrypted and verified.
-type delivery struct {
-	browser   string
-	plain     []byte
-	topic     string
-	urgency   string
-	ttl       string
-	sub       string // the VAPID JWT's sub claim
-	at        time.Time
-	bodyBytes int
+// Push is one push the endpoint accepted, decrypted and verified.
+type Push struct {
+	Browser   string
+	Plain     []byte // the decrypted payload
+	Topic     string
+	Urgency   string
+	TTL       string
+	Sub       string // the VAPID JWT's sub claim
+	At        time.Time
+	BodyBytes int
 }
 
-// pushService is a push endpoint on 127.0.0.1 that does what a real push
+// PushService is a push endpoint on 127.0.0.1 that does what a real push
 // service and the browser do together: checks the VAPID JWT (RFC 8292) and
 // decrypts the aes128gcm payload with the subscription's keys (RFC 8291,
 // RFC 8188). It was written from the RFCs, not from webpush-go.
-type pushService struct {
+type PushService struct {
+	// URL is the service's base URL (https with PushOptions.TLS).
+	URL string
+	// CAFile holds the certificate of a TLS service as PEM, for
+	// SSL_CERT_FILE in a child process; Pool trusts it in this one.
+	CAFile string
+	Pool   *x509.CertPool
+
 	srv      *httptest.Server
-	vapid    []byte // the application server's public key it expects
 	mu       sync.Mutex
-	browsers map[string]*browser
+	vapid    []byte // the application server's public key it expects; nil: learnt from the first push
+	browsers map[string]*Browser
 	codes    map[string][]int // per browser: answers to successive pushes (then 201)
-	got      chan delivery
+	hang     chan struct{}
+	held     chan struct{} // one per push that started waiting on Hang
+	got      chan Push
 	bad      chan error
 }
 
-func newPushService(t testing.TB, vapidPublic string) *pushService {
-	pub, err := base64.RawURLEncoding.DecodeString(vapidPublic)
-	if err != nil {
-		t.Fatal(err)
+// PushOptions configures a PushService.
+type PushOptions struct {
+	// VAPID is the application server's public key (base64url) that every
+	// push must be signed with; empty: whatever key signs the first push,
+	// then always that one.
+	VAPID string
+	// TLS serves https with a self-signed certificate (see CAFile), as a
+	// real push service does.
+	TLS bool
+}
+
+// NewPushService starts a push service; it stops when the test ends.
+func NewPushService(t testing.TB, o PushOptions) *PushService {
+	t.Helper()
+	p := &PushService{browsers: map[string]*Browser{}, codes: map[string][]int{},
+		got: make(chan Push, 1000), held: make(chan struct{}, 1000), bad: make(chan error, 100)}
+	if o.VAPID != "" {
+		pub, err := base64.RawURLEncoding.DecodeString(o.VAPID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.vapid = pub
 	}
-	p := &pushService{vapid: pub, browsers: map[string]*browser{}, codes: map[string][]int{},
-		got: make(chan delivery, 1000), bad: make(chan error, 100)}
-	p.srv = httptest.NewServer(http.HandlerFunc(p.handle))
-	t.Cleanup(p.srv.Close)
+	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(p.handle))
+	if o.TLS {
+		cert, pool, file := SelfSigned(t)
+		p.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		p.srv.StartTLS()
+		p.Pool, p.CAFile = pool, file
+	} else {
+		p.srv.Start()
+	}
+	p.URL = p.srv.URL
+	t.Cleanup(func() {
+		p.Release()
+		p.srv.Close()
+	})
 	return p
 }
 
-func (p *pushService) add(b *browser, codes ...int) string {
+// Add registers b; pushes to it are answered codes in turn, then 201. It
+// returns b's endpoint URL.
+func (p *PushService) Add(b *Browser, codes ...int) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.browsers[b.name] = b
-	p.codes[b.name] = codes
-	return p.srv.URL + "/push/" + b.name
+	p.browsers[b.Name] = b
+	p.codes[b.Name] = codes
+	return p.srv.URL + "/push/" + b.Name
 }
 
-func (p *pushService) handle(w http.ResponseWriter, r *http.Request) {
+// Answer sets the answers to the next pushes to browser name.
+func (p *PushService) Answer(name string, codes ...int) {
+	p.mu.Lock()
+	p.codes[name] = codes
+	p.mu.Unlock()
+}
+
+// Hang makes every push wait, unanswered, until Release (or the end of the test).
+func (p *PushService) Hang() {
+	p.mu.Lock()
+	if p.hang == nil {
+		p.hang = make(chan struct{})
+	}
+	p.mu.Unlock()
+}
+
+// Held receives once for each push that began to wait on Hang.
+func (p *PushService) Held() <-chan struct{} { return p.held }
+
+// Release ends a Hang.
+func (p *PushService) Release() {
+	p.mu.Lock()
+	if p.hang != nil {
+		close(p.hang)
+		p.hang = nil
+	}
+	p.mu.Unlock()
+}
+
+// Errors returns the pushes the service refused as malformed.
+func (p *PushService) Errors() <-chan error { return p.bad }
+
+// Received returns the channel of accepted pushes, to select on.
+func (p *PushService) Received() <-chan Push { return p.got }
+
+func (p *PushService) handle(w http.ResponseWriter, r *http.Request) {
 	at := time.Now()
 	name := strings.TrimPrefix(r.URL.Path, "/push/")
 	p.mu.Lock()
@@ -105,6 +182,7 @@ func (p *pushService) handle(w http.ResponseWriter, r *http.Request) {
 	if c := p.codes[name]; len(c) > 0 {
 		code, p.codes[name] = c[0], c[1:]
 	}
+	hang := p.hang
 	p.mu.Unlock()
 	body, _ := io.ReadAll(r.Body)
 	fail := func(err error) {
@@ -119,7 +197,11 @@ func (p *pushService) handle(w http.ResponseWriter, r *http.Request) {
 		fail(fmt.Errorf("method %s, encoding %q", r.Method, r.Header.Get("Content-Encoding")))
 		return
 	}
-	sub, err := p.checkVAPID(r.Header.Get("Authorization"), "http://"+r.Host)
+	scheme := "http://"
+	if r.TLS != nil {
+		scheme = "https://"
+	}
+	sub, err := p.checkVAPID(r.Header.Get("Authorization"), scheme+r.Host)
 	if err != nil {
 		fail(err)
 		return
@@ -129,13 +211,24 @@ func (p *pushService) handle(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
+	if hang != nil {
+		select {
+		case p.held <- struct{}{}:
+		default:
+		}
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if code == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "0")
 	}
 	w.WriteHeader(code)
 	if code == http.StatusCreated {
-		p.got <- delivery{browser: name, plain: plain, topic: r.Header.Get("Topic"), urgency: r.Header.Get("Urgency"),
-			ttl: r.Header.Get("TTL"), sub: sub, at: at, bodyBytes: len(body)}
+		p.got <- Push{Browser: name, Plain: plain, Topic: r.Header.Get("Topic"), Urgency: r.Header.Get("Urgency"),
+			TTL: r.Header.Get("TTL"), Sub: sub, At: at, BodyBytes: len(body)}
 	}
 }
 
@@ -143,7 +236,7 @@ func (p *pushService) handle(w http.ResponseWriter, r *http.Request) {
 // expected key, the JWT is ES256-signed by it, aud is the endpoint's origin,
 // exp is in the future and at most 24 hours away, sub is a mailto: or https:
 // contact. It returns sub.
-func (p *pushService) checkVAPID(h, origin string) (string, error) {
+func (p *PushService) checkVAPID(h, origin string) (string, error) {
 	rest, ok := strings.CutPrefix(h, "vapid ")
 	if !ok {
 		return "", fmt.Errorf("authorization %q is not vapid", h)
@@ -159,7 +252,13 @@ func (p *pushService) checkVAPID(h, origin string) (string, error) {
 		}
 	}
 	k, err := base64.RawURLEncoding.DecodeString(key)
-	if err != nil || string(k) != string(p.vapid) {
+	p.mu.Lock()
+	if p.vapid == nil && err == nil && len(k) == 65 {
+		p.vapid = k
+	}
+	want := p.vapid
+	p.mu.Unlock()
+	if err != nil || string(k) != string(want) {
 		return "", errors.New("k is not the application server's key")
 	}
 	parts := strings.Split(tok, ".")
@@ -209,7 +308,7 @@ func decodeJSON(seg string, v any) error {
 
 // decrypt opens an aes128gcm body (RFC 8188 §2) with the browser's keys as
 // RFC 8291 §3.4 derives them, and strips the padding of the single record.
-func decrypt(b *browser, body []byte) ([]byte, error) {
+func decrypt(b *Browser, body []byte) ([]byte, error) {
 	if len(body) < 21 {
 		return nil, errors.New("body shorter than the aes128gcm header")
 	}
@@ -259,24 +358,27 @@ func decrypt(b *browser, body []byte) ([]byte, error) {
 	return plain[:i], nil
 }
 
-func (p *pushService) next(t testing.TB) delivery {
+// Next returns the next accepted push, failing the test on a refused one
+// or after Wait.
+func (p *PushService) Next(t testing.TB) Push {
 	t.Helper()
 	select {
 	case d := <-p.got:
 		return d
 	case err := <-p.bad:
 		t.Fatal(err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("no push within 10s")
+	case <-time.After(Wait):
+		t.Fatalf("no push within %v", Wait)
 	}
-	return delivery{}
+	return Push{}
 }
 
-func (p *pushService) none(t testing.TB) {
+// None checks that no push is waiting right now.
+func (p *PushService) None(t testing.TB) {
 	t.Helper()
 	select {
 	case d := <-p.got:
-		t.Fatalf("unexpected push to %s: %s", d.browser, d.plain)
+		t.Fatalf("unexpected push to %s: %s", d.Browser, d.Plain)
 	case err := <-p.bad:
 		t.Fatal(err)
 	default:
