@@ -19,6 +19,8 @@ var (
 		"Messages committed that this node has not delivered yet (last - applied).", nil, nil)
 	descReady = prometheus.NewDesc("chatd_cluster_ready",
 		"1 if this node serves (set up, caught up, quorum).", nil, nil)
+	descNotifier = prometheus.NewDesc("chatd_cluster_notifier",
+		"1 if this node is the one sending notifications (mail, push, webhooks) now.", nil, nil)
 )
 
 // Collector exports this node's view of the cluster, read once per scrape.
@@ -27,7 +29,7 @@ func (s *Store) Collector() prometheus.Collector { return collector{s} }
 type collector struct{ s *Store }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descQuorum, descLeader, descLeaderInfo, descReplicas, descLast, descApplied, descLag, descReady} {
+	for _, d := range []*prometheus.Desc{descQuorum, descLeader, descLeaderInfo, descReplicas, descLast, descApplied, descLag, descReady, descNotifier} {
 		ch <- d
 	}
 }
@@ -52,4 +54,5 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descApplied, prometheus.GaugeValue, float64(st.Applied))
 	ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(lag))
 	ch <- prometheus.MustNewConstMetric(descReady, prometheus.GaugeValue, b(st.Ready))
+	ch <- prometheus.MustNewConstMetric(descNotifier, prometheus.GaugeValue, b(c.s.Notifier()))
 }
