@@ -153,6 +153,12 @@ func waitFrame(t *testing.T, tab context.Context, what, cond string) {
 // visitorSockets reads chatd's gauge of open visitor sockets from /metrics.
 func visitorSockets(t *testing.T, s *server) int {
 	t.Helper()
+	return gauge(t, s, "chatd_visitor_sockets")
+}
+
+// gauge reads one of chatd's unlabelled gauges from /metrics.
+func gauge(t *testing.T, s *server, name string) int {
+	t.Helper()
 	res, err := http.Get(s.url() + "/metrics")
 	if err != nil {
 		t.Fatalf("metrics: %v", err)
@@ -160,12 +166,12 @@ func visitorSockets(t *testing.T, s *server) int {
 	defer res.Body.Close()
 	sc := bufio.NewScanner(res.Body)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "chatd_visitor_sockets "); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
 			n, _ := strconv.ParseFloat(v, 64)
 			return int(n)
 		}
 	}
-	t.Fatal("no chatd_visitor_sockets in /metrics")
+	t.Fatalf("no %s in /metrics", name)
 	return 0
 }
 
