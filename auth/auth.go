@@ -81,6 +81,7 @@ type Auth struct {
 	dummy  []byte
 	lim    *limits
 	device atomic.Pointer[[]byte] // cfg.DeviceKey, or SetDeviceKey's
+	steps  usedSteps              // TOTP steps used (totp.go)
 
 	mu       sync.Mutex
 	sessions map[string]store.Session // by id (store.HashToken of the token)
@@ -148,6 +149,7 @@ type Attempt struct {
 	Name     string
 	Password string
 	Device   string // device token from an earlier success for Name, or ""
+	OTP      string // the current two-factor code, for agents with a TOTP secret (totp.go)
 }
 
 // Grant is a successful login.
@@ -178,6 +180,11 @@ func (a *Auth) Login(at Attempt) (Grant, error) {
 	pwErr := bcrypt.CompareHashAndPassword(hash, []byte(at.Password))
 	if lookupErr != nil || pwErr != nil {
 		return Grant{}, ErrBadCredentials // the reservations stay spent
+	}
+	if adm.TOTP != "" {
+		if err := a.checkOTP(adm.Name, adm.TOTP, at.OTP, now); err != nil {
+			return Grant{}, err // a failed attempt too: the reservations stay spent
+		}
 	}
 	res.cancel(now) // only failures count
 

@@ -251,8 +251,13 @@ func TestClusterSurvivesLeaderKill(t *testing.T) {
 			all[v.id+"/"+cid] = off
 		}
 	}
+	var top uint64
+	for _, off := range all {
+		top = max(top, off)
+	}
 	var lists [][]listEntry
 	for _, nd := range live {
+		waitApplied(t, nd, top) // a node delivers what the quorum committed a moment later
 		list, msgs := history(t, nd, token)
 		lists = append(lists, list)
 		checkLog(t, nd.name, msgs, all)

@@ -60,6 +60,8 @@ func (s *Store) hookViews() {
 		}
 	}
 	s.admins.onChange = func(string, store.Admin, bool, time.Time) { revoked() }
+	s.visitors.onChange = s.indexVisitor
+	s.convs.onChange = s.applyConversation
 }
 
 // Shared returns the cluster-wide value of setting name: the one stored in

@@ -119,6 +119,33 @@ func leader(t testing.TB, nd *node) string {
 	return ""
 }
 
+var appliedRE = regexp.MustCompile(`(?m)^chatd_cluster_applied_offset (\S+)$`)
+
+// waitApplied waits until a node's /metrics says it has applied offset off
+// (read its copy of the log up to there).
+func waitApplied(t testing.TB, nd *node, off uint64) {
+	t.Helper()
+	deadline := time.Now().Add(step)
+	for {
+		res, err := http.Get(nd.URL() + "/metrics")
+		if err == nil {
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if m := appliedRE.FindSubmatch(b); m != nil {
+				var got float64
+				fmt.Sscan(string(m[1]), &got)
+				if uint64(got) >= off {
+					return
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node %s did not apply offset %d within %v", nd.name, off, step)
+		}
+		time.Sleep(50 * time.Millisecond) // polling metrics with a deadline
+	}
+}
+
 // login gets an admin token from a node.
 func login(t testing.TB, nd *node) string {
 	t.Helper()

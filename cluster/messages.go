@@ -46,11 +46,12 @@ type record struct {
 	CID    string    `json:"cid"`
 	Text   string    `json:"text"`
 	At     time.Time `json:"at"`
-	Nonce  string    `json:"n,omitempty"` // the writing AddMessage call, to tell its own retry from a duplicate
+	Note   bool      `json:"note,omitempty"` // an internal note (agents only)
+	Nonce  string    `json:"n,omitempty"`    // the writing AddMessage call, to tell its own retry from a duplicate
 }
 
 func (r record) message(offset uint64) store.Message {
-	return store.Message{Offset: offset, Client: r.Client, From: r.From, Admin: r.Admin, CID: r.CID, Text: r.Text, At: r.At}
+	return store.Message{Offset: offset, Client: r.Client, From: r.From, Admin: r.Admin, CID: r.CID, Text: r.Text, At: r.At, Note: r.Note}
 }
 
 func decodeRecord(e entry) (record, error) {
@@ -148,6 +149,39 @@ func (v *msgView) last(id string) uint64 {
 		return 0
 	}
 	return v.all[ix[len(ix)-1]].Offset
+}
+
+// drop forgets visitor id's messages (the visitor was deleted).
+func (v *msgView) drop(id string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.byVisitor[id]) == 0 {
+		return
+	}
+	kept := v.all[:0]
+	for _, m := range v.all {
+		if m.Client != id {
+			kept = append(kept, m)
+		}
+	}
+	clear(v.all[len(kept):])
+	v.all = kept
+	v.byVisitor = make(map[string][]int, len(v.byVisitor))
+	for i, m := range v.all {
+		v.byVisitor[m.Client] = append(v.byVisitor[m.Client], i)
+	}
+}
+
+// eachNewest calls fn for every message, newest first, until fn returns
+// false. fn must not block (a read lock is held).
+func (v *msgView) eachNewest(fn func(store.Message) bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	for i := len(v.all) - 1; i >= 0; i-- {
+		if !fn(v.all[i]) {
+			return
+		}
+	}
 }
 
 // count returns the number of messages.

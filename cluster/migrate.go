@@ -122,7 +122,7 @@ func (s *Store) Import(ctx context.Context, src Source) (Counts, error) {
 			}
 			n.Gaps++
 		}
-		r := record{Client: m.Client, From: m.From, Admin: m.Admin, CID: m.CID, Text: m.Text, At: m.At}
+		r := record{Client: m.Client, From: m.From, Admin: m.Admin, CID: m.CID, Text: m.Text, At: m.At, Note: m.Note}
 		pm := nats.NewMsg(msgSubject(m.Client, m.CID))
 		pm.Data, _ = json.Marshal(r)
 		if err := send(pm, m.Offset, jetstream.WithExpectLastSequencePerSubject(0)); err != nil {

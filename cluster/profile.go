@@ -179,18 +179,6 @@ func (s *Store) MergeAttributes(ctx context.Context, id string, set map[string]s
 	return p.Attributes, changed, nil
 }
 
-// SetSeen moves visitor id's seen offset forward (never back).
-func (s *Store) SetSeen(ctx context.Context, id string, offset uint64) (uint64, bool, error) {
-	p, changed, err := s.changeProfile(ctx, id, func(p *store.Profile) (bool, error) {
-		if offset <= p.Seen {
-			return false, nil
-		}
-		p.Seen = offset
-		return true, nil
-	})
-	return p.Seen, changed, err
-}
-
 func identityKey(uid string) string {
 	sum := sha256.Sum256([]byte(uid))
 	return hex.EncodeToString(sum[:])

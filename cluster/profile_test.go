@@ -41,15 +41,7 @@ func TestProfilesAndIdentity(t *testing.T) {
 	if err != nil || !fresh.Created || fresh.Visitor.ID == v.ID {
 		t.Errorf("new identity: %+v %v", fresh, err)
 	}
-	// Seen only moves forward; attributes merge; e-mail and names follow the rules.
-	for _, tc := range []struct {
-		off, want uint64
-		changed   bool
-	}{{5, 5, true}, {3, 5, false}, {9, 9, true}} {
-		if seen, changed, err := cs.SetSeen(ctx, v.ID, tc.off); err != nil || seen != tc.want || changed != tc.changed {
-			t.Errorf("SetSeen(%d) = %d %v %v", tc.off, seen, changed, err)
-		}
-	}
+	// Attributes merge; e-mail and names follow the rules (seen offsets: inbox_test.go).
 	if attrs, changed, err := cs.MergeAttributes(ctx, v.ID, map[string]string{"plan": "pro", "x": ""}); err != nil || !changed || attrs["plan"] != "pro" {
 		t.Errorf("MergeAttributes = %v %v %v", attrs, changed, err)
 	}
@@ -60,7 +52,7 @@ func TestProfilesAndIdentity(t *testing.T) {
 		t.Errorf("SetEmail: %v %v", changed, err)
 	}
 	p, err := cs.Profile(v.ID)
-	if err != nil || p.Email != "ann@example.com" || p.Identity != "user-42" || p.Seen != 9 {
+	if err != nil || p.Email != "ann@example.com" || p.Identity != "user-42" {
 		t.Errorf("Profile = %+v %v", p, err)
 	}
 	if changed, err := cs.Rename(ctx, v.ID, "  Ann B  "); err != nil || !changed {

@@ -47,7 +47,7 @@ func (s *Store) AddMessage(ctx context.Context, m store.NewMessage) (store.Messa
 	if err != nil {
 		return store.Message{}, false, err
 	}
-	r := record{Client: m.Client, From: m.From, CID: m.CID, Text: m.Text, At: time.Now().UTC(), Nonce: nonce}
+	r := record{Client: m.Client, From: m.From, CID: m.CID, Text: m.Text, At: time.Now().UTC(), Note: m.Note, Nonce: nonce}
 	if m.From == store.FromAdmin {
 		r.Admin = m.Admin
 	}

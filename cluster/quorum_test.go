@@ -37,6 +37,9 @@ func TestClusterWithoutQuorum(t *testing.T) {
 	// A write is refused with unavailable, with its cid.
 	ws.Send("client:message", map[string]any{"cid": "q1", "text": "anyone?"})
 	f, err := ws.Read(30 * time.Second)
+	for err == nil && f.Type == "client:seen" { // told once after the replay (issue 13)
+		f, err = ws.Read(30 * time.Second)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

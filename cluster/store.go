@@ -29,16 +29,19 @@ var ErrUnavailable = errors.New("cluster unavailable")
 
 // Bucket names.
 const (
-	bucketVisitors = "chatd_visitors"   // visitor id -> store.Visitor (token as SHA-256 only)
-	bucketTokens   = "chatd_tokens"     // SHA-256 of a visitor token -> visitor id
-	bucketAdmins   = "chatd_admins"     // base64url(name) -> store.Admin (bcrypt)
-	bucketSessions = "chatd_sessions"   // SHA-256 of an admin login token -> session
-	bucketPresence = "chatd_presence"   // node heartbeats and per-node online visitors
-	bucketPages    = "chatd_pages"      // visitor id -> current page and trail
-	bucketMeta     = "chatd_meta"       // "epoch" -> the cluster's epoch
-	bucketProfiles = "chatd_profiles"   // visitor id -> store.Profile
-	bucketIdents   = "chatd_identities" // SHA-256 of a site user id -> visitor id
-	bucketPush     = "chatd_push"       // push subscription id -> push.Subscription
+	bucketVisitors = "chatd_visitors"      // visitor id -> store.Visitor (token as SHA-256 only)
+	bucketTokens   = "chatd_tokens"        // SHA-256 of a visitor token -> visitor id
+	bucketAdmins   = "chatd_admins"        // base64url(name) -> store.Admin (bcrypt)
+	bucketSessions = "chatd_sessions"      // SHA-256 of an admin login token -> session
+	bucketPresence = "chatd_presence"      // node heartbeats and per-node online visitors
+	bucketPages    = "chatd_pages"         // visitor id -> current page and trail
+	bucketMeta     = "chatd_meta"          // "epoch" -> the cluster's epoch
+	bucketProfiles = "chatd_profiles"      // visitor id -> store.Profile
+	bucketIdents   = "chatd_identities"    // SHA-256 of a site user id -> visitor id
+	bucketPush     = "chatd_push"          // push subscription id -> push.Subscription
+	bucketConvs    = "chatd_conversations" // visitor id -> store.ConversationDoc
+	bucketCanned   = "chatd_canned"        // base64url(shortcut) -> store.Canned
+	bucketVisits   = "chatd_visits"        // visitor id -> store.VisitInfo
 )
 
 // Store is the hub's Store over JetStream, plus the commit feed and the
@@ -71,6 +74,10 @@ type Store struct {
 	profiles   *kvView[store.Profile]
 	identities *kvView[string]
 	push       *kvView[push.Subscription]
+	convs      *kvView[store.ConversationDoc]
+	canned     *kvView[store.Canned]
+	visits     *kvView[store.VisitInfo]
+	inbox      *store.InboxIndex // conversations, filters, counts (inbox.go)
 	presence   *presence
 	limits     atomic.Pointer[store.Limits]
 	// known is the highest offset known committed (the stream leader's last
@@ -101,7 +108,7 @@ func Open(cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: cfg, log: cfg.Log, msgs: newMsgView()}
+	s := &Store{cfg: cfg, log: cfg.Log, msgs: newMsgView(), inbox: store.NewInboxIndex()}
 	l := store.DefaultLimits()
 	s.limits.Store(&l)
 	if cfg.Name != "" {
@@ -166,6 +173,9 @@ func (s *Store) start() {
 	s.profiles = newKVView(s.nc, kvs[bucketProfiles], jsonDecode[store.Profile], s.log)
 	s.identities = newKVView(s.nc, kvs[bucketIdents], func(b []byte) (string, error) { return string(b), nil }, s.log)
 	s.push = newKVView(s.nc, kvs[bucketPush], jsonDecode[push.Subscription], s.log)
+	s.convs = newKVView(s.nc, kvs[bucketConvs], jsonDecode[store.ConversationDoc], s.log)
+	s.canned = newKVView(s.nc, kvs[bucketCanned], jsonDecode[store.Canned], s.log)
+	s.visits = newKVView(s.nc, kvs[bucketVisits], jsonDecode[store.VisitInfo], s.log)
 	s.presence = newPresence(s, kvs[bucketPresence])
 	s.hookViews()
 	if err := s.ensureEpoch(kvs[bucketMeta]); err != nil {
@@ -173,7 +183,8 @@ func (s *Store) start() {
 		return
 	}
 	tails := []*tail{s.msgTail, s.visitors.tail, s.tokens.tail, s.admins.tail, s.sessions.tail,
-		s.pages.tail, s.meta.tail, s.profiles.tail, s.identities.tail, s.push.tail, s.presence.view.tail}
+		s.pages.tail, s.meta.tail, s.profiles.tail, s.identities.tail, s.push.tail,
+		s.convs.tail, s.canned.tail, s.visits.tail, s.presence.view.tail}
 	for _, t := range tails {
 		s.wg.Add(1)
 		go func() {
@@ -240,6 +251,9 @@ func (s *Store) ensure(ctx context.Context) (map[string]jetstream.KeyValue, erro
 		{Bucket: bucketProfiles, Storage: jetstream.FileStorage},
 		{Bucket: bucketIdents, Storage: jetstream.FileStorage},
 		{Bucket: bucketPush, Storage: jetstream.FileStorage},
+		{Bucket: bucketConvs, Storage: jetstream.FileStorage},
+		{Bucket: bucketCanned, Storage: jetstream.FileStorage},
+		{Bucket: bucketVisits, Storage: jetstream.FileStorage},
 	} {
 		b.Replicas, b.History = s.cfg.Replicas, 1
 		kv, err := s.js.KeyValue(ctx, b.Bucket)
@@ -356,6 +370,7 @@ func (s *Store) applyMessage(e entry) {
 	}
 	m := r.message(e.Seq)
 	s.msgs.add(m)
+	s.inbox.Message(m)
 	s.feedMu.Lock()
 	fn := s.onMessage
 	s.feedMu.Unlock()

@@ -11,6 +11,8 @@ import (
 
 	"github.com/olahol/melody"
 	"golang.org/x/time/rate"
+
+	"github.com/chatd/chatd/store"
 )
 
 // Socket kinds.
@@ -31,6 +33,7 @@ type conn struct {
 	remote    string
 	reject    string // error code to answer with, then close, as soon as it opens
 	rejectMsg string
+	ua        string // visitor socket: its User-Agent header until client:add records it
 
 	raw      atomic.Pointer[net.Conn] // the hijacked connection, to drop a stuck socket
 	s        *melody.Session
@@ -83,7 +86,12 @@ type pending struct {
 
 func newConn(h *Hub, kind int, r *http.Request) *conn {
 	ip := h.cfg.ClientIP(r)
+	var ua string
+	if kind == kindClient {
+		ua = cutUTF8(r.UserAgent(), store.MaxUserAgent)
+	}
 	return &conn{
+		ua:       ua,
 		h:        h,
 		kind:     kind,
 		ip:       ip,

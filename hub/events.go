@@ -35,9 +35,11 @@ func (h *Hub) deliver(r release) {
 		d.only.live(0, d.onlyFrame)
 		return
 	}
-	h.idx.each(d.visitor,
-		func(c *conn) { c.live(r.offset, d.clientFrame) },
-		func(c *conn) { c.live(r.offset, d.adminFrame) })
+	var toClient func(*conn)
+	if d.clientFrame != nil { // a note has none: it never reaches a visitor
+		toClient = func(c *conn) { c.live(r.offset, d.clientFrame) }
+	}
+	h.idx.each(d.visitor, toClient, func(c *conn) { c.live(r.offset, d.adminFrame) })
 	if d.stored != nil {
 		h.cfg.Observer.MessageStored(*d.stored, d.storedName)
 	}
@@ -130,11 +132,18 @@ func (h *Hub) handle(c *conn, b []byte) {
 		}
 	case evClientEmail, evClientAttributes, evClientSeen, evClientTranscript:
 		h.visitorInfo(c, f.Type, f.Info)
+	default:
+		if f.Inbox != nil {
+			h.inboxEvent(c, f.Type, f.Inbox)
+		}
 	}
 }
 
 // socketTakes reports whether typ is an inbound event of a socket of kind.
 func socketTakes(kind int, typ string) bool {
+	if inboxTakes(kind, typ) {
+		return true
+	}
 	if kind == kindAdmin {
 		return typ == evAdminAdd || typ == evAdminMessage || typ == evAdminHistory || typ == evAdminVisitors || typ == evAdminSetStatus
 	}
@@ -178,7 +187,9 @@ func (h *Hub) clientMessage(c *conn, p *sendMessage) {
 		h.reply(c, refuse(codeQuota, "storage budget of this visitor or its address is used up; nothing stored, retry later", p.CID))
 		return
 	}
-	h.store(c, store.NewMessage{Client: id.visitor, From: store.FromClient, CID: p.CID, Text: p.Text}, refund)
+	if m, ok := h.store(c, store.NewMessage{Client: id.visitor, From: store.FromClient, CID: p.CID, Text: p.Text}, refund); ok {
+		h.afterMessage(m)
+	}
 }
 
 // store adds m and, once AddMessage has returned, releases it in offset order:
@@ -187,11 +198,11 @@ func (h *Hub) clientMessage(c *conn, p *sendMessage) {
 // cid answers the sender alone with the stored message and tells nobody else.
 //
 // refund, if not nil, is called when nothing new was stored (an error or a
-// duplicate), to give back the storage budget taken for m.
-func (h *Hub) store(c *conn, m store.NewMessage, refund func()) {
+// duplicate), to give back the storage budget taken for m. It returns the
+// stored message and true when m was stored now (not a duplicate).
+func (h *Hub) store(c *conn, m store.NewMessage, refund func()) (store.Message, bool) {
 	if h.feed != nil {
-		h.storeToFeed(c, m, refund)
-		return
+		return h.storeToFeed(c, m, refund)
 	}
 	ctx, cancel := storeCtx()
 	defer cancel()
@@ -207,7 +218,7 @@ func (h *Hub) store(c *conn, m store.NewMessage, refund func()) {
 		refund()
 	}
 	if !h.accepted(c, m, msg, dup, err) {
-		return
+		return store.Message{}, false
 	}
 	c.held.Add(1)
 	d := delivery{visitor: msg.Client, sender: c}
@@ -222,10 +233,13 @@ func (h *Hub) store(c *conn, m store.NewMessage, refund func()) {
 		d.only, d.onlyFrame = c, encodeFrame(typ, msg)
 	} else {
 		d.clientFrame, d.adminFrame = messageFrames(msg)
-		d.stored, d.storedName = &msg, h.visitorName(c, msg.Client)
+		if !msg.Note { // a note notifies nobody: no channel may carry it to a visitor (observer.go)
+			d.stored, d.storedName = &msg, h.visitorName(c, msg.Client)
+		}
 		h.stored.Add(1)
 	}
 	rel, stored = release{offset: msg.Offset, item: d}, true
+	return msg, !dup
 }
 
 // accepted answers the sender when AddMessage failed or the cid was another
@@ -240,7 +254,7 @@ func (h *Hub) accepted(c *conn, m store.NewMessage, msg store.Message, dup bool,
 		h.reply(c, refuse(codeUnavailable, "message not stored, retry with the same cid", m.CID))
 		return false
 	}
-	if dup && (msg.From != m.From || msg.Admin != m.Admin) {
+	if dup && (msg.From != m.From || msg.Admin != m.Admin || msg.Note != m.Note) {
 		// Not a retry: another sender in this conversation used that cid.
 		h.reply(c, refuse(codeBadRequest, "cid already used by another sender in this conversation; use random cids", m.CID))
 		return false
@@ -270,7 +284,9 @@ func (h *Hub) adminMessage(c *conn, p *sendMessage) {
 		h.reply(c, refuse(codeUnavailable, "store unavailable, retry with the same cid", p.CID))
 		return
 	}
-	h.store(c, store.NewMessage{Client: p.Client, From: store.FromAdmin, Admin: c.who().name, CID: p.CID, Text: p.Text}, nil)
+	if m, ok := h.store(c, store.NewMessage{Client: p.Client, From: store.FromAdmin, Admin: c.who().name, CID: p.CID, Text: p.Text}, nil); ok {
+		h.afterMessage(m)
+	}
 }
 
 // adminHistory answers older messages of one visitor, oldest first.
@@ -294,7 +310,11 @@ func (h *Hub) history(c *conn, typ, id string, p *adminHistory) {
 	if before == 0 {
 		before = math.MaxUint64
 	}
-	msgs, err := h.st.MessagesBefore(id, before, p.Limit+1)
+	read := h.st.MessagesBefore
+	if c.kind == kindClient {
+		read = h.st.PublicMessagesBefore // a visitor never reads a note
+	}
+	msgs, err := read(id, before, p.Limit+1)
 	if err != nil {
 		h.log.Error().Err(err).Str("visitor", c.logVisitor()).Str("admin", c.logAdmin()).Msg("read history")
 		h.reply(c, refuse(codeUnavailable, "store unavailable, retry", ""))
@@ -303,6 +323,9 @@ func (h *Hub) history(c *conn, typ, id string, p *adminHistory) {
 	more := len(msgs) > p.Limit
 	if more {
 		msgs = msgs[len(msgs)-p.Limit:]
+	}
+	if c.kind == kindClient {
+		msgs = store.WithoutNotes(msgs)
 	}
 	if msgs == nil {
 		msgs = []store.Message{}
@@ -324,6 +347,9 @@ func (h *Hub) sendChunks(c *conn, typ string, msgs []store.Message) bool {
 			return false
 		}
 		chunk := msgs[:n]
+		if c.kind == kindClient {
+			chunk = store.WithoutNotes(chunk) // the store read skipped them already: a last guard
+		}
 		if chunk == nil {
 			chunk = []store.Message{}
 		}

@@ -80,10 +80,25 @@ type FeedEvents struct {
 // already carried.
 func (h *Hub) deliverCommitted(m store.Message) {
 	clientFrame, adminFrame := messageFrames(m)
-	h.idx.each(m.Client,
-		func(c *conn) { c.live(m.Offset, clientFrame) },
-		func(c *conn) { c.live(m.Offset, adminFrame) })
-	h.cfg.Observer.MessageStored(m, h.visitorName(nil, m.Client))
+	var toClient func(*conn)
+	if clientFrame != nil { // a note has none: it never reaches a visitor
+		toClient = func(c *conn) { c.live(m.Offset, clientFrame) }
+	}
+	h.idx.each(m.Client, toClient, func(c *conn) { c.live(m.Offset, adminFrame) })
+	if !m.Note { // a note notifies nobody (observer.go)
+		h.cfg.Observer.MessageStored(m, h.visitorName(nil, m.Client))
+	}
+	h.inbox.countsChanged() // a message may have made a conversation on another node
+}
+
+// feedFrame is FeedEvents.Frame: a Broadcast frame of any node for this
+// node's sockets. A frame to the admins may tell of a change another node
+// made to a conversation: the counts are told again (debounced).
+func (h *Hub) feedFrame(to string, f []byte) {
+	h.deliverFrame(to, f)
+	if to == "" {
+		h.inbox.countsChanged()
+	}
 }
 
 // deliverStatus announces a visitor's cluster-wide presence change to this
@@ -92,6 +107,9 @@ func (h *Hub) deliverStatus(id, name string, online, isNew bool) {
 	f := encodeFrame(evAdminStatus, clientStatus{ID: id, Name: name, Status: online, New: isNew})
 	h.idx.each("", nil, func(a *conn) { a.live(0, f) })
 	h.cfg.Observer.VisitorPresence(id, online)
+	if isNew {
+		h.inbox.countsChanged() // "all" grew on another node
+	}
 }
 
 // published is the offset at or below which no message can still reach a
@@ -120,7 +138,7 @@ func (h *Hub) online() map[string]string {
 // storeToFeed is store for a Feed: AddMessage, then nothing to release, as
 // the feed brings the message to every socket here, the sender's included.
 // A duplicate cid answers the sender alone, as on a single node.
-func (h *Hub) storeToFeed(c *conn, m store.NewMessage, refund func()) {
+func (h *Hub) storeToFeed(c *conn, m store.NewMessage, refund func()) (store.Message, bool) {
 	ctx, cancel := storeCtx()
 	defer cancel()
 	msg, dup, err := h.st.AddMessage(ctx, m)
@@ -128,15 +146,18 @@ func (h *Hub) storeToFeed(c *conn, m store.NewMessage, refund func()) {
 		refund()
 	}
 	if !h.accepted(c, m, msg, dup, err) {
-		return
+		return store.Message{}, false
 	}
 	if dup {
 		typ := evClientMessage
 		if c.kind == kindAdmin {
 			typ = evAdminMessage
+		} else {
+			msg = msg.Public()
 		}
 		c.live(0, encodeFrame(typ, msg))
-		return
+		return msg, false
 	}
 	h.stored.Add(1)
+	return msg, true
 }

@@ -120,7 +120,8 @@ type frame struct {
 	AdminHistory  *adminHistory // admin:history and client:history (Client empty)
 	ClientPage    *clientPage
 	AdminVisitors *adminVisitors
-	Info          any // visitor-info events and admin:status (visitor_info.go)
+	Inbox         *inboxFrame // inbox events (inbox_frames.go)
+	Info          any         // visitor-info events and admin:status (visitor_info.go)
 }
 
 type clientAdd struct {
@@ -141,6 +142,7 @@ type clientPage struct {
 type adminVisitors struct {
 	Before string `json:"before"`
 	Limit  int    `json:"limit"`
+	Filter string `json:"filter"` // store.Filter* ("" = all)
 }
 
 type sendMessage struct {
@@ -150,10 +152,11 @@ type sendMessage struct {
 }
 
 type adminAdd struct {
-	Token string `json:"token"`
-	After uint64 `json:"after"`
-	Limit int    `json:"limit"`
-	Epoch string `json:"epoch"`
+	Token  string `json:"token"`
+	After  uint64 `json:"after"`
+	Limit  int    `json:"limit"`
+	Epoch  string `json:"epoch"`
+	Filter string `json:"filter"` // store.Filter* ("" = all)
 }
 
 type adminHistory struct {
@@ -232,6 +235,8 @@ func decodeFrame(b []byte, lim limits) (frame, *frameError) {
 			return f, refuse(codeBadRequest, "limit must not be negative", cid())
 		case len(p.Epoch) > maxEpoch || len(p.Token) > maxToken:
 			return f, refuse(codeBadRequest, "epoch or token too long", cid())
+		case !store.ValidFilter(p.Filter):
+			return f, refuse(codeBadRequest, "filter must be all, open, resolved, snoozed, mine or unassigned", cid())
 		}
 		f.AdminAdd = &p
 	case evAdminHistory, evClientHistory:
@@ -270,6 +275,8 @@ func decodeFrame(b []byte, lim limits) (frame, *frameError) {
 		switch {
 		case p.Limit < 0 || len(p.Before) > maxCursor:
 			return f, refuse(codeBadRequest, "limit must not be negative, before must be a cursor", "")
+		case !store.ValidFilter(p.Filter):
+			return f, refuse(codeBadRequest, "filter must be all, open, resolved, snoozed, mine or unassigned", "")
 		case p.Limit == 0 || p.Limit > listMax:
 			p.Limit = listMax
 		}
@@ -283,6 +290,11 @@ func decodeFrame(b []byte, lim limits) (frame, *frameError) {
 	case "":
 		return f, refuse(codeBadRequest, "field type is required", cid())
 	default:
+		if isInbox(env.Type) {
+			in, fe := decodeInbox(env.Type, data, lim, cid)
+			f.Inbox = in
+			return f, fe
+		}
 		return f, refuse(codeUnknownType, "unknown event type", cid())
 	}
 	return f, nil
@@ -327,7 +339,7 @@ func checkClientAdd(p *clientAdd, lim limits) error {
 			return errors.New("meta " + err.Error())
 		}
 	}
-	return nil
+	return checkVisitMeta(p.Meta) // lang, tz, referrer (visitor_context.go)
 }
 
 // checkPage checks a page url and title: url 1 to maxPageURL bytes, title
@@ -402,6 +414,12 @@ type listEntry struct {
 	Created   string            `json:"created"`
 	Meta      map[string]string `json:"meta,omitempty"`
 	Page      *store.PageView   `json:"page,omitempty"`
+	// The conversation (inbox_frames.go): status "" = none yet.
+	Status      string  `json:"status"`
+	Assignee    string  `json:"assignee"`
+	SnoozeUntil *string `json:"snooze_until"`
+	VisitorSeen uint64  `json:"visitor_seen"`
+	AgentSeen   uint64  `json:"agent_seen"`
 	// The visitor's profile (visitor_info.go).
 	Email      string            `json:"email,omitempty"`
 	Attributes map[string]string `json:"attributes,omitempty"`
@@ -449,8 +467,12 @@ type pageEvent struct {
 // messageFrames encodes a stored message and wraps it as the client:message
 // and admin:message frames that carry it: visitors get m.Public() (an agent's
 // display name, never its login), so only a visitor's own message is
-// encoded once for both.
+// encoded once for both. A note (m.Note) has no client frame: client is
+// nil, and nothing of it is ever encoded for a visitor socket.
 func messageFrames(m store.Message) (client, admin []byte) {
+	if m.Note {
+		return nil, encodeFrame(evAdminMessage, m)
+	}
 	data, err := jsontext.Marshal(m)
 	if err != nil {
 		return encodeFrame(evClientMessage, m.Public()), encodeFrame(evAdminMessage, m)

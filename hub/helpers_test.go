@@ -124,22 +124,51 @@ func startServerWith(t testing.TB, cfg Config, lim *store.Limits) *testServer {
 	return ts
 }
 
-// ws is a test WebSocket client. It passes over the broadcasts of presence
-// (admin:agents, client:availability), which arrive whenever an admin socket
-// comes or goes, unless see names them.
+// ws is a test WebSocket client. It passes over the broadcasts that arrive
+// whenever any agent or visitor acts (quietEvents: presence, the inbox's
+// counts, conversation changes, viewers, typing, seen), unless watch (or
+// seeing, for presence) names them.
 type ws struct {
 	t    testing.TB
 	name string
 	c    *websocket.Conn
 	see  map[string]bool
+	seen strings.Builder // every frame received, quiet ones included
 }
 
-// presenceEvents are the broadcasts a ws skips unless told to see them.
+// presenceEvents are the presence broadcasts a ws skips unless told to see them.
 var presenceEvents = map[string]bool{evAdminAgents: true, evClientAvailability: true}
 
+// quietEvents are the inbox's broadcasts a ws skips unless told to watch them.
+var quietEvents = map[string]bool{
+	evAdminCounts: true, evAdminConversation: true, evAdminViewers: true,
+	evAdminTyping: true, evClientTyping: true, evAdminSeen: true, evClientSeen: true,
+	evAdminCanned: true,
+}
+
+// watch makes w return the quiet events types too; with none, all of them.
+func (w *ws) watch(types ...string) *ws {
+	if w.see == nil {
+		w.see = map[string]bool{}
+	}
+	if len(types) == 0 {
+		for t := range quietEvents {
+			w.see[t] = true
+		}
+	}
+	for _, t := range types {
+		w.see[t] = true
+	}
+	return w
+}
+
 // seeing makes w return the presence broadcasts too.
-func (w *ws) seeing() *ws {
-	w.see = map[string]bool{evAdminAgents: true, evClientAvailability: true}
+func (w *ws) seeing() *ws { return w.watch(evAdminAgents, evClientAvailability) }
+
+// watchAll makes w return every quiet event.
+func (w *ws) watchAll() *ws {
+	w.watch()
+	w.see[evAdminAgents], w.see[evClientAvailability] = true, true
 	return w
 }
 
@@ -197,11 +226,13 @@ func (w *ws) read() (inFrame, error) {
 		if err != nil {
 			return inFrame{}, err
 		}
+		w.seen.Write(b)
+		w.seen.WriteByte('\n')
 		var f inFrame
 		if err := json.Unmarshal(b, &f); err != nil {
 			return inFrame{}, fmt.Errorf("frame %q is not JSON: %w", b, err)
 		}
-		if presenceEvents[f.Type] && !w.see[f.Type] {
+		if (quietEvents[f.Type] || presenceEvents[f.Type]) && !w.see[f.Type] {
 			continue
 		}
 		f.raw = b

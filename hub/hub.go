@@ -54,6 +54,20 @@ type Config struct {
 	// (observer.go); default: nobody.
 	Observer Observer
 
+	// AutoAssign gives conversations that visitors open to online agents in
+	// turn; AssignLimit (0 = none) is the most open conversations an agent
+	// gets that way (inbox.go).
+	AutoAssign  bool
+	AssignLimit int
+	// TypingPreview sends admins the text a visitor is typing (admin:typing
+	// preview); off, it is dropped on arrival (typing.go).
+	TypingPreview bool
+	// RetentionDays > 0 deletes visitors without activity for that many
+	// days, sweeping every RetentionEvery (default 1h; privacy.go).
+	RetentionDays  int
+	RetentionEvery time.Duration
+	// Clock is the time retention counts from; default time.Now.
+	Clock func() time.Time
 	// Availability and visitor information (availability.go, visitor_info.go, identify.go).
 	Hours             Hours                        // business hours; nil = always open
 	ReplyMinutes      int                          // typical reply time told to visitors; 0 = not told
@@ -131,6 +145,12 @@ func (c Config) WithDefaults() Config {
 	if c.CloseWait <= 0 {
 		c.CloseWait = DefaultCloseWait
 	}
+	if c.RetentionEvery <= 0 {
+		c.RetentionEvery = DefaultRetentionEvery
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
 	if c.Observer == nil {
 		c.Observer = nopObserver{}
 	}
@@ -177,19 +197,23 @@ type Hub struct {
 	auth Auth
 	log  zerolog.Logger
 
-	clients     *melody.Melody // visitor sockets
-	admins      *melody.Melody // admin sockets
-	writePool   sync.Pool      // write buffers shared by all sockets
-	idx         *index
-	seq         *sequencer
-	msgLimits   *limiters // per visitor, shared by its tabs
-	newVisitors *limiters // per address
-	pageLimits  *limiters // client:page writes per visitor
-	quota       quotas
-	origins     map[string]bool
-	originLog   *rate.Limiter // refused origins logged at most this often
-	originQuiet atomic.Uint64 // refused origins not logged since the last line
-	presence    *presence     // agents' status and the visitors' availability
+	clients      *melody.Melody // visitor sockets
+	admins       *melody.Melody // admin sockets
+	writePool    sync.Pool      // write buffers shared by all sockets
+	idx          *index
+	seq          *sequencer
+	msgLimits    *limiters // per visitor, shared by its tabs
+	newVisitors  *limiters // per address
+	pageLimits   *limiters // client:page writes per visitor
+	quota        quotas
+	origins      map[string]bool
+	originLog    *rate.Limiter // refused origins logged at most this often
+	originQuiet  atomic.Uint64 // refused origins not logged since the last line
+	inbox        *inboxHub     // conversations: counts, snoozes, auto-assignment (inbox.go)
+	typing       *typingHub    // typing throttles (typing.go)
+	viewing      *viewing      // which conversation each admin socket shows (typing.go)
+	searchLimits *limiters     // admin:search per agent (search.go)
+	presence     *presence     // agents' status and the visitors' availability
 	// Per visitor limits of the visitor-info events (visitor_info.go).
 	infoLimits, seenLimits, transcriptLimits *limiters
 
@@ -224,12 +248,15 @@ func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
 		h.origins[strings.ToLower(strings.TrimRight(o, "/"))] = true
 	}
 	h.seq = newSequencer(st.LastOffset(), h.deliver)
+	h.inbox = newInboxHub(h)
+	h.typing, h.viewing = newTypingHub(cfg.TypingPreview), newViewing()
+	h.searchLimits = newLimiters(searchRate, searchBurst)
 	h.presence = newPresence(h, cfg.AvailabilityEvery)
 	if f, ok := st.(Feed); ok {
 		h.feed = f
 		h.idx.presence = f.SetPresence
 		f.Subscribe(FeedEvents{Message: h.deliverCommitted, Status: h.deliverStatus, Page: h.deliverPage,
-			Agents: h.presence.fromFeed, Frame: h.deliverFrame, Revoked: func() { h.RecheckAdmins() }})
+			Agents: h.presence.fromFeed, Frame: h.feedFrame, Revoked: func() { h.RecheckAdmins() }})
 	}
 	h.infoLimits = newLimiters(infoRate, infoBurst)
 	h.seenLimits = newLimiters(seenRate, seenBurst)
@@ -423,6 +450,7 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 	id := c.who()
 	if id == nil || c.kind != kindClient {
 		if id != nil {
+			h.adminLeft(c)
 			h.presence.adminLeft(id.name)
 			h.log.Debug().Str("admin", id.name).Str("remote", c.remote).Msg("admin disconnected")
 		}
@@ -430,6 +458,7 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 	}
 	h.msgLimits.release(id.visitor)
 	if last {
+		h.typing.stop(visitorTyper(id.visitor))
 		if h.feed == nil { // with a Feed, presence is told cluster-wide (deliverStatus)
 			h.cfg.Observer.VisitorPresence(id.visitor, false)
 		}
@@ -484,6 +513,8 @@ func (h *Hub) count(code string) {
 func (h *Hub) Shutdown(ctx context.Context) error {
 	var err error
 	h.stopOnce.Do(func() {
+		h.inbox.shutdown()
+		h.typing.shutdown()
 		h.presence.stop()
 		for _, c := range h.idx.stop() {
 			c.closeWith(CloseRestart, "server restart")

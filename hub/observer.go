@@ -7,8 +7,10 @@ import "github.com/chatd/chatd/store"
 // socket handlers and under its own locks: every method must return at
 // once, never block, and never call back into the hub.
 type Observer interface {
-	// MessageStored: a new message was stored (never a duplicate cid),
-	// called in offset order once its frames are queued to the sockets.
+	// MessageStored: a new message was stored (never a duplicate cid, never
+	// an internal note: notes stay in the portal, so no notification channel
+	// can mail, push or post one), called in offset order once its frames
+	// are queued to the sockets.
 	// visitorName is the visitor's name when the hub knows it (the sender's
 	// own socket, or the visitor online), else "". Whether the message opens
 	// a conversation is the observer's to decide.
@@ -19,6 +21,9 @@ type Observer interface {
 	// AgentsOnline: the number of agents online (status online and an open
 	// admin socket) changed to n.
 	AgentsOnline(n int)
+	// VisitorDeleted: visitor's data was deleted (DELETE /api/visitors/{id}
+	// or retention): nothing still waiting to be sent about it may go out.
+	VisitorDeleted(visitor string)
 }
 
 // nopObserver is the Observer of a hub configured without one.
@@ -27,6 +32,7 @@ type nopObserver struct{}
 func (nopObserver) MessageStored(store.Message, string) {}
 func (nopObserver) VisitorPresence(string, bool)        {}
 func (nopObserver) AgentsOnline(int)                    {}
+func (nopObserver) VisitorDeleted(string)               {}
 
 // AdminConnected reports whether admin name has an open, identified admin
 // socket now (a portal open, whatever its status): on any node with a Feed.

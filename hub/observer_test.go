@@ -34,7 +34,8 @@ func (r *recorder) MessageStored(m store.Message, name string) {
 func (r *recorder) VisitorPresence(v string, online bool) {
 	r.add(fmt.Sprintf("presence %s %v", v, online))
 }
-func (r *recorder) AgentsOnline(n int) { r.add(fmt.Sprintf("agents %d", n)) }
+func (r *recorder) AgentsOnline(n int)      { r.add(fmt.Sprintf("agents %d", n)) }
+func (r *recorder) VisitorDeleted(v string) { r.add("deleted " + v) }
 
 // waitFor waits until the recorder holds n events and returns them.
 func (r *recorder) waitFor(t *testing.T, n int) []string {

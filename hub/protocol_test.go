@@ -15,6 +15,7 @@ import (
 type step struct {
 	on     string        // socket name
 	dial   string        // open socket on at this path first
+	watch  []string      // with dial: quiet events this socket returns ("*": all of them)
 	send   string        // frame to send ($vars expanded)
 	want   []string      // next frames on on, each a JSON subset ($vars expanded)
 	close  bool          // close on with a close frame
@@ -254,6 +255,11 @@ func runScenario(t *testing.T, sc scenario) {
 		where := fmt.Sprintf("step %d (%s %s)", i, st.on, st.note)
 		if st.dial != "" {
 			s.socks[st.on] = s.ts.dial(st.on, st.dial, nil)
+			if len(st.watch) == 1 && st.watch[0] == "*" {
+				s.socks[st.on].watch()
+			} else if len(st.watch) > 0 {
+				s.socks[st.on].watch(st.watch...)
+			}
 			if sc.presence {
 				s.socks[st.on].seeing()
 			}

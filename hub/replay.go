@@ -114,7 +114,13 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 		return
 	}
 	h.log.Debug().Str("visitor", v.ID).Str("remote", c.remote).Bool("new", isNew).Bool("resync", resync).Msg("visitor connected")
+	if isNew {
+		h.inbox.countsChanged() // "all" grew
+	}
+	ua := c.ua
+	c.ua = "" // an idle socket keeps nothing of its request
 	if first {
+		h.recordVisit(v, ua, isNew, p.Meta)
 		if h.feed == nil { // with a Feed, presence is told cluster-wide (deliverStatus)
 			h.cfg.Observer.VisitorPresence(v.ID, true)
 		}
@@ -136,7 +142,7 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 	// order, see sequencer). So "last" may be taken as the client's cursor
 	// once the marker arrives: nothing at or below it can still arrive live.
 	last := h.published()
-	msgs, err := h.st.MessagesOf(v.ID, from, replayCap+1)
+	msgs, err := h.st.PublicMessagesOf(v.ID, from, replayCap+1) // never a note
 	if err != nil {
 		h.replayFailed(c, err)
 		return
@@ -146,6 +152,9 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 		return
 	}
 	c.endReplay(lastOffset(msgs), encodeFrame(evClientReplayed, replayed{Epoch: epoch, Last: max(last, lastOffset(msgs)), Resync: resync, More: more}))
+	if conv, err := h.st.Conversation(v.ID); err == nil {
+		c.live(0, h.clientSeenFrame(conv))
+	}
 }
 
 // adminAdd identifies an admin socket by its login token, then sends the
@@ -172,14 +181,15 @@ func (h *Hub) adminAdd(c *conn, p *adminAdd) {
 	}
 	h.log.Info().Str("admin", name).Str("remote", c.remote).Bool("resync", resync).Msg("admin connected")
 
-	visitors, next, listMore, err := h.st.VisitorsPage("", listMax)
+	filter := store.Filter{Kind: p.Filter, Me: name}
+	visitors, next, listMore, err := h.st.ConversationsPage(filter, "", listMax)
 	if err != nil {
 		h.replayFailed(c, err)
 		return
 	}
 	online := h.online()
 	list := h.listEntries(visitors, online)
-	if !listMore {
+	if !listMore && (filter.Kind == "" || filter.Kind == store.FilterAll) {
 		listed := make(map[string]bool, len(list))
 		for _, e := range list {
 			listed[e.ID] = true
@@ -211,6 +221,13 @@ func (h *Hub) adminAdd(c *conn, p *adminAdd) {
 		end.ListNext = next
 	}
 	c.endReplay(lastOffset(msgs), encodeFrame(evAdminReplayed, end))
+	c.live(0, h.countsFrame(name))
+	for _, v := range h.viewing.all() {
+		c.live(0, encodeFrame(evAdminViewers, v))
+	}
+	if f, ok := h.cannedFrame(); ok {
+		c.live(0, f)
+	}
 }
 
 // listEntries renders visitor summaries as admin:list rows.
@@ -222,6 +239,7 @@ func (h *Hub) listEntries(vs []store.VisitorSummary, online map[string]string) [
 			ID: v.ID, Name: v.Name, Connected: on, Last: v.Last, Meta: v.Meta, Page: v.Page,
 			Seen: rfc3339(v.LastSeen), Created: rfc3339(v.Created),
 		})
+		list[len(list)-1].withConversation(v.Conversation)
 		h.profileInfo(&list[len(list)-1])
 	}
 	return list
@@ -229,7 +247,7 @@ func (h *Hub) listEntries(vs []store.VisitorSummary, online map[string]string) [
 
 // adminVisitors answers one page of the visitor list after p.Before.
 func (h *Hub) adminVisitors(c *conn, p *adminVisitors) {
-	vs, next, more, err := h.st.VisitorsPage(p.Before, p.Limit)
+	vs, next, more, err := h.st.ConversationsPage(store.Filter{Kind: p.Filter, Me: c.who().name}, p.Before, p.Limit)
 	switch {
 	case errors.Is(err, store.ErrInvalid):
 		h.reply(c, refuse(codeBadRequest, "before is not a cursor this server gave", ""))

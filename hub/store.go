@@ -59,8 +59,9 @@ type Store interface {
 	Profile(id string) (store.Profile, error)
 	SetEmail(ctx context.Context, id, email string) (changed bool, err error)
 	MergeAttributes(ctx context.Context, id string, set map[string]string) (attrs map[string]string, changed bool, err error)
-	SetSeen(ctx context.Context, id string, offset uint64) (seen uint64, changed bool, err error)
 	VisitorByIdentity(uid string) (store.Visitor, error)
 	Identify(ctx context.Context, uid, current, name string, meta map[string]string) (store.Identified, error)
 	Rename(ctx context.Context, id, name string) (changed bool, err error)
+
+	InboxStore // conversations, filters and counts (inbox.go)
 }

@@ -289,12 +289,6 @@ func (h *Hub) chargeProfile(c *conn, id string, n int) (refund func(), ok bool) 
 	return refund, ok
 }
 
-// seenEvent is admin:seen.
-type seenEvent struct {
-	Client      string `json:"client"`
-	VisitorSeen uint64 `json:"visitor_seen"`
-}
-
 // clientSeen records how far the visitor has read; offsets above the
 // store's last one are taken as the last one.
 func (h *Hub) clientSeen(c *conn, p *clientSeen) {
@@ -310,7 +304,8 @@ func (h *Hub) clientSeen(c *conn, p *clientSeen) {
 	}
 	ctx, cancel := storeCtx()
 	defer cancel()
-	seen, changed, err := h.st.SetSeen(ctx, id, off)
+	conv, changed, err := h.st.SetVisitorSeen(ctx, id, off) // on the conversation (store/conversation.go)
+	seen := conv.VisitorSeen
 	if err != nil || !changed {
 		refund()
 	}
@@ -324,7 +319,7 @@ func (h *Hub) clientSeen(c *conn, p *clientSeen) {
 	if h.cfg.Mailer != nil {
 		h.cfg.Mailer.Seen(id, seen)
 	}
-	h.tellAdmins(encodeFrame(evAdminSeen, seenEvent{Client: id, VisitorSeen: seen}))
+	h.seenChanged(conv, false) // admin:seen with both offsets (inbox.go)
 }
 
 // clientTranscript hands the visitor's conversation to the Mailer for its address.
@@ -352,7 +347,7 @@ func (h *Hub) clientTranscript(c *conn) {
 		h.storeFailed(c, "read visitor", err)
 		return
 	}
-	msgs, err := h.st.MessagesOf(id, 0, transcriptMax)
+	msgs, err := h.st.PublicMessagesOf(id, 0, transcriptMax) // never a note
 	if err != nil {
 		h.storeFailed(c, "read transcript", err)
 		return

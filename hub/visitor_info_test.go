@@ -310,7 +310,7 @@ func TestVisitorInfoScenarios(t *testing.T) {
 			{on: "v2", want: []string{ack("a1")}},
 		}},
 		{name: "seen: monotonic, clamped, told to admins and the mailer", cfg: infoConfig(mailer), steps: []step{
-			{on: "adm", dial: "/ws/admin", send: adminAdd, want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages"}`, `{"type":"admin:replayed"}`}},
+			{on: "adm", dial: "/ws/admin", watch: []string{evAdminSeen}, send: adminAdd, want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages"}`, `{"type":"admin:replayed"}`}},
 			{on: "v", dial: "/ws/client", send: add("Ann"), want: []string{`{"type":"client:id"}`, `{"type":"client:messages"}`, `{"type":"client:replayed"}`}},
 			{on: "adm", want: []string{`{"type":"admin:client_status"}`}},
 			{on: "adm", send: `{"type":"admin:message","data":{"client":"$v.id","cid":"r1","text":"hello"}}`, want: []string{`{"type":"admin:message","data":{"cid":"r1"}}`}},

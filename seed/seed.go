@@ -7,6 +7,7 @@ package seed
 
 import (
 	"crypto/rand"
+	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,6 +86,21 @@ func Validate(admins []store.Admin) error {
 				return fmt.Errorf("entry %d (%q): %w", i, a.Name, err)
 			}
 		}
+		if a.TOTP != "" {
+			if err := ValidTOTP(a.TOTP); err != nil {
+				return fmt.Errorf("entry %d (%q): %w", i, a.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// ValidTOTP reports whether s can be a TOTP secret: base32 (RFC 4648,
+// padding optional, as authenticator apps write it) of at least 16 bytes.
+func ValidTOTP(s string) error {
+	b, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.TrimRight(strings.ToUpper(s), "="))
+	if err != nil || len(b) < 16 {
+		return errors.New("totp secret must be base32 of at least 16 bytes")
 	}
 	return nil
 }
@@ -166,6 +182,7 @@ type Change struct {
 	Cost     int     // bcrypt cost of the new hash
 	Role     *string // store.RoleAdmin or store.RoleAgent; a new entry defaults to RoleAgent
 	Display  *string // display name; "" removes it (visitors then see store.DefaultDisplay)
+	TOTP     *string // TOTP secret (base32); "" turns two-factor login off
 }
 
 // ErrPasswordRequired is returned by SetWith for a new entry without a password.
@@ -214,6 +231,9 @@ func SetWith(dir, name string, c Change) (store.Admin, error) {
 	}
 	if c.Display != nil {
 		a.Display = *c.Display
+	}
+	if c.TOTP != nil {
+		a.TOTP = *c.TOTP
 	}
 	saved := *a
 	return saved, Save(dir, admins)

@@ -17,6 +17,7 @@ type loginRequest struct {
 	Name     string `json:"name"`
 	Password string `json:"password"`
 	Device   string `json:"device"` // optional: a device token for clients without cookies
+	OTP      string `json:"otp"`    // the two-factor code, for agents who have one (auth/totp.go)
 }
 
 type loginResponse struct {
@@ -49,7 +50,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	ip := s.cfg.ClientIP(r)
 	// Login attempts are limited per address as the hub counts addresses (IPv6 by prefix).
 	g, err := s.cfg.Auth.Login(auth.Attempt{
-		Addr: s.cfg.AddressKey(ip), Name: req.Name, Password: req.Password, Device: device,
+		Addr: s.cfg.AddressKey(ip), Name: req.Name, Password: req.Password, Device: device, OTP: req.OTP,
 	})
 	name := req.Name // user input: bounded before it reaches the log
 	if len(name) > 64 {
@@ -62,6 +63,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Log.Warn().Str("remote", ip).Str("admin", name).Str("scope", limited.Scope).Msg("login rate limited")
 		w.Header().Set("Retry-After", strconv.Itoa(int(limited.RetryAfter.Seconds())))
 		writeJSONError(w, http.StatusTooManyRequests, "too many login attempts, try again later")
+		return
+	case errors.Is(err, auth.ErrOTPRequired), errors.Is(err, auth.ErrBadOTP):
+		s.cfg.Metrics.loginFailed("bad_otp")
+		s.cfg.Log.Info().Str("remote", ip).Str("admin", name).Bool("code_given", req.OTP != "").Msg("login needs a valid two-factor code")
+		state := "required"
+		if errors.Is(err, auth.ErrBadOTP) {
+			state = "invalid"
+		}
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "a valid two-factor code is required", "otp": state})
 		return
 	case errors.Is(err, auth.ErrBadCredentials):
 		s.cfg.Metrics.loginFailed("bad_credentials")

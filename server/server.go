@@ -46,6 +46,10 @@ type Config struct {
 	// the same function the hub uses; default netaddr.Grouper(64).
 	AddressKey func(ip string) string
 	Log        zerolog.Logger
+	// Inbox serves the inbox's endpoints (inbox.go); nil leaves them out.
+	Inbox Inbox
+	// Agents manages the admins file through the API (agents.go); nil leaves those endpoints out.
+	Agents Agents
 	// Push serves the Web Push API (notifyapi.go); nil: web push is off.
 	Push Push
 	// Webhooks serves the webhook delivery log; nil: no webhooks.
@@ -94,6 +98,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/backup", s.backup)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.inboxRoutes()
+	s.agentRoutes()
 	s.notifyRoutes()
 	s.widgetRoutes()
 	if s.cfg.Metrics != nil {

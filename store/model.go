@@ -43,6 +43,8 @@ type Message struct {
 	CID     string    `json:"cid"`
 	Text    string    `json:"text"`
 	At      time.Time `json:"at"`
+	// Note marks an internal note: agents only, never sent to a visitor (notes.go).
+	Note bool `json:"note,omitempty"`
 }
 
 // Admin is a support agent, reseeded from the admins seed file at every boot
@@ -52,6 +54,7 @@ type Admin struct {
 	Hash    string `json:"hash"`              // bcrypt
 	Role    string `json:"role,omitempty"`    // RoleAdmin or RoleAgent; "" (files older than roles) is RoleAdmin
 	Display string `json:"display,omitempty"` // name shown to visitors; "" shows DefaultDisplay
+	TOTP    string `json:"totp,omitempty"`    // base32 TOTP secret: two-factor login required (auth/totp.go)
 }
 
 // NewMessage is what a sender asks to store.
@@ -61,6 +64,7 @@ type NewMessage struct {
 	Admin  string // admin name when From == FromAdmin
 	CID    string // sender's id, unique per visitor conversation
 	Text   string
+	Note   bool // an internal note (From must be FromAdmin)
 }
 
 // VisitorSummary is one row of the admins' visitor list.
@@ -68,4 +72,6 @@ type VisitorSummary struct {
 	Visitor
 	Last uint64    // offset of the visitor's latest message, 0 if none
 	Page *PageView // current page, filled by VisitorsPage; nil if none
+	// Conversation is the visitor's conversation, filled by VisitorsPage and ConversationsPage.
+	Conversation Conversation
 }

@@ -40,7 +40,7 @@ func (s *Store) SetPage(ctx context.Context, id string, p PageView) (cur PageVie
 		p.At = s.now()
 	}
 	p.At = p.At.UTC()
-	if !s.visitors.Has(id) {
+	if !s.visitors.Has(id) || s.barred(id) {
 		return PageView{}, false, fmt.Errorf("%w: visitor %q", ErrNotFound, id)
 	}
 	s.pageMu.Lock() // read-modify-write: two tabs navigating at once must not lose a page

@@ -43,7 +43,6 @@ type Profile struct {
 	Email      string            `json:"email,omitempty"`
 	Attributes map[string]string `json:"attributes,omitempty"`
 	Identity   string            `json:"identity,omitempty"` // verified site user id
-	Seen       uint64            `json:"seen,omitempty"`     // the visitor has seen its conversation up to this offset
 	Updated    time.Time         `json:"updated"`
 }
 
@@ -106,7 +105,7 @@ func (s *Store) changeProfile(ctx context.Context, id string, fn func(*Profile) 
 }
 
 func (s *Store) changeProfileLocked(ctx context.Context, id string, fn func(*Profile) (bool, error)) (Profile, bool, error) {
-	if id == "" || !s.visitors.Has(id) {
+	if id == "" || !s.visitors.Has(id) || s.barred(id) {
 		return Profile{}, false, fmt.Errorf("%w: visitor %q", ErrNotFound, id)
 	}
 	p, err := s.prof.docs.Get(id)
@@ -135,6 +134,7 @@ func (s *Store) changeProfileLocked(ctx context.Context, id string, fn func(*Pro
 	if err != nil {
 		return old, false, fmt.Errorf("store profile: %w", err)
 	}
+	s.search.setVisitor(id, s.nameOf(id), p.Email, p.Attributes) // searchable by e-mail and attributes
 	return p, true, nil
 }
 
@@ -218,18 +218,12 @@ func (s *Store) MergeAttributes(ctx context.Context, id string, set map[string]s
 	return p.Attributes, changed, nil
 }
 
-// SetSeen records that visitor id has seen its conversation up to offset.
-// It only ever moves forward: an offset at or below the stored one changes
-// nothing and returns the stored one.
+// SetSeen records that visitor id has seen its conversation up to offset:
+// the conversation's visitor_seen (SetVisitorSeen: it only grows and is
+// capped at the conversation's latest message), where the inbox keeps it.
 func (s *Store) SetSeen(ctx context.Context, id string, offset uint64) (seen uint64, changed bool, err error) {
-	p, changed, err := s.changeProfile(ctx, id, func(p *Profile) (bool, error) {
-		if offset <= p.Seen {
-			return false, nil
-		}
-		p.Seen = offset
-		return true, nil
-	})
-	return p.Seen, changed, err
+	c, changed, err := s.SetVisitorSeen(ctx, id, offset)
+	return c.VisitorSeen, changed, err
 }
 
 // VisitorByIdentity finds the visitor bound to site user id uid; ErrNotFound if none.
@@ -377,6 +371,8 @@ func (s *Store) Rename(ctx context.Context, id, name string) (changed bool, err 
 	if err := s.visitors.Update(ctx, v); err != nil {
 		return false, fmt.Errorf("rename visitor: %w", err)
 	}
+	email, attrs := s.contactOf(id)
+	s.search.setVisitor(id, name, email, attrs)
 	return true, nil
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -69,6 +70,11 @@ func TestProfileEmailAttributesSeen(t *testing.T) {
 		}
 	}
 
+	for i := 0; i < 10; i++ { // offsets to have seen (seen is capped at the conversation's latest message)
+		if _, _, err := s.AddMessage(ctx, NewMessage{Client: ann.ID, From: FromClient, CID: fmt.Sprint("m", i), Text: "hi"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		off     uint64
 		want    uint64
@@ -81,14 +87,14 @@ func TestProfileEmailAttributesSeen(t *testing.T) {
 	}
 
 	// Bob's profile is untouched, and everything survives a reopen.
-	if p, _ := s.Profile(bob.ID); p.Email != "" || p.Attributes != nil || p.Seen != 0 {
+	if p, _ := s.Profile(bob.ID); p.Email != "" || p.Attributes != nil {
 		t.Errorf("bob's profile changed: %+v", p)
 	}
 	s.Close()
 	s = open(t, dir)
 	defer s.Close()
 	p, err := s.Profile(ann.ID)
-	if err != nil || p.Email != "ann@example.com" || p.Attributes["plan"] != "pro" || p.Seen != 9 {
+	if c, _ := s.Conversation(ann.ID); err != nil || p.Email != "ann@example.com" || p.Attributes["plan"] != "pro" || c.VisitorSeen != 9 {
 		t.Errorf("after reopen: %+v, %v", p, err)
 	}
 }

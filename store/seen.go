@@ -23,11 +23,11 @@ func seenSchema() db.Schema[seen] {
 // compare-and-set inside one commit: a later time is never overwritten by an
 // earlier one, and concurrent touches lose nothing.
 func (s *Store) TouchVisitor(ctx context.Context, id string, t time.Time) error {
-	if id == "" || !s.visitors.Has(id) {
+	if id == "" || !s.visitors.Has(id) || s.barred(id) {
 		return ErrNotFound
 	}
 	t = t.UTC()
-	_, err := s.seen.Modify(ctx, id, func(p *seen, found bool) error {
+	p, err := s.seen.Modify(ctx, id, func(p *seen, found bool) error {
 		p.ID = id
 		// Every later time is kept (the record is ~100 bytes): the visitor
 		// list's order, which the portal reproduces live from status events,
@@ -37,7 +37,13 @@ func (s *Store) TouchVisitor(ctx context.Context, id string, t time.Time) error 
 		}
 		return nil
 	})
-	return mapErr(err)
+	if err != nil {
+		return mapErr(err)
+	}
+	s.inbox.change(id, false, func(e *inboxEntry) { // the agents' list moves it (inbox.go)
+		e.seen = max(e.seen, p.LastSeen.UnixNano())
+	})
+	return nil
 }
 
 // withSeen fills v.LastSeen from the seen collection when that is later than

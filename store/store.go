@@ -31,7 +31,14 @@ type Store struct {
 	sessions *db.Collection[Session] // sessions.go
 	settings *db.Collection[setting]
 	pages    *db.Collection[page]
-	prof     *profiles // profiles and device tokens (profile.go)
+	conv     *conversations            // conversation states (conversation.go)
+	visits   *db.Collection[VisitInfo] // visits.go
+	visitMu  sync.Mutex                // RecordVisit's read-modify-write
+	canned   *canned                   // canned.go
+	search   *searchIndex              // search.go
+	priv     privacy                   // visitors being deleted, pending compaction (privacy.go)
+	inbox    *inbox                    // in-memory list order, states and counts (inbox.go)
+	prof     *profiles                 // profiles and device tokens (profile.go)
 	now      func() time.Time
 
 	lim    atomic.Pointer[Limits]
@@ -120,11 +127,44 @@ func attach(d *db.DB) (*Store, error) {
 	if err := s.loadEpoch(); err != nil {
 		return nil, err
 	}
+	s.visits, err = db.NewCollection(d, db.Schema[VisitInfo]{
+		Name: "visits",
+		ID:   func(v *VisitInfo) string { return v.ID },
+	})
+	if err != nil {
+		return nil, err
+	}
+	cannedDocs, err := db.NewCollection(d, db.Schema[Canned]{
+		Name: "canned",
+		ID:   func(c *Canned) string { return c.Shortcut },
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.canned = &canned{docs: cannedDocs}
+	s.search = newSearchIndex()
+	s.priv.deleting = map[string]bool{}
+	if err := s.openInbox(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.search.stop = cancel
+	go s.buildSearch(ctx)
 	return s, nil
 }
 
 // Close flushes and closes the store.
-func (s *Store) Close() error { return s.d.Close() }
+func (s *Store) Close() error {
+	s.search.stop() // the background build of the search index
+	<-s.search.done
+	s.priv.mu.Lock()
+	s.priv.closed = true
+	if s.priv.compact != nil {
+		s.priv.compact.Stop()
+	}
+	s.priv.mu.Unlock()
+	return s.d.Close()
+}
 
 // DB is the underlying document store (for stats and compaction).
 func (s *Store) DB() *db.DB { return s.d }
@@ -182,6 +222,8 @@ func (s *Store) CreateVisitor(ctx context.Context, name string, meta map[string]
 		if err != nil {
 			return Visitor{}, "", fmt.Errorf("create visitor: %w", err)
 		}
+		s.inbox.change(v.ID, true, func(e *inboxEntry) { e.seen = v.LastSeen.UnixNano() })
+		s.search.setVisitor(v.ID, v.Name, "", nil)
 		return v, token, nil
 	}
 	return Visitor{}, "", fmt.Errorf("create visitor: ids keep colliding")
@@ -193,6 +235,9 @@ func (s *Store) VisitorByToken(token string) (Visitor, error) {
 		return Visitor{}, ErrNotFound
 	}
 	v, err := s.visitors.FindOne("token", HashToken(token))
+	if err == nil && s.barred(v.ID) {
+		return Visitor{}, fmt.Errorf("%w: visitor being deleted", ErrNotFound)
+	}
 	if errors.Is(err, db.ErrNotFound) {
 		return s.visitorByDeviceToken(HashToken(token)) // a further device's token (profile.go)
 	}
@@ -247,10 +292,10 @@ func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, er
 	if err := m.Validate(s.Limits()); err != nil {
 		return Message{}, false, err
 	}
-	if m.Client == "" || !s.visitors.Has(m.Client) {
+	if m.Client == "" || !s.visitors.Has(m.Client) || s.barred(m.Client) {
 		return Message{}, false, fmt.Errorf("%w: visitor %q", ErrNotFound, m.Client)
 	}
-	msg := Message{Client: m.Client, From: m.From, CID: m.CID, Text: m.Text, At: s.now()}
+	msg := Message{Client: m.Client, From: m.From, CID: m.CID, Text: m.Text, At: s.now(), Note: m.Note}
 	if m.From == FromAdmin {
 		msg.Admin, msg.Display = m.Admin, s.displayOf(m.Admin)
 	}
@@ -265,6 +310,15 @@ func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, er
 	if err != nil {
 		return Message{}, false, fmt.Errorf("store message: %w", err)
 	}
+	s.search.add(stored.Offset, stored.Text)
+	s.inbox.change(m.Client, false, func(e *inboxEntry) {
+		if stored.Offset > e.last {
+			if e.last == 0 {
+				e.opened = stored.Offset
+			}
+			e.last = stored.Offset
+		}
+	})
 	return stored, false, nil
 }
 

@@ -33,21 +33,7 @@ func sortByActivity(vs []VisitorSummary) {
 // whose activity changed between two calls moves in the order, so it may be
 // skipped or listed twice by a walk: live events tell about such changes.
 func (s *Store) VisitorsPage(cursor string, limit int) (page []VisitorSummary, next string, more bool, err error) {
-	all, err := s.Visitors()
-	if err != nil {
-		return nil, "", false, err
-	}
-	all, next, more, err = PageOf(all, cursor, limit)
-	if err != nil {
-		return nil, "", false, err
-	}
-	for i := range all {
-		if cur, _, err := s.Page(all[i].ID); err == nil {
-			p := cur
-			all[i].Page = &p
-		}
-	}
-	return all, next, more, nil
+	return s.ConversationsPage(Filter{}, cursor, limit) // walks the inbox index (inbox.go)
 }
 
 // SortByActivity orders vs as Visitors returns them: most recent activity first.

@@ -252,6 +252,7 @@ type visitor struct {
 	acks    chan struct{} // flood: one token per ack or failure
 	closing atomic.Bool
 	done    chan struct{}
+	wmu     sync.Mutex // one writer at a time: messages and typing (typing.go)
 }
 
 // dialVisitor opens /ws/client, identifies with token (empty: new visitor) and
@@ -349,8 +350,11 @@ func (v *visitor) send(p *phase) error {
 	b = append(b, v.b.text...)
 	b = append(b, `"}}`...)
 	v.buf = b
+	v.wmu.Lock()
 	v.c.SetWriteDeadline(time.Now().Add(v.b.cfg.timeout))
-	if err := v.c.WriteMessage(websocket.TextMessage, b); err != nil {
+	err := v.c.WriteMessage(websocket.TextMessage, b)
+	v.wmu.Unlock()
+	if err != nil {
 		p.errs.add("write")
 		return fmt.Errorf("send message: %w", err)
 	}

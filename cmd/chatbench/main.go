@@ -102,6 +102,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fs.IntVar(&o.senders, "senders", 8, "sending goroutines")
 		fs.DurationVar(&o.settle, "settle", 2*time.Second, "pause after connecting before reading the server's RSS (with --pid)")
 		fs.DurationVar(&o.progress, "progress", 0, "print per-interval delivery figures to stderr at this interval (0 = off)")
+		fs.Float64Var(&o.typing, "typing", 0, "fraction of the visitors that send client:typing meanwhile (0 to 1)")
+		fs.Float64Var(&o.typeRate, "typing-rate", 2, "client:typing events per second per typing visitor")
 		runMode = func(ctx context.Context, b *bench) (tabular, error) {
 			o.pid = *pid
 			o.out = stderr

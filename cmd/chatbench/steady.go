@@ -19,6 +19,8 @@ type steadyOpts struct {
 	pid      int
 	progress time.Duration
 	out      io.Writer
+	typing   float64 // fraction of the visitors typing (typing.go)
+	typeRate float64 // typing events per second per typing visitor
 }
 
 // Memory is the server's resident memory around connecting the visitors.
@@ -53,6 +55,8 @@ type SteadyReport struct {
 	Memory      *Memory           `json:"memory,omitempty"`
 	Errors      map[string]uint64 `json:"errors"`
 	Host        Host              `json:"host"`
+	Typing      float64           `json:"typing_fraction,omitempty"`
+	TypingSent  uint64            `json:"typing_sent,omitempty"`
 }
 
 func runSteady(ctx context.Context, b *bench, o steadyOpts) (*SteadyReport, error) {
@@ -61,7 +65,7 @@ func runSteady(ctx context.Context, b *bench, o steadyOpts) (*SteadyReport, erro
 	}
 	pid := serverPID(o.pid)
 	setup := b.cur.Load()
-	rep := &SteadyReport{Mode: "steady", Visitors: o.visitors, Admins: o.admins, Rate: o.rate}
+	rep := &SteadyReport{Mode: "steady", Visitors: o.visitors, Admins: o.admins, Rate: o.rate, Typing: o.typing}
 	if pid != "" {
 		rss, err := rssKiB(pid)
 		if err != nil {
@@ -86,7 +90,10 @@ func runSteady(ctx context.Context, b *bench, o steadyOpts) (*SteadyReport, erro
 	var lag time.Duration
 	m := b.measure(ctx, pid, as, func(p *phase) {
 		stopProgress := b.progress(ctx, p, o.progress, o.out)
+		typed := make(chan uint64, 1)
+		go func() { typed <- typeLoad(ctx, vs, o.typing, o.typeRate, o.duration) }()
 		lag = b.pace(ctx, p, vs, o.rate, o.duration, o.senders)
+		rep.TypingSent = <-typed
 		stopProgress()
 	})
 
@@ -177,6 +184,7 @@ func (r *SteadyReport) rows() [][2]string {
 		{"ack", latRow(r.Ack)},
 		{"connect", latRow(r.Connect)},
 		{"pacing lag max", fmt.Sprintf("%.1f ms", r.PacingLag)},
+		{"typing events sent", fmt.Sprintf("%d (%.0f%% of the visitors typing)", r.TypingSent, 100*r.Typing)},
 		{"cpu server / tool", fmt.Sprintf("%.2f / %.2f cores", r.ServerCPU, r.ToolCPU)},
 		{"tool rss", fmt.Sprintf("%d KiB", r.ToolRSSKiB)},
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/chatd/chatd/cluster"
 	"github.com/chatd/chatd/hub"
 	"github.com/chatd/chatd/notify/push"
+	"github.com/chatd/chatd/seed"
 	"github.com/chatd/chatd/store"
 )
 
@@ -41,6 +42,10 @@ func (g notifierGate) VisitorPresence(visitor string, online bool) {
 }
 
 func (g notifierGate) AgentsOnline(n int) { g.inner.AgentsOnline(n) }
+
+// VisitorDeleted drops what waits for a deleted visitor: on any node, as it
+// costs nothing where nothing waits.
+func (g notifierGate) VisitorDeleted(visitor string) { g.inner.VisitorDeleted(visitor) }
 
 // adoptShared makes the keys that must be one for the whole cluster the
 // same on every node, once this node has joined: the device-token key of
@@ -102,4 +107,20 @@ func adoptOnce(ctx context.Context, cs *cluster.Store, au *auth.Auth, sender *pu
 		return fmt.Errorf("the cluster's VAPID keys: %w", err)
 	}
 	return sender.SetKeys(keys)
+}
+
+// clusterAgentsReload applies this node's admins file to the cluster (the
+// agents API writes the file of the node it reached): the chatd_admins
+// bucket is reseeded from it, so the change holds on every node and a
+// removed or changed agent's sockets close everywhere.
+func clusterAgentsReload(ctx context.Context, cs *cluster.Store, data string) func() error {
+	return func() error {
+		admins, err := seed.Load(data)
+		if err != nil {
+			return err
+		}
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		return cs.ReseedAdmins(rctx, admins)
+	}
 }

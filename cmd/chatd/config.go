@@ -57,6 +57,7 @@ type config struct {
 	Pprof           string
 	BcryptCost      int
 	Cluster         clusterFlags // empty: single node
+	inboxOpts                    // auto-assignment, retention (config_inbox.go)
 	AdminsPoll      time.Duration
 	visitorOpts     // availability, e-mail capture, identity (config_visitors.go)
 	notifyOpts      // notification channels (config_notify.go)
@@ -133,6 +134,7 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.DurationVar(&c.AdminsPoll, "admins-poll", 2*time.Second, "how often the admins file is checked for changes (0 = only on SIGHUP and 'chatd admin')")
 	bcryptFlag(fs, &c.BcryptCost)
 	clusterFlagsInto(fs, &c.Cluster)
+	inboxFlags(fs, &c.inboxOpts)
 	notifyFlags(fs, &c.notifyOpts)
 	visitorFlags(fs, &c.visitorOpts)
 	return fs
@@ -308,6 +310,7 @@ func (c *config) validate() error {
 	if err := c.Cluster.validate(c.Data); err != nil {
 		errs = append(errs, err)
 	}
+	c.validateInbox(bad)
 	c.validateNotify(bad)
 	c.validateVisitors(bad)
 	return errors.Join(errs...)

@@ -38,6 +38,7 @@ type notifyStore interface {
 	Profile(id string) (store.Profile, error)
 	Page(id string) (current store.PageView, trail []store.PageView, err error)
 	Admins() ([]store.Admin, error)
+	Conversation(id string) (store.Conversation, error)
 }
 
 // buildNotifications makes the configured channels over st. online tells
@@ -190,8 +191,9 @@ func (n *notifications) webhookLog() server.Webhooks {
 	return n.webhooks
 }
 
-// contactOf reads how a visitor can be reached: the address and seen
-// offset of its profile and, with page, its current page.
+// contactOf reads how a visitor can be reached: the address of its
+// profile, the offset its conversation was seen up to (visitor_seen, kept
+// in memory by the store's inbox index) and, with page, its current page.
 func contactOf(st notifyStore) func(string, bool) (dispatch.Contact, error) {
 	return func(id string, page bool) (dispatch.Contact, error) {
 		var c dispatch.Contact
@@ -199,7 +201,10 @@ func contactOf(st notifyStore) func(string, bool) (dispatch.Contact, error) {
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return c, fmt.Errorf("read profile of %s: %w", id, err)
 		}
-		c.Email, c.Seen = p.Email, p.Seen
+		c.Email = p.Email
+		if conv, err := st.Conversation(id); err == nil {
+			c.Seen = conv.VisitorSeen
+		}
 		if !page {
 			return c, nil
 		}

@@ -35,6 +35,7 @@ type ops struct {
 	ctlErr chan error
 	sock   string
 	log    zerolog.Logger
+	reload func() error // applies the admins file now (the agents API, the control socket)
 }
 
 // startOps starts watching the admins file (since: its version when it was
@@ -92,6 +93,7 @@ func startOps(ctx context.Context, dir string, poll time.Duration, st *store.Sto
 			return errors.New("chatd is shutting down")
 		}
 	}
+	o.reload = reload
 	o.sock = filepath.Join(dir, ControlSocketName)
 	ln, err := listenControl(o.sock, log)
 	if err != nil {

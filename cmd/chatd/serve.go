@@ -160,6 +160,7 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	if cs != nil && hc.Observer != nil {
 		hc.Observer = notifierGate{inner: hc.Observer, on: cs.Notifier} // one node notifies (cluster_notify.go)
 	}
+	c.hubInboxConfig(&hc)
 	c.hubVisitorConfig(&hc)
 	h = hub.New(hc, st, au, log.With().Str("component", "hub").Logger())
 	au.OnRevoke(func() { h.RecheckAdmins() }) // a session that ends closes its sockets at once
@@ -177,11 +178,14 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 			metrics.WatchStore(one.DB().Health, one.DB().Stats)
 		}
 	}
+	agents := &agentsFile{dir: c.Data, cost: c.BcryptCost}
 	srv := server.New(server.Config{
 		Hub: h, Store: st, Auth: au, Static: static.Public(), StoreHealth: storeHealth(one),
 		Metrics: metrics, MetricsToken: c.MetricsToken, ClientIP: clientIP, AddressKey: addrKey,
 		Log:          log.With().Str("component", "http").Logger(),
 		Availability: func() any { return h.Availability() },
+		Inbox:        h,
+		Agents:       agents,
 		Push:         notes.pushAPI(), Webhooks: notes.webhookLog(),
 	})
 
@@ -196,7 +200,19 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	var op *ops
 	if one != nil { // the admins file watcher reseeds the single node's store
 		op = startOps(ctx, c.Data, c.AdminsPoll, one, au, srv, adminsVersion, log)
+		agents.setReload(op.reload)
 		defer op.stop()
+	} else {
+		// The agents API changes this node's file after it was made the
+		// cluster's, then puts it into the cluster.
+		agents.setReload(clusterAgentsReload(ctx, cs, c.Data))
+		agents.mirror = func() error {
+			admins, err := cs.Admins()
+			if err != nil {
+				return err
+			}
+			return seed.Save(c.Data, admins)
+		}
 	}
 	httpSrv := server.HTTPServer(srv, log)
 	serveErr := make(chan error, 1)

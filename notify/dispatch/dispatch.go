@@ -30,15 +30,19 @@ import (
 // Channel is the metrics label of the event queue.
 const Channel = "events"
 
-// Store is what the dispatcher reads; *store.Store satisfies it.
+// Store is what the dispatcher reads; *store.Store satisfies it. It reads
+// messages only through the store's Public* reads, which skip internal
+// notes (store/notes.go): what it hands on may reach a visitor (reply
+// mails) or the site's systems (webhooks), and a note reaches neither.
 type Store interface {
 	// Visitor finds a visitor by public id; store.ErrNotFound if none.
 	Visitor(id string) (store.Visitor, error)
-	// MessagesBefore returns up to limit of visitor id's messages with offset < before, oldest first.
-	MessagesBefore(id string, before uint64, limit int) ([]store.Message, error)
-	// MessagesOf returns visitor id's messages with offset > after, oldest
-	// first; limit > 0 keeps only the newest limit of them.
-	MessagesOf(id string, after uint64, limit int) ([]store.Message, error)
+	// PublicMessagesBefore returns up to limit of visitor id's messages
+	// that are not notes with offset < before, oldest first.
+	PublicMessagesBefore(id string, before uint64, limit int) ([]store.Message, error)
+	// PublicMessagesOf returns visitor id's messages that are not notes with
+	// offset > after, oldest first; limit > 0 keeps only the newest limit of them.
+	PublicMessagesOf(id string, after uint64, limit int) ([]store.Message, error)
 }
 
 // Contact is how a visitor can be reached outside the widget.
@@ -92,6 +96,7 @@ const (
 	evPresence
 	evSeen
 	evLeft // a visitor who left ReplyDelay ago: mail its unread replies (never queued)
+	evDeleted
 	evSync // closes done once every earlier event is handled (tests)
 )
 
@@ -186,6 +191,13 @@ func (d *Dispatcher) VisitorSeen(visitor string, offset uint64) {
 	d.enqueue(event{kind: evSeen, visitor: visitor, offset: offset})
 }
 
+// VisitorDeleted reports that visitor's data was deleted: its replies
+// waiting to be mailed and its conversation waiting in an alert digest are
+// dropped, and nothing about it is kept here. Never blocks.
+func (d *Dispatcher) VisitorDeleted(visitor string) {
+	d.enqueue(event{kind: evDeleted, visitor: visitor})
+}
+
 // AgentsOnline reports how many agents are online (status online and an
 // open portal). Only the latest count matters, so it is never dropped: it
 // is kept and the dispatcher woken. Never blocks.
@@ -272,6 +284,8 @@ func (d *Dispatcher) handle(ev event) {
 		}
 	case evPresence:
 		d.presence(ev)
+	case evDeleted:
+		d.forget(ev.visitor)
 	case evSync:
 		close(ev.done)
 	}

@@ -11,8 +11,15 @@ import (
 	"github.com/chatd/chatd/store"
 )
 
-// message tells each channel about a stored message.
+// message tells each channel about a stored message. An internal note
+// tells none (the hub does not report notes either; this is the last
+// guard): it is not an answer to the visitor (the alert stays), it is never
+// mailed to the visitor, and webhooks, which the site's systems may relay
+// to visitors, carry no notes at all.
 func (d *Dispatcher) message(m store.Message, name string) {
+	if m.Note {
+		return
+	}
 	// A reply that may be mailed reads the visitor afresh (its address,
 	// seen offset and page); anything else may use what was read moments ago.
 	v, c := d.who(m.Client, name, m.From == store.FromAdmin && d.replyMails())
@@ -68,7 +75,7 @@ func (d *Dispatcher) first(m store.Message) bool {
 		clear(d.talked)
 	}
 	d.talked[m.Client] = true
-	earlier, err := d.cfg.Store.MessagesBefore(m.Client, m.Offset, firstScan)
+	earlier, err := d.cfg.Store.PublicMessagesBefore(m.Client, m.Offset, firstScan)
 	if err != nil {
 		d.lg.Warn().Err(err).Str("visitor", m.Client).Msg("read conversation for notifications")
 		return false
@@ -104,7 +111,7 @@ func (d *Dispatcher) handOver(v store.Visitor, c Contact, msgs []store.Message) 
 	}
 	var rs []mail.Reply
 	for _, m := range msgs {
-		if m.From != store.FromAdmin || m.Offset <= c.Seen || m.Offset <= d.handed[v.ID] {
+		if m.From != store.FromAdmin || m.Note || m.Offset <= c.Seen || m.Offset <= d.handed[v.ID] {
 			continue
 		}
 		if len(d.handed) >= maxHanded {
@@ -178,7 +185,7 @@ func (d *Dispatcher) left(ev event) {
 	if err != nil {
 		return
 	}
-	msgs, err := d.cfg.Store.MessagesOf(ev.visitor, max(c.Seen, d.handed[ev.visitor]), leftScan)
+	msgs, err := d.cfg.Store.PublicMessagesOf(ev.visitor, max(c.Seen, d.handed[ev.visitor]), leftScan)
 	if err != nil {
 		d.lg.Warn().Err(err).Str("visitor", ev.visitor).Msg("read unread replies")
 		return
@@ -215,4 +222,22 @@ func (d *Dispatcher) push(n push.Notification) {
 	}
 	d.pushed[n.Visitor] = now
 	d.cfg.Push.Notify(n, agents...)
+}
+
+// forget drops what is waiting or kept about a deleted visitor: replies not
+// mailed yet, its conversation in the next alert digest, its departure, and
+// the maps that remember it.
+func (d *Dispatcher) forget(visitor string) {
+	if d.cfg.Replies != nil {
+		d.cfg.Replies.Forget(visitor)
+	}
+	if d.cfg.Alerts != nil {
+		d.cfg.Alerts.Answered(visitor) // drops its waiting conversation
+	}
+	delete(d.talked, visitor)
+	delete(d.handed, visitor)
+	delete(d.replied, visitor)
+	delete(d.leftAt, visitor) // its departure, still in leaving, is then skipped by left
+	delete(d.pushed, visitor)
+	delete(d.seen, visitor)
 }

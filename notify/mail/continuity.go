@@ -188,6 +188,14 @@ func (c *Continuity) Read(visitor string, upTo uint64) {
 	c.mu.Unlock()
 }
 
+// Forget drops the replies waiting to be mailed to visitor (its data was
+// deleted): none of them is mailed.
+func (c *Continuity) Forget(visitor string) {
+	c.mu.Lock()
+	delete(c.pending, visitor)
+	c.mu.Unlock()
+}
+
 func (c *Continuity) flush(now time.Time) ([]Message, time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

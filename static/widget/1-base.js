@@ -151,6 +151,8 @@
     notSent: 'Not sent',
     you: 'You',
     support: 'Support',
+    typing: '{name} is typing…',
+    seen: 'Seen',
     rateLimited: 'You are sending messages quickly, we will send this one in a moment.',
     tooLong: 'Messages can be up to {n} characters. Please shorten this one.',
     left: '{n} characters left',

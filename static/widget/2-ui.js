@@ -51,6 +51,7 @@
       '.mt a{text-decoration:underline;cursor:pointer}' +
       '.mm{font-size:11px;color:#6b7280;margin:3px 4px 0}.pe .mt{opacity:.65}.fa .mm{color:#dc2626}' +
       '.dy{align-self:center;font-size:11.5px;color:#6b7280;padding:2px 10px;border-radius:10px;background:#eef2f7}' +
+      '.ty{font-size:12px;color:#6b7280;font-style:italic;margin:0 4px}.sn{color:#2563eb}' +
       '.n{margin:0 14px 8px;padding:8px 10px;border-radius:8px;background:#fef3c7;color:#92400e;font-size:12.5px}' +
       '.f{display:flex;align-items:flex-end;gap:8px;padding:10px 12px;border-top:1px solid #e5e7eb;background:#fff;flex:none}' +
       'textarea{flex:1;resize:none;border:1px solid #d1d5db;border-radius:12px;padding:9px 12px;max-height:120px;outline:0;background:#fff;text-align:start}' +

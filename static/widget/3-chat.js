@@ -18,12 +18,22 @@
     function transmit(item) {
       if (ready) frameOut('client:message', { cid: item.cid, text: item.text });
     }
+    function visit() { // the page, and the browser's time zone, language and referrer for the agents
+      var m = { page: cut(location.href, 1024) }, v;
+      try { v = new I18n.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { v = ''; }
+      if (typeof v == 'string' && /^[\w+\-\/]{1,64}$/.test(v)) m.tz = v;
+      v = navigator.language;
+      if (typeof v == 'string' && /^[A-Za-z0-9-]{1,35}$/.test(v)) m.lang = v;
+      v = D.referrer;
+      if (typeof v == 'string' && v && !/[\x00-\x1f\x7f-\x9f]/.test(v)) m.referrer = cut(v, 1024);
+      return m;
+    }
     function cut(s, n) { // at most n UTF-8 bytes, cut at a character
       while (bytes(s) > n) s = s.slice(0, M.max(0, s.length - M.ceil((bytes(s) - n) / 3) - 1));
       return s;
     }
     function hello() {
-      var h = { name: me.name, token: me.token, after: conv.after, meta: { page: cut(location.href, 1024) } };
+      var h = { name: me.name, token: me.token, after: conv.after, meta: visit() };
       if (conv.epoch) h.epoch = conv.epoch;
       if (ident) h.identity = ident; // a signed-in user of the site (chatd('identify'))
       return h;
@@ -139,6 +149,7 @@
           if (type == 'client:messages' && (!replayMin || m.offset < replayMin)) replayMin = m.offset;
           if (accept(m, type == 'client:history')) changed = true;
         }
+        if (type == 'client:message' && m && m.from == 'admin') agentTyping(null);
         if (type == 'client:message' && changed && m.from == 'admin') {
           emit('message', { text: m.text, from: m.from, name: m.admin || T.support, at: m.at, offset: m.offset });
         }
@@ -175,6 +186,10 @@
         save('me', me);
         setState(state);
         mail(type, data);
+      } else if (type == 'client:typing') {
+        agentTyping(data);
+      } else if (type == 'client:seen') {
+        seenBy(data);
       } else if (type == 'client:transcript') {
         mail(type, data);
       } else if (type == 'error' && data) {

@@ -6,6 +6,13 @@ import { renderSoon, renderNow, initView, scrollToEnd } from './view.js';
 import { reconnectDelay, CLOSE_RESTART } from './backoff.js';
 import { createSound } from './sound.js';
 import { createReads } from './reads.js';
+import { I, initInbox, inboxHandle, inboxList, replyMode, replied } from './inbox.js';
+import './inboxview.js';
+import './canned.js';
+import './context.js';
+import './search.js';
+import './privacy.js';
+import './agents.js';
 import { notifyMessage, listed } from './notify.js';
 import { refreshPush, disablePush } from './push.js';
 import { initSettings } from './settings.js';
@@ -47,15 +54,28 @@ $('login-form').addEventListener('submit', function (ev) {
   ev.preventDefault();
   var name = $('login-name').value.trim();
   var password = $('login-password').value;
+  var otp = $('login-otp').hidden ? '' : $('login-otp').value.trim();
   var err = $('login-error');
   err.hidden = true;
   $('login-submit').disabled = true;
   fetch('/api/login', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: name, password: password })
+    body: JSON.stringify({ name: name, password: password, otp: otp })
   }).then(function (res) {
     if (res.ok) return res.json();
+    if (res.status === 401) {
+      return res.json().catch(function () { return {}; }).then(function (b) {
+        var e = new Error('Wrong name or password.');
+        if (b && (b.otp === 'required' || b.otp === 'invalid')) { // two-factor login (auth/totp.go)
+          $('login-otp').hidden = $('login-otp-label').hidden = false;
+          $('login-otp').focus();
+          e.message = b.otp === 'required' ? 'Enter the code from your authenticator app.' : 'That code is wrong or already used; enter the current one.';
+        }
+        e.shown = true;
+        throw e;
+      });
+    }
     var e = new Error(res.status === 429 ? 'Too many attempts. Please wait a minute and try again.' :
       res.status === 401 ? 'Wrong name or password.' : 'Sign-in failed (HTTP ' + res.status + ').');
     e.shown = true;
@@ -71,6 +91,7 @@ $('login-form').addEventListener('submit', function (ev) {
     setItem(sess, 'chatd.portal.token', S.token);
     setItem(sess, 'chatd.portal.admin', name);
     $('login-password').value = '';
+    $('login-otp').value = '';
     showApp();
     connect();
     refreshPush(); // a subscription of this browser now belongs to this agent
@@ -152,7 +173,7 @@ function connect() {
     clearTimeout(openTimer);
     replay = null;
     addedAfter = S.maxOffset;
-    var add = { token: S.token, after: S.maxOffset, limit: LIMIT };
+    var add = { token: S.token, after: S.maxOffset, limit: LIMIT, filter: I.filter };
     if (S.epoch) add.epoch = S.epoch;
     send('admin:add', add);
   };
@@ -183,6 +204,7 @@ function handle(type, data) {
   case 'admin:list': // the first reply to admin:add: the replay starts
     replay = { after: addedAfter, count: 0, min: 0, msgs: [] };
     S.visitors.replace(Array.isArray(data) ? data : []);
+    inboxList(data, true);
     S.ready = true;
     S.listMore = false;
     S.listCursor = '';
@@ -210,10 +232,12 @@ function handle(type, data) {
     replayed(data || {});
     statusConnected(S.adminName);
     break;
-  case 'admin:agents': // who is there to answer (issue 12)
+  case 'admin:agents': // who is there to answer (issue 12); the inbox's assignee choices
     agents(data);
+    inboxHandle(type, data);
     break;
   case 'admin:message':
+    inboxHandle(type, data); // a message ends its sender's typing
     addMessage(data, true);
     renderSoon();
     break;
@@ -224,14 +248,19 @@ function handle(type, data) {
     renderSoon();
     break;
   case 'admin:client': // a visitor's changed fields: e-mail, identity, name... (issue 12)
+    inboxHandle(type, data); // the details panel and the search's contacts
     if (data && S.visitors.update(data)) renderSoon();
     break;
   case 'admin:client_page':
+    inboxHandle(type, data); // the details panel follows the visitor
     if (data && typeof data.id === 'string' && S.visitors.page(data)) renderSoon();
     break;
   case 'admin:visitors':
     if (!data) break;
-    S.visitors.addPage(Array.isArray(data.visitors) ? data.visitors : []);
+    if (I.replacing) S.visitors.replace(Array.isArray(data.visitors) ? data.visitors : []); // the first page of another filter
+    else S.visitors.addPage(Array.isArray(data.visitors) ? data.visitors : []);
+    inboxList(data.visitors, I.replacing);
+    I.replacing = false;
     S.listMore = !!data.more;
     S.listCursor = typeof data.next === 'string' ? data.next : '';
     S.loadingMore = false;
@@ -247,8 +276,10 @@ function handle(type, data) {
     renderSoon(true);
     break;
   case 'error':
-    onError(data || {});
+    if (!inboxHandle(type, data || {})) onError(data || {});
     break;
+  default:
+    inboxHandle(type, data);
   }
 }
 
@@ -358,7 +389,7 @@ function pruneBefore(offset) {
   });
 }
 function transmit(item) {
-  if (S.ready) send('admin:message', { client: item.client, cid: item.cid, text: item.text });
+  if (S.ready) send(item.note ? 'admin:note' : 'admin:message', { client: item.client, cid: item.cid, text: item.text });
 }
 function loadOlder() {
   var c = conv(S.selected);
@@ -376,7 +407,7 @@ function loadMoreVisitors() {
   var list = S.visitors.sorted();
   var before = S.listCursor || (list.length ? list[list.length - 1].id : '');
   S.loadingMore = true;
-  send('admin:visitors', { before: before, limit: PAGE });
+  send('admin:visitors', { before: before, limit: PAGE, filter: I.filter });
   renderSoon();
 }
 
@@ -406,11 +437,13 @@ function reply() {
     return;
   }
   var item = { client: S.selected, cid: rid(), text: text };
+  if (replyMode() === 'note') item.note = true;
   S.outbox.push(item);
   saveOutbox();
   delete S.drafts[S.selected];
   saveDrafts();
   box.value = '';
+  replied(item.client);
   transmit(item);
   renderSoon();
   scrollToEnd();
@@ -465,6 +498,7 @@ window.addEventListener('pageshow', function (ev) {
 });
 
 initView({ loadOlder: loadOlder, loadMoreVisitors: loadMoreVisitors });
+initInbox({ send: send, note: note });
 initSettings();
 initStatus(send);
 if (S.token) {

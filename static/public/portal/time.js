@@ -13,14 +13,21 @@ function parse(iso) {
   return isNaN(d) ? null : d;
 }
 
+// Formatters are made once per set of options: making one costs far more
+// than formatting (a list of a thousand rows made a thousand of them).
+var formats = {};
+function fmt(key, opts) {
+  return formats[key] || (formats[key] = new Intl.DateTimeFormat([], opts));
+}
+
 function clock(d) {
-  return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return fmt('clock', { hour: '2-digit', minute: '2-digit' }).format(d);
 }
 
 function date(d, now, long) {
   var opts = long ? { weekday: 'long', month: 'long', day: 'numeric' } : { month: 'short', day: 'numeric' };
   if (d.getFullYear() !== now.getFullYear()) opts.year = 'numeric';
-  return d.toLocaleDateString([], opts);
+  return fmt(JSON.stringify(opts), opts).format(d);
 }
 
 // timeLabel is a message's time: the clock alone today, with the day before that
@@ -34,7 +41,7 @@ export function timeLabel(iso, now) {
   var t = clock(d);
   if (days === 0) return t;
   if (days === 1) return 'Yesterday, ' + t;
-  if (days > 1 && days < 7) return d.toLocaleDateString([], { weekday: 'short' }) + ', ' + t;
+  if (days > 1 && days < 7) return fmt('weekday', { weekday: 'short' }).format(d) + ', ' + t;
   return date(d, now, false) + ', ' + t;
 }
 
@@ -46,7 +53,7 @@ export function shortLabel(iso, now) {
   var days = dayNumber(now) - dayNumber(d);
   if (days === 0) return clock(d);
   if (days === 1) return 'Yesterday';
-  if (days > 1 && days < 7) return d.toLocaleDateString([], { weekday: 'short' });
+  if (days > 1 && days < 7) return fmt('weekday', { weekday: 'short' }).format(d);
   return date(d, now, false);
 }
 

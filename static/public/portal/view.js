@@ -23,6 +23,12 @@ function userText(tag, cls, text) {
 
 var actions = { loadOlder: function () {}, loadMoreVisitors: function () {} };
 
+// ext are the inbox's additions to the view (inboxview.js): which visitors the
+// list shows, what a row, the conversation's header and a message add, and
+// what runs after each render.
+var ext = { filter: null, row: null, conv: null, message: null, after: null };
+export function extendView(e) { Object.assign(ext, e); }
+
 // ---- phones: one column, list ⇄ conversation ----
 // Below 760 px the portal shows either the list or the conversation. Opening a
 // conversation adds a history entry, so the browser's back button (or the
@@ -117,6 +123,7 @@ function render() {
   markRead();
   renderList();
   renderConversation();
+  if (ext.after) ext.after();
 }
 
 export function displayName(v) { return v.name || 'Visitor ' + v.id.slice(0, 6); }
@@ -150,6 +157,7 @@ function presence(v) {
 var rows = new Map(); // visitor id -> button
 function renderList() {
   var list = S.visitors.sorted();
+  if (ext.filter) list = list.filter(ext.filter);
   var ul = $('visitors');
   var keep = {};
   list.forEach(function (v, i) {
@@ -198,6 +206,7 @@ function fillRow(b, v) {
   if (n) bottom.appendChild(el('span', 'unread', n > 99 ? '99+' : String(n)));
   body.appendChild(bottom);
   b.replaceChildren(dot, body);
+  if (ext.row) ext.row(b, v, body);
 }
 
 // pageLine shows where the visitor is: the current page when the server tells
@@ -253,6 +262,7 @@ function renderConversation() {
   $('conv-sub').textContent = status + ' · visitor ' + v.id;
   pageLine(v);
   contactLine($('conv-contact'), v);
+  if (ext.conv) ext.conv(v, switched);
   $('older').hidden = c.complete || (c.msgs.length === 0 && c.loading);
   $('older').disabled = c.loading;
   $('older').textContent = c.loading ? 'Loading…' : 'Load earlier messages';
@@ -280,7 +290,7 @@ function renderConversation() {
   S.outbox.forEach(function (item) {
     if (item.client !== S.selected) return;
     nodes.push(cached('p' + item.cid, function () {
-      return messageNode({ from: 'admin', admin: S.adminName, text: item.text, cid: item.cid }, v, true);
+      return messageNode({ from: 'admin', admin: S.adminName, text: item.text, cid: item.cid, note: !!item.note }, v, true);
     }));
   });
   if (!nodes.length && c.complete) nodes.push(cached('empty', function () { return el('div', 'day', 'No messages yet'); }));
@@ -311,6 +321,7 @@ function messageNode(m, v, pending) {
   if (m.at) when.title = new Date(m.at).toLocaleString();
   meta.appendChild(when);
   wrap.appendChild(meta);
+  if (ext.message) ext.message(wrap, m, pending);
   return wrap;
 }
 

@@ -24,6 +24,7 @@ export function createVisitors() {
   var all = new Map(); // id -> {id, name, connected, last, seen, created, meta, page, rank}
   var top = 0; // highest rank given
   var bottom = 0; // lowest rank given
+  var gone = new Set(); // deleted visitors
 
   function fill(v, e) {
     if (typeof e.name === 'string' && e.name) v.name = e.name;
@@ -43,6 +44,12 @@ export function createVisitors() {
 
   return {
     get: function (id) { return all.get(id); },
+    // remove forgets a deleted visitor (privacy.js); events about it that
+    // cross the deletion (its socket's closing) no longer bring it back.
+    remove: function (id) {
+      all.delete(id);
+      gone.add(id);
+    },
     // update takes admin:client (a known visitor's changed fields); true if known.
     update: function (e) {
       var v = e && typeof e.id === 'string' ? all.get(e.id) : null;
@@ -55,6 +62,7 @@ export function createVisitors() {
     // ensure returns visitor id, adding it above everyone if unknown.
     ensure: function (id) {
       var v = all.get(id);
+      if (!v && gone.has(id)) return blank(id); // not kept
       if (!v) {
         v = blank(id);
         v.rank = ++top;

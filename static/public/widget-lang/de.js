@@ -21,6 +21,8 @@ document.currentScript.chatd = {
   notSent: 'Nicht gesendet',
   you: 'Sie',
   support: 'Support',
+  typing: '{name} schreibt…',
+  seen: 'Gesehen',
   rateLimited: 'Sie schreiben sehr schnell – diese Nachricht senden wir gleich.',
   tooLong: 'Nachrichten dürfen höchstens {n} Zeichen lang sein. Bitte kürzen Sie diese.',
   left: 'Noch {n} Zeichen',

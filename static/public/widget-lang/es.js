@@ -21,6 +21,8 @@ document.currentScript.chatd = {
   notSent: 'No enviado',
   you: 'Tú',
   support: 'Soporte',
+  typing: '{name} está escribiendo…',
+  seen: 'Visto',
   rateLimited: 'Estás escribiendo muy rápido; enviaremos este mensaje en un momento.',
   tooLong: 'Los mensajes pueden tener como máximo {n} caracteres. Acorta este, por favor.',
   left: 'Quedan {n} caracteres',

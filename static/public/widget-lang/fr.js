@@ -21,6 +21,8 @@ document.currentScript.chatd = {
   notSent: 'Non envoyé',
   you: 'Vous',
   support: 'Support',
+  typing: '{name} écrit…',
+  seen: 'Vu',
   rateLimited: 'Vous écrivez vite : nous enverrons ce message dans un instant.',
   tooLong: 'Un message peut compter au plus {n} caractères. Merci de raccourcir celui-ci.',
   left: '{n} caractères restants',

@@ -21,6 +21,8 @@ document.currentScript.chatd = {
   notSent: 'Não enviada',
   you: 'Você',
   support: 'Apoio',
+  typing: '{name} está a escrever…',
+  seen: 'Visto',
   rateLimited: 'Está a escrever depressa; enviaremos esta mensagem daqui a pouco.',
   tooLong: 'As mensagens podem ter no máximo {n} caracteres. Encurte esta, por favor.',
   left: 'Faltam {n} caracteres',

@@ -1,0 +1,108 @@
+package hub
+
+import (
+	"context"
+	"time"
+
+	"github.com/chatd/chatd/store"
+)
+
+// Privacy: an admin exports one visitor's data or deletes it (server: GET
+// /api/visitors/{id}/export, DELETE /api/visitors/{id}), and with
+// Config.RetentionDays the hub deletes, in the background, every visitor
+// without activity (no message, no connection) for that many days. A
+// deleted visitor's sockets are closed (error not_found, close 1008
+// "visitor deleted") and every admin socket is told (admin:client_deleted).
+// The store does the deleting (store/privacy.go): in small transactions,
+// between which the hub's other writes go on.
+
+const evAdminClientDeleted = "admin:client_deleted"
+
+// DefaultRetentionEvery is how often the retention sweep runs.
+const DefaultRetentionEvery = time.Hour
+
+// retentionBatch is the most visitors one sweep deletes; the next sweep goes on.
+const retentionBatch = 1000
+
+// clientDeleted is admin:client_deleted.
+type clientDeleted struct {
+	ID string `json:"id"`
+}
+
+// ExportVisitor returns everything kept of visitor id (store.ErrNotFound if unknown).
+func (h *Hub) ExportVisitor(id string) (store.VisitorExport, error) { return h.st.ExportVisitor(id) }
+
+// DeleteVisitor deletes visitor id and everything kept of it, closes its
+// sockets and tells every admin socket. by names who asked, for the log
+// ("retention" for the sweep).
+func (h *Hub) DeleteVisitor(ctx context.Context, id, by string) (store.Deleted, error) {
+	h.kickVisitor(id)
+	d, err := h.st.DeleteVisitor(ctx, id)
+	if err != nil {
+		return d, err
+	}
+	h.kickVisitor(id)                 // a socket that came back meanwhile
+	h.cfg.Observer.VisitorDeleted(id) // reply mails and alerts still waiting for it are dropped
+	h.log.Info().Str("visitor", id).Str("admin", by).Int("messages", d.Messages).Msg("visitor deleted")
+	h.tellAdmins(encodeFrame(evAdminClientDeleted, clientDeleted{ID: id}))
+	h.inbox.countsChanged()
+	return d, nil
+}
+
+// kickVisitor closes every socket of visitor id.
+func (h *Hub) kickVisitor(id string) {
+	f := encodeFrame(evError, refuse(codeNotFound, "this visitor's data was deleted", ""))
+	h.idx.each(id, func(c *conn) {
+		c.write(f)
+		c.closeWith(ClosePolicy, "visitor deleted")
+	}, nil)
+}
+
+// retention deletes inactive visitors every RetentionEvery until stop.
+func (ib *inboxHub) retention(days int, every time.Duration) {
+	h := ib.h
+	defer close(ib.retentionDone)
+	wait := min(every, time.Minute) // the first sweep soon after a start
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-ib.stop:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		wait = every
+		cutoff := h.cfg.Clock().Add(-time.Duration(days) * 24 * time.Hour)
+		ids, err := h.st.Inactive(cutoff, retentionBatch)
+		if err != nil {
+			h.log.Error().Err(err).Msg("retention: list inactive visitors")
+			ib.sweeps.Add(1)
+			continue
+		}
+		deleted, messages := 0, 0
+		online := h.idx.online()
+		for _, id := range ids {
+			if _, on := online[id]; on {
+				continue
+			}
+			select {
+			case <-ib.stop:
+				return
+			default:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			d, err := h.DeleteVisitor(ctx, id, "retention")
+			cancel()
+			if err != nil {
+				h.log.Warn().Err(err).Str("visitor", id).Msg("retention: delete visitor")
+				continue
+			}
+			deleted++
+			messages += d.Messages
+		}
+		ib.sweeps.Add(1)
+		if deleted > 0 {
+			h.log.Info().Int("visitors", deleted).Int("messages", messages).Int("days", days).Msg("retention: deleted inactive visitors")
+		}
+	}
+}

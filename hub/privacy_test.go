@@ -1,0 +1,42 @@
+package hub
+
+import (
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/store"
+)
+
+// Retention deletes visitors inactive for the configured days, in the
+// background, and leaves online and recently active visitors alone.
+func TestRetentionDeletesInactiveVisitors(t *testing.T) {
+	later := func() time.Time { return time.Now().Add(60 * 24 * time.Hour) } // everyone is 60 days older
+	ts := startServer(t, Config{RetentionDays: 30, RetentionEvery: 20 * time.Millisecond, Clock: later})
+	alice, _ := ts.adminAs("alice", adminToken, "")
+	ctx := t.Context()
+	old, _, _ := ts.st.CreateVisitor(ctx, "Old", nil)
+	wrote, _, _ := ts.st.CreateVisitor(ctx, "Wrote", nil)
+	ts.st.AddMessage(ctx, store.NewMessage{Client: wrote.ID, From: store.FromClient, CID: "c", Text: "hi"})
+	// Online, in one tab for those 60 days: kept while online.
+	_, online, _ := ts.visitor("v", "Online", "", 0)
+
+	gone := map[string]bool{}
+	for len(gone) < 2 {
+		d := nextOf(alice, evAdminClientDeleted, func(clientDeleted) bool { return true })
+		gone[d.ID] = true
+	}
+	if !gone[old.ID] || !gone[wrote.ID] {
+		t.Fatalf("deleted %v, want %s and %s", gone, old.ID, wrote.ID)
+	}
+	for _, id := range []string{old.ID, wrote.ID} {
+		if _, err := ts.st.Visitor(id); err == nil {
+			t.Fatalf("inactive visitor %s is still stored", id)
+		}
+	}
+	// Two more sweeps: the online visitor stays.
+	n := ts.hub.inbox.sweeps.Load()
+	waitFor(t, "two more sweeps", func() bool { return ts.hub.inbox.sweeps.Load() >= n+2 })
+	if _, err := ts.st.Visitor(online.ID); err != nil {
+		t.Fatalf("the online visitor was deleted: %v", err)
+	}
+}

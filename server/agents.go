@@ -1,0 +1,178 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/seed"
+	"github.com/chatd/chatd/store"
+)
+
+// Agents manages the agents in the admins file, which stays the source of
+// truth: a change is written to the file and applied at once, as if an
+// operator had run `chatd admin set` (sessions of a removed agent, or of
+// one whose password changed, end with their sockets). cmd/chatd provides it.
+type Agents interface {
+	// List reads the agents from the admins file.
+	List() ([]store.Admin, error)
+	// Set creates or changes agent name as c says and applies the file.
+	Set(name string, c seed.Change) (store.Admin, error)
+	// Remove removes agent name (seed.ErrNoSuchAdmin) and applies the file.
+	Remove(name string) error
+}
+
+// Errors an Agents refuses changes with.
+var (
+	// ErrLastAdmin refuses a change that would leave no agent with the admin role.
+	ErrLastAdmin = errors.New("at least one agent must keep the admin role")
+	// ErrInvalidAgent wraps a refused name, role or display name (the message says why).
+	ErrInvalidAgent = errors.New("invalid agent")
+)
+
+// minPassword is the shortest password the API takes (NIST SP 800-63B §5.1.1.2: at least 8).
+const minPassword = 8
+
+type agentJSON struct {
+	Name    string `json:"name"`
+	Display string `json:"display"`
+	Role    string `json:"role"`
+	TOTP    bool   `json:"totp"`
+}
+
+type agentPut struct {
+	Password *string `json:"password"`
+	Role     *string `json:"role"`
+	Display  *string `json:"display"`
+	TOTP     *string `json:"totp"` // "enable" (a new secret) or "disable"
+}
+
+func agentOut(a store.Admin) agentJSON {
+	return agentJSON{Name: a.Name, Display: a.Display, Role: a.EffectiveRole(), TOTP: a.TOTP != ""}
+}
+
+func (s *Server) agentRoutes() {
+	if s.cfg.Agents == nil {
+		return
+	}
+	s.mux.HandleFunc("GET /api/agents", s.listAgents)
+	s.mux.HandleFunc("PUT /api/agents/{name}", s.putAgent)
+	s.mux.HandleFunc("DELETE /api/agents/{name}", s.deleteAgent)
+}
+
+// listAgents answers GET /api/agents (admin role): 200 [{"name","display","role","totp"}].
+func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.adminRole(w, r); !ok {
+		return
+	}
+	list, err := s.cfg.Agents.List()
+	if err != nil {
+		s.cfg.Log.Error().Err(err).Msg("read the admins file")
+		writeJSONError(w, http.StatusServiceUnavailable, "the admins file cannot be read")
+		return
+	}
+	out := make([]agentJSON, 0, len(list))
+	for _, a := range list {
+		out = append(out, agentOut(a))
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, out)
+}
+
+// putAgent answers PUT /api/agents/{name} {"password","role","display","totp"}
+// (admin role; an agent may turn its own two-factor login on or off): 200
+// with the agent, and with "totp": "enable" the new secret and its otpauth
+// URI, shown this once.
+func (s *Server) putAgent(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.cfg.Auth.Who(bearer(r))
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="chatd"`)
+		writeJSONError(w, http.StatusUnauthorized, "admin token required")
+		return
+	}
+	name := r.PathValue("name")
+	var body agentPut
+	if code, msg := readJSON(w, r, 8<<10, &body); code != 0 {
+		writeJSONError(w, code, msg)
+		return
+	}
+	self := name == id.Admin.Name && body.Password == nil && body.Role == nil && body.Display == nil && body.TOTP != nil
+	if id.Admin.EffectiveRole() != store.RoleAdmin && !self {
+		writeJSONError(w, http.StatusForbidden, "the admin role is required (an agent may only turn its own two-factor login on or off)")
+		return
+	}
+	c := seed.Change{Role: body.Role, Display: body.Display} // Agents sets the bcrypt cost
+	if body.Password != nil {
+		if utf8.RuneCountInString(*body.Password) < minPassword || len(*body.Password) > 1024 || strings.TrimSpace(*body.Password) == "" {
+			writeJSONError(w, http.StatusBadRequest, "password must be 8 to 1024 bytes")
+			return
+		}
+		c.Password = *body.Password
+	}
+	var secret, uri string
+	if body.TOTP != nil {
+		switch *body.TOTP {
+		case "enable":
+			var err error
+			if secret, uri, err = auth.NewTOTP("chatd", name); err != nil {
+				writeJSONError(w, http.StatusServiceUnavailable, "cannot draw a secret, retry")
+				return
+			}
+			c.TOTP = &secret
+		case "disable":
+			none := ""
+			c.TOTP = &none
+		default:
+			writeJSONError(w, http.StatusBadRequest, `totp must be "enable" or "disable"`)
+			return
+		}
+	}
+	a, err := s.cfg.Agents.Set(name, c)
+	if err != nil {
+		s.agentFailed(w, err)
+		return
+	}
+	s.cfg.Log.Info().Str("admin", id.Admin.Name).Str("agent", name).Bool("password", body.Password != nil).
+		Bool("role", body.Role != nil).Bool("totp", body.TOTP != nil).Msg("agent changed through the API")
+	out := map[string]any{"name": a.Name, "display": a.Display, "role": a.EffectiveRole(), "totp": a.TOTP != ""}
+	if secret != "" {
+		out["secret"], out["otpauth"] = secret, uri
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, out)
+}
+
+// deleteAgent answers DELETE /api/agents/{name} (admin role): 204, 404, or
+// 409 for the last agent with the admin role.
+func (s *Server) deleteAgent(w http.ResponseWriter, r *http.Request) {
+	who, ok := s.adminRole(w, r)
+	if !ok {
+		return
+	}
+	name := r.PathValue("name")
+	if err := s.cfg.Agents.Remove(name); err != nil {
+		s.agentFailed(w, err)
+		return
+	}
+	s.cfg.Log.Info().Str("admin", who).Str("agent", name).Msg("agent removed through the API")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// agentFailed answers a refused or failed change of the admins file.
+func (s *Server) agentFailed(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, seed.ErrNoSuchAdmin):
+		writeJSONError(w, http.StatusNotFound, "no such agent")
+	case errors.Is(err, ErrLastAdmin):
+		writeJSONError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, seed.ErrPasswordRequired):
+		writeJSONError(w, http.StatusBadRequest, "a new agent needs a password")
+	case errors.Is(err, ErrInvalidAgent):
+		writeJSONError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), ErrInvalidAgent.Error()+": "))
+	default:
+		s.cfg.Log.Error().Err(err).Msg("change the admins file")
+		writeJSONError(w, http.StatusServiceUnavailable, "the admins file could not be changed, retry")
+	}
+}

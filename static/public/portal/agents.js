@@ -1,0 +1,114 @@
+// Managing agents (admin role): the admins file on the server, through
+// /api/agents; and turning one's own two-factor login on or off. All text
+// goes in through textContent and form values.
+import { S } from './state.js';
+
+function $(id) { return document.getElementById(id); }
+function el(tag, cls, text) {
+  var e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text != null) e.textContent = text;
+  return e;
+}
+
+var dialog = $('agents-dialog');
+
+function api(method, path, body) {
+  return fetch(path, {
+    method: method,
+    headers: { Authorization: 'Bearer ' + S.token, 'Content-Type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined
+  }).then(function (res) {
+    if (res.status === 204) return null;
+    return res.json().catch(function () { return {}; }).then(function (b) {
+      if (res.ok) return b;
+      throw new Error(res.status === 403 ? 'Only agents with the admin role can manage agents.' : (b && b.error) || 'HTTP ' + res.status);
+    });
+  });
+}
+function showError(text) {
+  $('agents-error').textContent = text;
+  $('agents-error').hidden = !text;
+}
+function showOTP(r) {
+  var p = $('agents-otp');
+  if (!r || !r.secret) {
+    p.hidden = true;
+    return;
+  }
+  p.replaceChildren(
+    el('span', '', 'Two-factor login is on for ' + r.name + '. Add this key to an authenticator app now (it is not shown again): '),
+    el('code', 'otp-secret', r.secret),
+    el('span', 'muted small', ' · ' + r.otpauth));
+  p.hidden = false;
+}
+function load() {
+  showError('');
+  var list = $('agents-list');
+  api('GET', '/api/agents').then(function (agents) {
+    $('agents-add').hidden = false;
+    $('agent-save').hidden = false;
+    list.replaceChildren.apply(list, agents.map(function (a) {
+      var li = el('li', 'canned-row agent-row');
+      li.setAttribute('data-agent', a.name);
+      var who = el('span', 'canned-sc', a.name);
+      who.dir = 'auto';
+      li.appendChild(who);
+      var info = el('span', 'canned-preview', (a.display ? a.display + ' · ' : '') + a.role + (a.totp ? ' · two-factor' : ''));
+      info.dir = 'auto';
+      li.appendChild(info);
+      var edit = el('button', 'ghost', 'Edit');
+      edit.type = 'button';
+      edit.addEventListener('click', function () {
+        $('agent-name').value = a.name;
+        $('agent-display').value = a.display || '';
+        $('agent-role').value = a.role;
+        $('agent-password').value = '';
+        $('agent-password').focus();
+      });
+      var del = el('button', 'ghost danger agent-delete', 'Remove');
+      del.type = 'button';
+      del.addEventListener('click', function () {
+        if (!window.confirm('Remove ' + a.name + '? Their sessions end at once.')) return;
+        api('DELETE', '/api/agents/' + encodeURIComponent(a.name)).then(load, function (e) { showError(e.message); });
+      });
+      li.appendChild(edit);
+      li.appendChild(del);
+      return li;
+    }));
+  }, function (e) {
+    // Not an admin: only one's own two-factor login can be changed here.
+    $('agents-add').hidden = true;
+    $('agent-save').hidden = true;
+    list.replaceChildren(el('li', 'muted small', e.message));
+  });
+}
+$('agents-open').addEventListener('click', function () {
+  showOTP(null);
+  load();
+  if (typeof dialog.showModal === 'function') dialog.showModal();
+  else dialog.setAttribute('open', '');
+});
+$('agents-close').addEventListener('click', function () { dialog.close(); });
+$('agent-save').addEventListener('click', function () {
+  var name = $('agent-name').value.trim();
+  var body = { role: $('agent-role').value, display: $('agent-display').value.trim() };
+  if ($('agent-password').value) body.password = $('agent-password').value;
+  showError('');
+  if (!name) {
+    showError('A login is needed.');
+    return;
+  }
+  api('PUT', '/api/agents/' + encodeURIComponent(name), body).then(function () {
+    $('agent-password').value = '';
+    load();
+  }, function (e) { showError(e.message); });
+});
+$('my-otp').addEventListener('click', function () {
+  showError('');
+  var on = window.confirm('Turn two-factor login on for ' + S.adminName + '? (Cancel turns it off.)');
+  api('PUT', '/api/agents/' + encodeURIComponent(S.adminName), { totp: on ? 'enable' : 'disable' }).then(function (r) {
+    showOTP(r);
+    load();
+  }, function (e) { showError(e.message); });
+});
