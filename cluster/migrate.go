@@ -50,8 +50,9 @@ const importWindow = 256
 // each message is published with Nats-Expected-Last-Sequence = its offset - 1,
 // so the stream refuses it unless its sequence becomes exactly its offset.
 // An offset without a message is first filled with a placeholder on
-// chatd.gap, purged at the end, so the gap stays. The message stream must be
-// empty: import into a new cluster.
+// chatd.gap, purged at the end, so the gap stays. The visitors' details and
+// the canned replies follow when src has them (migrate_details.go). The
+// message stream must be empty: import into a new cluster.
 func (s *Store) Import(ctx context.Context, src Source) (Counts, error) {
 	var n Counts
 	if err := s.WaitReady(ctx); err != nil {
@@ -66,7 +67,9 @@ func (s *Store) Import(ctx context.Context, src Source) (Counts, error) {
 	if err != nil {
 		return n, fmt.Errorf("read visitors: %w", err)
 	}
+	ids := make([]string, 0, len(visitors))
 	for _, v := range visitors {
+		ids = append(ids, v.ID)
 		b, _ := json.Marshal(v.Visitor)
 		if _, err := s.visitors.kv.Put(ctx, v.ID, b); err != nil {
 			return n, fmt.Errorf("import visitor %s: %w", v.ID, err)
@@ -135,6 +138,11 @@ func (s *Store) Import(ctx context.Context, src Source) (Counts, error) {
 	if err := wait(); err != nil {
 		return n, err
 	}
+	if d, ok := src.(DetailSource); ok {
+		if err := s.importDetails(ctx, d, ids, n.Last); err != nil {
+			return n, err
+		}
+	}
 	// Same offsets, same sequence: clients keep their cursors.
 	if err := s.setEpoch(ctx, src.Epoch()); err != nil {
 		return n, err
@@ -159,7 +167,8 @@ type Sink interface {
 }
 
 // Export writes every visitor and message of the cluster into a
-// single-node store, with the same offsets.
+// single-node store, with the same offsets, then their details
+// (migrate_details.go) when dst takes them.
 func (s *Store) Export(ctx context.Context, dst Sink) (Counts, error) {
 	var n Counts
 	if err := s.WaitReady(ctx); err != nil {
@@ -191,6 +200,11 @@ func (s *Store) Export(ctx context.Context, dst Sink) (Counts, error) {
 		prev = m.Offset
 		n.Messages++
 		n.Last = m.Offset
+	}
+	if d, ok := dst.(DetailSink); ok {
+		if err := s.exportDetails(ctx, d, vs); err != nil {
+			return n, err
+		}
 	}
 	if e := s.Epoch(); e != "" {
 		if err := dst.SetEpoch(ctx, e); err != nil {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"path/filepath"
 	"testing"
@@ -70,8 +71,67 @@ func TestImportExportKeepOffsets(t *testing.T) {
 		}
 	}
 	want, _ := src.MessagesAfter(0, 0)
+	// Details: a profile, an identity, a page, visits, a conversation, a canned reply.
+	if err := src.ReseedAdmins([]store.Admin{{Name: "alice", Hash: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	details := func(where string, st interface {
+		Profile(string) (store.Profile, error)
+		Conversation(string) (store.Conversation, error)
+		Visits(string) (store.VisitInfo, error)
+		Page(string) (store.PageView, []store.PageView, error)
+		CannedReplies() ([]store.Canned, error)
+	}) error {
+		if p, err := st.Profile(ann.ID); err != nil || p.Email != "ann@example.com" || p.Attributes["plan"] != "pro" || p.Identity != "u-1" {
+			return fmt.Errorf("%s: profile %+v %v", where, p, err)
+		}
+		if c, err := st.Conversation(bob.ID); err != nil || c.Status != store.StatusResolved || c.Assignee != "alice" || c.VisitorSeen != 4 {
+			return fmt.Errorf("%s: conversation %+v %v", where, c, err)
+		}
+		if v, err := st.Visits(bob.ID); err != nil || v.Visits != 1 || v.Lang != "fr" {
+			return fmt.Errorf("%s: visits %+v %v", where, v, err)
+		}
+		if cur, _, err := st.Page(bob.ID); err != nil || cur.URL != "https://shop.example/cart" {
+			return fmt.Errorf("%s: page %+v %v", where, cur, err)
+		}
+		if cr, err := st.CannedReplies(); err != nil || len(cr) != 1 || cr[0].Text != "Hi {{name}}" {
+			return fmt.Errorf("%s: canned %+v %v", where, cr, err)
+		}
+		return nil
+	}
+	if _, err := src.SetEmail(ctx, ann.ID, "ann@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := src.MergeAttributes(ctx, ann.ID, map[string]string{"plan": "pro"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Identify(ctx, "u-1", ann.ID, "Ann", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := src.SetPage(ctx, bob.ID, store.PageView{URL: "https://shop.example/cart", Title: "Cart", At: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.RecordVisit(ctx, bob.ID, store.VisitInfo{Lang: "fr"}, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{
+		func() error { _, _, err := src.SetStatus(ctx, bob.ID, store.StatusResolved, time.Time{}); return err }(),
+		func() error { _, _, err := src.Assign(ctx, bob.ID, "alice"); return err }(),
+		func() error { _, _, err := src.SetVisitorSeen(ctx, bob.ID, 4); return err }(),
+		func() error { _, err := src.SetCanned(ctx, "hi", "Hi {{name}}", "alice"); return err }(),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := details("source", src); err != nil {
+		t.Fatal(err)
+	}
 
 	cs := oneNode(t)
+	if err := cs.ReseedAdmins(ctx, []store.Admin{{Name: "alice", Hash: "x"}}); err != nil {
+		t.Fatal(err)
+	}
 	n, err := cs.Import(ctx, src)
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +144,16 @@ func TestImportExportKeepOffsets(t *testing.T) {
 	}
 	got, _ := cs.MessagesAfter(0, 0)
 	sameMessages(t, "cluster", got, want)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		err := details("cluster", cs)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond) // the buckets' tails apply the import
+	}
 	if v, err := cs.VisitorByToken(annToken); err != nil || v.ID != ann.ID {
 		t.Errorf("token after import: %v %v", v.ID, err)
 	}
@@ -113,6 +183,9 @@ func TestImportExportKeepOffsets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dst.Close()
+	if err := dst.ReseedAdmins([]store.Admin{{Name: "alice", Hash: "x"}}); err != nil {
+		t.Fatal(err)
+	}
 	n, err = cs.Export(ctx, dst)
 	if err != nil {
 		t.Fatal(err)
@@ -130,6 +203,9 @@ func TestImportExportKeepOffsets(t *testing.T) {
 	}
 	if _, dup, err := dst.AddMessage(ctx, store.NewMessage{Client: ann.ID, From: store.FromClient, CID: "a1", Text: "x"}); err != nil || !dup {
 		t.Errorf("exported cid not idempotent: dup=%v err=%v", dup, err)
+	}
+	if err := details("export", dst); err != nil {
+		t.Error(err)
 	}
 }
 

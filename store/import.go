@@ -18,6 +18,10 @@ func (s *Store) ImportVisitor(ctx context.Context, v Visitor) error {
 	if _, err := s.visitors.Insert(ctx, v); err != nil {
 		return fmt.Errorf("import visitor %s: %w", v.ID, err)
 	}
+	// Indexed as CreateVisitor does, so the imported visitor is listed and
+	// its conversation can be set before the store is opened again.
+	s.inbox.change(v.ID, true, func(e *inboxEntry) { e.seen = v.LastSeen.UnixNano() })
+	s.search.setVisitor(v.ID, v.Name, "", nil)
 	return nil
 }
 
@@ -48,5 +52,8 @@ func (s *Store) ImportMessage(ctx context.Context, m Message) error {
 	if got.Offset != want {
 		return fmt.Errorf("import message: stored at offset %d, want %d", got.Offset, want)
 	}
+	// Indexed as AddMessage does (its conversation's latest message, search).
+	s.search.add(got.Offset, got.Text)
+	s.inbox.change(got.Client, false, func(e *inboxEntry) { e.last = max(e.last, got.Offset) })
 	return nil
 }
