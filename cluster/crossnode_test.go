@@ -246,6 +246,21 @@ func TestCrossNodeState(t *testing.T) {
 		t.Fatalf("device token of node 2 on node 3: visitor %s, want %s", back.ID, devices[0].ID)
 	}
 
+	// Deleting the visitor through node 1 closes its tabs on nodes 2 and 3.
+	del, _ := http.NewRequest("DELETE", n1.URL()+"/api/visitors/"+vid.ID, nil)
+	del.Header.Set("Authorization", "Bearer "+tok)
+	dres, err := http.DefaultClient.Do(del)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dres.Body.Close()
+	if dres.StatusCode/100 != 2 {
+		t.Fatalf("delete visitor: %d", dres.StatusCode)
+	}
+	for name, ws := range map[string]*chatdtest.WS{"tab on node 2": visitor, "tab on node 3": tab2} {
+		closedWith(t, name, ws, 1008, "not_found")
+	}
+
 	// Logout on node 2 ends the agent's sockets on nodes 1 and 3 at once.
 	req, _ := http.NewRequest("POST", n2.URL()+"/api/logout", nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
@@ -258,23 +273,30 @@ func TestCrossNodeState(t *testing.T) {
 		t.Fatalf("logout: %d", res.StatusCode)
 	}
 	for name, ws := range map[string]*chatdtest.WS{"node 1": agent, "node 3": watcher} {
-		deadline := time.Now().Add(step)
-		for {
-			f, err := ws.Read(time.Until(deadline))
-			var ce *websocket.CloseError
-			if errors.As(err, &ce) {
-				if ce.Code != 1008 {
-					t.Fatalf("%s: closed with %d", name, ce.Code)
-				}
-				break
-			}
-			if err != nil {
-				t.Fatalf("%s: socket not closed after logout: %v", name, err)
-			}
-			if f.Type == "error" && !strings.Contains(string(f.Data), "unauthorized") {
-				t.Fatalf("%s: %s", name, f.Data)
-			}
-		}
+		closedWith(t, name, ws, 1008, "unauthorized")
 	}
 	eventually(t, "no agent online after the logout", func() bool { return widget(t, n2).AgentsOnline == 0 })
+}
+
+// closedWith reads ws until it is closed with code, failing on an error
+// frame without want in it or on no close within step.
+func closedWith(t *testing.T, name string, ws *chatdtest.WS, code int, want string) {
+	t.Helper()
+	deadline := time.Now().Add(step)
+	for {
+		f, err := ws.Read(time.Until(deadline))
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			if ce.Code != code {
+				t.Fatalf("%s: closed with %d, want %d", name, ce.Code, code)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("%s: socket not closed: %v", name, err)
+		}
+		if f.Type == "error" && !strings.Contains(string(f.Data), want) {
+			t.Fatalf("%s: %s", name, f.Data)
+		}
+	}
 }

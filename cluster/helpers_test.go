@@ -31,12 +31,16 @@ type node struct {
 }
 
 // startCluster starts n nodes on 127.0.0.1 sharing one admins seed file
-// (alice / "pw") and waits until all are ready.
+// (alice / "pw", role admin) and waits until all are ready.
 func startCluster(t testing.TB, n int, extra ...string) []*node {
 	t.Helper()
 	bin := chatdtest.Binary(t)
 	seedDir := t.TempDir()
 	chatdtest.AdminSet(t, bin, seedDir, "alice", "pw")
+	// alice manages too (the privacy endpoints need the admin role).
+	if code, out, errOut := chatdtest.Run(t, bin, "", nil, "admin", "set", "alice", "--role", "admin", "--data", seedDir); code != 0 {
+		t.Fatalf("chatd admin set --role admin: exit %d\n%s%s", code, out, errOut)
+	}
 	seed, err := os.ReadFile(filepath.Join(seedDir, "admins.json"))
 	if err != nil {
 		t.Fatal(err)

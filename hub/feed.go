@@ -1,6 +1,10 @@
 package hub
 
-import "github.com/chatd/chatd/store"
+import (
+	"strings"
+
+	"github.com/chatd/chatd/store"
+)
 
 // Feed is implemented by a Store shared by several chatd processes (package
 // cluster): there the log, not this process, decides the order of messages,
@@ -91,10 +95,19 @@ func (h *Hub) deliverCommitted(m store.Message) {
 	h.inbox.countsChanged() // a message may have made a conversation on another node
 }
 
+// kickTo prefixes the Broadcast target that tells every node a visitor was
+// deleted: its sockets there are closed (a visitor id never holds ':').
+const kickTo = "kick:"
+
 // feedFrame is FeedEvents.Frame: a Broadcast frame of any node for this
 // node's sockets. A frame to the admins may tell of a change another node
 // made to a conversation: the counts are told again (debounced).
 func (h *Hub) feedFrame(to string, f []byte) {
+	if id, ok := strings.CutPrefix(to, kickTo); ok { // a visitor deleted on some node
+		h.kickVisitor(id)
+		h.cfg.Observer.VisitorDeleted(id)
+		return
+	}
 	h.deliverFrame(to, f)
 	if to == "" {
 		h.inbox.countsChanged()
