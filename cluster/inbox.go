@@ -241,13 +241,22 @@ func (s *Store) Assign(ctx context.Context, id, to string) (store.Conversation, 
 // changed is also true when m started the conversation (its visitor's
 // first message). Called by the node that stored m, once.
 func (s *Store) ConversationMessage(ctx context.Context, m store.Message) (store.Conversation, bool, error) {
-	// This node's view must hold m and everything before it.
-	wctx, cancel := context.WithTimeout(ctx, readWait)
-	s.msgTail.waitFor(wctx, m.Offset)
-	cancel()
 	cur, err := s.Conversation(m.Client)
 	if err != nil {
 		return cur, false, err
+	}
+	// The decision needs this node's view to hold m and everything before
+	// it only when m may start the conversation (no earlier message seen
+	// yet) or reopen it; a message in an open conversation with earlier
+	// messages costs no wait (the sender's socket reads its next frame
+	// only once this returns).
+	if len(s.msgs.before(m.Client, m.Offset, 1)) == 0 || cur.Status == store.StatusResolved || cur.Status == store.StatusSnoozed {
+		wctx, cancel := context.WithTimeout(ctx, readWait)
+		s.msgTail.waitFor(wctx, m.Offset)
+		cancel()
+		if cur, err = s.Conversation(m.Client); err != nil {
+			return cur, false, err
+		}
 	}
 	d, hasDoc := s.convs.local(m.Client)
 	since := uint64(0)
