@@ -150,10 +150,18 @@ func waitApplied(t testing.TB, nd *node, off uint64) {
 	}
 }
 
-// login gets an admin token from a node.
+// login gets an admin token from a node. A 503 (the sessions bucket still
+// electing its leader after the cluster got its quorum back) is retried
+// for up to step.
 func login(t testing.TB, nd *node) string {
 	t.Helper()
+	deadline := time.Now().Add(step)
 	res, err := http.Post(nd.URL()+"/api/login", "application/json", strings.NewReader(`{"name":"alice","password":"pw"}`))
+	for err == nil && res.StatusCode == http.StatusServiceUnavailable && time.Now().Before(deadline) {
+		res.Body.Close()
+		time.Sleep(200 * time.Millisecond) // polling a write that waits for an election, with a deadline
+		res, err = http.Post(nd.URL()+"/api/login", "application/json", strings.NewReader(`{"name":"alice","password":"pw"}`))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
