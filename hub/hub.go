@@ -22,6 +22,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/chatd/chatd/internal/netaddr"
+	"github.com/chatd/chatd/store"
 )
 
 // Config holds the hub's limits. Zero fields take the documented defaults.
@@ -392,6 +393,12 @@ func slimRequest(r *http.Request) *http.Request {
 	return s
 }
 
+// ClientOriginAllowed reports whether a page whose request is r may use the
+// widget: any origin unless AllowedOrigins is set, then those and the
+// server's own; a request without Origin (not a browser's page) is allowed.
+// The visitor socket and GET /api/widget share this rule.
+func (h *Hub) ClientOriginAllowed(r *http.Request) bool { return h.checkClientOrigin(r) }
+
 // checkClientOrigin: the visitor socket takes any origin unless
 // AllowedOrigins is set, then those and the server's own.
 func (h *Hub) checkClientOrigin(r *http.Request) bool {
@@ -464,7 +471,9 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), storeWait)
 		defer cancel()
-		if err := h.st.TouchVisitor(ctx, id.visitor, time.Now()); err != nil {
+		// A visitor deleted while connected (privacy deletion, retention)
+		// has no record left to touch: nothing to report.
+		if err := h.st.TouchVisitor(ctx, id.visitor, time.Now()); err != nil && !errors.Is(err, store.ErrNotFound) {
 			h.log.Warn().Err(err).Str("visitor", id.visitor).Msg("touch visitor on disconnect")
 		}
 	}
