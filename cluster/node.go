@@ -175,7 +175,7 @@ func startServer(c Config) (*server.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nats server: %w", err)
 	}
-	s.SetLoggerV2(natsLogger{c.Log.With().Str("component", "nats").Logger()}, false, false, false)
+	s.SetLoggerV2(natsLogger{c.Log.With().Str("subsystem", "nats").Logger()}, false, false, false)
 	go s.Start()
 	if !s.ReadyForConnections(30 * time.Second) {
 		s.Shutdown()
