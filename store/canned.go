@@ -72,7 +72,7 @@ func (s *Store) SetCanned(ctx context.Context, sc, text, by string) (changed boo
 	if err := CheckShortcut(sc); err != nil {
 		return false, err
 	}
-	if err := s.checkText(text); err != nil {
+	if err := validText(text, s.Limits().Text); err != nil {
 		return false, err
 	}
 	s.canned.mu.Lock()
