@@ -35,14 +35,17 @@ func (h *Hub) deliver(r release) {
 		d.only.live(0, d.onlyFrame)
 		return
 	}
+	// The Observer first: once any socket has the frame, the notification
+	// channels know of the message (a deletion that follows an ack is told
+	// after it, so their pending work for the visitor is dropped).
+	if d.stored != nil {
+		h.cfg.Observer.MessageStored(*d.stored, d.storedName)
+	}
 	var toClient func(*conn)
 	if d.clientFrame != nil { // a note has none: it never reaches a visitor
 		toClient = func(c *conn) { c.live(r.offset, d.clientFrame) }
 	}
 	h.idx.each(d.visitor, toClient, func(c *conn) { c.live(r.offset, d.adminFrame) })
-	if d.stored != nil {
-		h.cfg.Observer.MessageStored(*d.stored, d.storedName)
-	}
 }
 
 // onMessage handles one text frame; melody calls it from the socket's read

@@ -84,14 +84,14 @@ type FeedEvents struct {
 // already carried.
 func (h *Hub) deliverCommitted(m store.Message) {
 	clientFrame, adminFrame := messageFrames(m)
+	if !m.Note { // a note notifies nobody (observer.go); told before any socket has it (deliver)
+		h.cfg.Observer.MessageStored(m, h.visitorName(nil, m.Client))
+	}
 	var toClient func(*conn)
 	if clientFrame != nil { // a note has none: it never reaches a visitor
 		toClient = func(c *conn) { c.live(m.Offset, clientFrame) }
 	}
 	h.idx.each(m.Client, toClient, func(c *conn) { c.live(m.Offset, adminFrame) })
-	if !m.Note { // a note notifies nobody (observer.go)
-		h.cfg.Observer.MessageStored(m, h.visitorName(nil, m.Client))
-	}
 	h.inbox.countsChanged() // a message may have made a conversation on another node
 }
 
