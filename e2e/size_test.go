@@ -27,7 +27,12 @@ import (
 // status lines). The e-mail form and transcripts stay out of it: they are
 // widget-mail.js, loaded only once a panel opens on a server that takes
 // addresses (mailBudget). Headroom: ~0.6 KiB.
-const widgetBudget = 16 * 1024
+//
+// Issue 13's fixes raised it to 16.5 KiB, measured: the widget had grown to
+// 16345 bytes (39 bytes of headroom left) and sending client:typing (throttle,
+// idle and blur ends, the preview only when client:id says typing_preview)
+// adds 214 bytes gzipped (16559). Headroom: ~0.3 KiB.
+const widgetBudget = 16*1024 + 512
 
 // mailBudget bounds widget-mail.js, the lazily loaded e-mail capture and
 // transcript part with its strings in every shipped language (3.4 KiB).

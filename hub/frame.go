@@ -403,6 +403,9 @@ type clientID struct {
 	Availability *Availability `json:"availability,omitempty"`
 	AgentsOnline *int          `json:"agents_online,omitempty"`
 	Email        string        `json:"email,omitempty"`
+	// TypingPreview tells the widget whether agents see the text being
+	// typed (--typing-preview): only then does client:typing carry text.
+	TypingPreview bool `json:"typing_preview"`
 }
 
 type listEntry struct {

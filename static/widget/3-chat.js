@@ -128,6 +128,8 @@
         save('me', me);
         if (typeof data.epoch == 'string') conv.epoch = data.epoch;
         if (typeof data.max_text == 'number' && data.max_text > 0) maxBytes = data.max_text;
+        preview = data.typing_preview === true;
+        tyOn = 0;
         var n = data.agents_online;
         setAvail(data.availability || (typeof n == 'number' ? { available: n > 0, agents_online: n, email: 'off' } : undefined));
         keepConv();
@@ -292,6 +294,7 @@
       add(box, item);
       save('outbox', box);
       input.value = '';
+      typed(1);
       grow();
       count();
       showPending(item);
@@ -353,7 +356,7 @@
     input.addEventListener('keydown', function (ev) {
       if (ev.key == 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); send(); }
     });
-    input.addEventListener('input', function () { grow(); count(); });
+    input.addEventListener('input', function () { grow(); count(); typed(); });
     root.addEventListener('keydown', function (ev) { if (ev.key == 'Escape' && isOpen()) toggle(false); });
     W.addEventListener('online', function () {
       if (ws || stop || !(me.token || box.length || isOpen())) return;
