@@ -27,6 +27,8 @@ type InboxStore interface {
 	// SetStatus, Assign: see package store; changed is false when nothing changed.
 	SetStatus(ctx context.Context, id, status string, until time.Time) (store.Conversation, bool, error)
 	Assign(ctx context.Context, id, to string) (store.Conversation, bool, error)
+	// UnassignGone unassigns the conversations of logins that are no longer agents.
+	UnassignGone(ctx context.Context) ([]store.Conversation, error)
 	// ConversationMessage applies a stored message (reopening); changed when it reopened or started it.
 	ConversationMessage(ctx context.Context, m store.Message) (store.Conversation, bool, error)
 	// NextWake and WakeSnoozed end snoozes.

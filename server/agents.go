@@ -20,8 +20,10 @@ type Agents interface {
 	List() ([]store.Admin, error)
 	// Set creates or changes agent name as c says and applies the file.
 	Set(name string, c seed.Change) (store.Admin, error)
-	// Remove removes agent name (seed.ErrNoSuchAdmin) and applies the file.
-	Remove(name string) error
+	// Remove removes agent name (seed.ErrNoSuchAdmin) and applies the file;
+	// by is the agent removing it (the conversations it had are unassigned
+	// in its name).
+	Remove(name, by string) error
 }
 
 // Errors an Agents refuses changes with.
@@ -152,7 +154,7 @@ func (s *Server) deleteAgent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
-	if err := s.cfg.Agents.Remove(name); err != nil {
+	if err := s.cfg.Agents.Remove(name, who); err != nil {
 		s.agentFailed(w, err)
 		return
 	}

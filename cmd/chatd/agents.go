@@ -20,6 +20,22 @@ type agentsFile struct {
 	dir    string
 	cost   int
 	reload func() error // set once ops runs; applies the file now
+	byMu   sync.Mutex
+	by     string // the agent whose API change is being applied, "" otherwise
+}
+
+// actor is the agent whose API change is being applied now ("" when the
+// file changed otherwise): admin:conversation's by when it unassigns.
+func (a *agentsFile) actor() string {
+	a.byMu.Lock()
+	defer a.byMu.Unlock()
+	return a.by
+}
+
+func (a *agentsFile) setActor(by string) {
+	a.byMu.Lock()
+	a.by = by
+	a.byMu.Unlock()
 }
 
 func (a *agentsFile) List() ([]store.Admin, error) { return seed.Load(a.dir) }
@@ -53,9 +69,11 @@ func (a *agentsFile) Set(name string, c seed.Change) (store.Admin, error) {
 	return saved, a.apply()
 }
 
-func (a *agentsFile) Remove(name string) error {
+func (a *agentsFile) Remove(name, by string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.setActor(by)
+	defer a.setActor("")
 	if err := a.keepsAnAdmin(name); err != nil {
 		return err
 	}

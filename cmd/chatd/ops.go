@@ -41,12 +41,21 @@ type ops struct {
 // startOps starts watching the admins file (since: its version when it was
 // loaded) and serving the control socket. A control socket that cannot be
 // created is logged and skipped: backups then go through --url.
+//
+// applied (may be nil) runs after each application of the file, with the
+// agent whose API change caused it ("" otherwise): the hub tells the portals.
 func startOps(ctx context.Context, dir string, poll time.Duration, st *store.Store, au *auth.Auth, srv *server.Server,
-	since seed.Version, log zerolog.Logger) *ops {
+	since seed.Version, applied func(), log zerolog.Logger) *ops {
 	ctx, cancel := context.WithCancel(ctx)
 	o := &ops{cancel: cancel, done: make(chan struct{}), log: log}
 	trigger := make(chan chan error)
-	apply := func(admins []store.Admin) error { return applyAdmins(dir, st, au, admins, log) }
+	apply := func(admins []store.Admin) error {
+		err := applyAdmins(dir, st, au, admins, log)
+		if err == nil && applied != nil {
+			applied()
+		}
+		return err
+	}
 	onErr := func(err error) {
 		log.Error().Err(err).Str("file", seed.Path(dir)).
 			Str("remedy", "fix the file (chatd admin set/remove, or an editor): it is applied as soon as it changes, or on SIGHUP").

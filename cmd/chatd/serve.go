@@ -140,7 +140,8 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		h.Shutdown(stopCtx)
 		return exitFail
 	}
-	op := startOps(ctx, c.Data, c.AdminsPoll, st, au, srv, adminsVersion, log)
+	h.AdminsApplied(hub.BySystem) // conversations of agents removed while chatd was stopped
+	op := startOps(ctx, c.Data, c.AdminsPoll, st, au, srv, adminsVersion, func() { h.AdminsApplied(agents.actor()) }, log)
 	agents.setReload(op.reload)
 	defer op.stop()
 	httpSrv := server.HTTPServer(srv, log)
