@@ -393,7 +393,7 @@ func TestInboxExportAndDelete(t *testing.T) {
 		waitFor(t, tab, "the visitor gone", fmt.Sprintf(`%s === null && document.getElementById('conversation').hidden`, rowJS(ann.ID)))
 	}
 	fs := ann.framesUntil(func(f wsFrame) bool { return f.Type == "error" })
-	if f := fs[len(fs)-1]; !strings.Contains(string(f.Data), "not_found") {
+	if f := fs[len(fs)-1]; !strings.Contains(string(f.Data), `"code":"visitor_deleted"`) {
 		t.Fatalf("the visitor got %s %s", f.Type, f.Data)
 	}
 }

@@ -62,6 +62,9 @@ const (
 	codeQuota         = "quota_exceeded"
 	codeOrigin        = "origin_not_allowed"
 	codeBadIdentity   = "bad_identity"
+	// codeVisitorDeleted: the visitor's data was deleted (privacy, retention);
+	// the socket is closed next (privacy.go).
+	codeVisitorDeleted = "visitor_deleted"
 )
 
 // errorCodes lists every code, in the order of Stats.Rejected counters.
@@ -70,6 +73,7 @@ var errorCodes = [...]string{
 	codeUnauthorized, codeRateLimited, codeTooMany, codeNotFound, codeUnavailable, codeInternal,
 	codeQuota, codeOrigin,
 	codeBadIdentity,
+	codeVisitorDeleted,
 }
 
 // Protocol limits that are not configurable.

@@ -11,6 +11,7 @@
     var stop = ''; // 'blocked' (CSP) or 'refused' (origin): never retried on this page
     var refusal = '';
     var replayMin = 0;
+    var gone = 0; // the server deleted this visitor: no socket until the visitor writes
 
     function frameOut(type, data) {
       if (ws && ws.readyState == 1) WSP.send.call(ws, enc({ type: type, data: data }));
@@ -41,7 +42,8 @@
     function connect() {
       cancel(retryT);
       retryT = 0;
-      if (ws || stop) return;
+      if (ws || stop || gone && !box.length) return;
+      gone = 0;
       var s;
       try {
         var C = socketClass();
@@ -198,6 +200,8 @@
         var cid = data.cid, code = data.code;
         if (code == 'origin_not_allowed') {
           refusal = code;
+        } else if (code == 'visitor_deleted') {
+          erase();
         } else if (code == 'bad_identity' && !ready) {
           // The site's hash was refused: chat anonymously rather than not at all.
           warn('identify: ' + data.message);
