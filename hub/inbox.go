@@ -86,6 +86,7 @@ type inboxHub struct {
 
 	retentionDone chan struct{} // closed when the retention sweep stopped (privacy.go)
 	sweeps        atomic.Uint64 // retention sweeps done
+	retained      atomic.Uint64 // visitors deleted by retention sweeps
 }
 
 func newInboxHub(h *Hub) *inboxHub {

@@ -101,8 +101,9 @@ func (ib *inboxHub) retention(days int, every time.Duration) {
 			messages += d.Messages
 		}
 		ib.sweeps.Add(1)
-		if deleted > 0 {
-			h.log.Info().Int("visitors", deleted).Int("messages", messages).Int("days", days).Msg("retention: deleted inactive visitors")
-		}
+		ib.retained.Add(uint64(deleted))
+		// Every sweep is logged, also one that deleted nothing: operators see it runs.
+		h.log.Info().Int("visitors", deleted).Int("messages", messages).Int("candidates", len(ids)).Int("days", days).
+			Msg("retention: sweep done")
 	}
 }
