@@ -54,7 +54,7 @@ type InboxStore interface {
 	Page(id string) (store.PageView, []store.PageView, error)
 	// Canned replies (canned.go).
 	CannedReplies() ([]store.Canned, error)
-	SetCanned(ctx context.Context, shortcut, text, by string) (bool, error)
+	SetCanned(ctx context.Context, shortcut, text, by string) (store.Canned, bool, error)
 	DeleteCanned(ctx context.Context, shortcut string) error
 	// Search looks through every conversation (search.go).
 	Search(ctx context.Context, q string, limit int) ([]store.SearchResult, bool, error)
