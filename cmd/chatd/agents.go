@@ -63,6 +63,9 @@ func (a *agentsFile) Set(name string, c seed.Change) (store.Admin, error) {
 	}
 	c.Cost = a.cost
 	saved, err := seed.SetWith(a.dir, name, c)
+	if errors.Is(err, seed.ErrBadLogin) {
+		return store.Admin{}, fmt.Errorf("%w: %v", server.ErrInvalidAgent, err)
+	}
 	if err != nil {
 		return store.Admin{}, err
 	}

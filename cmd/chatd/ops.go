@@ -189,6 +189,7 @@ func applyAdmins(dir string, st *store.Store, au *auth.Auth, admins []store.Admi
 	if err != nil {
 		return fmt.Errorf("read admins in force: %w", err)
 	}
+	warnLegacyLogins(admins, log)
 	if err := st.ReseedAdmins(admins); err != nil {
 		return err
 	}
@@ -224,4 +225,15 @@ func diffAdmins(old, now []store.Admin) (added, removed, changed []string) {
 	}
 	slices.Sort(removed)
 	return added, removed, changed
+}
+
+// warnLegacyLogins warns about admins-file logins outside the login rule
+// (seed/login.go): they keep working, so nobody is locked out, but look-alike
+// logins should be renamed (add the new login, remove the old one).
+func warnLegacyLogins(admins []store.Admin, log zerolog.Logger) {
+	if l := seed.Legacy(admins); len(l) > 0 {
+		log.Warn().Strs("logins", l).
+			Str("rule", "lower-case a-z, digits and . _ -, unique ignoring case; the display name is free-form").
+			Msg("admins file: logins outside the login rule still work; replace them with logins that follow it")
+	}
 }

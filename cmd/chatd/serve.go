@@ -72,6 +72,7 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		log.Warn().Str("admin", seed.DefaultAdmin).Str("password", password).Str("file", seed.Path(c.Data)).
 			Msg("no admin existed: created one with this random password (shown only now; change it with 'chatd admin set')")
 	}
+	warnLegacyLogins(admins, log)
 	if err := st.ReseedAdmins(admins); err != nil {
 		log.Error().Err(err).Msg("cannot reseed admins")
 		return exitFail
