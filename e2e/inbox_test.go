@@ -328,7 +328,7 @@ func TestInboxSearch(t *testing.T) {
 	waitFor(t, bob, "the message found, loaded from the history", `(() => { const m = [...document.querySelectorAll('#message-list .msg .text')].find(e => e.textContent === 'bulk 7'); if (!m) return false; const r = m.getBoundingClientRect(), box = document.getElementById('messages').getBoundingClientRect(); return r.top >= box.top && r.bottom <= box.bottom; })()`)
 
 	search(bob, "ZEBRA")
-	waitFor(t, bob, "the note", `document.querySelectorAll('#search-results .search-hit').length === 1 && document.querySelector('#search-results .search-snippet').textContent === 'zebra crossing at the depot'`)
+	waitFor(t, bob, "the note", `document.querySelectorAll('#search-results .search-hit').length === 1 && document.querySelector('#search-results .search-snippet').textContent === 'Note: zebra crossing at the depot' && document.querySelector('#search-results .search-hit').classList.contains('note-hit')`)
 	search(bob, "bulk")
 	waitFor(t, bob, "the visitor by name, then messages", `document.querySelector('#search-results .search-snippet').textContent === 'Name: Bulk Bear' && document.querySelectorAll('#search-results .search-hit').length === 50 && document.querySelector('#search-results .search-note').textContent.startsWith('More results')`)
 	search(bob, "nothing matches this")

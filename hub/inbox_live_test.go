@@ -100,7 +100,7 @@ func TestInboxLiveScenarios(t *testing.T) {
 			{on: "alice", want: []string{`{"type":"admin:typing","data":{"client":"$v.id","from":"client","typing":true}}`}},
 			{on: "bob", want: []string{`{"type":"admin:typing","data":{"client":"$v.id","from":"client","typing":true}}`}},
 			{on: "alice", send: `{"type":"admin:typing","data":{"client":"$v.id","typing":true}}`},
-			{on: "bob", want: []string{`{"type":"admin:typing","data":{"client":"$v.id","from":"admin","admin":"alice","display":"Support","typing":true}}`}},
+			{on: "bob", want: []string{`{"type":"admin:typing","data":{"client":"$v.id","from":"admin","admin":"alice","display":"alice","typing":true}}`}, note: "agents see the login of an agent without a display name, as in admin:agents; visitors see Support"},
 			{on: "v", want: []string{`{"type":"client:typing","data":{"typing":true,"admin":"Support"}}`}},
 			{on: "v2", want: []string{`{"type":"client:typing","data":{"typing":true,"admin":"Support"}}`}},
 			{on: "alice", send: `{"type":"admin:typing","data":{"client":"nobody","typing":true}}`, want: []string{`{"type":"error","data":{"code":"not_found"}}`}},
