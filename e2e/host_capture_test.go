@@ -59,15 +59,19 @@ func TestHostOfflineCapture(t *testing.T) {
 	}
 	screenshot(t, tab, "widget-offline.png")
 	// Checked before sending: the server hears nothing of a bad address.
-	for _, bad := range []string{"ann@", "ann example.com", "ann@localhost", "<ann@example.com>", "ann@-x.example"} {
+	// The reason class: an incomplete address, or one that is not valid.
+	for bad, why := range map[string]string{"ann@": "That address looks incomplete.", "ann example.com": "That address looks incomplete.",
+		"ann@localhost": "That address looks incomplete.", "ann@example.": "That address looks incomplete.",
+		"<ann@example.com>": "Please check this email address.", "ann@-x.example": "Please check this email address."} {
 		d.run(typeEmailJS(bad))
-		d.wait("refused "+bad, mailTextJS+`.endsWith("Please check this email address.")`)
+		d.wait("refused "+bad, mailTextJS+`.endsWith(`+js(why)+`)`)
 	}
 	d.send("Do you ship to Norway?")
 	id := agent.waitMessage("Do you ship to Norway?").Client
 	d.run(typeEmailJS("  Ann@Example.COM "))
 	agent.waitFrame("admin:client", adminClientEmail(id, "Ann@example.com"))
-	d.wait("told what happens next", mailTextJS+` === "We will answer at Ann@example.com, and here.Change"`)
+	d.wait("told what happens next", mailTextJS+` === "We reply here, and also at Ann@example.com.Change"`)
+	// The status line and the e-mail box agree: replies here, and by e-mail too.
 	if got := widgetStatus(t, d); got != "We are away. Leave a message, we reply here" {
 		t.Errorf("status after leaving an address %q", got)
 	}
@@ -84,12 +88,12 @@ func TestHostOfflineCapture(t *testing.T) {
 	// Known on the next page view and kept; changed from the link.
 	run(t, tab, chromedp.Reload())
 	d.open()
-	d.wait("the address remembered", mailTextJS+` === "We will answer at Ann@example.com, and here.Change"`)
+	d.wait("the address remembered", mailTextJS+` === "We reply here, and also at Ann@example.com.Change"`)
 	d.run(clickMailButtonJS("Change"))
 	d.wait("the field with the address", mailBoxJS(`return e.querySelector('input').value === 'Ann@example.com'`))
 	d.run(typeEmailJS("ann@example.org"))
 	agent.waitFrame("admin:client", adminClientEmail(id, "ann@example.org"))
-	d.wait("the new address shown", mailTextJS+` === "We will answer at ann@example.org, and here.Change"`)
+	d.wait("the new address shown", mailTextJS+` === "We reply here, and also at ann@example.org.Change"`)
 
 	// Someone is there: no question, a link to leave an address anyway.
 	agent.status("online")
@@ -103,7 +107,7 @@ func TestHostOfflineCapture(t *testing.T) {
 	d2.run(clickMailButtonJS("Get our answer by email"))
 	d2.run(typeEmailJS("bo@example.net"))
 	agent.waitFrame("admin:client", adminClientEmail(id2, "bo@example.net"))
-	d2.wait("saved", mailTextJS+` === "We will answer at bo@example.net, and here.Change"`)
+	d2.wait("saved", mailTextJS+` === "We reply here, and also at bo@example.net.Change"`)
 }
 
 // --email-capture required: while nobody is available the visitor leaves an

@@ -388,6 +388,12 @@ func slimRequest(r *http.Request) *http.Request {
 	return s
 }
 
+// ClientOriginAllowed reports whether a page whose request is r may use the
+// widget: any origin unless AllowedOrigins is set, then those and the
+// server's own; a request without Origin (not a browser's page) is allowed.
+// The visitor socket and GET /api/widget share this rule.
+func (h *Hub) ClientOriginAllowed(r *http.Request) bool { return h.checkClientOrigin(r) }
+
 // checkClientOrigin: the visitor socket takes any origin unless
 // AllowedOrigins is set, then those and the server's own.
 func (h *Hub) checkClientOrigin(r *http.Request) bool {

@@ -27,10 +27,14 @@ const (
 	Retried Outcome = "retried"
 	// Dropped: never attempted, because the queue was full or stopping.
 	Dropped Outcome = "dropped"
+	// Gone: the receiver says the address no longer exists (a push
+	// subscription answered 404 or 410, RFC 8030 §7.3); the channel removed
+	// it and does not retry. Not a failure of chatd's or the receiver's.
+	Gone Outcome = "gone"
 )
 
 // Outcomes lists every Outcome, for exporters that pre-create their series.
-var Outcomes = []Outcome{Sent, Failed, Retried, Dropped}
+var Outcomes = []Outcome{Sent, Failed, Retried, Dropped, Gone}
 
 // Metrics receives one count per outcome of a channel ("email", "push",
 // "webhook"). Implementations must be safe for concurrent use and must not
@@ -148,6 +152,27 @@ func Permanent(err error) error {
 func IsPermanent(err error) bool {
 	var p permanent
 	return errors.As(err, &p)
+}
+
+type gone struct{ err error }
+
+func (g gone) Error() string { return g.err.Error() }
+func (g gone) Unwrap() error { return g.err }
+
+// GoneErr wraps err, the receiver's answer that the address no longer exists
+// and has been removed: Queue does not retry it, counts it Gone (not Failed)
+// and logs it once at info. GoneErr(nil) is nil.
+func GoneErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return gone{err}
+}
+
+// IsGone reports whether err was wrapped by GoneErr.
+func IsGone(err error) bool {
+	var g gone
+	return errors.As(err, &g)
 }
 
 // retryAfter carries a receiver's own "retry later" delay.

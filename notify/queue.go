@@ -157,6 +157,12 @@ func (q *Queue[T]) deliver(ctx context.Context, item T) {
 			q.finish(item, attempt, ErrStopped)
 			return
 		}
+		if IsGone(err) {
+			q.cfg.Metrics.Count(q.cfg.Channel, Gone)
+			q.cfg.Logger.Info().Err(err).Int("attempts", attempt).Msg("notification receiver gone, removed")
+			q.finish(item, attempt, err)
+			return
+		}
 		if IsPermanent(err) || attempt >= b.Attempts {
 			q.cfg.Metrics.Count(q.cfg.Channel, Failed)
 			q.cfg.Logger.Warn().Err(err).Int("attempts", attempt).Bool("permanent", IsPermanent(err)).Msg("notification failed")
@@ -169,7 +175,10 @@ func (q *Queue[T]) deliver(ctx context.Context, item T) {
 		if errors.As(err, &ra) && ra.d > 0 {
 			wait = min(ra.d, b.Max)
 		}
-		q.cfg.Logger.Debug().Err(err).Int("attempt", attempt).Dur("wait", wait).Msg("notification attempt failed, retrying")
+		// One line per retry, so a receiver that is down shows in the log at
+		// once, not only after the last attempt (minutes later). The error
+		// carries no message text or secret (see Handler).
+		q.cfg.Logger.Warn().Err(err).Int("attempt", attempt).Int("attempts", b.Attempts).Dur("retry_in", wait).Msg("notification attempt failed, retrying")
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

@@ -22,7 +22,7 @@ func (m *Metrics) NotifyCounter(channels ...string) notify.Metrics {
 	}
 	v := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "chatd_notify_total",
-		Help: "Notifications by channel (email, push, webhook; events: the hub's events waiting to be dispatched) and outcome (sent, failed, retried, dropped).",
+		Help: "Notifications by channel (email, push, webhook; events: the hub's events waiting to be dispatched) and outcome (sent, failed, retried, dropped, gone).",
 	}, []string{"channel", "outcome"})
 	for _, ch := range channels {
 		for _, o := range notify.Outcomes {

@@ -57,6 +57,10 @@ type Config struct {
 	// Availability, if set, serves GET /api/widget with its value as JSON
 	// (the hub's Availability; widgetapi.go).
 	Availability func() any
+	// WidgetOrigin, if set, says whether a page's Origin may use the widget
+	// (the hub's visitor-socket rule, --origins): GET /api/widget answers
+	// others 403 origin_not_allowed. Nil allows every origin.
+	WidgetOrigin func(*http.Request) bool
 }
 
 // Server is chatd's HTTP handler. Readiness starts false: call SetReady.

@@ -20,12 +20,23 @@ func (s *Server) widgetRoutes() {
 	s.mux.HandleFunc("OPTIONS /api/widget", s.widgetPreflight)
 }
 
-// widgetInfo answers the availability object.
+// widgetInfo answers the availability object, or 403
+// {"error":"origin_not_allowed"} to a page whose Origin the visitor socket
+// would refuse (still with CORS *, so the widget can read why and say it).
+// The answer depends on Origin when origins are restricted: Vary: Origin
+// keeps a cache from serving one site's answer to another.
 func (s *Server) widgetInfo(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Cache-Control", "public, max-age="+widgetMaxAge)
 	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	if s.cfg.WidgetOrigin != nil {
+		h.Set("Vary", "Origin")
+		if !s.cfg.WidgetOrigin(r) {
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "origin_not_allowed"})
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, s.cfg.Availability())
 }
 

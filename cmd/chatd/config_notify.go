@@ -27,6 +27,7 @@ type notifyOpts struct {
 	AlertEmails string
 	AlertAfter  time.Duration
 	AlertWindow time.Duration
+	AlertGrace  time.Duration
 	AlertText   bool
 	PublicURL   string
 	SiteName    string
@@ -72,6 +73,7 @@ func notifyFlags(fs *flag.FlagSet, o *notifyOpts) {
 	fs.StringVar(&o.AlertEmails, "alert-emails", "", "comma list of agents' addresses mailed while no agent is online (empty = no alert mails)")
 	fs.DurationVar(&o.AlertAfter, "alert-after", 3*time.Minute, "a visitor message unanswered this long while no agent is online is mailed to --alert-emails")
 	fs.DurationVar(&o.AlertWindow, "alert-window", 15*time.Minute, "at most one alert mail per recipient per window")
+	fs.DurationVar(&o.AlertGrace, "alert-grace", mail.DefaultAlertGrace, "the team counts as offline for alert mails only after no agent was online this long (a portal reload is not leaving)")
 	fs.BoolVar(&o.AlertText, "alert-text", true, "quote visitors' last messages in alert mails (false = names and counts only)")
 	fs.StringVar(&o.PublicURL, "public-url", "", "chatd's public base URL, e.g. https://chat.shop.example: alert mails link to its portal")
 	fs.StringVar(&o.SiteName, "site-name", "", "site name shown in mail subjects and visitor mails")
@@ -102,7 +104,7 @@ func (o *notifyOpts) validateNotify(bad func(string, ...any)) {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"smtp-timeout", o.SMTPTimeout}, {"alert-after", o.AlertAfter}, {"alert-window", o.AlertWindow},
+	}{{"smtp-timeout", o.SMTPTimeout}, {"alert-after", o.AlertAfter}, {"alert-window", o.AlertWindow}, {"alert-grace", o.AlertGrace},
 		{"visitor-email-delay", o.VisitorReplyDelay}, {"visitor-email-gap", o.VisitorReplyGap},
 		{"transcript-gap", o.TranscriptGap}, {"push-ttl", o.PushTTL}, {"push-gap", o.PushGap}, {"webhook-timeout", o.WebhookTimeout}} {
 		if d.v <= 0 {

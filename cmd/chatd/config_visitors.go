@@ -30,7 +30,7 @@ func visitorFlags(fs *flag.FlagSet, o *visitorOpts) {
 	fs.StringVar(&o.EmailCapture, "email-capture", hub.EmailOptional,
 		"ask visitors for an e-mail address when no agent is available: off (never; addresses refused), optional, required (before writing)")
 	fs.StringVar(&o.Hours, "hours", "", `business hours, e.g. "mon-fri 09:00-17:30; sat 10:00-14:00" (empty = always open)`)
-	fs.StringVar(&o.HoursTZ, "hours-tz", "UTC", "IANA time zone of --hours, e.g. Europe/Paris")
+	fs.StringVar(&o.HoursTZ, "hours-tz", "UTC", "IANA time zone of --hours and of the times in mails, e.g. Europe/Paris")
 	fs.StringVar(&o.IdentitySecret, "identity-secret", "",
 		"key of identity_hash (HMAC-SHA256 of a site's user id), at least 32 bytes; empty = identities are refused (secret: CHATD_IDENTITY_SECRET_FILE works)")
 }

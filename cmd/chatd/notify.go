@@ -56,19 +56,25 @@ func (c *config) buildNotifications(st *store.Store, online, connected func(stri
 					lg.Debug().Str("kind", m.Kind).Int("attempts", attempts).Msg("mail sent")
 				}
 			}})
+		// Times in mails are in the business hours' zone (UTC by default),
+		// named in the text; --hours-tz was checked at start.
+		zone, err := time.LoadLocation(c.HoursTZ)
+		if err != nil {
+			return nil, fmt.Errorf("--hours-tz %q: %w", c.HoursTZ, err)
+		}
 		if len(c.alertTo) > 0 {
 			portal := ""
 			if c.PublicURL != "" {
 				portal = strings.TrimRight(c.PublicURL, "/") + "/portal/"
 			}
-			if dc.Alerts, err = mail.NewAlerts(mail.AlertConfig{To: c.alertTo, After: c.AlertAfter, Window: c.AlertWindow,
-				PortalURL: portal, SiteName: c.SiteName, HideText: !c.AlertText}, dc.Mailer); err != nil {
+			if dc.Alerts, err = mail.NewAlerts(mail.AlertConfig{To: c.alertTo, After: c.AlertAfter, Window: c.AlertWindow, Grace: c.AlertGrace,
+				PortalURL: portal, SiteName: c.SiteName, HideText: !c.AlertText, Zone: zone}, dc.Mailer); err != nil {
 				return nil, err
 			}
 		}
 		if c.VisitorEmail {
 			if n.visitors, err = mail.NewContinuity(mail.ContinuityConfig{Delay: c.VisitorReplyDelay, MinGap: c.VisitorReplyGap,
-				TranscriptGap: c.TranscriptGap, SiteName: c.SiteName, SiteURL: c.SiteURL, ReplyTo: c.EmailReplyTo}, dc.Mailer); err != nil {
+				TranscriptGap: c.TranscriptGap, SiteName: c.SiteName, SiteURL: c.SiteURL, ReplyTo: c.EmailReplyTo, Zone: zone}, dc.Mailer); err != nil {
 				return nil, err
 			}
 			dc.Replies, dc.ReplyMails = n.visitors, true

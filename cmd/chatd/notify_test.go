@@ -62,7 +62,7 @@ func startNotifyRig(t *testing.T, extra ...string) *notifyRig {
 	args := append([]string{
 		"--bcrypt-cost", "4",
 		"--smtp-host", "127.0.0.1", "--smtp-port", strconv.Itoa(r.smtp.Port), "--smtp-from", "Shop chat <chat@shop.test>",
-		"--alert-emails", "agent1@shop.test, agent2@shop.test", "--alert-after", "1ms", "--alert-window", "1ms",
+		"--alert-emails", "agent1@shop.test, agent2@shop.test", "--alert-after", "1ms", "--alert-window", "1ms", "--alert-grace", "1ms",
 		"--public-url", "https://chat.shop.test", "--site-name", "Shop",
 		"--push-subject", "mailto:ops@shop.test",
 		"--webhook-urls", r.hook.URL + "/hooks/chatd", "--webhook-secret", hookSecret,
@@ -253,21 +253,59 @@ func TestAcksNeverWaitForReceivers(t *testing.T) {
 // subscription is removed.
 func TestFailingReceiversAreRetriedAndCounted(t *testing.T) {
 	r := startNotifyRig(t)
+	// Every series is there from the start, at 0.
+	for _, ch := range []string{"email", "push", "webhook"} {
+		for _, o := range []string{"sent", "failed", "retried", "dropped", "gone"} {
+			if v := r.metric(t, `chatd_notify_total{channel="`+ch+`",outcome="`+o+`"}`); v != 0 {
+				t.Fatalf("%s %s starts at %v", ch, o, v)
+			}
+		}
+	}
 	r.subscribe(t, "gone", http.StatusGone, http.StatusGone)
 	ok := r.subscribe(t, "ok")
 	r.hook.Answer(http.StatusInternalServerError)
 	r.smtp.FailNext(451)
 	vis, _, _ := visitor(t, r.url(), "Ann")
-	vis.send("client:message", map[string]any{"cid": "c1", "text": "hello?"})
+	vis.send("client:message", map[string]any{"cid": "c1", "text": "hello? SeCrEt text"})
 	vis.expect("client:message", nil)
 
 	if p := r.push.Next(t); p.Browser != ok.Name {
 		t.Fatalf("pushed to %s", p.Browser)
 	}
-	r.waitMetric(t, `chatd_notify_total{channel="push",outcome="failed"}`, 1)
-	r.child.log.waitMsg(t, "push subscription gone, removed")
+	// A gone subscription is removed: counted gone (not failed), logged once.
+	r.waitMetric(t, `chatd_notify_total{channel="push",outcome="gone"}`, 1)
+	r.child.log.waitMsg(t, "notification receiver gone, removed")
 	r.waitMetric(t, `chatd_notify_total{channel="webhook",outcome="retried"}`, 1)
 	r.waitMetric(t, `chatd_notify_total{channel="email",outcome="retried"}`, 1)
+	// Each retry is logged at warn when it is planned, with its attempt and
+	// wait, never the message text.
+	retries := func(channel string) int {
+		r.child.log.mu.Lock()
+		defer r.child.log.mu.Unlock()
+		n := 0
+		for _, l := range r.child.log.lines {
+			if l["message"] == "notification attempt failed, retrying" && l["channel"] == channel {
+				if l["level"] != "warn" || l["attempt"] != float64(1) || l["attempts"] == nil || l["retry_in"] == nil {
+					t.Errorf("retry line %v", l)
+				}
+				n++
+			}
+		}
+		return n
+	}
+	for _, ch := range []string{"email", "webhook"} {
+		r.child.log.waitMsg(t, "notification attempt failed, retrying")
+		deadline := time.Now().Add(wait)
+		for retries(ch) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("no retry logged for %s:\n%s", ch, r.child.log.String())
+			}
+			time.Sleep(20 * time.Millisecond) // polling with a deadline
+		}
+	}
+	if strings.Contains(r.child.log.String(), "SeCrEt") {
+		t.Fatalf("a log line holds the message text:\n%s", r.child.log.String())
+	}
 	// The webhook's retry (about 2 s later) is delivered, and the log says so.
 	r.waitMetric(t, `chatd_notify_total{channel="webhook",outcome="sent"}`, 2)
 	_, body := httpDo(t, "GET", r.url()+"/api/webhooks", "", r.token)
@@ -281,8 +319,9 @@ func TestFailingReceiversAreRetriedAndCounted(t *testing.T) {
 	if p := r.push.Next(t); p.Browser != ok.Name {
 		t.Fatalf("pushed to %s", p.Browser)
 	}
-	if f := r.metric(t, `chatd_notify_total{channel="push",outcome="failed"}`); f != 1 || r.child.log.count("push subscription gone, removed") != 1 {
-		t.Fatalf("push failed %v times: the gone subscription was tried again", f)
+	if g, f := r.metric(t, `chatd_notify_total{channel="push",outcome="gone"}`), r.metric(t, `chatd_notify_total{channel="push",outcome="failed"}`); g != 1 || f != 0 ||
+		r.child.log.count("notification receiver gone, removed") != 1 || r.child.log.count("notification failed") != 0 {
+		t.Fatalf("push gone %v, failed %v, log:\n%s", g, f, r.child.log.String())
 	}
 }
 

@@ -128,6 +128,7 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		Metrics: metrics, MetricsToken: c.MetricsToken, ClientIP: clientIP, AddressKey: addrKey,
 		Log:          log.With().Str("component", "http").Logger(),
 		Availability: func() any { return h.Availability() },
+		WidgetOrigin: h.ClientOriginAllowed,
 		Inbox:        h,
 		Agents:       agents,
 		Push:         notes.pushAPI(), Webhooks: notes.webhookLog(),

@@ -32,7 +32,20 @@ type AlertConfig struct {
 	// MaxConversations bounds the conversations tracked (default 1000);
 	// beyond it a digest says how many more are waiting.
 	MaxConversations int
+	// Grace is how long no agent must be online before the team counts as
+	// offline (default DefaultAlertGrace): a portal reload closes the
+	// agent's socket and opens a new one a moment later, which is not
+	// leaving. Nothing is mailed before the grace has run out.
+	Grace time.Duration
+	// Zone is the time zone of the times in the mails, named in them (nil:
+	// UTC); chatd passes --hours-tz.
+	Zone *time.Location
 }
+
+// DefaultAlertGrace is AlertConfig.Grace's default: long enough for a portal
+// reload, a network switch or a chatd restart to bring the agents' sockets
+// back, short next to the default After (3m).
+const DefaultAlertGrace = 30 * time.Second
 
 // Alerts mails agents a digest of visitors waiting while no agent is online:
 // a new conversation at once, a visitor's message once it has waited After
@@ -40,11 +53,14 @@ type AlertConfig struct {
 // methods take a lock for O(1) work and never block on the network; the mails
 // go through the Mailer. Safe for concurrent use.
 //
-// When a conversation is due: a new conversation (NewConversation while no
-// agent is online) at max(created, went offline); unanswered messages at
-// max(first unanswered, went offline) + After. A conversation is mailed
-// once per batch of unanswered messages: after a digest listed it, only
-// messages that arrive later bring it back.
+// The team went offline when the last agent left (or when Run started, with
+// no agent online), and counts as offline once Grace has passed with still
+// no agent. A conversation is new only if it started after the team went
+// offline (an agent online since has seen it in the portal); a new one is due
+// at max(created, went offline + Grace). Unanswered messages are due at
+// max(max(first unanswered, went offline) + After, went offline + Grace).
+// A conversation is mailed once per batch of unanswered messages: after a
+// digest listed it, only messages that arrive later bring it back.
 type Alerts struct {
 	cfg    AlertConfig
 	mailer *Mailer
@@ -52,7 +68,7 @@ type Alerts struct {
 
 	mu           sync.Mutex
 	online       int
-	offlineSince time.Time
+	offlineSince time.Time // when the last agent left (zero: none came since the start)
 	convs        map[string]*waiting
 	overflow     int // conversations waiting but not tracked (MaxConversations)
 	lastSent     time.Time
@@ -94,20 +110,44 @@ func NewAlerts(cfg AlertConfig, m *Mailer) (*Alerts, error) {
 	if cfg.MaxConversations <= 0 {
 		cfg.MaxConversations = 1000
 	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = DefaultAlertGrace
+	}
 	a := &Alerts{cfg: cfg, mailer: m, convs: map[string]*waiting{}}
 	a.sched = newScheduler(a.flush, m.Send)
 	return a, nil
 }
 
-// Run mails digests until ctx is done.
-func (a *Alerts) Run(ctx context.Context) { a.sched.run(ctx) }
+// Run mails digests until ctx is done. With no agent online yet, the team
+// went offline now: the agents' portals get Grace to reconnect after a
+// restart.
+func (a *Alerts) Run(ctx context.Context) {
+	a.mu.Lock()
+	if a.online == 0 && a.offlineSince.IsZero() {
+		a.offlineSince = time.Now()
+	}
+	a.mu.Unlock()
+	a.sched.run(ctx)
+}
 
 // AgentsOnline reports how many agents are online (an open portal and
-// status online) as of at. From >0 to 0 starts the offline clock.
+// status online) as of at. From >0 to 0 starts the offline clock (the team
+// counts as offline after Grace); an agent coming back before then was
+// never away.
 func (a *Alerts) AgentsOnline(n int, at time.Time) {
 	a.mu.Lock()
 	if n == 0 && a.online > 0 {
 		a.offlineSince = at
+	}
+	if n > 0 && a.online == 0 {
+		// Every conversation so far is on the agents' screens now: none of
+		// them is new when the team next goes offline.
+		for _, w := range a.convs {
+			w.isNew = false
+			if w.count == 0 {
+				delete(a.convs, w.id)
+			}
+		}
 	}
 	a.online = max(n, 0)
 	a.mu.Unlock()
@@ -195,7 +235,7 @@ func (a *Alerts) track(visitor, name string) *waiting {
 func (a *Alerts) dueAt(w *waiting) time.Time {
 	var due time.Time
 	if w.isNew {
-		due = later(w.created, a.offlineSince)
+		due = w.created
 	}
 	if w.count > 0 {
 		d := later(w.first, a.offlineSince).Add(a.cfg.After)
@@ -203,7 +243,10 @@ func (a *Alerts) dueAt(w *waiting) time.Time {
 			due = d
 		}
 	}
-	return due
+	if due.IsZero() {
+		return due
+	}
+	return later(due, a.offlineSince.Add(a.cfg.Grace))
 }
 
 func later(a, b time.Time) time.Time {
@@ -280,10 +323,10 @@ func (a *Alerts) render(due []*waiting, overflow int) (subject, body string) {
 		b.WriteString(oneLine(w.name))
 		var what []string
 		if w.isNew {
-			what = append(what, "new conversation since "+stamp(w.created))
+			what = append(what, "new conversation since "+stamp(w.created, a.cfg.Zone))
 		}
 		if w.count > 0 {
-			what = append(what, plural(w.count, "unanswered message", "unanswered messages")+" since "+stamp(w.first))
+			what = append(what, plural(w.count, "unanswered message", "unanswered messages")+" since "+stamp(w.first, a.cfg.Zone))
 		}
 		b.WriteString(" - " + strings.Join(what, ", ") + "\n")
 		for _, t := range w.texts {

@@ -159,7 +159,7 @@ func TestAlertsOverRealSMTP(t *testing.T) {
 	s, _ := NewSMTP(smtpConfig(srv, TLSNone))
 	m, done, _ := runMailer(t, s, MailerConfig{})
 	a, err := NewAlerts(AlertConfig{To: []string{"alice@example.com", "bob@example.com"}, After: 30 * time.Millisecond,
-		Window: time.Hour, SiteName: "Example Shop", PortalURL: "https://chat.example.com/portal/"}, m)
+		Window: time.Hour, Grace: time.Millisecond, SiteName: "Example Shop", PortalURL: "https://chat.example.com/portal/"}, m)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,9 @@ type ContinuityConfig struct {
 	// ReplyTo, optional, is where a visitor's answer to a mail goes (chatd
 	// reads no mail).
 	ReplyTo string
+	// Zone is the time zone of the times in the mails, named in them (nil:
+	// UTC); chatd passes --hours-tz.
+	Zone *time.Location
 	// MaxPending bounds the visitors with replies waiting (default 10000);
 	// beyond it a reply is not mailed (counted as dropped on the Mailer's
 	// Metrics).
@@ -267,7 +270,7 @@ func (c *Continuity) replyMail(u *unread) Message {
 	fmt.Fprintf(&b, "Hello %s,\n\n%s replied to your chat on %s:\n\n", oneLine(u.name), who, c.site())
 	for _, r := range u.replies {
 		quote(&b, "  ", r.Text)
-		fmt.Fprintf(&b, "  (%s, %s)\n\n", orDefault(oneLine(r.Agent), "agent"), stamp(r.At))
+		fmt.Fprintf(&b, "  (%s, %s)\n\n", orDefault(oneLine(r.Agent), "agent"), stamp(r.At, c.cfg.Zone))
 	}
 	c.footer(&b, u.page)
 	b.WriteString("You get this mail because you left this address in the chat.\n")
@@ -320,7 +323,7 @@ func (c *Continuity) SendTranscript(t Transcript) error {
 		if name == "" {
 			name = map[bool]string{true: "agent", false: "you"}[l.From == "admin"]
 		}
-		fmt.Fprintf(&b, "%s - %s:\n", stamp(l.At), name)
+		fmt.Fprintf(&b, "%s - %s:\n", stamp(l.At, c.cfg.Zone), name)
 		quote(&b, "  ", l.Text)
 		b.WriteString("\n")
 	}

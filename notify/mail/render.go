@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/chatd/chatd/notify"
 )
 
 // previewBytes bounds each message text quoted in an alert.
@@ -33,21 +35,19 @@ func quote(b *strings.Builder, prefix, text string) {
 	}
 }
 
-// stamp formats t for a mail: "2026-11-22 10:04 UTC".
-func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
-
-// safeLink returns page reduced to scheme, host and path, or "" when it is
-// not an absolute http(s) URL. The query and fragment go: a page's URL can
-// carry the site's own secrets (reset links, session ids), and chatd's link
-// must never be what grants access.
-func safeLink(page string) string {
-	u, err := url.Parse(strings.TrimSpace(page))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return ""
+// stamp formats t for a mail in zone (nil: UTC), naming the zone so the
+// reader never has to guess: "2026-11-22 11:04 Europe/Paris",
+// "2026-11-22 10:04 UTC".
+func stamp(t time.Time, zone *time.Location) string {
+	if zone == nil {
+		zone = time.UTC
 	}
-	out := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
-	return out.String()
+	return t.In(zone).Format("2006-01-02 15:04 ") + zone.String()
 }
+
+// safeLink is notify.PageLink, the one rule for page URLs on every channel:
+// scheme, host and path of an absolute http(s) URL, else "".
+func safeLink(page string) string { return notify.PageLink(page) }
 
 // portalLink is the portal URL with the conversation in its fragment
 // ("#visitor=<id>"); the portal still asks for a login.

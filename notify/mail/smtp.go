@@ -114,11 +114,24 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 		default:
 			errs = append(errs, fmt.Errorf("smtp auth %q: want plain, login, cram-md5 or scram-sha-256", cfg.Auth))
 		}
+		if (s.auth == gomail.SMTPAuthPlain || s.auth == gomail.SMTPAuthLogin) && cfg.TLS == TLSNone && !cleartextAuthOK(cfg.Host) {
+			errs = append(errs, fmt.Errorf("smtp auth %s with tls none to %s: the password would cross the network in clear "+
+				"(go-mail refuses PLAIN and LOGIN without TLS except to localhost, 127.0.0.1 or ::1): use starttls or tls, or cram-md5/scram-sha-256",
+				strings.ToUpper(string(s.auth)), cfg.Host))
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return s, nil
+}
+
+// cleartextAuthOK reports whether go-mail sends PLAIN or LOGIN credentials
+// to host without TLS: only to the names its smtp package treats as local
+// (smtp/auth.go isLocalhost: exactly "localhost", "127.0.0.1", "::1"); to
+// any other host every attempt would fail at AUTH.
+func cleartextAuthOK(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
 // Send delivers m in one SMTP session bounded by Timeout. A 5xx reply is

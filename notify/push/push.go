@@ -333,12 +333,12 @@ func (s *Sender) attempt(ctx context.Context, j job, _ int) error {
 		return nil
 	case c == http.StatusNotFound || c == http.StatusGone:
 		// RFC 8030 §7.3: the subscription expired or was unsubscribed.
+		// Logged once, by the queue (info, "receiver gone"), and counted gone.
 		if err := s.store.RemoveSubscription(context.WithoutCancel(ctx), j.sub.ID); err != nil {
 			s.lg.Error().Err(err).Str("subscription", j.sub.ID).Msg("remove gone push subscription")
-		} else {
-			s.lg.Info().Str("subscription", j.sub.ID).Str("admin", j.sub.Admin).Int("status", c).Msg("push subscription gone, removed")
 		}
-		return notify.Permanent(fmt.Errorf("push service %s answered %d: subscription removed", notify.Host(j.sub.Endpoint), c))
+		return notify.GoneErr(fmt.Errorf("push service %s answered %d: subscription %s of admin %s removed",
+			notify.Host(j.sub.Endpoint), c, j.sub.ID, j.sub.Admin))
 	case c == http.StatusRequestTimeout || c == http.StatusTooManyRequests || c >= 500:
 		err := fmt.Errorf("push service %s answered %d", notify.Host(j.sub.Endpoint), c)
 		if d := notify.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); d > 0 {

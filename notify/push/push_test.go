@@ -183,7 +183,7 @@ func TestGoneSubscriptionIsRemoved(t *testing.T) {
 				t.Fatalf("delivered to %s", d.Browser)
 			}
 			for range 2 {
-				if e := f.ended(t); e.sub.ID == gone.ID && (e.err == nil || !notify.IsPermanent(e.err) || e.attempts != 1) {
+				if e := f.ended(t); e.sub.ID == gone.ID && (e.err == nil || !notify.IsGone(e.err) || e.attempts != 1) {
 					t.Fatalf("gone subscription: %+v", e)
 				}
 			}
@@ -191,7 +191,7 @@ func TestGoneSubscriptionIsRemoved(t *testing.T) {
 			if len(subs) != 1 || subs[0].ID == gone.ID {
 				t.Fatalf("subscriptions after %d: %+v", code, subs)
 			}
-			if f.c.Get(Channel, notify.Failed) != 1 || f.c.Get(Channel, notify.Sent) != 1 {
+			if f.c.Get(Channel, notify.Gone) != 1 || f.c.Get(Channel, notify.Failed) != 0 || f.c.Get(Channel, notify.Sent) != 1 {
 				t.Fatalf("counts %v", f.c.Snapshot())
 			}
 		})

@@ -258,6 +258,7 @@ func (n *Notifier) publish(typ string, data EventData) {
 	if len(n.eps) == 0 {
 		return
 	}
+	data.Visitor.Meta = notify.ScrubMeta(data.Visitor.Meta) // page URLs: scheme, host and path only
 	ev := &Event{ID: newID(), Type: typ, Created: time.Now().UTC(), Data: data}
 	for _, ep := range n.eps {
 		if ep.events != nil && !ep.events[typ] {

@@ -4,7 +4,7 @@
 (function (script) {
   if (!script) return;
   script.chatd = function (x) {
-    var T = x.T, el = x.el, box = x.box, open = 0, pending = '', note = '', field = null;
+    var T = x.T, el = x.el, box = x.box, open = 0, pending = '', sent = '', note = '', field = null;
     var EN = {
       mailAsk: 'Leave your email: we will answer there, and here when you come back.',
       mailNeed: 'Nobody is here right now. Please leave your email first: we will answer there.',
@@ -12,12 +12,14 @@
       mailLabel: 'Your email',
       mailSave: 'Save',
       mailBad: 'Please check this email address.',
-      mailSaved: 'We will answer at {e}, and here.',
+      mailSaved: 'We reply here, and also at {e}.',
       mailChange: 'Change',
       mailFirst: 'Leave your email above first',
       transcript: 'Email me this conversation',
       transcriptSent: 'This conversation is on its way to {e}.',
-      tryLater: 'That did not work. Please try again in a moment.'
+      tryLater: 'That did not work. Please try again in a moment.',
+      mailShort: 'That address looks incomplete.',
+      transcriptWait: 'A transcript was just sent: ask again a little later.'
     };
     // Other languages: the same keys (add yours next to your widget-lang/<code>.js).
     var L = {
@@ -25,46 +27,51 @@
         mailAsk: 'Hinterlassen Sie Ihre E-Mail: Wir antworten dort, und hier, wenn Sie wiederkommen.',
         mailNeed: 'Gerade ist niemand da. Bitte hinterlassen Sie zuerst Ihre E-Mail: Wir antworten dort.',
         mailLink: 'Antwort per E-Mail erhalten', mailLabel: 'Ihre E-Mail', mailSave: 'Speichern',
-        mailBad: 'Bitte prüfen Sie diese E-Mail-Adresse.', mailSaved: 'Wir antworten an {e} und hier.',
+        mailBad: 'Bitte prüfen Sie diese E-Mail-Adresse.', mailSaved: 'Wir antworten hier und auch an {e}.',
         mailChange: 'Ändern', mailFirst: 'Bitte zuerst oben Ihre E-Mail angeben',
         transcript: 'Dieses Gespräch per E-Mail senden', transcriptSent: 'Das Gespräch ist unterwegs an {e}.',
-        tryLater: 'Das hat nicht geklappt. Bitte versuchen Sie es gleich noch einmal.'
+        tryLater: 'Das hat nicht geklappt. Bitte versuchen Sie es gleich noch einmal.',
+        mailShort: 'Diese Adresse scheint unvollständig.', transcriptWait: 'Gerade gesendet: bitte etwas später erneut.'
       },
       fr: {
         mailAsk: 'Laissez votre e-mail : nous y répondrons, et ici à votre retour.',
         mailNeed: 'Personne n’est là pour le moment. Laissez d’abord votre e-mail : nous y répondrons.',
         mailLink: 'Recevoir notre réponse par e-mail', mailLabel: 'Votre e-mail', mailSave: 'Enregistrer',
-        mailBad: 'Vérifiez cette adresse e-mail.', mailSaved: 'Nous répondrons à {e}, et ici.',
+        mailBad: 'Vérifiez cette adresse e-mail.', mailSaved: 'Nous répondons ici, et aussi à {e}.',
         mailChange: 'Modifier', mailFirst: 'Indiquez d’abord votre e-mail ci-dessus',
         transcript: 'M’envoyer cette conversation par e-mail', transcriptSent: 'La conversation part vers {e}.',
-        tryLater: 'Cela n’a pas marché. Réessayez dans un instant.'
+        tryLater: 'Cela n’a pas marché. Réessayez dans un instant.',
+        mailShort: 'Cette adresse semble incomplète.', transcriptWait: 'Déjà envoyée : redemandez un peu plus tard.'
       },
       es: {
         mailAsk: 'Déjanos tu email: te responderemos allí, y aquí cuando vuelvas.',
         mailNeed: 'Ahora no hay nadie. Déjanos primero tu email: te responderemos allí.',
         mailLink: 'Recibir la respuesta por email', mailLabel: 'Tu email', mailSave: 'Guardar',
-        mailBad: 'Revisa esta dirección de email.', mailSaved: 'Te responderemos en {e} y aquí.',
+        mailBad: 'Revisa esta dirección de email.', mailSaved: 'Te respondemos aquí y también en {e}.',
         mailChange: 'Cambiar', mailFirst: 'Primero deja tu email arriba',
         transcript: 'Enviarme esta conversación por email', transcriptSent: 'La conversación va de camino a {e}.',
-        tryLater: 'No ha funcionado. Inténtalo de nuevo en un momento.'
+        tryLater: 'No ha funcionado. Inténtalo de nuevo en un momento.',
+        mailShort: 'Esa dirección parece incompleta.', transcriptWait: 'Ya enviada: pídela de nuevo más tarde.'
       },
       pt: {
         mailAsk: 'Deixe o seu email: respondemos lá, e aqui quando voltar.',
         mailNeed: 'Agora não está ninguém. Deixe primeiro o seu email: respondemos lá.',
         mailLink: 'Receber a resposta por email', mailLabel: 'O seu email', mailSave: 'Guardar',
-        mailBad: 'Verifique este endereço de email.', mailSaved: 'Respondemos para {e} e aqui.',
+        mailBad: 'Verifique este endereço de email.', mailSaved: 'Respondemos aqui e também para {e}.',
         mailChange: 'Alterar', mailFirst: 'Deixe primeiro o seu email acima',
         transcript: 'Enviar-me esta conversa por email', transcriptSent: 'A conversa vai a caminho de {e}.',
-        tryLater: 'Não funcionou. Tente de novo daqui a pouco.'
+        tryLater: 'Não funcionou. Tente de novo daqui a pouco.',
+        mailShort: 'Esse endereço parece incompleto.', transcriptWait: 'Já enviada: peça de novo mais tarde.'
       },
       ar: {
         mailAsk: 'اترك بريدك الإلكتروني: سنردّ عليك عبره، وهنا عند عودتك.',
         mailNeed: 'لا أحد متاح الآن. اترك بريدك الإلكتروني أولًا وسنردّ عليك عبره.',
         mailLink: 'استلم ردّنا بالبريد الإلكتروني', mailLabel: 'بريدك الإلكتروني', mailSave: 'حفظ',
-        mailBad: 'يرجى التحقق من عنوان البريد الإلكتروني.', mailSaved: 'سنردّ على {e} وهنا أيضًا.',
+        mailBad: 'يرجى التحقق من عنوان البريد الإلكتروني.', mailSaved: 'نردّ هنا وعلى {e} أيضًا.',
         mailChange: 'تغيير', mailFirst: 'اترك بريدك الإلكتروني في الأعلى أولًا',
         transcript: 'أرسل لي هذه المحادثة بالبريد', transcriptSent: 'المحادثة في طريقها إلى {e}.',
-        tryLater: 'لم ينجح ذلك. يرجى المحاولة بعد لحظة.'
+        tryLater: 'لم ينجح ذلك. يرجى المحاولة بعد لحظة.',
+        mailShort: 'يبدو هذا العنوان ناقصًا.', transcriptWait: 'أُرسلت للتو: اطلبها مجددًا بعد قليل.'
       }
     }[x.lang] || {};
     function t(k) { return typeof T[k] == 'string' ? T[k] : L[k] || EN[k]; }
@@ -92,11 +99,14 @@
       b.addEventListener('click', fn);
       return b;
     }
+    // bad names what is wrong with address s, as a class: incomplete, or else not valid.
+    function bad(s) { return t(/^[^@]*@?$|@[^.]*$|\.$/.test(s) ? 'mailShort' : 'mailBad'); }
     function save() {
       var v = field.value.replace(/^\s+|\s+$/g, '');
-      if (!valid(v)) { note = t('mailBad'); render(); field.focus(); return; }
+      if (!valid(v)) { note = bad(v); render(); field.focus(); return; }
       if (!x.send('client:email', { email: v })) { note = t('tryLater'); render(); return; }
       pending = 'email';
+      sent = v;
       note = '';
     }
     function transcript() {
@@ -148,7 +158,8 @@
         pending = '';
       } else if (kind == 'error') {
         if (!pending) return;
-        note = pending == 'email' && data.code == 'bad_request' ? t('mailBad') : t('tryLater');
+        // The server's reason, by code: an address it refused, a transcript asked too soon.
+        note = data.code == 'bad_request' && pending == 'email' ? bad(sent) : data.code == 'rate_limited' && pending == 'transcript' ? t('transcriptWait') : t('tryLater');
         pending = '';
       }
       render();

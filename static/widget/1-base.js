@@ -144,6 +144,8 @@
     onlineIn: 'We are online, we usually reply within {n} min',
     away: 'We are away. Leave a message, we reply here',
     awayMail: 'We are away. Leave your email and we will answer by email',
+    backAt: 'We are back at {n}',
+    backOn: 'We are back on {n}',
     blocked: 'The chat cannot connect on this page.',
     refused: 'The chat is unavailable on this site.',
     down: 'The chat is unavailable right now. We keep trying.',

@@ -53,6 +53,7 @@
       '.dy{align-self:center;font-size:11.5px;color:#6b7280;padding:2px 10px;border-radius:10px;background:#eef2f7}' +
       '.ty{font-size:12px;color:#6b7280;font-style:italic;margin:0 4px}.sn{color:#2563eb}' +
       '.n{margin:0 14px 8px;padding:8px 10px;border-radius:8px;background:#fef3c7;color:#92400e;font-size:12.5px}' +
+      '.x .f,.x .em{display:none!important}' +
       '.f{display:flex;align-items:flex-end;gap:8px;padding:10px 12px;border-top:1px solid #e5e7eb;background:#fff;flex:none}' +
       'textarea{flex:1;resize:none;border:1px solid #d1d5db;border-radius:12px;padding:9px 12px;max-height:120px;outline:0;background:#fff;text-align:start}' +
       'textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px rgba(37,99,235,.18)}' +
@@ -401,9 +402,18 @@
       var on = st == 'online', told = avail && (on || st == 'idle'), mins = avail && avail.reply_minutes;
       root.setAttribute('data-state', st);
       root.classList.toggle('on', on);
+      root.classList.toggle('x', st == 'refused' || st == 'blocked'); // never retried: nothing to type into
       root.classList.toggle('ag', !!told && avail.available);
       status.textContent = !told ? (on ? T.ready : T[st] || '') : avail.available ? (mins > 0 ? fmt(T.onlineIn, mins) : T.online) :
-        avail.email != 'off' && !me.email ? T.awayMail : T.away;
+        (avail.email != 'off' && !me.email ? T.awayMail : T.away) + back();
+    }
+    // back says when business hours open again (next_change), in the visitor's own time:
+    // the time alone today, with the day's name otherwise (hours repeat weekly).
+    function back() {
+      var t = new Dt(avail.next_change || 0), now = new Dt(), o = { hour: 'numeric', minute: '2-digit' }, today = t.toDateString() == now.toDateString();
+      if (avail.open !== false || !(t > now)) return '';
+      if (!today) o.weekday = 'long';
+      return '. ' + (today ? T.backAt : T.backOn).replace('{n}', new I18n.DateTimeFormat(lang, o).format(t));
     }
     function setAvail(a) {
       if (!a || typeof a.available != 'boolean') return;

@@ -24,7 +24,7 @@
     function fetchAvail() {
       try {
         (R.fetch ? R : W).fetch(src.origin + '/api/widget', { credentials: 'omit' }).then(function (r) { return r.json(); })
-          .then(function (a) { if (!ready) setAvail(a); }, function () { /* unknown until connected */ });
+          .then(function (a) { if (a && a.error == 'origin_not_allowed') halt('refused'); else if (!ready) setAvail(a); }, function () { /* unknown until connected */ });
       } catch (e) { /* no fetch here: told when connected */ }
     }
 
@@ -83,6 +83,7 @@
       dropKept();
       var pend = log.querySelectorAll('[data-cid]');
       for (var i = 0; i < pend.length; i++) log.removeChild(pend[i]);
+      days(); // no day divider over nothing
       byCid = dict();
       box = [];
       save('outbox', box);

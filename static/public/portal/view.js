@@ -4,7 +4,7 @@
 import { S, conv, saveSelected, senderName, getItem, setItem, sess } from './state.js';
 import { timeLabel, shortLabel, dayKey, dayLabel, onNewDay } from './time.js';
 import { appendText, link, safeHref } from './links.js';
-import { contactLine } from './contact.js';
+import { contactLine, attributesLine } from './contact.js';
 
 function $(id) { return document.getElementById(id); }
 function el(tag, cls, text) {
@@ -263,6 +263,7 @@ function renderConversation() {
   $('conv-sub').textContent = status + ' · visitor ' + v.id;
   pageLine(v);
   contactLine($('conv-contact'), v);
+  attributesLine($('conv-attrs'), v);
   if (ext.conv) ext.conv(v, switched);
   $('older').hidden = c.complete || (c.msgs.length === 0 && c.loading);
   $('older').disabled = c.loading;

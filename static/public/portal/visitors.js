@@ -35,11 +35,12 @@ export function createVisitors() {
     if (e.meta && typeof e.meta === 'object') v.meta = e.meta;
     if (typeof e.email === 'string') v.email = e.email; // issue 12: absent on older servers
     if (typeof e.identity === 'string') v.identity = e.identity;
+    if (e.attributes && typeof e.attributes === 'object' && !Array.isArray(e.attributes)) v.attributes = e.attributes;
     var p = normPage(e.page);
     if (p) v.page = p;
   }
   function blank(id) {
-    return { id: id, name: '', connected: false, last: 0, seen: '', created: '', meta: null, page: null, email: '', identity: '', rank: 0 };
+    return { id: id, name: '', connected: false, last: 0, seen: '', created: '', meta: null, page: null, email: '', identity: '', attributes: null, rank: 0 };
   }
 
   return {

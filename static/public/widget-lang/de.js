@@ -14,6 +14,8 @@ document.currentScript.chatd = {
   onlineIn: 'Wir sind online und antworten meist innerhalb von {n} Min.',
   away: 'Wir sind gerade nicht da. Schreiben Sie uns, wir antworten hier',
   awayMail: 'Wir sind gerade nicht da. Hinterlassen Sie Ihre E-Mail, wir antworten per E-Mail',
+  backAt: 'Wir sind um {n} zurück',
+  backOn: 'Wir sind am {n} zurück',
   blocked: 'Der Chat kann sich auf dieser Seite nicht verbinden.',
   refused: 'Der Chat ist auf dieser Website nicht verfügbar.',
   down: 'Der Chat ist gerade nicht erreichbar. Wir versuchen es weiter.',

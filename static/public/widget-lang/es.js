@@ -14,6 +14,8 @@ document.currentScript.chatd = {
   onlineIn: 'Estamos en línea y solemos responder en {n} min',
   away: 'Ahora no estamos. Déjanos un mensaje y te responderemos aquí',
   awayMail: 'Ahora no estamos. Déjanos tu email y te responderemos por email',
+  backAt: 'Volvemos a las {n}',
+  backOn: 'Volvemos el {n}',
   blocked: 'El chat no puede conectarse en esta página.',
   refused: 'El chat no está disponible en este sitio.',
   down: 'El chat no está disponible ahora mismo. Seguimos intentándolo.',

@@ -14,6 +14,8 @@ document.currentScript.chatd = {
   onlineIn: 'Nous sommes en ligne et répondons en général sous {n} min',
   away: 'Nous sommes absents. Laissez un message, nous répondrons ici',
   awayMail: 'Nous sommes absents. Laissez votre e-mail, nous répondrons par e-mail',
+  backAt: 'Nous revenons à {n}',
+  backOn: 'Nous revenons {n}',
   blocked: 'Le chat ne peut pas se connecter sur cette page.',
   refused: 'Le chat n’est pas disponible sur ce site.',
   down: 'Le chat est indisponible pour le moment. Nous réessayons.',

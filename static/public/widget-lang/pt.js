@@ -14,6 +14,8 @@ document.currentScript.chatd = {
   onlineIn: 'Estamos online e costumamos responder em {n} min',
   away: 'Não estamos disponíveis. Deixe uma mensagem, respondemos aqui',
   awayMail: 'Não estamos disponíveis. Deixe o seu email e respondemos por email',
+  backAt: 'Voltamos às {n}',
+  backOn: 'Voltamos {n}',
   blocked: 'O chat não consegue ligar-se nesta página.',
   refused: 'O chat não está disponível neste site.',
   down: 'O chat está indisponível neste momento. Continuamos a tentar.',
