@@ -236,6 +236,7 @@ func (h *Hub) adminNote(c *conn, p *noteRequest) {
 func (h *Hub) adminSeen(c *conn, p *seenRequest) {
 	ctx, cancel := storeCtx()
 	defer cancel()
+	prev, _ := h.st.Conversation(p.Client)
 	conv, changed, err := h.st.SetAgentSeen(ctx, p.Client, *p.Offset)
 	if err != nil {
 		h.inboxFailed(c, "store seen", err, "")
@@ -244,7 +245,9 @@ func (h *Hub) adminSeen(c *conn, p *seenRequest) {
 	if !changed {
 		return
 	}
-	h.seenChanged(conv, true)
+	// The visitor is told only when what it may see moved: an agent's seen
+	// moving onto a note changes nothing for it (no duplicate client:seen).
+	h.seenChanged(conv, h.visibleSeen(conv) != h.visibleSeen(prev))
 }
 
 // seenChanged tells the admins a conversation's seen offsets, and with
@@ -260,13 +263,18 @@ func (h *Hub) seenChanged(conv store.Conversation, toVisitor bool) {
 // newest message the visitor may see at or below agent_seen, so that the
 // offset of a note never reaches it.
 func (h *Hub) clientSeenFrame(conv store.Conversation) []byte {
-	var off uint64
+	return encodeFrame(evClientSeen, clientSeenEvent{Offset: h.visibleSeen(conv)})
+}
+
+// visibleSeen is agent_seen as the visitor of conv may see it: the offset of
+// its newest public message at or below agent_seen (0 if none).
+func (h *Hub) visibleSeen(conv store.Conversation) uint64 {
 	if conv.AgentSeen > 0 {
 		if ms, err := h.st.PublicMessagesBefore(conv.Client, conv.AgentSeen+1, 1); err == nil && len(ms) == 1 {
-			off = ms[0].Offset
+			return ms[0].Offset
 		}
 	}
-	return encodeFrame(evClientSeen, clientSeenEvent{Offset: off})
+	return 0
 }
 
 // inboxFailed answers a failed inbox request.
