@@ -287,6 +287,8 @@ func TestInboxContextPanel(t *testing.T) {
 	waitFor(t, alice, "the panel", `!document.getElementById('context').hidden && document.querySelector('#context .ctx-list')`)
 	panel := `document.getElementById('context-body').innerText`
 	waitFor(t, alice, "browser, zone, language", fmt.Sprintf(`%s.includes('Chrome') && %s.includes('Asia/Tokyo') && %s.includes('Language') && %s.includes('Visits')`, panel, panel, panel, panel))
+	// The full load told the page's title (meta.title), not only its address.
+	waitFor(t, alice, "the first page's title", `document.querySelector('#context .ctx-now') && document.querySelector('#context .ctx-now').textContent.includes('Customer site')`)
 	// The visitor navigates without a load: the panel follows.
 	evalJS[bool](t, visitorTab, `window.__nav('/shop/cart', 'Your cart')`)
 	evalJS[bool](t, visitorTab, `(dispatchEvent(new PopStateEvent('popstate')), true)`)

@@ -20,7 +20,8 @@
       if (ready) frameOut('client:message', { cid: item.cid, text: item.text });
     }
     function visit() { // the page, and the browser's time zone, language and referrer for the agents
-      var m = { page: cut(location.href, 1024) }, v;
+      var m = { page: cut(location.href, 1024) }, v = pageTitle();
+      if (v) m.title = v; // the page's title, as client:page sends it
       try { v = new I18n.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { v = ''; }
       if (typeof v == 'string' && /^[\w+\-\/]{1,64}$/.test(v)) m.tz = v;
       v = navigator.language;
@@ -28,6 +29,9 @@
       v = D.referrer;
       if (typeof v == 'string' && v && !/[\x00-\x1f\x7f-\x9f]/.test(v)) m.referrer = cut(v, 1024);
       return m;
+    }
+    function pageTitle() { // the page's title without control characters (the server refuses them)
+      return cut(String(D.title || '').replace(/[\x00-\x1f\x7f-\x9f]/g, ''), 256);
     }
     function cut(s, n) { // at most n UTF-8 bytes, cut at a character
       while (bytes(s) > n) s = s.slice(0, M.max(0, s.length - M.ceil((bytes(s) - n) / 3) - 1));
@@ -319,7 +323,7 @@
       pageT = later(function () {
         if (!ready || location.href == pageSent) return;
         pageSent = location.href;
-        frameOut('client:page', { url: cut(location.href, 1024), title: cut(String(D.title || ''), 256) });
+        frameOut('client:page', { url: cut(location.href, 1024), title: pageTitle() });
       }, 400);
     }
     function wrap(name) {
