@@ -300,6 +300,7 @@ func TestInboxContextPanel(t *testing.T) {
 	d.send("one more question")
 	d.confirmed("one more question")
 	waitFor(t, alice, "two parts", `document.querySelectorAll('#context .ctx-conv').length === 2`)
+	waitFor(t, alice, "counts and dates, not offsets", `[...document.querySelectorAll('#context .ctx-conv')].every(b => b.textContent.includes('1 message, from') && !b.textContent.includes('#'))`)
 	click(t, alice, "#context .ctx-conv:last-child")
 	screenshot(t, alice, "inbox-context.png")
 	phone(t, alice)

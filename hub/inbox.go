@@ -47,6 +47,8 @@ type InboxStore interface {
 	PublicMessagesBefore(id string, before uint64, limit int) ([]store.Message, error)
 	// Segments are the resolved parts of a conversation.
 	Segments(id string) ([]store.Segment, error)
+	// PartOf counts a part's messages (from..to) and dates its first.
+	PartOf(id string, from, to uint64) (int, time.Time, error)
 	// RecordVisit and Visits keep a visitor's browser, language, time zone, referrer and visit count.
 	RecordVisit(ctx context.Context, id string, info store.VisitInfo, newVisit bool) (store.VisitInfo, error)
 	Visits(id string) (store.VisitInfo, error)
