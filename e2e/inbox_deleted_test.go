@@ -55,4 +55,21 @@ func TestInboxDeletedVisitorWidgetForgets(t *testing.T) {
 	if got := evalJS[int](t, visitorTab, inWidget(`return r.querySelectorAll('.m[data-offset], .m[data-cid]').length`)); got != 1 {
 		t.Fatalf("the widget shows %d messages after writing again, want 1", got)
 	}
+
+	// Deleted while no page of the site is open: the stored token is unknown when the
+	// visitor comes back, and the new visitor does not carry the stored name either.
+	secondID := evalJS[string](t, alice, `document.querySelector('#visitors button.visitor').dataset.id`)
+	run(t, visitorTab, chromedp.Navigate("about:blank"))
+	if code := evalJSAwait[int](t, alice, fmt.Sprintf(`fetch('/api/visitors/%s', {method: 'DELETE', headers: {Authorization: 'Bearer ' + sessionStorage.getItem('chatd.portal.token')}}).then(r => r.status)`, secondID)); code != 200 {
+		t.Fatalf("delete the second visitor: %d", code)
+	}
+	waitFor(t, alice, "the second visitor gone", fmt.Sprintf(`%s === null`, rowJS(secondID)))
+	run(t, visitorTab, chromedp.Navigate(site.URL+"/shop"))
+	d.open()
+	d.send("third time")
+	d.confirmed("third time")
+	waitFor(t, alice, "a third visitor", fmt.Sprintf(`(() => { const b = document.querySelector('#visitors button.visitor'); return !!b && b.dataset.id !== %s && b.dataset.id !== %s; })()`, js(id), js(secondID)))
+	if third := evalJS[string](t, alice, `document.querySelector('#visitors button.visitor .visitor-name').textContent`); third == newName {
+		t.Fatalf("the visitor deleted while away came back with its name %q", newName)
+	}
 }

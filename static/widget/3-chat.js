@@ -38,7 +38,9 @@
       return s;
     }
     function hello() {
-      var h = { name: me.name, token: me.token, after: conv.after, meta: visit() };
+      // With a token the server ignores the name unless the token is unknown (the visitor
+      // was deleted, or the server reset): then a new visitor must not carry the old name.
+      var h = { name: me.token ? newName() : me.name, token: me.token, after: conv.after, meta: visit() };
       if (conv.epoch) h.epoch = conv.epoch;
       if (ident) h.identity = ident; // a signed-in user of the site (chatd('identify'))
       return h;
