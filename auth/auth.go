@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -46,6 +47,14 @@ type Sessions interface {
 	Sessions() ([]store.Session, error)
 }
 
+// SharedSessions is Sessions shared by several processes (a cluster): a
+// session opened or ended by any of them is seen by Who in the others.
+type SharedSessions interface {
+	Sessions
+	// Session finds a live stored session by id (HashToken of its token).
+	Session(id string) (store.Session, bool)
+}
+
 // Config tunes an Auth. Zero fields take the documented defaults.
 type Config struct {
 	TTL time.Duration // session lifetime; default 12h
@@ -71,7 +80,8 @@ type Auth struct {
 	admins Admins
 	dummy  []byte
 	lim    *limits
-	steps  usedSteps // TOTP steps used (totp.go)
+	device atomic.Pointer[[]byte] // cfg.DeviceKey, or SetDeviceKey's
+	steps  usedSteps              // TOTP steps used (totp.go)
 
 	mu       sync.Mutex
 	sessions map[string]store.Session // by id (store.HashToken of the token)
@@ -126,6 +136,7 @@ func New(cfg Config, admins Admins) (*Auth, error) {
 		sessions: make(map[string]store.Session),
 		familiar: make(map[string][]seenAddr),
 	}
+	a.device.Store(&cfg.DeviceKey)
 	if err := a.load(); err != nil {
 		return nil, err
 	}
@@ -208,9 +219,21 @@ func (a *Auth) Who(token string) (Identity, bool) {
 	if token == "" {
 		return Identity{}, false
 	}
+	id := store.HashToken(token)
 	a.mu.Lock()
-	s, ok := a.sessions[store.HashToken(token)]
+	s, ok := a.sessions[id]
 	a.mu.Unlock()
+	if shared, isShared := a.cfg.Sessions.(SharedSessions); isShared {
+		// Another process may have opened or ended it: the shared store decides.
+		s, ok = shared.Session(id)
+		a.mu.Lock()
+		if ok {
+			a.sessions[id] = s
+		} else {
+			delete(a.sessions, id)
+		}
+		a.mu.Unlock()
+	}
 	if !ok {
 		return Identity{}, false
 	}

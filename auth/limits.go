@@ -193,12 +193,26 @@ const (
 )
 
 func (a *Auth) deviceMAC(name string, id []byte) []byte {
-	m := hmac.New(sha256.New, a.cfg.DeviceKey)
+	m := hmac.New(sha256.New, *a.device.Load())
 	m.Write([]byte("chatd-device\x00"))
 	m.Write([]byte(name))
 	m.Write([]byte{0})
 	m.Write(id)
 	return m.Sum(nil)[:deviceMACLen]
+}
+
+// SetDeviceKey replaces the key device tokens are signed with (32 bytes or
+// more): a cluster's nodes adopt one shared key (cmd/chatd), so a device
+// token issued by any node is recognised by all. Tokens signed with the
+// previous key are no longer recognised (their clients pay the budgets of
+// unfamiliar clients until their next login).
+func (a *Auth) SetDeviceKey(k []byte) error {
+	if len(k) < 32 {
+		return fmt.Errorf("auth: device key of %d bytes: want 32 or more", len(k))
+	}
+	k = append([]byte(nil), k...)
+	a.device.Store(&k)
+	return nil
 }
 
 // newDevice issues a device token for name.

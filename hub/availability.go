@@ -79,10 +79,13 @@ type presence struct {
 	h     *Hub
 	every time.Duration
 
-	mu      sync.Mutex
-	away    map[string]bool // agents who chose away (in memory: a restart makes everyone online again)
-	conns   map[string]int  // open, identified admin sockets per agent
-	sent    Availability    // last told to every visitor socket
+	mu    sync.Mutex
+	away  map[string]bool // agents who chose away (in memory: a restart makes everyone online again); with a Feed, the cluster's
+	conns map[string]int  // open, identified admin sockets per agent, on this node
+	// With a Feed (feed_agents.go): the agents with an admin socket on some
+	// live node, as the feed last told; nil without a Feed.
+	remote  map[string]bool
+	sent    Availability // last told to every visitor socket
 	sentAt  time.Time
 	dirty   bool        // a client:id told something else than sent
 	timer   *time.Timer // pending broadcast
@@ -92,6 +95,9 @@ type presence struct {
 
 func newPresence(h *Hub, every time.Duration) *presence {
 	p := &presence{h: h, every: every, away: map[string]bool{}, conns: map[string]int{}}
+	if _, ok := h.st.(Feed); ok {
+		p.remote = map[string]bool{}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.sent = p.computeLocked(timeNow())
@@ -110,8 +116,8 @@ func (h *Hub) Availability() Availability {
 // onlineLocked counts the agents online: status online and a socket open.
 func (p *presence) onlineLocked() int {
 	n := 0
-	for name, k := range p.conns {
-		if k > 0 && !p.away[name] {
+	for _, name := range p.connectedNamesLocked() {
+		if !p.away[name] {
 			n++
 		}
 	}
@@ -224,8 +230,11 @@ func (p *presence) adminJoined(c *conn, name string) {
 	defer p.mu.Unlock()
 	p.conns[name]++
 	if p.conns[name] == 1 {
-		p.agentsChangedLocked()
-		return
+		if p.remote == nil {
+			p.agentsChangedLocked()
+			return
+		}
+		p.h.feed.SetAgent(name, true) // every admin is told when the cluster's view has it
 	}
 	c.live(0, p.agentsFrameLocked())
 }
@@ -238,6 +247,10 @@ func (p *presence) adminLeft(name string) {
 		return
 	}
 	delete(p.conns, name)
+	if p.remote != nil {
+		p.h.feed.SetAgent(name, false)
+		return
+	}
 	p.agentsChangedLocked()
 }
 
@@ -249,6 +262,10 @@ func (p *presence) setStatus(c *conn, name, status string) {
 	away := status == StatusAway
 	if p.away[name] == away {
 		c.live(0, p.agentsFrameLocked())
+		return
+	}
+	if p.remote != nil {
+		p.h.feed.SetAgentStatus(name, away) // every admin is told when the cluster's view has it
 		return
 	}
 	if away {
@@ -279,7 +296,7 @@ func (p *presence) agentsFrameLocked() []byte {
 	for _, a := range admins {
 		rows[a.Name] = agentRow{Name: a.Name, Display: displayOf(a)}
 	}
-	for name := range p.conns {
+	for _, name := range p.connectedNamesLocked() {
 		if _, ok := rows[name]; !ok {
 			rows[name] = agentRow{Name: name, Display: name}
 		}
@@ -290,7 +307,7 @@ func (p *presence) agentsFrameLocked() []byte {
 		if p.away[name] {
 			r.Status = StatusAway
 		}
-		r.Connected = p.conns[name] > 0
+		r.Connected = p.connectedLocked(name)
 		list = append(list, r)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })

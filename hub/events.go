@@ -201,6 +201,9 @@ func (h *Hub) clientMessage(c *conn, p *sendMessage) {
 // duplicate), to give back the storage budget taken for m. It returns the
 // stored message and true when m was stored now (not a duplicate).
 func (h *Hub) store(c *conn, m store.NewMessage, refund func()) (store.Message, bool) {
+	if h.feed != nil {
+		return h.storeToFeed(c, m, refund)
+	}
 	ctx, cancel := storeCtx()
 	defer cancel()
 	// The ticket is always finished, also on a panic, or every later message would wait.
@@ -214,18 +217,7 @@ func (h *Hub) store(c *conn, m store.NewMessage, refund func()) (store.Message, 
 	if (err != nil || dup) && refund != nil {
 		refund()
 	}
-	if err != nil {
-		if errors.Is(err, store.ErrInvalid) {
-			h.reply(c, refuse(codeBadRequest, "message refused", m.CID))
-			return store.Message{}, false
-		}
-		h.log.Error().Err(err).Str("visitor", m.Client).Str("admin", m.Admin).Msg("store message")
-		h.reply(c, refuse(codeUnavailable, "message not stored, retry with the same cid", m.CID))
-		return store.Message{}, false
-	}
-	if dup && (msg.From != m.From || msg.Admin != m.Admin || msg.Note != m.Note) {
-		// Not a retry: another sender in this conversation used that cid.
-		h.reply(c, refuse(codeBadRequest, "cid already used by another sender in this conversation; use random cids", m.CID))
+	if !h.accepted(c, m, msg, dup, err) {
 		return store.Message{}, false
 	}
 	c.held.Add(1)
@@ -248,6 +240,26 @@ func (h *Hub) store(c *conn, m store.NewMessage, refund func()) (store.Message, 
 	}
 	rel, stored = release{offset: msg.Offset, item: d}, true
 	return msg, !dup
+}
+
+// accepted answers the sender when AddMessage failed or the cid was another
+// sender's; true if msg is to go out.
+func (h *Hub) accepted(c *conn, m store.NewMessage, msg store.Message, dup bool, err error) bool {
+	if err != nil {
+		if errors.Is(err, store.ErrInvalid) {
+			h.reply(c, refuse(codeBadRequest, "message refused", m.CID))
+			return false
+		}
+		h.log.Error().Err(err).Str("visitor", m.Client).Str("admin", m.Admin).Msg("store message")
+		h.reply(c, refuse(codeUnavailable, "message not stored, retry with the same cid", m.CID))
+		return false
+	}
+	if dup && (msg.From != m.From || msg.Admin != m.Admin || msg.Note != m.Note) {
+		// Not a retry: another sender in this conversation used that cid.
+		h.reply(c, refuse(codeBadRequest, "cid already used by another sender in this conversation; use random cids", m.CID))
+		return false
+	}
+	return true
 }
 
 // adminStillValid re-checks the admin's token on every event, so an expired

@@ -196,6 +196,7 @@ type Hub struct {
 	cfg  Config
 	lim  limits
 	st   Store
+	feed Feed // st as a Feed when it is one (cluster), else nil: see Feed
 	auth Auth
 	log  zerolog.Logger
 
@@ -254,6 +255,12 @@ func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
 	h.typing, h.viewing = newTypingHub(cfg.TypingPreview), newViewing()
 	h.searchLimits = newLimiters(searchRate, searchBurst)
 	h.presence = newPresence(h, cfg.AvailabilityEvery)
+	if f, ok := st.(Feed); ok {
+		h.feed = f
+		h.idx.presence = f.SetPresence
+		f.Subscribe(FeedEvents{Message: h.deliverCommitted, Status: h.deliverStatus, Page: h.deliverPage,
+			Agents: h.presence.fromFeed, Frame: h.feedFrame, Revoked: func() { h.RecheckAdmins() }})
+	}
 	h.infoLimits = newLimiters(infoRate, infoBurst)
 	h.seenLimits = newLimiters(seenRate, seenBurst)
 	h.transcriptLimits = newLimiters(transcriptRate, transcriptBurst)
@@ -461,7 +468,9 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 	h.msgLimits.release(id.visitor)
 	if last {
 		h.typing.stop(visitorTyper(id.visitor))
-		h.cfg.Observer.VisitorPresence(id.visitor, false)
+		if h.feed == nil { // with a Feed, presence is told cluster-wide (deliverStatus)
+			h.cfg.Observer.VisitorPresence(id.visitor, false)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), storeWait)
 		defer cancel()
 		// A visitor deleted while connected (privacy deletion, retention)

@@ -35,18 +35,20 @@ func (nopObserver) AgentsOnline(int)                    {}
 func (nopObserver) VisitorDeleted(string)               {}
 
 // AdminConnected reports whether admin name has an open, identified admin
-// socket now (a portal open, whatever its status).
+// socket now (a portal open, whatever its status): on any node with a Feed.
 func (h *Hub) AdminConnected(name string) bool {
 	p := h.presence
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.conns[name] > 0
+	return p.connectedLocked(name)
 }
 
 // visitorName is the name of visitor id as the hub knows it: from the
 // sender's own socket, else from the visitor's open sockets, else "".
 func (h *Hub) visitorName(sender *conn, id string) string {
-	if who := sender.who(); who != nil && sender.kind == kindClient && who.visitor == id {
+	if sender == nil {
+		// from the feed: the name of a visitor with a socket here
+	} else if who := sender.who(); who != nil && sender.kind == kindClient && who.visitor == id {
 		return who.name
 	}
 	h.idx.mu.RLock()
@@ -57,8 +59,13 @@ func (h *Hub) visitorName(sender *conn, id string) string {
 	return ""
 }
 
-// VisitorOnline reports whether visitor id has an open socket now.
+// VisitorOnline reports whether visitor id has an open socket now (on any
+// live node with a Feed).
 func (h *Hub) VisitorOnline(id string) bool {
+	if h.feed != nil {
+		_, ok := h.feed.Online()[id]
+		return ok
+	}
 	h.idx.mu.RLock()
 	defer h.idx.mu.RUnlock()
 	return h.idx.rooms[id] != nil

@@ -58,9 +58,8 @@ func (h *Hub) setPage(c *conn, id, url, title string, answer bool) {
 		h.log.Warn().Err(err).Str("visitor", id).Msg("store page")
 		fail(codeUnavailable, "store unavailable, page not stored")
 		return
-	case !changed:
+	case !changed, h.feed != nil: // a Feed tells every node's admins (deliverPage)
 		return
 	}
-	f := encodeFrame(evAdminClientPage, pageEvent{ID: id, URL: cur.URL, Title: cur.Title, At: rfc3339(cur.At)})
-	h.idx.each(id, nil, func(a *conn) { a.live(0, f) })
+	h.deliverPage(id, cur)
 }

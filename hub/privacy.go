@@ -43,6 +43,9 @@ func (h *Hub) DeleteVisitor(ctx context.Context, id, by string) (store.Deleted, 
 	}
 	h.kickVisitor(id)                 // a socket that came back meanwhile
 	h.cfg.Observer.VisitorDeleted(id) // reply mails and alerts still waiting for it are dropped
+	if h.feed != nil {
+		h.feed.Broadcast(kickTo+id, nil) // its sockets on other nodes, their notifier (feed.go)
+	}
 	h.log.Info().Str("visitor", id).Str("admin", by).Int("messages", d.Messages).Msg("visitor deleted")
 	h.tellAdmins(encodeFrame(evAdminClientDeleted, clientDeleted{ID: id}))
 	h.inbox.countsChanged()

@@ -121,7 +121,9 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 	c.ua = "" // an idle socket keeps nothing of its request
 	if first {
 		h.recordVisit(v, ua, isNew, p.Meta)
-		h.cfg.Observer.VisitorPresence(v.ID, true)
+		if h.feed == nil { // with a Feed, presence is told cluster-wide (deliverStatus)
+			h.cfg.Observer.VisitorPresence(v.ID, true)
+		}
 		if err := h.st.TouchVisitor(ctx, v.ID, timeNow()); err != nil {
 			h.log.Warn().Err(err).Str("visitor", v.ID).Msg("touch visitor on connect")
 		}
@@ -139,7 +141,7 @@ func (h *Hub) clientAdd(c *conn, p *clientAdd) {
 	// an offset below the newest one read (offsets are handed out in commit
 	// order, see sequencer). So "last" may be taken as the client's cursor
 	// once the marker arrives: nothing at or below it can still arrive live.
-	last := h.seq.published()
+	last := h.published()
 	msgs, err := h.st.PublicMessagesOf(v.ID, from, replayCap+1) // never a note
 	if err != nil {
 		h.replayFailed(c, err)
@@ -185,7 +187,7 @@ func (h *Hub) adminAdd(c *conn, p *adminAdd) {
 		h.replayFailed(c, err)
 		return
 	}
-	online := h.idx.online()
+	online := h.online()
 	list := h.listEntries(visitors, online)
 	if !listMore && (filter.Kind == "" || filter.Kind == store.FilterAll) {
 		listed := make(map[string]bool, len(list))
@@ -204,7 +206,7 @@ func (h *Hub) adminAdd(c *conn, p *adminAdd) {
 	if limit == 0 || limit > replayCap {
 		limit = replayCap
 	}
-	last := h.seq.published()
+	last := h.published()
 	msgs, err := h.st.MessagesAfter(from, limit+1)
 	if err != nil {
 		h.replayFailed(c, err)
@@ -255,5 +257,5 @@ func (h *Hub) adminVisitors(c *conn, p *adminVisitors) {
 		h.reply(c, refuse(codeUnavailable, "store unavailable, retry", ""))
 		return
 	}
-	c.write(encodeFrame(evAdminVisitors, visitorsReply{Visitors: h.listEntries(vs, h.idx.online()), More: more, Next: next}))
+	c.write(encodeFrame(evAdminVisitors, visitorsReply{Visitors: h.listEntries(vs, h.online()), More: more, Next: next}))
 }

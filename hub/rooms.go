@@ -25,6 +25,9 @@ type index struct {
 	rooms    map[string]*room   // visitor id -> its sockets
 	admins   map[*conn]struct{} // identified admin sockets
 	vsocks   int                // identified visitor sockets
+	// presence, when set (a Feed), is told of a visitor's first and last
+	// socket here instead of the admins being told directly.
+	presence func(id, name string, online, isNew bool)
 }
 
 // room is one online visitor.
@@ -97,10 +100,7 @@ func (x *index) joinVisitor(c *conn, id *identity, max int, isNew bool) (first, 
 		r = &room{name: id.name, conns: make(map[*conn]struct{})}
 		x.rooms[id.visitor] = r
 		first = true
-		f := encodeFrame(evAdminStatus, clientStatus{ID: id.visitor, Name: id.name, Status: true, New: isNew})
-		for a := range x.admins {
-			a.live(0, f)
-		}
+		x.announce(id.visitor, id.name, true, isNew)
 	}
 	r.conns[c] = struct{}{}
 	x.vsocks++
@@ -142,11 +142,21 @@ func (x *index) close(c *conn) (last bool) {
 		return false
 	}
 	delete(x.rooms, id.visitor)
-	f := encodeFrame(evAdminStatus, clientStatus{ID: id.visitor, Name: id.name, Status: false})
+	x.announce(id.visitor, id.name, false, false)
+	return true
+}
+
+// announce tells the admins (or the Feed's presence) that a visitor came
+// online or went offline here. Called under x.mu.
+func (x *index) announce(visitor, name string, online, isNew bool) {
+	if x.presence != nil {
+		x.presence(visitor, name, online, isNew)
+		return
+	}
+	f := encodeFrame(evAdminStatus, clientStatus{ID: visitor, Name: name, Status: online, New: isNew})
 	for a := range x.admins {
 		a.live(0, f)
 	}
-	return true
 }
 
 // each calls fn for every socket of visitor id and every admin socket.

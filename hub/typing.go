@@ -226,15 +226,18 @@ func (h *Hub) adminTyping(c *conn, p *typingRequest) {
 	}
 	h.typing.event(agentTyper(login, p.Client), typingEvent{typing: *p.Typing}, func(ev typingEvent) {
 		af := encodeFrame(evAdminTyping, adminTypingEvent{Client: p.Client, From: store.FromAdmin, Admin: login, Display: shown, Typing: ev.typing})
-		h.idx.each(p.Client,
-			func(v *conn) {
-				v.live(0, encodeFrame(evClientTyping, clientTypingEvent{Typing: ev.typing, Admin: display}))
-			},
-			func(a *conn) {
-				if a != c {
-					a.live(0, af)
-				}
-			})
+		vf := encodeFrame(evClientTyping, clientTypingEvent{Typing: ev.typing, Admin: display})
+		var toVisitor func(*conn)
+		if h.feed != nil {
+			h.tellVisitor(p.Client, vf) // the visitor's tabs may be on other nodes
+		} else {
+			toVisitor = func(v *conn) { v.live(0, vf) }
+		}
+		h.idx.each(p.Client, toVisitor, func(a *conn) {
+			if a != c {
+				a.live(0, af)
+			}
+		})
 	})
 }
 

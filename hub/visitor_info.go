@@ -162,14 +162,33 @@ type adminClient struct {
 	Identity   string            `json:"identity,omitempty"`
 }
 
-// tellAdmins sends frame f to every admin socket.
+// tellAdmins sends frame f to every admin socket (of every node with a Feed).
 func (h *Hub) tellAdmins(f []byte) {
-	h.idx.each("", nil, func(a *conn) { a.live(0, f) })
+	if h.feed != nil {
+		h.feed.Broadcast("", f)
+		return
+	}
+	h.deliverFrame("", f)
 }
 
-// tellVisitor sends frame f to every socket of visitor id.
+// tellVisitor sends frame f to every socket of visitor id (of every node
+// with a Feed).
 func (h *Hub) tellVisitor(id string, f []byte) {
-	h.idx.each(id, func(v *conn) { v.live(0, f) }, nil)
+	if h.feed != nil {
+		h.feed.Broadcast(id, f)
+		return
+	}
+	h.deliverFrame(id, f)
+}
+
+// deliverFrame sends f to this node's admin sockets (to "") or to visitor
+// to's sockets; with a Feed, every node's FeedEvents.Frame.
+func (h *Hub) deliverFrame(to string, f []byte) {
+	if to == "" {
+		h.idx.each("", nil, func(a *conn) { a.live(0, f) })
+		return
+	}
+	h.idx.each(to, func(v *conn) { v.live(0, f) }, nil)
 }
 
 // storeFailed answers a failed store call: a refusal of the model is the

@@ -73,7 +73,7 @@ func (s *Store) SetCanned(ctx context.Context, sc, text, by string) (saved Canne
 	if err := CheckShortcut(sc); err != nil {
 		return Canned{}, false, err
 	}
-	if err := s.checkText(text); err != nil {
+	if err := validText(text, s.Limits().Text); err != nil {
 		return Canned{}, false, err
 	}
 	s.canned.mu.Lock()

@@ -67,13 +67,13 @@ func (s *Store) checkName(name string) (string, error) {
 	return name, nil
 }
 
-// checkText checks a message text: valid UTF-8, not only white space, within the text limit.
-func (s *Store) checkText(text string) error {
+// validText checks text against the text rule and a limit of max bytes.
+func validText(text string, max int) error {
 	switch {
 	case !utf8.ValidString(text) || isBlank(text):
 		return fmt.Errorf("%w: text must be non-empty UTF-8", ErrInvalid)
-	case len(text) > s.Limits().Text:
-		return fmt.Errorf("%w: text longer than %d bytes", ErrInvalid, s.Limits().Text)
+	case len(text) > max:
+		return fmt.Errorf("%w: text longer than %d bytes", ErrInvalid, max)
 	}
 	return nil
 }

@@ -56,18 +56,29 @@ func (s *Store) SetPage(ctx context.Context, id string, p PageView) (cur PageVie
 	case err != nil:
 		return PageView{}, false, fmt.Errorf("read page: %w", err)
 	}
-	if doc.Current.URL == p.URL && doc.Current.Title == p.Title {
-		return doc.Current, false, nil
+	cur, trail, changed := NextPage(doc.Current, doc.Trail, p)
+	if !changed {
+		return cur, false, nil
 	}
-	doc.Trail = append(doc.Trail, doc.Current)
-	if n := len(doc.Trail) - TrailLen; n > 0 {
-		doc.Trail = append([]PageView(nil), doc.Trail[n:]...)
-	}
-	doc.Current = p
+	doc.Current, doc.Trail = cur, trail
 	if err := s.pages.Update(ctx, doc); err != nil {
 		return PageView{}, false, fmt.Errorf("store page: %w", err)
 	}
 	return p, true, nil
+}
+
+// NextPage is the page rule of SetPage for every store: p becomes current
+// and the current page moves to the trail (the newest TrailLen kept); p with
+// the same URL and title as cur changes nothing (changed false).
+func NextPage(cur PageView, trail []PageView, p PageView) (PageView, []PageView, bool) {
+	if cur.URL == p.URL && cur.Title == p.Title {
+		return cur, trail, false
+	}
+	trail = append(append([]PageView(nil), trail...), cur)
+	if n := len(trail) - TrailLen; n > 0 {
+		trail = trail[n:]
+	}
+	return p, trail, true
 }
 
 // Page returns visitor id's current page and its trail (oldest first);

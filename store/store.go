@@ -14,7 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/chatd/chatd/db"
 )
@@ -290,19 +289,7 @@ func (s *Store) Visitors() ([]VisitorSummary, error) {
 // fsynced under the "always" policy). When m.CID is already stored for that
 // visitor nothing is written and the stored message is returned with dup true.
 func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, error) {
-	switch {
-	case m.From != FromClient && m.From != FromAdmin:
-		return Message{}, false, fmt.Errorf("%w: from must be client or admin", ErrInvalid)
-	case m.From == FromAdmin && m.Admin == "":
-		return Message{}, false, fmt.Errorf("%w: admin name missing", ErrInvalid)
-	case m.Note && m.From != FromAdmin:
-		return Message{}, false, fmt.Errorf("%w: only agents write notes", ErrInvalid)
-	case m.CID == "" || len(m.CID) > MaxCIDLen:
-		return Message{}, false, fmt.Errorf("%w: cid must be 1 to %d bytes", ErrInvalid, MaxCIDLen)
-	case !utf8.ValidString(m.CID):
-		return Message{}, false, fmt.Errorf("%w: cid must be UTF-8", ErrInvalid)
-	}
-	if err := s.checkText(m.Text); err != nil {
+	if err := m.Validate(s.Limits()); err != nil {
 		return Message{}, false, err
 	}
 	if m.Client == "" || !s.visitors.Has(m.Client) || s.barred(m.Client) {

@@ -36,6 +36,47 @@ func (s *Store) VisitorsPage(cursor string, limit int) (page []VisitorSummary, n
 	return s.ConversationsPage(Filter{}, cursor, limit) // walks the inbox index (inbox.go)
 }
 
+// SortByActivity orders vs as Visitors returns them: most recent activity first.
+func SortByActivity(vs []VisitorSummary) { sortByActivity(vs) }
+
+// PageOf cuts the page VisitorsPage describes out of all (sorted by
+// SortByActivity), for every store that lists visitors; it does not fill Page.
+func PageOf(all []VisitorSummary, cursor string, limit int) (page []VisitorSummary, next string, more bool, err error) {
+	var from *VisitorSummary
+	isID := false
+	for i := range all {
+		if all[i].ID == cursor {
+			isID = true
+			break
+		}
+	}
+	if cursor != "" && !isID {
+		c, err := parseCursor(cursor)
+		if err != nil {
+			return nil, "", false, err
+		}
+		from = &c
+	}
+	i := 0
+	switch {
+	case from != nil:
+		i = sort.Search(len(all), func(i int) bool { return activityLess(from, &all[i]) })
+	case cursor != "": // a visitor id: continue after that visitor's current place
+		for i < len(all) && all[i].ID != cursor {
+			i++
+		}
+		i++
+	}
+	all = all[i:]
+	if limit > 0 && len(all) > limit {
+		all, more = all[:limit], true
+	}
+	if len(all) > 0 {
+		next = formatCursor(&all[len(all)-1])
+	}
+	return all, next, more, nil
+}
+
 // formatCursor encodes a visitor's place in the activity order.
 func formatCursor(v *VisitorSummary) string {
 	raw := strconv.FormatUint(v.Last, 10) + "." + strconv.FormatInt(v.LastSeen.UnixNano(), 10) + "." + v.ID

@@ -21,8 +21,10 @@ import (
 
 // config is what every mode shares.
 type config struct {
-	base      *url.URL // http(s)://host:port of the chatd under test
-	origin    string   // Origin header of visitor sockets; empty sends none
+	base      *url.URL   // http(s)://host:port of the chatd under test (the first of --url): logins
+	visitors  []*url.URL // every --url: visitor sockets are spread over them in turn (a cluster's nodes)
+	admins    *url.URL   // where admin sockets go (--admin-url, default base)
+	origin    string     // Origin header of visitor sockets; empty sends none
 	adminName string
 	password  string
 	dialConc  int           // sockets opened concurrently during setup
@@ -41,6 +43,7 @@ type bench struct {
 	token  string // admin login token
 	cur    atomic.Pointer[phase]
 	win    atomic.Pointer[hist] // delivery latencies of the current progress interval, if any
+	turn   atomic.Uint64        // round robin of visitor sockets over cfg.visitors
 }
 
 // phase holds the counters of one measured period; readers record into the
@@ -126,8 +129,8 @@ func (b *bench) newPhase() *phase {
 	return p
 }
 
-func (b *bench) wsURL(path string) string {
-	u := *b.cfg.base
+func (b *bench) wsURL(base *url.URL, path string) string {
+	u := *base
 	if u.Scheme == "https" {
 		u.Scheme = "wss"
 	} else {
@@ -135,6 +138,22 @@ func (b *bench) wsURL(path string) string {
 	}
 	u.Path = path
 	return u.String()
+}
+
+// visitorBase is the server the next visitor socket goes to: each --url in turn.
+func (b *bench) visitorBase() *url.URL {
+	if len(b.cfg.visitors) == 0 {
+		return b.cfg.base
+	}
+	return b.cfg.visitors[int((b.turn.Add(1)-1)%uint64(len(b.cfg.visitors)))]
+}
+
+// adminBase is where admin sockets go.
+func (c config) adminBase() *url.URL {
+	if c.admins != nil {
+		return c.admins
+	}
+	return c.base
 }
 
 // since is the run clock used in cids.
@@ -245,7 +264,7 @@ func (b *bench) dialVisitor(ctx context.Context, name, token string, after uint6
 	if b.cfg.origin != "" {
 		h.Set("Origin", b.cfg.origin)
 	}
-	c, resp, err := b.dialer.DialContext(ctx, b.wsURL("/ws/client"), h)
+	c, resp, err := b.dialer.DialContext(ctx, b.wsURL(b.visitorBase(), "/ws/client"), h)
 	if err != nil {
 		if resp != nil {
 			b.cur.Load().errs.add(fmt.Sprintf("dial_http_%d", resp.StatusCode))
@@ -434,8 +453,8 @@ func (b *bench) dialAdmin(ctx context.Context) (*admin, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.timeout)
 	defer cancel()
 	h := http.Header{}
-	h.Set("Origin", b.cfg.base.Scheme+"://"+b.cfg.base.Host)
-	c, _, err := b.dialer.DialContext(ctx, b.wsURL("/ws/admin"), h)
+	h.Set("Origin", b.cfg.adminBase().Scheme+"://"+b.cfg.adminBase().Host)
+	c, _, err := b.dialer.DialContext(ctx, b.wsURL(b.cfg.adminBase(), "/ws/admin"), h)
 	if err != nil {
 		b.cur.Load().errs.add("dial_admin")
 		return nil, fmt.Errorf("dial admin: %w", err)

@@ -80,7 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs := flag.NewFlagSet("chatbench "+mode, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		rawURL   = fs.String("url", "http://127.0.0.1:8080", "base URL of the chatd under test")
+		rawURL   = fs.String("url", "http://127.0.0.1:8080", "base URL of the chatd under test; a comma list (a cluster's nodes) spreads visitor sockets over them in turn")
+		adminURL = fs.String("admin-url", "", "base URL for admin sockets (default: the first --url)")
 		adminN   = fs.String("admin", "", "admin name to log in with")
 		passFile = fs.String("password-file", "", "file holding the admin password (first line); else $CHATBENCH_PASSWORD")
 		origin   = fs.String("origin", "", "Origin header for visitor sockets (when chatd restricts origins)")
@@ -154,10 +155,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "chatbench %s: unexpected arguments %q\n", mode, fs.Args())
 		return 2
 	}
-	base, err := url.Parse(*rawURL)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		fmt.Fprintf(stderr, "chatbench: --url must be http(s)://host:port, got %q\n", *rawURL)
-		return 2
+	var bases []*url.URL
+	for _, raw := range strings.Split(*rawURL, ",") {
+		u, err := parseBase(strings.TrimSpace(raw))
+		if err != nil {
+			fmt.Fprintf(stderr, "chatbench: --url: %v\n", err)
+			return 2
+		}
+		bases = append(bases, u)
+	}
+	base := bases[0]
+	var admins *url.URL
+	if *adminURL != "" {
+		u, err := parseBase(*adminURL)
+		if err != nil {
+			fmt.Fprintf(stderr, "chatbench: --admin-url: %v\n", err)
+			return 2
+		}
+		admins = u
 	}
 	password := getenv("CHATBENCH_PASSWORD")
 	if *passFile != "" {
@@ -180,7 +195,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	b, err := newBench(config{
-		base: base, origin: *origin, adminName: *adminN, password: password,
+		base: base, visitors: bases, admins: admins, origin: *origin, adminName: *adminN, password: password,
 		dialConc: *dialConc, textSize: *textSize, timeout: *timeout,
 	})
 	if err != nil {
@@ -201,4 +216,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 1
 	}
 	return 0
+}
+
+// parseBase reads one http(s)://host:port base URL.
+func parseBase(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("want http(s)://host:port, got %q", raw)
+	}
+	return u, nil
 }

@@ -20,6 +20,10 @@ type agentsFile struct {
 	dir    string
 	cost   int
 	reload func() error // set once ops runs; applies the file now
+	// mirror, in cluster mode, first writes the cluster's admins into the
+	// file, so a change made through this node starts from what every node
+	// holds (nil on a single node: the file is the truth).
+	mirror func() error
 	byMu   sync.Mutex
 	by     string // the agent whose API change is being applied, "" otherwise
 }
@@ -38,7 +42,17 @@ func (a *agentsFile) setActor(by string) {
 	a.byMu.Unlock()
 }
 
-func (a *agentsFile) List() ([]store.Admin, error) { return seed.Load(a.dir) }
+func (a *agentsFile) List() ([]store.Admin, error) {
+	if a.mirror != nil {
+		a.mu.Lock()
+		err := a.mirror()
+		a.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return seed.Load(a.dir)
+}
 
 func (a *agentsFile) Set(name string, c seed.Change) (store.Admin, error) {
 	if err := seed.ValidName(name); err != nil {
@@ -56,6 +70,11 @@ func (a *agentsFile) Set(name string, c seed.Change) (store.Admin, error) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.mirror != nil {
+		if err := a.mirror(); err != nil {
+			return store.Admin{}, err
+		}
+	}
 	if c.Role != nil && *c.Role != store.RoleAdmin {
 		if err := a.keepsAnAdmin(name); err != nil {
 			return store.Admin{}, err
@@ -77,6 +96,11 @@ func (a *agentsFile) Remove(name, by string) error {
 	defer a.mu.Unlock()
 	a.setActor(by)
 	defer a.setActor("")
+	if a.mirror != nil {
+		if err := a.mirror(); err != nil {
+			return err
+		}
+	}
 	if err := a.keepsAnAdmin(name); err != nil {
 		return err
 	}

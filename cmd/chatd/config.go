@@ -56,7 +56,8 @@ type config struct {
 	ShutdownDelay   time.Duration
 	Pprof           string
 	BcryptCost      int
-	inboxOpts       // auto-assignment, retention (config_inbox.go)
+	Cluster         clusterFlags // empty: single node
+	inboxOpts                    // auto-assignment, retention (config_inbox.go)
 	AdminsPoll      time.Duration
 	visitorOpts     // availability, e-mail capture, identity (config_visitors.go)
 	notifyOpts      // notification channels (config_notify.go)
@@ -70,7 +71,7 @@ type config struct {
 }
 
 // secretFlags may also be read from a file named by CHATD_<NAME>_FILE.
-var secretFlags = map[string]bool{"metrics-token": true, "token": true, "identity-secret": true, "smtp-password": true, "webhook-secret": true}
+var secretFlags = map[string]bool{"metrics-token": true, "token": true, "identity-secret": true, "smtp-password": true, "webhook-secret": true, "cluster-secret": true, "nats-url": true}
 
 // envName is the environment twin of flag name: --token-ttl -> CHATD_TOKEN_TTL.
 func envName(flagName string) string {
@@ -132,6 +133,7 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (empty = off)")
 	fs.DurationVar(&c.AdminsPoll, "admins-poll", 2*time.Second, "how often the admins file is checked for changes (0 = only on SIGHUP and 'chatd admin')")
 	bcryptFlag(fs, &c.BcryptCost)
+	clusterFlagsInto(fs, &c.Cluster)
 	inboxFlags(fs, &c.inboxOpts)
 	notifyFlags(fs, &c.notifyOpts)
 	visitorFlags(fs, &c.visitorOpts)
@@ -305,6 +307,9 @@ func (c *config) validate() error {
 	if c.BcryptCost < 4 || c.BcryptCost > 31 {
 		bad("--bcrypt-cost %d: must be between 4 and 31", c.BcryptCost)
 	}
+	if err := c.Cluster.validate(c.Data); err != nil {
+		errs = append(errs, err)
+	}
 	c.validateInbox(bad)
 	c.validateNotify(bad)
 	c.validateVisitors(bad)
@@ -360,10 +365,12 @@ func knownEnv() map[string]bool {
 	var s string
 	var b bool
 	var n int
+	var cf clusterFlags
+	var d time.Duration
 	var u uint64
 	var o optString
 	for _, fs := range []*flag.FlagSet{serveFlags(&c), backupFlags(&s, &s, &s), healthFlags(&s, &s, &b),
-		adminFlags(&s, &n, &o, &o), restoreFlags(&s, &u)} {
+		adminFlags(&s, &n, &o, &o), restoreFlags(&s, &u), clusterCmdFlags("", &s, &cf, &d)} {
 		fs.VisitAll(func(f *flag.Flag) {
 			known[envName(f.Name)] = true
 			if secretFlags[f.Name] {

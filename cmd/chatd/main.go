@@ -44,6 +44,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return healthCmd(ctx, args[1:], getenv, stdout, stderr)
 		case "backup":
 			return backupCmd(ctx, args[1:], getenv, stdout, stderr)
+		case "cluster":
+			return clusterCmd(ctx, args[1:], getenv, stdout, stderr)
 		case "restore":
 			return restoreCmd(ctx, args[1:], getenv, stdout, stderr)
 		case "version", "--version", "-version":
@@ -97,6 +99,7 @@ Usage:
   chatd admin list [--data DIR]        list admins: name, role, display name
   chatd healthcheck [--addr A | --url U]  exit 0 if the server answers /healthz with 200
   chatd backup FILE [--data DIR | --url U --token T]  write a consistent store snapshot
+  chatd cluster import|export --data DIR --nats-url URL  move a single-node store into a cluster, or back
   chatd restore FILE [--data DIR]      put a backup in place (chatd stopped)
   chatd version                        print the version
 

@@ -32,10 +32,19 @@ type notifications struct {
 	visitors *mail.Continuity // transcripts (and reply mails through d)
 }
 
+// notifyStore is what the notifications read: *store.Store or *cluster.Store.
+type notifyStore interface {
+	dispatch.Store
+	Profile(id string) (store.Profile, error)
+	Page(id string) (current store.PageView, trail []store.PageView, err error)
+	Admins() ([]store.Admin, error)
+	Conversation(id string) (store.Conversation, error)
+}
+
 // buildNotifications makes the configured channels over st. online tells
 // whether a visitor has an open widget, connected whether an agent has an
 // open portal (the hub, built later). Nothing is sent before run.
-func (c *config) buildNotifications(st *store.Store, online, connected func(string) bool, metrics notify.Metrics, log zerolog.Logger) (*notifications, error) {
+func (c *config) buildNotifications(st notifyStore, subsOf func() (push.Store, error), online, connected func(string) bool, metrics notify.Metrics, log zerolog.Logger) (*notifications, error) {
 	n := &notifications{}
 	if !c.notifyEnabled() {
 		return n, nil
@@ -85,7 +94,7 @@ func (c *config) buildNotifications(st *store.Store, online, connected func(stri
 		if err != nil {
 			return nil, err
 		}
-		subs, err := push.NewDBStore(st.DB())
+		subs, err := subsOf()
 		if err != nil {
 			return nil, err
 		}
@@ -191,7 +200,7 @@ func (n *notifications) webhookLog() server.Webhooks {
 // contactOf reads how a visitor can be reached: the address of its
 // profile, the offset its conversation was seen up to (visitor_seen, kept
 // in memory by the store's inbox index) and, with page, its current page.
-func contactOf(st *store.Store) func(string, bool) (dispatch.Contact, error) {
+func contactOf(st notifyStore) func(string, bool) (dispatch.Contact, error) {
 	return func(id string, page bool) (dispatch.Contact, error) {
 		var c dispatch.Contact
 		p, err := st.Profile(id)
@@ -220,7 +229,7 @@ func contactOf(st *store.Store) func(string, bool) (dispatch.Contact, error) {
 // admins file applied, so a removed agent's browsers get nothing) without
 // an open portal (connected tells; an open portal shows its own desktop
 // notifications).
-func agentsOf(st *store.Store, connected func(string) bool) func() ([]string, error) {
+func agentsOf(st notifyStore, connected func(string) bool) func() ([]string, error) {
 	return func() ([]string, error) {
 		admins, err := st.Admins()
 		if err != nil {

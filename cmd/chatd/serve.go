@@ -6,15 +6,18 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/cluster"
 	"github.com/chatd/chatd/db"
 	"github.com/chatd/chatd/hub"
 	"github.com/chatd/chatd/internal/netaddr"
+	"github.com/chatd/chatd/notify/push"
 	"github.com/chatd/chatd/seed"
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/static"
@@ -26,13 +29,25 @@ import (
 // HTTP drained, store flushed and closed.
 func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	metrics := server.NewMetrics()
-	dbLog := log.With().Str("component", "db").Logger()
-	st, err := store.Open(c.Data, db.Options{
-		Sync: c.sync, Interval: c.syncInterval,
-		Logger:        dbLog,
-		OnCommit:      metrics.ObserveCommit,
-		ShrinkMinSize: int64(c.CompactMinMB) << 20,
-	})
+	var (
+		st  backend
+		one *store.Store   // single node
+		cs  *cluster.Store // cluster mode (--cluster-name or --nats-url)
+		err error
+	)
+	if c.Cluster.enabled() {
+		cs, err = openCluster(c, log)
+		st = cs
+	} else {
+		dbLog := log.With().Str("component", "db").Logger()
+		one, err = store.Open(c.Data, db.Options{
+			Sync: c.sync, Interval: c.syncInterval,
+			Logger:        dbLog,
+			OnCommit:      metrics.ObserveCommit,
+			ShrinkMinSize: int64(c.CompactMinMB) << 20,
+		})
+		st = one
+	}
 	if err != nil {
 		log.Error().Err(err).Msg("cannot open store")
 		return exitFail
@@ -54,7 +69,7 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 
 	// Owner-only files: the store made its own so; the others (admins, keys)
 	// and anything copied in with a wider mode are narrowed here.
-	if err := db.SecureDir(c.Data, dbLog); err != nil {
+	if err := db.SecureDir(c.Data, log.With().Str("component", "db").Logger()); err != nil {
 		log.Error().Err(err).Msg("cannot secure the data directory")
 		return exitFail
 	}
@@ -63,7 +78,17 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		log.Error().Err(err).Msg("cannot read admins")
 		return exitFail
 	}
-	admins, password, err := seed.Ensure(c.Data, c.BcryptCost)
+	var (
+		admins   []store.Admin
+		password string
+	)
+	if cs != nil {
+		// The cluster holds the admins: only a node with a seed file reseeds
+		// them, and none invents a first admin of its own.
+		admins, err = seed.Load(c.Data)
+	} else {
+		admins, password, err = seed.Ensure(c.Data, c.BcryptCost)
+	}
 	if err != nil {
 		log.Error().Err(err).Msg("cannot load admins")
 		return exitFail
@@ -73,18 +98,36 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 			Msg("no admin existed: created one with this random password (shown only now; change it with 'chatd admin set')")
 	}
 	warnLegacyLogins(admins, log)
-	if err := st.ReseedAdmins(admins); err != nil {
+	// bg runs the cluster's background helpers; they end before the store closes.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var bgDone sync.WaitGroup
+	defer func() { stopBG(); bgDone.Wait() }()
+	authCfg := auth.Config{TTL: c.TokenTTL}
+	if cs != nil {
+		bgDone.Go(func() { seedCluster(bg, cs, admins, log) })
+		authCfg.Sessions = cs
+	} else if err := one.ReseedAdmins(admins); err != nil {
 		log.Error().Err(err).Msg("cannot reseed admins")
 		return exitFail
 	}
-	dummyCost, _ := bcrypt.Cost([]byte(admins[0].Hash))
-	deviceKey, err := st.Secret("device-key", 32)
+	authCfg.DummyCost = c.BcryptCost
+	if len(admins) > 0 {
+		authCfg.DummyCost, _ = bcrypt.Cost([]byte(admins[0].Hash))
+	}
+	if one != nil {
+		// Cluster mode: a key per process until the cluster's shared one is
+		// adopted (adoptShared).
+		authCfg.DeviceKey, err = one.Secret("device-key", 32)
+	}
 	if err != nil {
 		log.Error().Err(err).Msg("auth")
 		return exitFail
 	}
-	au, err := auth.New(auth.Config{TTL: c.TokenTTL, DummyCost: dummyCost, Sessions: st, DeviceKey: deviceKey,
-		Log: log.With().Str("component", "auth").Logger()}, st)
+	if cs == nil {
+		authCfg.Sessions = one
+	}
+	authCfg.Log = log.With().Str("component", "auth").Logger()
+	au, err := auth.New(authCfg, st)
 	if err != nil {
 		log.Error().Err(err).Msg("auth")
 		return exitFail
@@ -92,7 +135,11 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	defer au.Close() // before the store closes (defers run last-in first-out)
 
 	var h *hub.Hub
-	notes, err := c.buildNotifications(st, func(v string) bool { return h.VisitorOnline(v) },
+	subsOf := func() (push.Store, error) { return push.NewDBStore(one.DB()) }
+	if cs != nil {
+		subsOf = func() (push.Store, error) { return cs, nil }
+	}
+	notes, err := c.buildNotifications(st, subsOf, func(v string) bool { return h.VisitorOnline(v) },
 		func(a string) bool { return h.AdminConnected(a) }, notifyMetrics(c, metrics), log)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot set up notifications")
@@ -111,20 +158,30 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		SendBuffer: c.SendBuffer, AdminSendBuffer: c.AdminSendBuffer, PingPeriod: c.PingPeriod,
 		AllowedOrigins: c.origins, ClientIP: clientIP, Observer: notes.observer(), Mailer: notes.visitorMail(),
 	}
+	if cs != nil && hc.Observer != nil {
+		hc.Observer = notifierGate{inner: hc.Observer, on: cs.Notifier} // one node notifies (cluster_notify.go)
+	}
 	c.hubInboxConfig(&hc)
 	c.hubVisitorConfig(&hc)
 	h = hub.New(hc, st, au, log.With().Str("component", "hub").Logger())
 	au.OnRevoke(func() { h.RecheckAdmins() }) // a session that ends closes its sockets at once
 	notifyDone := notes.run(notifyCtx)
+	if cs != nil {
+		bgDone.Go(func() { adoptShared(bg, cs, au, notes.push, c.Data, log) })
+	}
 	if !c.Metrics {
 		metrics = nil
 	} else {
 		metrics.WatchHub(h.Stats)
-		metrics.WatchStore(st.DB().Health, st.DB().Stats)
+		if cs != nil {
+			metrics.Registry().MustRegister(cs.Collector())
+		} else {
+			metrics.WatchStore(one.DB().Health, one.DB().Stats)
+		}
 	}
 	agents := &agentsFile{dir: c.Data, cost: c.BcryptCost}
 	srv := server.New(server.Config{
-		Hub: h, Store: st, Auth: au, Static: static.Public(), StoreHealth: st.DB().Health,
+		Hub: h, Store: st, Auth: au, Static: static.Public(), StoreHealth: storeHealth(one),
 		Metrics: metrics, MetricsToken: c.MetricsToken, ClientIP: clientIP, AddressKey: addrKey,
 		Log:          log.With().Str("component", "http").Logger(),
 		Availability: func() any { return h.Availability() },
@@ -143,12 +200,37 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		return exitFail
 	}
 	h.AdminsApplied(hub.BySystem) // conversations of agents removed while chatd was stopped
-	op := startOps(ctx, c.Data, c.AdminsPoll, st, au, srv, adminsVersion, func() { h.AdminsApplied(agents.actor()) }, log)
-	agents.setReload(op.reload)
-	defer op.stop()
+	var op *ops
+	if one != nil { // the admins file watcher reseeds the single node's store
+		op = startOps(ctx, c.Data, c.AdminsPoll, one, au, srv, adminsVersion, func() { h.AdminsApplied(agents.actor()) }, log)
+		agents.setReload(op.reload)
+		defer op.stop()
+	} else {
+		// The agents API changes this node's file after it was made the
+		// cluster's, then puts it into the cluster.
+		reload := clusterAgentsReload(ctx, cs, c.Data)
+		agents.setReload(func() error {
+			err := reload()
+			if err == nil {
+				h.AdminsApplied(agents.actor()) // this node's portals; other nodes at their next boot
+			}
+			return err
+		})
+		agents.mirror = func() error {
+			admins, err := cs.Admins()
+			if err != nil {
+				return err
+			}
+			return seed.Save(c.Data, admins)
+		}
+	}
 	httpSrv := server.HTTPServer(srv, log)
 	serveErr := make(chan error, 1)
-	srv.SetReady(true)
+	if cs != nil {
+		bgDone.Go(func() { watchReady(bg, srv, cs, log) })
+	} else {
+		srv.SetReady(true)
+	}
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 	log.Info().Str("addr", ln.Addr().String()).Str("data", c.Data).Str("fsync", c.Fsync).
 		Int("admins", len(admins)).Msg("listening")
@@ -174,10 +256,15 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 
 	deadline, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout)
 	defer cancel()
+	stopBG()
+	bgDone.Wait()
 	srv.SetReady(false)
 	if c.ShutdownDelay > 0 {
 		t := time.NewTimer(c.ShutdownDelay)
 		<-t.C
+	}
+	if cs != nil {
+		cs.Drain() // a write waiting for a quorum must not hold the sockets' shutdown
 	}
 	if err := h.Shutdown(deadline); err != nil {
 		log.Error().Err(err).Msg("hub shutdown")
@@ -205,7 +292,9 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		<-pprofErr
 	}
 
-	op.stop()
+	if op != nil {
+		op.stop()
+	}
 	au.Close()
 	storeOpen = false
 	closed := make(chan error, 1)
@@ -222,6 +311,23 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	}
 	log.Info().Int("exit", code).Msg("stopped")
 	return code
+}
+
+// storeHealth is the single node's store health for /readyz; a cluster
+// node's readiness is set by watchReady instead.
+func storeHealth(one *store.Store) func() db.Health {
+	if one == nil {
+		return nil
+	}
+	return one.DB().Health
+}
+
+// backend is the store chatd serves from: the single-node store or a cluster node.
+type backend interface {
+	hub.Store
+	server.Backuper
+	SetLimits(store.Limits) error
+	Close() error
 }
 
 // startPprof serves net/http/pprof on its own loopback listener.

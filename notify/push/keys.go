@@ -82,3 +82,15 @@ func (k Keys) check() error {
 	}
 	return nil
 }
+
+// SetKeys replaces the Sender's VAPID key pair (a cluster adopts the one key
+// pair all its nodes share, cmd/chatd): later pushes are signed with k and
+// PublicKey returns k's public key. Subscriptions made with the previous
+// key no longer receive pushes from this Sender.
+func (s *Sender) SetKeys(k Keys) error {
+	if err := k.check(); err != nil {
+		return fmt.Errorf("push: VAPID keys: %w", err)
+	}
+	s.keys.Store(&k)
+	return nil
+}

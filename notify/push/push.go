@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	webpush "github.com/SherClockHolmes/webpush-go"
@@ -111,6 +112,7 @@ type Sender struct {
 	q      *notify.Queue[job]
 	client *http.Client
 	lg     zerolog.Logger
+	keys   atomic.Pointer[Keys] // cfg.Keys, or the ones SetKeys gave
 
 	mu   sync.Mutex
 	last map[gapKey]time.Time // last push per (subscription, visitor)
@@ -167,6 +169,7 @@ func New(cfg Config, store Store) (*Sender, error) {
 		lg: cfg.Logger.With().Str("channel", Channel).Logger(),
 		client: &http.Client{Transport: cfg.Transport,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	s.keys.Store(&cfg.Keys)
 	var done notify.Done[job]
 	if cfg.OnDone != nil {
 		done = func(j job, attempts int, err error) { cfg.OnDone(j.sub, j.n, attempts, err) }
@@ -178,7 +181,7 @@ func New(cfg Config, store Store) (*Sender, error) {
 
 // PublicKey is the VAPID public key, the portal's applicationServerKey
 // for pushManager.subscribe.
-func (s *Sender) PublicKey() string { return s.cfg.Keys.Public }
+func (s *Sender) PublicKey() string { return s.keys.Load().Public }
 
 // Run sends until ctx is done; it returns when the workers have stopped.
 func (s *Sender) Run(ctx context.Context) { s.q.Run(ctx) }
@@ -311,6 +314,7 @@ func (s *Sender) attempt(ctx context.Context, j job, _ int) error {
 	// its own copy with no spare room, never the payload shared by all jobs.
 	payload := make([]byte, len(j.raw))
 	copy(payload, j.raw)
+	keys := s.keys.Load()
 	resp, err := webpush.SendNotificationWithContext(ctx, payload,
 		&webpush.Subscription{Endpoint: j.sub.Endpoint, Keys: webpush.Keys{P256dh: j.sub.Keys.P256dh, Auth: j.sub.Keys.Auth}},
 		&webpush.Options{
@@ -319,8 +323,8 @@ func (s *Sender) attempt(ctx context.Context, j job, _ int) error {
 			Topic:           topic(j.n.Visitor),
 			TTL:             int(s.cfg.TTL / time.Second),
 			Urgency:         webpush.UrgencyHigh,
-			VAPIDPublicKey:  s.cfg.Keys.Public,
-			VAPIDPrivateKey: s.cfg.Keys.Private,
+			VAPIDPublicKey:  keys.Public,
+			VAPIDPrivateKey: keys.Private,
 		})
 	if err != nil {
 		return notify.StripURL(err)
