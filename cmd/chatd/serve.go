@@ -199,7 +199,9 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		h.Shutdown(stopCtx)
 		return exitFail
 	}
-	h.AdminsApplied(hub.BySystem) // conversations of agents removed while chatd was stopped
+	if one != nil {
+		h.AdminsApplied(hub.BySystem) // conversations of agents removed while chatd was stopped
+	}
 	var op *ops
 	if one != nil { // the admins file watcher reseeds the single node's store
 		op = startOps(ctx, c.Data, c.AdminsPoll, one, au, srv, adminsVersion, func() { h.AdminsApplied(agents.actor()) }, log)
