@@ -258,7 +258,7 @@ func TestCrossNodeState(t *testing.T) {
 		t.Fatalf("delete visitor: %d", dres.StatusCode)
 	}
 	for name, ws := range map[string]*chatdtest.WS{"tab on node 2": visitor, "tab on node 3": tab2} {
-		closedWith(t, name, ws, 1008, "not_found")
+		closedWith(t, name, ws, 1008, "visitor_deleted")
 	}
 
 	// Logout on node 2 ends the agent's sockets on nodes 1 and 3 at once.

@@ -31,22 +31,23 @@ func (s *Store) CannedReplies() ([]store.Canned, error) {
 	return out, nil
 }
 
-// SetCanned implements hub.InboxStore (store.Store.SetCanned's rules).
-func (s *Store) SetCanned(ctx context.Context, sc, text, by string) (bool, error) {
+// SetCanned implements hub.InboxStore (store.Store.SetCanned's rules): it
+// returns the reply as stored (unchanged: as it was).
+func (s *Store) SetCanned(ctx context.Context, sc, text, by string) (store.Canned, bool, error) {
 	if err := store.CheckShortcut(sc); err != nil {
-		return false, err
+		return store.Canned{}, false, err
 	}
 	if !utf8.ValidString(text) || strings.TrimSpace(text) == "" {
-		return false, fmt.Errorf("%w: text must be non-empty UTF-8", store.ErrInvalid)
+		return store.Canned{}, false, fmt.Errorf("%w: text must be non-empty UTF-8", store.ErrInvalid)
 	}
 	if l := s.Limits(); len(text) > l.Text {
-		return false, fmt.Errorf("%w: text longer than %d bytes", store.ErrInvalid, l.Text)
+		return store.Canned{}, false, fmt.Errorf("%w: text longer than %d bytes", store.ErrInvalid, l.Text)
 	}
 	if err := s.usable(); err != nil {
-		return false, err
+		return store.Canned{}, false, err
 	}
 	key := keyOf(sc)
-	_, changed, rev, err := casJSON(ctx, s.canned.kv, key, func(c *store.Canned, exists bool) (bool, error) {
+	saved, changed, rev, err := casJSON(ctx, s.canned.kv, key, func(c *store.Canned, exists bool) (bool, error) {
 		if exists && c.Text == text {
 			return false, nil
 		}
@@ -59,7 +60,7 @@ func (s *Store) SetCanned(ctx context.Context, sc, text, by string) (bool, error
 	if changed {
 		s.canned.wrote(ctx, rev)
 	}
-	return changed, err
+	return saved, changed, err
 }
 
 func (s *Store) mustCanned() []store.Canned {
@@ -326,7 +327,7 @@ func (s *Store) Inactive(cutoff time.Time, max int) ([]string, error) {
 	}
 	var out []string
 	s.visitors.each(func(id string, v store.Visitor) {
-		if len(out) >= max || !v.LastSeen.Before(cutoff) {
+		if len(out) >= max || !v.LastSeen.Before(cutoff) || s.activeConversation(id, cutoff) {
 			return
 		}
 		if ms := s.msgs.of(id, 0, 1); len(ms) > 0 && !ms[0].At.Before(cutoff) {

@@ -132,10 +132,13 @@ func TestInboxOverTheCluster(t *testing.T) {
 	}
 
 	// Canned replies and visits.
-	if ch, err := cs.SetCanned(ctx, "hi", "Hello {{name}}", "alice"); err != nil || !ch {
-		t.Errorf("SetCanned: %v %v", ch, err)
+	if saved, ch, err := cs.SetCanned(ctx, "hi", "Hello {{name}}", "alice"); err != nil || !ch || saved.By != "alice" || saved.Updated.IsZero() {
+		t.Errorf("SetCanned: %+v %v %v", saved, ch, err)
 	}
-	if _, err := cs.SetCanned(ctx, "Bad!", "x", "alice"); !errors.Is(err, store.ErrInvalid) {
+	if saved, ch, err := cs.SetCanned(ctx, "hi", "Hello {{name}}", "bob"); err != nil || ch || saved.By != "alice" {
+		t.Errorf("SetCanned unchanged: %+v %v %v (want the stored reply, by alice)", saved, ch, err)
+	}
+	if _, _, err := cs.SetCanned(ctx, "Bad!", "x", "alice"); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("bad shortcut: %v", err)
 	}
 	if cs2, _ := cs.CannedReplies(); len(cs2) != 1 || cs2[0].Text != "Hello {{name}}" {

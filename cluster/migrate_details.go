@@ -38,8 +38,12 @@ type DetailSink interface {
 	Assign(ctx context.Context, id, to string) (store.Conversation, bool, error)
 	SetVisitorSeen(ctx context.Context, id string, offset uint64) (store.Conversation, bool, error)
 	SetAgentSeen(ctx context.Context, id string, offset uint64) (store.Conversation, bool, error)
-	SetCanned(ctx context.Context, sc, text, by string) (bool, error)
+	SetCanned(ctx context.Context, sc, text, by string) (store.Canned, bool, error)
 }
+
+// A single node's store must stay a DetailSink: Export checks it with a type
+// assertion, which a changed method signature would otherwise turn off silently.
+var _ DetailSink = (*store.Store)(nil)
 
 // importDetails writes the details of the imported visitors ids (after their
 // messages: a conversation's Since is the last offset, so nothing reopens).
@@ -171,7 +175,7 @@ func (s *Store) exportDetails(ctx context.Context, dst DetailSink, vs []store.Vi
 		return err
 	}
 	for _, c := range canned {
-		if _, err := dst.SetCanned(ctx, c.Shortcut, c.Text, c.By); err != nil {
+		if _, _, err := dst.SetCanned(ctx, c.Shortcut, c.Text, c.By); err != nil {
 			return fmt.Errorf("export canned reply %s: %w", c.Shortcut, err)
 		}
 	}

@@ -118,7 +118,7 @@ func TestImportExportKeepOffsets(t *testing.T) {
 		func() error { _, _, err := src.SetStatus(ctx, bob.ID, store.StatusResolved, time.Time{}); return err }(),
 		func() error { _, _, err := src.Assign(ctx, bob.ID, "alice"); return err }(),
 		func() error { _, _, err := src.SetVisitorSeen(ctx, bob.ID, 4); return err }(),
-		func() error { _, err := src.SetCanned(ctx, "hi", "Hi {{name}}", "alice"); return err }(),
+		func() error { _, _, err := src.SetCanned(ctx, "hi", "Hi {{name}}", "alice"); return err }(),
 	} {
 		if err != nil {
 			t.Fatal(err)

@@ -287,6 +287,8 @@ func TestInboxContextPanel(t *testing.T) {
 	waitFor(t, alice, "the panel", `!document.getElementById('context').hidden && document.querySelector('#context .ctx-list')`)
 	panel := `document.getElementById('context-body').innerText`
 	waitFor(t, alice, "browser, zone, language", fmt.Sprintf(`%s.includes('Chrome') && %s.includes('Asia/Tokyo') && %s.includes('Language') && %s.includes('Visits')`, panel, panel, panel, panel))
+	// The full load told the page's title (meta.title), not only its address.
+	waitFor(t, alice, "the first page's title", `document.querySelector('#context .ctx-now') && document.querySelector('#context .ctx-now').textContent.includes('Customer site')`)
 	// The visitor navigates without a load: the panel follows.
 	evalJS[bool](t, visitorTab, `window.__nav('/shop/cart', 'Your cart')`)
 	evalJS[bool](t, visitorTab, `(dispatchEvent(new PopStateEvent('popstate')), true)`)
@@ -298,6 +300,7 @@ func TestInboxContextPanel(t *testing.T) {
 	d.send("one more question")
 	d.confirmed("one more question")
 	waitFor(t, alice, "two parts", `document.querySelectorAll('#context .ctx-conv').length === 2`)
+	waitFor(t, alice, "counts and dates, not offsets", `[...document.querySelectorAll('#context .ctx-conv')].every(b => b.textContent.includes('1 message, from') && !b.textContent.includes('#'))`)
 	click(t, alice, "#context .ctx-conv:last-child")
 	screenshot(t, alice, "inbox-context.png")
 	phone(t, alice)
@@ -328,7 +331,7 @@ func TestInboxSearch(t *testing.T) {
 	waitFor(t, bob, "the message found, loaded from the history", `(() => { const m = [...document.querySelectorAll('#message-list .msg .text')].find(e => e.textContent === 'bulk 7'); if (!m) return false; const r = m.getBoundingClientRect(), box = document.getElementById('messages').getBoundingClientRect(); return r.top >= box.top && r.bottom <= box.bottom; })()`)
 
 	search(bob, "ZEBRA")
-	waitFor(t, bob, "the note", `document.querySelectorAll('#search-results .search-hit').length === 1 && document.querySelector('#search-results .search-snippet').textContent === 'zebra crossing at the depot'`)
+	waitFor(t, bob, "the note", `document.querySelectorAll('#search-results .search-hit').length === 1 && document.querySelector('#search-results .search-snippet').textContent === 'Note: zebra crossing at the depot' && document.querySelector('#search-results .search-hit').classList.contains('note-hit')`)
 	search(bob, "bulk")
 	waitFor(t, bob, "the visitor by name, then messages", `document.querySelector('#search-results .search-snippet').textContent === 'Name: Bulk Bear' && document.querySelectorAll('#search-results .search-hit').length === 50 && document.querySelector('#search-results .search-note').textContent.startsWith('More results')`)
 	search(bob, "nothing matches this")
@@ -393,7 +396,7 @@ func TestInboxExportAndDelete(t *testing.T) {
 		waitFor(t, tab, "the visitor gone", fmt.Sprintf(`%s === null && document.getElementById('conversation').hidden`, rowJS(ann.ID)))
 	}
 	fs := ann.framesUntil(func(f wsFrame) bool { return f.Type == "error" })
-	if f := fs[len(fs)-1]; !strings.Contains(string(f.Data), "not_found") {
+	if f := fs[len(fs)-1]; !strings.Contains(string(f.Data), `"code":"visitor_deleted"`) {
 		t.Fatalf("the visitor got %s %s", f.Type, f.Data)
 	}
 }

@@ -71,7 +71,7 @@ var hostileTexts = []string{
 // Nothing overflows the viewport from phone to wide-screen widths, whatever
 // visitors send: long names, pages, messages, and a long agent name.
 func TestPortalNothingOverflows(t *testing.T) {
-	longAgent := strings.Repeat("A", 64)
+	longAgent := strings.Repeat("w", 64) // the longest login the login rule allows, in a wide letter
 	s := startServer(t)
 	addAdmin(t, s, longAgent, agentPassword)
 

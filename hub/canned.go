@@ -22,14 +22,15 @@ type cannedWire struct {
 func (h *Hub) CannedReplies() ([]store.Canned, error) { return h.st.CannedReplies() }
 
 // SetCanned creates or replaces canned reply shortcut as agent by, and tells
-// every admin socket. Errors wrap store.ErrInvalid for a bad shortcut or text.
-func (h *Hub) SetCanned(ctx context.Context, shortcut, text, by string) (changed bool, err error) {
-	changed, err = h.st.SetCanned(ctx, shortcut, text, by)
+// every admin socket. It returns the reply as stored. Errors wrap
+// store.ErrInvalid for a bad shortcut or text.
+func (h *Hub) SetCanned(ctx context.Context, shortcut, text, by string) (saved store.Canned, changed bool, err error) {
+	saved, changed, err = h.st.SetCanned(ctx, shortcut, text, by)
 	if err == nil && changed {
 		h.log.Info().Str("admin", by).Str("shortcut", shortcut).Msg("canned reply saved")
 		h.cannedChanged()
 	}
-	return changed, err
+	return saved, changed, err
 }
 
 // DeleteCanned removes canned reply shortcut (store.ErrNotFound if none) and tells every admin socket.

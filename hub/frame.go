@@ -62,6 +62,9 @@ const (
 	codeQuota         = "quota_exceeded"
 	codeOrigin        = "origin_not_allowed"
 	codeBadIdentity   = "bad_identity"
+	// codeVisitorDeleted: the visitor's data was deleted (privacy, retention);
+	// the socket is closed next (privacy.go).
+	codeVisitorDeleted = "visitor_deleted"
 )
 
 // errorCodes lists every code, in the order of Stats.Rejected counters.
@@ -70,6 +73,7 @@ var errorCodes = [...]string{
 	codeUnauthorized, codeRateLimited, codeTooMany, codeNotFound, codeUnavailable, codeInternal,
 	codeQuota, codeOrigin,
 	codeBadIdentity,
+	codeVisitorDeleted,
 }
 
 // Protocol limits that are not configurable.
@@ -403,6 +407,9 @@ type clientID struct {
 	Availability *Availability `json:"availability,omitempty"`
 	AgentsOnline *int          `json:"agents_online,omitempty"`
 	Email        string        `json:"email,omitempty"`
+	// TypingPreview tells the widget whether agents see the text being
+	// typed (--typing-preview): only then does client:typing carry text.
+	TypingPreview bool `json:"typing_preview"`
 }
 
 type listEntry struct {

@@ -187,6 +187,8 @@ type Stats struct {
 	MessagesStored uint64            // messages stored through this hub since start
 	DroppedSlow    uint64            // sockets closed because their send buffer was full
 	Rejected       map[string]uint64 // rejected frames by error code
+	// Retention (privacy.go): sweeps run and visitors they deleted since start.
+	RetentionSweeps, RetentionDeleted uint64
 }
 
 // Hub serves the visitor and admin sockets.
@@ -584,6 +586,7 @@ func (h *Hub) Stats() Stats {
 		DroppedSlow:    h.droppedSlow.Load(),
 		Rejected:       make(map[string]uint64, len(errorCodes)),
 	}
+	st.RetentionSweeps, st.RetentionDeleted = h.inbox.sweeps.Load(), h.inbox.retained.Load()
 	for i, k := range errorCodes {
 		st.Rejected[k] = h.rejected[i].Load()
 	}

@@ -27,6 +27,8 @@ type InboxStore interface {
 	// SetStatus, Assign: see package store; changed is false when nothing changed.
 	SetStatus(ctx context.Context, id, status string, until time.Time) (store.Conversation, bool, error)
 	Assign(ctx context.Context, id, to string) (store.Conversation, bool, error)
+	// UnassignGone unassigns the conversations of logins that are no longer agents.
+	UnassignGone(ctx context.Context) ([]store.Conversation, error)
 	// ConversationMessage applies a stored message (reopening); changed when it reopened or started it.
 	ConversationMessage(ctx context.Context, m store.Message) (store.Conversation, bool, error)
 	// NextWake and WakeSnoozed end snoozes.
@@ -45,6 +47,8 @@ type InboxStore interface {
 	PublicMessagesBefore(id string, before uint64, limit int) ([]store.Message, error)
 	// Segments are the resolved parts of a conversation.
 	Segments(id string) ([]store.Segment, error)
+	// PartOf counts a part's messages (from..to) and dates its first.
+	PartOf(id string, from, to uint64) (int, time.Time, error)
 	// RecordVisit and Visits keep a visitor's browser, language, time zone, referrer and visit count.
 	RecordVisit(ctx context.Context, id string, info store.VisitInfo, newVisit bool) (store.VisitInfo, error)
 	Visits(id string) (store.VisitInfo, error)
@@ -52,7 +56,7 @@ type InboxStore interface {
 	Page(id string) (store.PageView, []store.PageView, error)
 	// Canned replies (canned.go).
 	CannedReplies() ([]store.Canned, error)
-	SetCanned(ctx context.Context, shortcut, text, by string) (bool, error)
+	SetCanned(ctx context.Context, shortcut, text, by string) (store.Canned, bool, error)
 	DeleteCanned(ctx context.Context, shortcut string) error
 	// Search looks through every conversation (search.go).
 	Search(ctx context.Context, q string, limit int) ([]store.SearchResult, bool, error)
@@ -84,6 +88,7 @@ type inboxHub struct {
 
 	retentionDone chan struct{} // closed when the retention sweep stopped (privacy.go)
 	sweeps        atomic.Uint64 // retention sweeps done
+	retained      atomic.Uint64 // visitors deleted by retention sweeps
 }
 
 func newInboxHub(h *Hub) *inboxHub {
@@ -233,6 +238,7 @@ func (h *Hub) adminNote(c *conn, p *noteRequest) {
 func (h *Hub) adminSeen(c *conn, p *seenRequest) {
 	ctx, cancel := storeCtx()
 	defer cancel()
+	prev, _ := h.st.Conversation(p.Client)
 	conv, changed, err := h.st.SetAgentSeen(ctx, p.Client, *p.Offset)
 	if err != nil {
 		h.inboxFailed(c, "store seen", err, "")
@@ -241,7 +247,9 @@ func (h *Hub) adminSeen(c *conn, p *seenRequest) {
 	if !changed {
 		return
 	}
-	h.seenChanged(conv, true)
+	// The visitor is told only when what it may see moved: an agent's seen
+	// moving onto a note changes nothing for it (no duplicate client:seen).
+	h.seenChanged(conv, h.visibleSeen(conv) != h.visibleSeen(prev))
 }
 
 // seenChanged tells the admins a conversation's seen offsets, and with
@@ -257,13 +265,18 @@ func (h *Hub) seenChanged(conv store.Conversation, toVisitor bool) {
 // newest message the visitor may see at or below agent_seen, so that the
 // offset of a note never reaches it.
 func (h *Hub) clientSeenFrame(conv store.Conversation) []byte {
-	var off uint64
+	return encodeFrame(evClientSeen, clientSeenEvent{Offset: h.visibleSeen(conv)})
+}
+
+// visibleSeen is agent_seen as the visitor of conv may see it: the offset of
+// its newest public message at or below agent_seen (0 if none).
+func (h *Hub) visibleSeen(conv store.Conversation) uint64 {
 	if conv.AgentSeen > 0 {
 		if ms, err := h.st.PublicMessagesBefore(conv.Client, conv.AgentSeen+1, 1); err == nil && len(ms) == 1 {
-			off = ms[0].Offset
+			return ms[0].Offset
 		}
 	}
-	return encodeFrame(evClientSeen, clientSeenEvent{Offset: off})
+	return 0
 }
 
 // inboxFailed answers a failed inbox request.

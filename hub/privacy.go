@@ -11,8 +11,8 @@ import (
 // /api/visitors/{id}/export, DELETE /api/visitors/{id}), and with
 // Config.RetentionDays the hub deletes, in the background, every visitor
 // without activity (no message, no connection) for that many days. A
-// deleted visitor's sockets are closed (error not_found, close 1008
-// "visitor deleted") and every admin socket is told (admin:client_deleted).
+// deleted visitor's sockets are closed (error visitor_deleted, close 1008
+// "visitor deleted": the client forgets what it kept of the visitor) and every admin socket is told (admin:client_deleted).
 // The store does the deleting (store/privacy.go): in small transactions,
 // between which the hub's other writes go on.
 
@@ -54,7 +54,7 @@ func (h *Hub) DeleteVisitor(ctx context.Context, id, by string) (store.Deleted, 
 
 // kickVisitor closes every socket of visitor id.
 func (h *Hub) kickVisitor(id string) {
-	f := encodeFrame(evError, refuse(codeNotFound, "this visitor's data was deleted", ""))
+	f := encodeFrame(evError, refuse(codeVisitorDeleted, "this visitor's data was deleted", ""))
 	h.idx.each(id, func(c *conn) {
 		c.write(f)
 		c.closeWith(ClosePolicy, "visitor deleted")
@@ -104,8 +104,9 @@ func (ib *inboxHub) retention(days int, every time.Duration) {
 			messages += d.Messages
 		}
 		ib.sweeps.Add(1)
-		if deleted > 0 {
-			h.log.Info().Int("visitors", deleted).Int("messages", messages).Int("days", days).Msg("retention: deleted inactive visitors")
-		}
+		ib.retained.Add(uint64(deleted))
+		// Every sweep is logged, also one that deleted nothing: operators see it runs.
+		h.log.Info().Int("visitors", deleted).Int("messages", messages).Int("candidates", len(ids)).Int("days", days).
+			Msg("retention: sweep done")
 	}
 }

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -38,5 +39,14 @@ func TestRetentionDeletesInactiveVisitors(t *testing.T) {
 	waitFor(t, "two more sweeps", func() bool { return ts.hub.inbox.sweeps.Load() >= n+2 })
 	if _, err := ts.st.Visitor(online.ID); err != nil {
 		t.Fatalf("the online visitor was deleted: %v", err)
+	}
+	// Every sweep is logged at info, also the empty ones, and counted.
+	st := ts.hub.Stats()
+	if st.RetentionDeleted != 2 || st.RetentionSweeps < n+2 {
+		t.Fatalf("retention counters %d deleted, %d sweeps; want 2, >= %d", st.RetentionDeleted, st.RetentionSweeps, n+2)
+	}
+	logs := ts.logs.String()
+	if !strings.Contains(logs, `"visitors":2,`) || !strings.Contains(logs, `"visitors":0,`) || strings.Count(logs, "retention: sweep done") < 3 {
+		t.Fatalf("sweep log lines:\n%s", logs)
 	}
 }

@@ -47,6 +47,7 @@ type searchHit struct {
 	At      string `json:"at"`
 	Field   string `json:"field"`
 	Snippet string `json:"snippet"`
+	Note    bool   `json:"note,omitempty"` // the match is in an internal note
 }
 
 func decodeSearch(data []byte, cid func() string) (*inboxFrame, *frameError) {
@@ -90,7 +91,7 @@ func (h *Hub) adminSearch(c *conn, p *searchRequest) {
 	}
 	out := searchReply{Q: p.Q, CID: p.CID, Results: make([]searchHit, 0, len(rs)), More: more}
 	for _, r := range rs {
-		out.Results = append(out.Results, searchHit{Client: r.Client, Name: r.Name, Offset: r.Offset, At: rfc3339ms(r.At), Field: r.Field, Snippet: r.Snippet})
+		out.Results = append(out.Results, searchHit{Client: r.Client, Name: r.Name, Offset: r.Offset, At: rfc3339ms(r.At), Field: r.Field, Snippet: r.Snippet, Note: r.Note})
 	}
 	c.live(0, encodeFrame(evAdminSearch, out))
 }

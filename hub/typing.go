@@ -219,9 +219,13 @@ func (h *Hub) adminTyping(c *conn, p *typingRequest) {
 		return
 	}
 	login := c.who().name
-	display := h.displayOf(login)
+	display := h.displayOf(login) // visitors: never the login
+	shown := login                // agents: as in admin:agents (display name, or the login)
+	if a, err := h.st.Admin(login); err == nil {
+		shown = displayOf(a)
+	}
 	h.typing.event(agentTyper(login, p.Client), typingEvent{typing: *p.Typing}, func(ev typingEvent) {
-		af := encodeFrame(evAdminTyping, adminTypingEvent{Client: p.Client, From: store.FromAdmin, Admin: login, Display: display, Typing: ev.typing})
+		af := encodeFrame(evAdminTyping, adminTypingEvent{Client: p.Client, From: store.FromAdmin, Admin: login, Display: shown, Typing: ev.typing})
 		vf := encodeFrame(evClientTyping, clientTypingEvent{Typing: ev.typing, Admin: display})
 		var toVisitor func(*conn)
 		if h.feed != nil {

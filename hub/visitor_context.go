@@ -62,6 +62,10 @@ type convPart struct {
 	To     uint64 `json:"to"`
 	Status string `json:"status"`
 	Ended  string `json:"ended,omitempty"`
+	// Messages counts its messages (notes included); Started is the time of
+	// the first. Offsets are global: show these, not from/to.
+	Messages int    `json:"messages"`
+	Started  string `json:"started,omitempty"`
 }
 
 // checkVisitMeta checks the visit fields of client:add's meta: lang a BCP 47
@@ -164,14 +168,16 @@ func (h *Hub) adminVisitor(c *conn, p *visitorRequest) {
 	}
 	next := uint64(1)
 	for _, s := range segs {
-		r.Conversations = append(r.Conversations, convPart{Client: v.ID, From: s.From, To: s.To, Status: store.StatusResolved, Ended: rfc3339ms(s.Ended)})
+		r.Conversations = append(r.Conversations, h.part(convPart{Client: v.ID, From: s.From, To: s.To, Status: store.StatusResolved, Ended: rfc3339ms(s.Ended)}))
 		next = s.To + 1
 	}
 	if conv, err := h.st.Conversation(v.ID); err == nil {
 		w := convWire(conv)
 		r.Conversation = &w
-		if conv.Status != "" && (conv.Last >= next || conv.Status != store.StatusResolved) {
-			r.Conversations = append(r.Conversations, convPart{Client: v.ID, From: next, To: conv.Last, Status: conv.Status})
+		// The current part, once it holds a message: reopened without one, it
+		// would be an empty range (from > to); its state is in conversation.
+		if conv.Status != "" && conv.Last >= next {
+			r.Conversations = append(r.Conversations, h.part(convPart{Client: v.ID, From: next, To: conv.Last, Status: conv.Status}))
 		}
 	}
 	c.live(0, encodeFrame(evAdminVisitor, r))
@@ -188,4 +194,18 @@ func (h *Hub) profileInto(r *visitorReply) {
 	if p.Attributes != nil {
 		r.Attributes = p.Attributes
 	}
+}
+
+// part fills in p's message count and start.
+func (h *Hub) part(p convPart) convPart {
+	n, started, err := h.st.PartOf(p.Client, p.From, p.To)
+	if err != nil {
+		h.log.Warn().Err(err).Str("visitor", p.Client).Msg("count a conversation's messages")
+		return p
+	}
+	p.Messages = n
+	if !started.IsZero() {
+		p.Started = rfc3339ms(started)
+	}
+	return p
 }

@@ -44,6 +44,27 @@ func TestVisitorContext(t *testing.T) {
 		r.Conversations[1].From != r.Conversations[0].To+1 || r.Created == "" || r.Seen == "" {
 		t.Fatalf("conversations %+v", r.Conversations)
 	}
+	for _, p := range r.Conversations {
+		if p.Messages != 1 || p.Started == "" {
+			t.Fatalf("each part has one message and a start: %+v", r.Conversations)
+		}
+	}
+	// Resolved again, then reopened by an agent without a message: no empty part (from > to).
+	for _, typ := range []string{"admin:resolve", "admin:reopen"} {
+		alice.send(typ, map[string]any{"client": id.ID})
+		want := map[string]string{"admin:resolve": store.StatusResolved, "admin:reopen": store.StatusOpen}[typ]
+		waitFor(t, want, func() bool { c, _ := ts.st.Conversation(id.ID); return c.Status == want })
+	}
+	alice.send(evAdminVisitor, map[string]any{"client": id.ID})
+	r = nextOf(alice, evAdminVisitor, func(visitorReply) bool { return true })
+	for _, p := range r.Conversations {
+		if p.From > p.To {
+			t.Fatalf("an empty part: %+v", r.Conversations)
+		}
+	}
+	if len(r.Conversations) != 2 || r.Conversation == nil || r.Conversation.Status != store.StatusOpen {
+		t.Fatalf("after a reopen without a message: %+v, conversation %+v", r.Conversations, r.Conversation)
+	}
 	// A second tab is the same visit; coming back after visitGap is another.
 	ts.dial("v2", "/ws/client", hdr).send(evClientAdd, map[string]any{"name": "x", "token": id.Token, "after": 0})
 	v.close()

@@ -216,6 +216,9 @@ func SetWith(dir, name string, c Change) (store.Admin, error) {
 	}
 	i := slices.IndexFunc(admins, func(a store.Admin) bool { return a.Name == name })
 	if i < 0 {
+		if err := newLogin(admins, name); err != nil {
+			return store.Admin{}, err
+		}
 		if hash == nil {
 			return store.Admin{}, fmt.Errorf("%q: %w", name, ErrPasswordRequired)
 		}

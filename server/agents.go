@@ -20,8 +20,10 @@ type Agents interface {
 	List() ([]store.Admin, error)
 	// Set creates or changes agent name as c says and applies the file.
 	Set(name string, c seed.Change) (store.Admin, error)
-	// Remove removes agent name (seed.ErrNoSuchAdmin) and applies the file.
-	Remove(name string) error
+	// Remove removes agent name (seed.ErrNoSuchAdmin) and applies the file;
+	// by is the agent removing it (the conversations it had are unassigned
+	// in its name).
+	Remove(name, by string) error
 }
 
 // Errors an Agents refuses changes with.
@@ -47,6 +49,9 @@ type agentPut struct {
 	Role     *string `json:"role"`
 	Display  *string `json:"display"`
 	TOTP     *string `json:"totp"` // "enable" (a new secret) or "disable"
+	// OTP is a current two-factor code: needed when an agent turns its own
+	// second factor off or replaces it (see secondFactorProof).
+	OTP string `json:"otp"`
 }
 
 func agentOut(a store.Admin) agentJSON {
@@ -129,13 +134,25 @@ func (s *Server) putAgent(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if body.TOTP != nil && !s.secondFactorProof(w, id.Admin, name, body.OTP) {
+		return
+	}
 	a, err := s.cfg.Agents.Set(name, c)
 	if err != nil {
 		s.agentFailed(w, err)
 		return
 	}
+	ended := 0
+	if secret != "" {
+		// A new second factor: sessions opened without it end (the caller's own stays).
+		keep := ""
+		if name == id.Admin.Name {
+			keep = bearer(r)
+		}
+		ended = s.cfg.Auth.EndOthers(name, keep)
+	}
 	s.cfg.Log.Info().Str("admin", id.Admin.Name).Str("agent", name).Bool("password", body.Password != nil).
-		Bool("role", body.Role != nil).Bool("totp", body.TOTP != nil).Msg("agent changed through the API")
+		Bool("role", body.Role != nil).Bool("totp", body.TOTP != nil).Int("sessions_ended", ended).Msg("agent changed through the API")
 	out := map[string]any{"name": a.Name, "display": a.Display, "role": a.EffectiveRole(), "totp": a.TOTP != ""}
 	if secret != "" {
 		out["secret"], out["otpauth"] = secret, uri
@@ -152,7 +169,7 @@ func (s *Server) deleteAgent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
-	if err := s.cfg.Agents.Remove(name); err != nil {
+	if err := s.cfg.Agents.Remove(name, who); err != nil {
 		s.agentFailed(w, err)
 		return
 	}

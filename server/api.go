@@ -115,13 +115,16 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 
 type sessionResponse struct {
 	Name    string    `json:"name"`
-	Display string    `json:"display"`
+	Display string    `json:"display"`         // as agents see it (admin:agents): the display name, or the login
+	Visitor string    `json:"visitor_display"` // as visitors see it: the display name, or "Support"
 	Role    string    `json:"role"`
 	Expires time.Time `json:"expires"`
 }
 
 // session answers GET /api/session (Bearer token) with who the session is:
-// 200 {"name","display","role","expires"} or 401.
+// 200 {"name","display","visitor_display","role","expires"} or 401.
+// display is the name other agents see (as in admin:agents), visitor_display
+// the one visitors see (store.Admin.DisplayName).
 func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.cfg.Auth.Who(bearer(r))
 	if !ok {
@@ -131,7 +134,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, sessionResponse{
-		Name: id.Admin.Name, Display: id.Admin.DisplayName(), Role: id.Admin.EffectiveRole(), Expires: id.Expires.UTC(),
+		Name: id.Admin.Name, Display: agentsSee(id.Admin), Visitor: id.Admin.DisplayName(), Role: id.Admin.EffectiveRole(), Expires: id.Expires.UTC(),
 	})
 }
 
@@ -227,4 +230,13 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func writeJSONError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+// agentsSee is the name agents see for agent a, as admin:agents says it:
+// its display name, or its login when it has none.
+func agentsSee(a store.Admin) string {
+	if a.Display != "" {
+		return a.Display
+	}
+	return a.Name
 }

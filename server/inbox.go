@@ -14,7 +14,7 @@ import (
 // admin socket is told.
 type Inbox interface {
 	CannedReplies() ([]store.Canned, error)
-	SetCanned(ctx context.Context, shortcut, text, by string) (changed bool, err error)
+	SetCanned(ctx context.Context, shortcut, text, by string) (saved store.Canned, changed bool, err error)
 	DeleteCanned(ctx context.Context, shortcut, by string) error
 	ExportVisitor(id string) (store.VisitorExport, error)
 	DeleteVisitor(ctx context.Context, id, by string) (store.Deleted, error)
@@ -135,11 +135,12 @@ func (s *Server) putCanned(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sc := r.PathValue("shortcut")
-	if _, err := s.cfg.Inbox.SetCanned(r.Context(), sc, *body.Text, name); err != nil {
+	saved, _, err := s.cfg.Inbox.SetCanned(r.Context(), sc, *body.Text, name)
+	if err != nil {
 		s.storeFailed(w, "store canned reply", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, cannedJSON{Shortcut: sc, Text: *body.Text, By: name})
+	writeJSON(w, http.StatusOK, cannedOut(saved)) // what was stored, as GET /api/canned shows it
 }
 
 // deleteCanned answers DELETE /api/canned/{shortcut} (admin role): 204, or 404.

@@ -184,7 +184,7 @@ func TestExportAndDeleteVisitorAPI(t *testing.T) {
 	if d.ID != id.ID {
 		t.Fatalf("admin:client_deleted %+v", d)
 	}
-	if got := string(nextFrame(t, vc, "error")); !strings.Contains(got, "not_found") {
+	if got := string(nextFrame(t, vc, "error")); !strings.Contains(got, `"code":"visitor_deleted"`) {
 		t.Fatalf("visitor got %s", got)
 	}
 	vc.SetReadDeadline(time.Now().Add(10 * time.Second))

@@ -92,13 +92,17 @@ var (
 		"Sockets closed because their send buffer was full.", nil, nil)
 	descRejected = prometheus.NewDesc("chatd_rejected_frames_total",
 		"Frames and sockets answered with an error, by error code (origin_not_allowed counts refused sockets).", []string{"reason"}, nil)
+	descRetentionSweeps = prometheus.NewDesc("chatd_retention_sweeps_total",
+		"Retention sweeps run since start (--retention-days).", nil, nil)
+	descRetentionDeleted = prometheus.NewDesc("chatd_retention_deleted_visitors_total",
+		"Visitors deleted by retention sweeps since start.", nil, nil)
 )
 
 type hubCollector struct{ stats func() hub.Stats }
 
 func (c *hubCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descVisitors, descVisitorSockets, descAdmins,
-		descMessages, descDropped, descRejected} {
+		descMessages, descDropped, descRejected, descRetentionSweeps, descRetentionDeleted} {
 		ch <- d
 	}
 }
@@ -110,6 +114,8 @@ func (c *hubCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descAdmins, prometheus.GaugeValue, float64(s.Admins))
 	ch <- prometheus.MustNewConstMetric(descMessages, prometheus.CounterValue, float64(s.MessagesStored))
 	ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(s.DroppedSlow))
+	ch <- prometheus.MustNewConstMetric(descRetentionSweeps, prometheus.CounterValue, float64(s.RetentionSweeps))
+	ch <- prometheus.MustNewConstMetric(descRetentionDeleted, prometheus.CounterValue, float64(s.RetentionDeleted))
 	// Every error code of the hub, at 0 before it first happens (so rates
 	// work from the start); labels are codes, never client input.
 	for _, reason := range hub.ErrorCodes() {

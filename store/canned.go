@@ -67,13 +67,14 @@ func (s *Store) CannedReplies() ([]Canned, error) {
 
 // SetCanned creates or replaces the canned reply sc, as agent by. The text
 // follows the message rules (non-blank UTF-8 within the text limit).
-// changed is false when it already held that text.
-func (s *Store) SetCanned(ctx context.Context, sc, text, by string) (changed bool, err error) {
+// It returns the reply as stored; changed is false when it already held
+// that text (then the reply keeps its updated and by).
+func (s *Store) SetCanned(ctx context.Context, sc, text, by string) (saved Canned, changed bool, err error) {
 	if err := CheckShortcut(sc); err != nil {
-		return false, err
+		return Canned{}, false, err
 	}
 	if err := validText(text, s.Limits().Text); err != nil {
-		return false, err
+		return Canned{}, false, err
 	}
 	s.canned.mu.Lock()
 	defer s.canned.mu.Unlock()
@@ -81,11 +82,11 @@ func (s *Store) SetCanned(ctx context.Context, sc, text, by string) (changed boo
 	exists := err == nil
 	switch {
 	case exists && cur.Text == text:
-		return false, nil
+		return cur, false, nil
 	case err != nil && !errors.Is(err, db.ErrNotFound):
-		return false, fmt.Errorf("read canned reply: %w", err)
+		return Canned{}, false, fmt.Errorf("read canned reply: %w", err)
 	case !exists && s.canned.docs.Count() >= MaxCanned:
-		return false, fmt.Errorf("%w: at most %d canned replies", ErrInvalid, MaxCanned)
+		return Canned{}, false, fmt.Errorf("%w: at most %d canned replies", ErrInvalid, MaxCanned)
 	}
 	doc := Canned{Shortcut: sc, Text: text, Updated: s.now(), By: by}
 	if exists {
@@ -94,9 +95,9 @@ func (s *Store) SetCanned(ctx context.Context, sc, text, by string) (changed boo
 		_, err = s.canned.docs.Insert(ctx, doc)
 	}
 	if err != nil {
-		return false, fmt.Errorf("store canned reply: %w", err)
+		return Canned{}, false, fmt.Errorf("store canned reply: %w", err)
 	}
-	return true, nil
+	return doc, true, nil
 }
 
 // DeleteCanned removes the canned reply sc; ErrNotFound if there is none.

@@ -102,6 +102,7 @@ func (s *Store) openInbox() error {
 	if err != nil {
 		return fmt.Errorf("index visitors: %w", err)
 	}
+	defer s.startedAt(x)
 	err = s.prof.docs.Walk(db.Query{}, func(p Profile) bool { // e-mail and attributes are searchable
 		if e := x.byID[p.ID]; e != nil && (p.Email != "" || len(p.Attributes) > 0) {
 			s.search.who[p.ID] = foldVisitor(s.nameOf(p.ID), p.Email, p.Attributes)
@@ -462,4 +463,20 @@ func (s *Store) Segments(id string) ([]Segment, error) {
 		return nil, fmt.Errorf("read conversation: %w", err)
 	}
 	return doc.Segments, nil
+}
+
+// startedAt gives every conversation that has messages but no stored state
+// the time of its first message as its updated time: a conversation's
+// updated is the last change of its state, and starting it is the first
+// (the same time admin:conversation said when the visitor's first message
+// started it). One read per such conversation, at start.
+func (s *Store) startedAt(x *inbox) {
+	for _, e := range x.byID {
+		if e.hasDoc || e.last == 0 || e.updated != 0 {
+			continue
+		}
+		if m, err := s.messages.FindOne("client", e.id); err == nil {
+			e.updated = m.At.UnixNano()
+		}
+	}
 }

@@ -213,3 +213,22 @@ func TestFiltersCountsAndPages(t *testing.T) {
 		t.Fatalf("unknown filter: %v", err)
 	}
 }
+
+// A conversation without a stored state (started by a message, never
+// changed by an agent) reads as updated when it started, also after a restart.
+func TestConversationStartedUpdatedSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	v, _, _ := s.CreateVisitor(context.Background(), "Ann", nil)
+	m := addMsg(t, s, v.ID, FromClient, "hello")
+	addMsg(t, s, v.ID, FromClient, "later")
+	if c, _ := s.Conversation(v.ID); !c.Updated.Equal(m.At) {
+		t.Fatalf("live: updated %v, want %v", c.Updated, m.At)
+	}
+	s.Close()
+	s = open(t, dir)
+	defer s.Close()
+	if c, _ := s.Conversation(v.ID); !c.Updated.Equal(m.At) {
+		t.Fatalf("after a restart: updated %v, want %v", c.Updated, m.At)
+	}
+}

@@ -244,14 +244,20 @@ func (s *Store) compactSoon() {
 }
 
 // Inactive lists up to max visitors with no activity since cutoff: last
-// seen before it and no message at or after it. The hub leaves out visitors
-// that are online.
+// seen, the last change of the conversation's state (resolve, assign,
+// snooze...) and the latest message all before it. A conversation snoozed
+// until a time still to come is never listed (an agent means to come back
+// to it). The hub leaves out visitors that are online.
 func (s *Store) Inactive(cutoff time.Time, max int) ([]string, error) {
 	x := s.inbox
+	now := s.now().UnixNano()
 	x.mu.RLock()
 	var cands []inboxEntry
 	for _, e := range x.byID {
-		if e.seen < cutoff.UnixNano() {
+		if e.state() == stSnoozed && e.snooze > now {
+			continue
+		}
+		if e.seen < cutoff.UnixNano() && e.updated < cutoff.UnixNano() {
 			cands = append(cands, *e)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -125,14 +126,32 @@ func TestInactive(t *testing.T) {
 	old, _, _ := s.CreateVisitor(ctx, "Old", nil)
 	wrote, _, _ := s.CreateVisitor(ctx, "Wrote lately", nil)
 	seenLately, _, _ := s.CreateVisitor(ctx, "Seen lately", nil)
-	addMsg(t, s, old.ID, FromClient, "m0")
+	resolvedLately, _, _ := s.CreateVisitor(ctx, "Resolved lately", nil)
+	snoozed, _, _ := s.CreateVisitor(ctx, "Snoozed", nil)
+	snoozeOver, _, _ := s.CreateVisitor(ctx, "Snooze over", nil)
+	for _, id := range []string{old.ID, resolvedLately.ID, snoozed.ID, snoozeOver.ID} {
+		addMsg(t, s, id, FromClient, "m0")
+	}
+	// Snoozed 100 days ago until 200 days from now: an agent means to come back.
+	if _, _, err := s.SetStatus(ctx, snoozed.ID, StatusSnoozed, time.Now().Add(200*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.SetStatus(ctx, snoozeOver.ID, StatusSnoozed, long.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	s.now = func() time.Time { return time.Now().UTC() }
 	addMsg(t, s, wrote.ID, FromClient, "m")
 	s.TouchVisitor(ctx, seenLately.ID, time.Now())
+	if _, _, err := s.SetStatus(ctx, resolvedLately.ID, StatusResolved, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
 	cutoff := time.Now().Add(-30 * 24 * time.Hour)
 	got, err := s.Inactive(cutoff, 10)
-	if err != nil || len(got) != 1 || got[0] != old.ID {
-		t.Fatalf("inactive %v %v, want only %s", got, err, old.ID)
+	slices.Sort(got)
+	want := []string{old.ID, snoozeOver.ID}
+	slices.Sort(want)
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("inactive %v %v, want only %v (old, snooze over)", got, err, want)
 	}
 	if got, _ := s.Inactive(cutoff, 0); len(got) != 0 {
 		t.Fatal("max 0 must list none")

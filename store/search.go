@@ -67,6 +67,7 @@ type SearchResult struct {
 	At      time.Time
 	Field   string // FieldText, FieldName, FieldEmail or FieldAttributes
 	Snippet string // the text around the match
+	Note    bool   // the match is in an internal note
 }
 
 // A bucket is a list of blocks of at most blockPostings postings each: a
@@ -487,7 +488,7 @@ func (s *Store) Search(ctx context.Context, q string, limit int) (results []Sear
 			}
 			names[m.Client] = name
 		}
-		results = append(results, SearchResult{Client: m.Client, Name: name, Offset: m.Offset, At: m.At, Field: FieldText, Snippet: snippet(m.Text, ws[0])})
+		results = append(results, SearchResult{Client: m.Client, Name: name, Offset: m.Offset, At: m.At, Field: FieldText, Snippet: snippet(m.Text, ws[0]), Note: m.Note})
 		return true
 	})
 	if ferr != nil {

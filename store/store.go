@@ -324,6 +324,9 @@ func (s *Store) AddMessage(ctx context.Context, m NewMessage) (Message, bool, er
 		if stored.Offset > e.last {
 			if e.last == 0 {
 				e.opened = stored.Offset
+				if e.updated == 0 {
+					e.updated = stored.At.UnixNano() // the conversation started (see startedAt)
+				}
 			}
 			e.last = stored.Offset
 		}

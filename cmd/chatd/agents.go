@@ -24,6 +24,22 @@ type agentsFile struct {
 	// file, so a change made through this node starts from what every node
 	// holds (nil on a single node: the file is the truth).
 	mirror func() error
+	byMu   sync.Mutex
+	by     string // the agent whose API change is being applied, "" otherwise
+}
+
+// actor is the agent whose API change is being applied now ("" when the
+// file changed otherwise): admin:conversation's by when it unassigns.
+func (a *agentsFile) actor() string {
+	a.byMu.Lock()
+	defer a.byMu.Unlock()
+	return a.by
+}
+
+func (a *agentsFile) setActor(by string) {
+	a.byMu.Lock()
+	a.by = by
+	a.byMu.Unlock()
 }
 
 func (a *agentsFile) List() ([]store.Admin, error) {
@@ -66,15 +82,20 @@ func (a *agentsFile) Set(name string, c seed.Change) (store.Admin, error) {
 	}
 	c.Cost = a.cost
 	saved, err := seed.SetWith(a.dir, name, c)
+	if errors.Is(err, seed.ErrBadLogin) {
+		return store.Admin{}, fmt.Errorf("%w: %v", server.ErrInvalidAgent, err)
+	}
 	if err != nil {
 		return store.Admin{}, err
 	}
 	return saved, a.apply()
 }
 
-func (a *agentsFile) Remove(name string) error {
+func (a *agentsFile) Remove(name, by string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.setActor(by)
+	defer a.setActor("")
 	if a.mirror != nil {
 		if err := a.mirror(); err != nil {
 			return err

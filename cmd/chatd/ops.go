@@ -41,12 +41,21 @@ type ops struct {
 // startOps starts watching the admins file (since: its version when it was
 // loaded) and serving the control socket. A control socket that cannot be
 // created is logged and skipped: backups then go through --url.
+//
+// applied (may be nil) runs after each application of the file, with the
+// agent whose API change caused it ("" otherwise): the hub tells the portals.
 func startOps(ctx context.Context, dir string, poll time.Duration, st *store.Store, au *auth.Auth, srv *server.Server,
-	since seed.Version, log zerolog.Logger) *ops {
+	since seed.Version, applied func(), log zerolog.Logger) *ops {
 	ctx, cancel := context.WithCancel(ctx)
 	o := &ops{cancel: cancel, done: make(chan struct{}), log: log}
 	trigger := make(chan chan error)
-	apply := func(admins []store.Admin) error { return applyAdmins(dir, st, au, admins, log) }
+	apply := func(admins []store.Admin) error {
+		err := applyAdmins(dir, st, au, admins, log)
+		if err == nil && applied != nil {
+			applied()
+		}
+		return err
+	}
 	onErr := func(err error) {
 		log.Error().Err(err).Str("file", seed.Path(dir)).
 			Str("remedy", "fix the file (chatd admin set/remove, or an editor): it is applied as soon as it changes, or on SIGHUP").
@@ -180,6 +189,7 @@ func applyAdmins(dir string, st *store.Store, au *auth.Auth, admins []store.Admi
 	if err != nil {
 		return fmt.Errorf("read admins in force: %w", err)
 	}
+	warnLegacyLogins(admins, log)
 	if err := st.ReseedAdmins(admins); err != nil {
 		return err
 	}
@@ -215,4 +225,15 @@ func diffAdmins(old, now []store.Admin) (added, removed, changed []string) {
 	}
 	slices.Sort(removed)
 	return added, removed, changed
+}
+
+// warnLegacyLogins warns about admins-file logins outside the login rule
+// (seed/login.go): they keep working, so nobody is locked out, but look-alike
+// logins should be renamed (add the new login, remove the old one).
+func warnLegacyLogins(admins []store.Admin, log zerolog.Logger) {
+	if l := seed.Legacy(admins); len(l) > 0 {
+		log.Warn().Strs("logins", l).
+			Str("rule", "lower-case a-z, digits and . _ -, unique ignoring case; the display name is free-form").
+			Msg("admins file: logins outside the login rule still work; replace them with logins that follow it")
+	}
 }

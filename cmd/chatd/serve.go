@@ -97,6 +97,7 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		log.Warn().Str("admin", seed.DefaultAdmin).Str("password", password).Str("file", seed.Path(c.Data)).
 			Msg("no admin existed: created one with this random password (shown only now; change it with 'chatd admin set')")
 	}
+	warnLegacyLogins(admins, log)
 	// bg runs the cluster's background helpers; they end before the store closes.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var bgDone sync.WaitGroup
@@ -205,15 +206,25 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		h.Shutdown(stopCtx)
 		return exitFail
 	}
+	if one != nil {
+		h.AdminsApplied(hub.BySystem) // conversations of agents removed while chatd was stopped
+	}
 	var op *ops
 	if one != nil { // the admins file watcher reseeds the single node's store
-		op = startOps(ctx, c.Data, c.AdminsPoll, one, au, srv, adminsVersion, log)
+		op = startOps(ctx, c.Data, c.AdminsPoll, one, au, srv, adminsVersion, func() { h.AdminsApplied(agents.actor()) }, log)
 		agents.setReload(op.reload)
 		defer op.stop()
 	} else {
 		// The agents API changes this node's file after it was made the
 		// cluster's, then puts it into the cluster.
-		agents.setReload(clusterAgentsReload(ctx, cs, c.Data))
+		reload := clusterAgentsReload(ctx, cs, c.Data)
+		agents.setReload(func() error {
+			err := reload()
+			if err == nil {
+				h.AdminsApplied(agents.actor()) // this node's portals; other nodes at their next boot
+			}
+			return err
+		})
 		agents.mirror = func() error {
 			admins, err := cs.Admins()
 			if err != nil {

@@ -11,6 +11,7 @@
     var stop = ''; // 'blocked' (CSP) or 'refused' (origin): never retried on this page
     var refusal = '';
     var replayMin = 0;
+    var gone = 0; // the server deleted this visitor: no socket until the visitor writes
 
     function frameOut(type, data) {
       if (ws && ws.readyState == 1) WSP.send.call(ws, enc({ type: type, data: data }));
@@ -19,7 +20,8 @@
       if (ready) frameOut('client:message', { cid: item.cid, text: item.text });
     }
     function visit() { // the page, and the browser's time zone, language and referrer for the agents
-      var m = { page: cut(location.href, 1024) }, v;
+      var m = { page: cut(location.href, 1024) }, v = pageTitle();
+      if (v) m.title = v; // the page's title, as client:page sends it
       try { v = new I18n.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { v = ''; }
       if (typeof v == 'string' && /^[\w+\-\/]{1,64}$/.test(v)) m.tz = v;
       v = navigator.language;
@@ -28,12 +30,17 @@
       if (typeof v == 'string' && v && !/[\x00-\x1f\x7f-\x9f]/.test(v)) m.referrer = cut(v, 1024);
       return m;
     }
+    function pageTitle() { // the page's title without control characters (the server refuses them)
+      return cut(String(D.title || '').replace(/[\x00-\x1f\x7f-\x9f]/g, ''), 256);
+    }
     function cut(s, n) { // at most n UTF-8 bytes, cut at a character
       while (bytes(s) > n) s = s.slice(0, M.max(0, s.length - M.ceil((bytes(s) - n) / 3) - 1));
       return s;
     }
     function hello() {
-      var h = { name: me.name, token: me.token, after: conv.after, meta: visit() };
+      // With a token the server ignores the name unless the token is unknown (the visitor
+      // was deleted, or the server reset): then a new visitor must not carry the old name.
+      var h = { name: me.token ? newName() : me.name, token: me.token, after: conv.after, meta: visit() };
       if (conv.epoch) h.epoch = conv.epoch;
       if (ident) h.identity = ident; // a signed-in user of the site (chatd('identify'))
       return h;
@@ -41,7 +48,8 @@
     function connect() {
       cancel(retryT);
       retryT = 0;
-      if (ws || stop) return;
+      if (ws || stop || gone && !box.length) return;
+      gone = 0;
       var s;
       try {
         var C = socketClass();
@@ -128,6 +136,8 @@
         save('me', me);
         if (typeof data.epoch == 'string') conv.epoch = data.epoch;
         if (typeof data.max_text == 'number' && data.max_text > 0) maxBytes = data.max_text;
+        preview = data.typing_preview === true;
+        tyOn = 0;
         var n = data.agents_online;
         setAvail(data.availability || (typeof n == 'number' ? { available: n > 0, agents_online: n, email: 'off' } : undefined));
         keepConv();
@@ -196,6 +206,8 @@
         var cid = data.cid, code = data.code;
         if (code == 'origin_not_allowed') {
           refusal = code;
+        } else if (code == 'visitor_deleted') {
+          erase();
         } else if (code == 'bad_identity' && !ready) {
           // The site's hash was refused: chat anonymously rather than not at all.
           warn('identify: ' + data.message);
@@ -292,6 +304,7 @@
       add(box, item);
       save('outbox', box);
       input.value = '';
+      typed(1);
       grow();
       count();
       showPending(item);
@@ -312,7 +325,7 @@
       pageT = later(function () {
         if (!ready || location.href == pageSent) return;
         pageSent = location.href;
-        frameOut('client:page', { url: cut(location.href, 1024), title: cut(String(D.title || ''), 256) });
+        frameOut('client:page', { url: cut(location.href, 1024), title: pageTitle() });
       }, 400);
     }
     function wrap(name) {
@@ -353,7 +366,7 @@
     input.addEventListener('keydown', function (ev) {
       if (ev.key == 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); send(); }
     });
-    input.addEventListener('input', function () { grow(); count(); });
+    input.addEventListener('input', function () { grow(); count(); typed(); });
     root.addEventListener('keydown', function (ev) { if (ev.key == 'Escape' && isOpen()) toggle(false); });
     W.addEventListener('online', function () {
       if (ws || stop || !(me.token || box.length || isOpen())) return;

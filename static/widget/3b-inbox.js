@@ -24,3 +24,27 @@
       }
       if (best) best.lastChild.appendChild(el('span', 'sn', ' · ' + T.seen));
     }
+    // The visitor typing, told to the agents (client:typing): {typing:true} at
+    // most every 2 s while the box changes, {typing:false} on send, blur, an
+    // emptied box and after 5 s without a key. The text goes along only when
+    // the server said it shows a preview (client:id typing_preview); then the
+    // latest text follows the 2 s wait.
+    var preview = false, tyOn = 0, tyAt = 0, tyIdle = 0, tyT = 0;
+    function typed(stop) {
+      var s = input.value, w = tyAt + 2000 - new Dt();
+      cancel(tyIdle);
+      cancel(tyT);
+      tyT = 0;
+      if (stop || !ready || !/\S/.test(s)) {
+        if (tyOn && ready) frameOut('client:typing', { typing: false });
+        tyOn = 0;
+        return;
+      }
+      if (!tyOn || w <= 0) {
+        frameOut('client:typing', preview ? { typing: true, text: cut(s, 1024) } : { typing: true });
+        tyOn = 1;
+        tyAt = +new Dt();
+      } else if (preview) tyT = later(typed, w);
+      tyIdle = later(function () { typed(1); }, 5000);
+    }
+    input.addEventListener('blur', function () { typed(1); });

@@ -96,6 +96,16 @@
       mail('avail'); // the e-mail form forgets the address too
       if (!quiet && (was || isOpen())) { attempt = 0; connect(); }
     }
+    // The server deleted this visitor (error visitor_deleted): nothing of it stays
+    // on this browser, and no socket opens until the visitor writes again.
+    function erase() {
+      forget(1);
+      for (var i = 0, k = ['me', 'outbox', 'read', 'conv']; i < 4; i++) {
+        try { LS.removeItem(KEY + k[i]); } catch (e) { /* none */ }
+        try { SS.removeItem(KEY + k[i]); } catch (e) { /* none */ }
+      }
+      gone = 1;
+    }
     var api = dict();
     api.open = function () { toggle(true); };
     api.close = function () { toggle(false); };

@@ -22,7 +22,10 @@ function api(method, path, body) {
     if (res.status === 204) return null;
     return res.json().catch(function () { return {}; }).then(function (b) {
       if (res.ok) return b;
-      throw new Error(res.status === 403 ? 'Only agents with the admin role can manage agents.' : (b && b.error) || 'HTTP ' + res.status);
+      var otp = b && b.otp; // a current two-factor code is needed (server/second_factor.go)
+      var err = new Error(otp ? b.error : res.status === 403 ? 'Only agents with the admin role can manage agents.' : (b && b.error) || 'HTTP ' + res.status);
+      err.otp = otp;
+      throw err;
     });
   });
 }
@@ -107,8 +110,19 @@ $('agent-save').addEventListener('click', function () {
 $('my-otp').addEventListener('click', function () {
   showError('');
   var on = window.confirm('Turn two-factor login on for ' + S.adminName + '? (Cancel turns it off.)');
-  api('PUT', '/api/agents/' + encodeURIComponent(S.adminName), { totp: on ? 'enable' : 'disable' }).then(function (r) {
+  setMyOTP(on, '');
+});
+// setMyOTP turns the agent's own two-factor login on (a new key) or off; when
+// it is on already, the server asks for a current code first.
+function setMyOTP(on, code) {
+  var body = { totp: on ? 'enable' : 'disable' };
+  if (code) body.otp = code;
+  api('PUT', '/api/agents/' + encodeURIComponent(S.adminName), body).then(function (r) {
     showOTP(r);
     load();
-  }, function (e) { showError(e.message); });
-});
+  }, function (e) {
+    var again = e.otp && window.prompt((e.otp === 'invalid' ? 'That code was not accepted. ' : '') + 'Enter the current code from your authenticator app:');
+    if (again) setMyOTP(on, again.trim());
+    else showError(e.message);
+  });
+}

@@ -29,7 +29,7 @@ export function expand(text) {
   var values = {
     name: v ? (v.name || displayName(v)) : '',
     email: contact && contact.email ? contact.email : '',
-    agent: S.display || 'Support'
+    agent: S.visitorDisplay || 'Support' // the name visitors see (session.js)
   };
   return text.replace(/\{\{\s*(name|email|agent)\s*\}\}/g, function (_, k) { return values[k]; });
 }

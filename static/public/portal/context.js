@@ -170,7 +170,9 @@ function draw(d) {
       b.type = 'button';
       var label = c.status === 'resolved' ? 'Resolved' + (c.ended ? ' ' + timeLabel(c.ended) : '') : 'Current · ' + c.status;
       b.appendChild(el('span', '', label));
-      b.appendChild(el('span', 'muted small', ' messages from #' + c.from));
+      // Dates and counts: offsets are global to the server, meaningless to agents.
+      var n = typeof c.messages === 'number' ? c.messages : 0;
+      b.appendChild(el('span', 'muted small ctx-conv-info', ' · ' + n + (n === 1 ? ' message' : ' messages') + (c.started ? ', from ' + timeLabel(c.started) : '')));
       b.addEventListener('click', function () { jumpTo(d.client, c.from, c.to); });
       var li = el('li');
       li.appendChild(b);

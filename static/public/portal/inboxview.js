@@ -48,7 +48,7 @@ function renderFilters() {
   if (!tabs) {
     tabs = {};
     FILTERS.forEach(function (f) {
-      var b = button('filter', '', 'Show ' + LABELS[f].toLowerCase() + ' conversations', function () { setFilter(f); });
+      var b = button('filter', '', f === 'mine' ? 'Show my conversations' : 'Show ' + LABELS[f].toLowerCase() + ' conversations', function () { setFilter(f); });
       b.setAttribute('data-filter', f);
       b.appendChild(el('span', 'filter-label', LABELS[f]));
       b.appendChild(el('span', 'filter-count'));
@@ -56,6 +56,10 @@ function renderFilters() {
       tabs[f] = b;
     });
   }
+  // The empty list says what is empty: the whole inbox, or only this view.
+  var empty = $('no-visitors');
+  if (!empty.dataset.all) empty.dataset.all = empty.textContent;
+  empty.textContent = I.filter === 'all' ? empty.dataset.all : 'No conversations in this view.';
   FILTERS.forEach(function (f) {
     var b = tabs[f];
     b.classList.toggle('selected', I.filter === f);

@@ -17,6 +17,7 @@ import { notifyMessage, listed } from './notify.js';
 import { refreshPush, disablePush } from './push.js';
 import { initSettings } from './settings.js';
 import { initStatus, statusConnected, agents } from './status.js';
+import { loadSession } from './session.js';
 
 var LIMIT = 1000; // newest messages replayed on connect
 var PAGE = 500; // visitors per "load more"
@@ -48,6 +49,7 @@ function showApp() {
   if (S.reads) S.reads.close();
   S.reads = createReads(S.adminName, function () { renderSoon(); });
   if (S.epoch) S.reads.setEpoch(S.epoch);
+  loadSession();
   renderSoon();
 }
 $('login-form').addEventListener('submit', function (ev) {

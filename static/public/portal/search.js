@@ -72,7 +72,8 @@ on('admin:search', function (d) {
     top.appendChild(name);
     top.appendChild(el('span', 'visitor-time', r.at ? shortLabel(r.at) : ''));
     b.appendChild(top);
-    var snip = el('span', 'search-snippet', (FIELD[r.field] ? FIELD[r.field] + ': ' : '') + (r.snippet || ''));
+    var snip = el('span', 'search-snippet', (r.note === true ? 'Note: ' : FIELD[r.field] ? FIELD[r.field] + ': ' : '') + (r.snippet || ''));
+    if (r.note === true) b.classList.add('note-hit');
     snip.dir = 'auto';
     b.appendChild(snip);
     b.addEventListener('click', function () {

@@ -145,6 +145,7 @@ function preview(id) {
   var c = S.convs.get(id);
   var m = c && c.msgs[c.msgs.length - 1];
   if (!m) return '';
+  if (m.note) return 'Note: ' + m.text; // an internal note, never a reply
   return (m.from === 'admin' ? (m.admin === S.adminName ? 'You: ' : senderName(m) + ': ') : '') + m.text;
 }
 function presence(v) {
