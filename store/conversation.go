@@ -361,48 +361,21 @@ func (s *Store) OpenAssigned(name string) int { return s.inbox.openOf(name) }
 // up to limit of them after cursor ("" = from the top), most recent activity
 // first, each with its current page and conversation.
 func (s *Store) ConversationsPage(f Filter, cursor string, limit int) (page []VisitorSummary, next string, more bool, err error) {
-	if !ValidFilter(f.Kind) {
-		return nil, "", false, fmt.Errorf("%w: unknown filter %q", ErrInvalid, f.Kind)
-	}
-	var pivot *inboxEntry
-	if cursor != "" {
-		if e, ok := s.inbox.get(cursor); ok {
-			pivot = &e
-		} else {
-			c, err := parseCursor(cursor)
-			if err != nil {
-				return nil, "", false, err
-			}
-			pivot = &inboxEntry{id: c.ID, last: c.Last, seen: c.LastSeen.UnixNano()}
-		}
-	}
-	entries := s.inbox.page(f, pivot, limit)
-	if limit > 0 && len(entries) > limit {
-		entries, more = entries[:limit], true
-	}
-	page = make([]VisitorSummary, 0, len(entries))
-	for i := range entries {
-		e := &entries[i]
-		v, err := s.visitors.Get(e.id)
+	return s.inbox.summaries(f, cursor, limit, func(id string) (VisitorSummary, bool, error) {
+		v, err := s.visitors.Get(id)
 		if errors.Is(err, db.ErrNotFound) {
-			continue // removed since the index was read
+			return VisitorSummary{}, false, nil // removed since the index was read
 		}
 		if err != nil {
-			return nil, "", false, fmt.Errorf("list visitors: %w", err)
+			return VisitorSummary{}, false, fmt.Errorf("list visitors: %w", err)
 		}
-		vs := VisitorSummary{Visitor: v, Last: e.last, Conversation: conversationOf(e)}
-		vs.LastSeen = time.Unix(0, e.seen).UTC()
-		if cur, _, err := s.Page(e.id); err == nil {
+		vs := VisitorSummary{Visitor: v}
+		if cur, _, err := s.Page(id); err == nil {
 			p := cur
 			vs.Page = &p
 		}
-		page = append(page, vs)
-	}
-	if len(entries) > 0 {
-		e := &entries[len(entries)-1]
-		next = formatCursor(&VisitorSummary{Visitor: Visitor{ID: e.id, LastSeen: time.Unix(0, e.seen)}, Last: e.last})
-	}
-	return page, next, more, nil
+		return vs, true, nil
+	})
 }
 
 // SetAgentSeen records that an agent has seen visitor id's conversation up

@@ -87,12 +87,24 @@ func (b *InboxIndex) Last(id string) (uint64, bool) { e, ok := b.x.get(id); retu
 // *Store.ConversationsPage does; fill turns them into summaries (visitor
 // documents and pages), dropping those it cannot find.
 func (b *InboxIndex) Page(f Filter, cursor string, limit int, fill func(id string) (VisitorSummary, bool)) (page []VisitorSummary, next string, more bool, err error) {
+	return b.x.summaries(f, cursor, limit, func(id string) (VisitorSummary, bool, error) {
+		vs, ok := fill(id)
+		return vs, ok, nil
+	})
+}
+
+// summaries is the one paging of the agents' list, for *Store and for
+// InboxIndex: up to limit visitors filter f selects after cursor ("" = from
+// the top), in activity order. fill makes each summary from the visitor's
+// records (false: gone since the index was read, skipped; an error ends the
+// page); the index fills in Last, LastSeen and the conversation.
+func (x *inbox) summaries(f Filter, cursor string, limit int, fill func(id string) (VisitorSummary, bool, error)) (page []VisitorSummary, next string, more bool, err error) {
 	if !ValidFilter(f.Kind) {
 		return nil, "", false, fmt.Errorf("%w: unknown filter %q", ErrInvalid, f.Kind)
 	}
 	var pivot *inboxEntry
 	if cursor != "" {
-		if e, ok := b.x.get(cursor); ok {
+		if e, ok := x.get(cursor); ok {
 			pivot = &e
 		} else {
 			c, err := parseCursor(cursor)
@@ -102,14 +114,17 @@ func (b *InboxIndex) Page(f Filter, cursor string, limit int, fill func(id strin
 			pivot = &inboxEntry{id: c.ID, last: c.Last, seen: c.LastSeen.UnixNano()}
 		}
 	}
-	entries := b.x.page(f, pivot, limit)
+	entries := x.page(f, pivot, limit)
 	if limit > 0 && len(entries) > limit {
 		entries, more = entries[:limit], true
 	}
 	page = make([]VisitorSummary, 0, len(entries))
 	for i := range entries {
 		e := &entries[i]
-		vs, ok := fill(e.id)
+		vs, ok, err := fill(e.id)
+		if err != nil {
+			return nil, "", false, err
+		}
 		if !ok {
 			continue
 		}
