@@ -96,23 +96,7 @@ func (s *Store) RecordVisit(ctx context.Context, id string, info store.VisitInfo
 	}
 	v, _, _, err := casJSON(ctx, s.visits.kv, id, func(next *store.VisitInfo, exists bool) (bool, error) {
 		cur := *next
-		next.ID = id
-		set := func(dst *string, v string) {
-			if v != "" {
-				*dst = v
-			}
-		}
-		set(&next.UserAgent, info.UserAgent)
-		set(&next.Browser, info.Browser)
-		set(&next.OS, info.OS)
-		set(&next.Device, info.Device)
-		set(&next.Lang, info.Lang)
-		set(&next.TZ, info.TZ)
-		if newVisit || !exists {
-			next.Visits++
-			next.Started = time.Now().UTC()
-			next.Referrer = info.Referrer
-		}
+		*next = cur.Merged(id, info, newVisit || !exists, time.Now().UTC())
 		return !exists || *next != cur, nil
 	})
 	return v, err

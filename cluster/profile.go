@@ -150,28 +150,11 @@ func (s *Store) MergeAttributes(ctx context.Context, id string, set map[string]s
 		return nil, false, err
 	}
 	p, changed, err := s.changeProfile(ctx, id, func(p *store.Profile) (bool, error) {
-		next := maps.Clone(p.Attributes)
-		if next == nil {
-			next = map[string]string{}
+		next, changed, err := store.ApplyAttributes(p.Attributes, set)
+		if changed {
+			p.Attributes = next
 		}
-		for k, v := range set {
-			if v == "" {
-				delete(next, k)
-			} else {
-				next[k] = v
-			}
-		}
-		if len(next) > store.MaxAttributes {
-			return false, fmt.Errorf("%w: a visitor holds at most %d attributes", store.ErrInvalid, store.MaxAttributes)
-		}
-		if maps.Equal(next, p.Attributes) || (len(next) == 0 && len(p.Attributes) == 0) {
-			return false, nil
-		}
-		if len(next) == 0 {
-			next = nil
-		}
-		p.Attributes = next
-		return true, nil
+		return changed, err
 	})
 	if err != nil {
 		return nil, false, err

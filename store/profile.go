@@ -180,6 +180,35 @@ func CheckAttributes(set map[string]string) error {
 	return nil
 }
 
+// ApplyAttributes is the merge rule of MergeAttributes, for every store:
+// cur with each key of set taking its new value, an empty value removing the
+// key (set already passed CheckAttributes). changed is false when the result
+// equals cur; more than MaxAttributes entries is ErrInvalid. cur is not
+// modified; an empty result is nil.
+func ApplyAttributes(cur, set map[string]string) (next map[string]string, changed bool, err error) {
+	next = maps.Clone(cur)
+	if next == nil {
+		next = map[string]string{}
+	}
+	for k, v := range set {
+		if v == "" {
+			delete(next, k)
+		} else {
+			next[k] = v
+		}
+	}
+	if len(next) > MaxAttributes {
+		return nil, false, fmt.Errorf("%w: a visitor holds at most %d attributes", ErrInvalid, MaxAttributes)
+	}
+	if maps.Equal(next, cur) || (len(next) == 0 && len(cur) == 0) {
+		return cur, false, nil
+	}
+	if len(next) == 0 {
+		next = nil
+	}
+	return next, true, nil
+}
+
 // MergeAttributes merges set into visitor id's attributes: each key takes its
 // new value, an empty value removes the key. It returns the attributes after
 // the merge. A set that CheckAttributes refuses, or a merge that would hold
@@ -189,28 +218,11 @@ func (s *Store) MergeAttributes(ctx context.Context, id string, set map[string]s
 		return nil, false, err
 	}
 	p, changed, err := s.changeProfile(ctx, id, func(p *Profile) (bool, error) {
-		next := maps.Clone(p.Attributes)
-		if next == nil {
-			next = map[string]string{}
+		next, changed, err := ApplyAttributes(p.Attributes, set)
+		if changed {
+			p.Attributes = next
 		}
-		for k, v := range set {
-			if v == "" {
-				delete(next, k)
-			} else {
-				next[k] = v
-			}
-		}
-		if len(next) > MaxAttributes {
-			return false, fmt.Errorf("%w: a visitor holds at most %d attributes", ErrInvalid, MaxAttributes)
-		}
-		if maps.Equal(next, p.Attributes) || (len(next) == 0 && len(p.Attributes) == 0) {
-			return false, nil
-		}
-		if len(next) == 0 {
-			next = nil
-		}
-		p.Attributes = next
-		return true, nil
+		return changed, err
 	})
 	if err != nil {
 		return nil, false, err

@@ -36,6 +36,31 @@ const (
 	MaxTZ        = 64
 )
 
+// Merged is the merge rule of RecordVisit, for every store: v with id set,
+// each non-empty field of info's user agent, browser, OS, device, language
+// and time zone taken, and, when visit is true (a new visit, or the first
+// record), the count grown, Started = now and info's referrer.
+func (v VisitInfo) Merged(id string, info VisitInfo, visit bool, now time.Time) VisitInfo {
+	v.ID = id
+	set := func(dst *string, val string) {
+		if val != "" {
+			*dst = val
+		}
+	}
+	set(&v.UserAgent, info.UserAgent)
+	set(&v.Browser, info.Browser)
+	set(&v.OS, info.OS)
+	set(&v.Device, info.Device)
+	set(&v.Lang, info.Lang)
+	set(&v.TZ, info.TZ)
+	if visit {
+		v.Visits++
+		v.Started = now
+		v.Referrer = info.Referrer
+	}
+	return v
+}
+
 // RecordVisit merges info into visitor id's visits. With newVisit the visit
 // count grows, Started is now and Referrer is info's; otherwise empty fields
 // of info keep the stored values and the referrer of the visit stays. It
@@ -51,24 +76,7 @@ func (s *Store) RecordVisit(ctx context.Context, id string, info VisitInfo, newV
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return VisitInfo{}, fmt.Errorf("read visits: %w", err)
 	}
-	next := cur
-	next.ID = id
-	set := func(dst *string, v string) {
-		if v != "" {
-			*dst = v
-		}
-	}
-	set(&next.UserAgent, info.UserAgent)
-	set(&next.Browser, info.Browser)
-	set(&next.OS, info.OS)
-	set(&next.Device, info.Device)
-	set(&next.Lang, info.Lang)
-	set(&next.TZ, info.TZ)
-	if newVisit || !exists {
-		next.Visits++
-		next.Started = s.now()
-		next.Referrer = info.Referrer
-	}
+	next := cur.Merged(id, info, newVisit || !exists, s.now())
 	if exists && next == cur {
 		return cur, nil
 	}
