@@ -100,29 +100,18 @@ func seedCluster(ctx context.Context, cs *cluster.Store, admins []store.Admin, l
 		log.Info().Msg("no admins seed file on this node: the cluster's admins are used (chatd admin set on a node, then restart it, changes them)")
 		return
 	}
-	for {
-		err := cs.WaitReady(ctx)
-		if err == nil {
-			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			err = cs.ReseedAdmins(rctx, admins)
-			cancel()
-			if err == nil {
-				log.Info().Int("admins", len(admins)).Msg("admins reseeded into the cluster")
-				return
-			}
+	retryUntilDone(ctx, log, "cannot reseed admins into the cluster yet; retrying", func() error {
+		if err := cs.WaitReady(ctx); err != nil {
+			return err
 		}
-		if ctx.Err() != nil {
-			return
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := cs.ReseedAdmins(rctx, admins); err != nil {
+			return err
 		}
-		log.Warn().Err(err).Msg("cannot reseed admins into the cluster yet; retrying")
-		t := time.NewTimer(2 * time.Second)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
+		log.Info().Int("admins", len(admins)).Msg("admins reseeded into the cluster")
+		return nil
+	})
 }
 
 // watchReady keeps /readyz in step with the node's cluster state until ctx ends.
@@ -245,4 +234,23 @@ func exportStore(ctx context.Context, cs *cluster.Store, data string) (cluster.C
 		err = fmt.Errorf("close store: %w", cerr)
 	}
 	return n, err
+}
+
+// retryUntilDone calls fn every 2 s until it succeeds or ctx ends, logging
+// each failure at warn with msg (cluster set-up steps that wait for quorum).
+func retryUntilDone(ctx context.Context, log zerolog.Logger, msg string, fn func() error) {
+	for ctx.Err() == nil {
+		err := fn()
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		log.Warn().Err(err).Msg(msg)
+		t := time.NewTimer(2 * time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -54,24 +54,13 @@ func (g notifierGate) VisitorDeleted(visitor string) { g.inner.VisitorDeleted(vi
 // /api/push/vapid while the notifier pushes). The first node to store
 // its own wins; the others adopt it. Retried until ctx ends.
 func adoptShared(ctx context.Context, cs *cluster.Store, au *auth.Auth, sender *push.Sender, data string, log zerolog.Logger) {
-	for ctx.Err() == nil {
-		err := adoptOnce(ctx, cs, au, sender, data)
-		if err == nil {
-			log.Info().Bool("push", sender != nil).Msg("adopted the cluster's shared keys")
-			return
+	retryUntilDone(ctx, log, "cannot adopt the cluster's shared keys yet; retrying", func() error {
+		if err := adoptOnce(ctx, cs, au, sender, data); err != nil {
+			return err
 		}
-		if ctx.Err() != nil {
-			return
-		}
-		log.Warn().Err(err).Msg("cannot adopt the cluster's shared keys yet; retrying")
-		t := time.NewTimer(2 * time.Second)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
+		log.Info().Bool("push", sender != nil).Msg("adopted the cluster's shared keys")
+		return nil
+	})
 }
 
 func adoptOnce(ctx context.Context, cs *cluster.Store, au *auth.Auth, sender *push.Sender, data string) error {
