@@ -146,6 +146,13 @@ func (s *Store) changeConversation(ctx context.Context, id string, fn func(d *st
 	if _, err := s.Visitor(id); err != nil {
 		return store.Conversation{}, false, err
 	}
+	// A resolve records the conversation's last offset from this node's copy
+	// of the log: let it catch up with every message this node knows is
+	// committed (an agent's reply acknowledged here a moment ago included),
+	// as a single node's store sees them at once.
+	wctx, cancel := context.WithTimeout(ctx, readWait)
+	s.msgTail.waitFor(wctx, s.known.Load())
+	cancel()
 	var last uint64
 	d, changed, rev, err := casJSON(ctx, s.convs.kv, id, func(d *store.ConversationDoc, exists bool) (bool, error) {
 		cur := s.conversationOf(id, nil)
