@@ -418,10 +418,58 @@ func (c *Collection[T]) Find(q Query) ([]T, error) {
 	return out, err
 }
 
-// Walk calls fn for each document q selects until fn returns false. fn runs
-// under the store's read lock: it must not call the store (a nested read
-// waits behind a waiting writer, which waits for this read: a deadlock).
+// walkChunk is how many documents Walk reads under one hold of the read lock.
+const walkChunk = 256
+
+// Walk calls fn for each document q selects, in q's order, until fn returns
+// false. It reads up to walkChunk documents under buntdb's read lock, lets go
+// of it, then calls fn for them: so fn may read or write the store. (A read
+// nested in a held read lock would wait behind any waiting writer, which
+// waits for the outer read: sync.RWMutex's documented rule that a blocked
+// Lock excludes new readers.) A walk over more than walkChunk documents is
+// therefore not one snapshot: each chunk sees the writes committed before it,
+// and each document is passed at most once. A decoding error ends the walk
+// after fn has seen the documents before it.
 func (c *Collection[T]) Walk(q Query, fn func(T) bool) error {
+	left := q.Limit
+	var buf []T
+	for {
+		cq := q
+		cq.Limit = walkChunk
+		if left > 0 && left < walkChunk {
+			cq.Limit = left
+		}
+		buf = buf[:0]
+		err := c.walkLocked(cq, func(doc T) bool {
+			buf = append(buf, doc)
+			return true
+		})
+		for i := range buf {
+			if !fn(buf[i]) {
+				return nil
+			}
+		}
+		if err != nil || len(buf) < cq.Limit {
+			return err
+		}
+		if left > 0 {
+			if left -= len(buf); left == 0 {
+				return nil
+			}
+		}
+		last := c.s.ID(&buf[len(buf)-1])
+		if q.Reverse {
+			q.Before = last
+		} else {
+			q.After = last
+		}
+		clear(buf) // keep no decoded documents alive between chunks
+	}
+}
+
+// walkLocked is Walk with fn called under the read lock: fn must not call
+// the store.
+func (c *Collection[T]) walkLocked(q Query, fn func(T) bool) error {
 	if q.Index != "" {
 		_, err := c.walkIndex(q, fn)
 		return err

@@ -276,7 +276,7 @@ func (s *Store) Visitors() ([]VisitorSummary, error) {
 		return nil, fmt.Errorf("list visitors: %w", err)
 	}
 	var out []VisitorSummary
-	err = s.visitors.Walk(db.Query{}, func(v Visitor) bool { // fn must not read the store
+	err = s.visitors.Walk(db.Query{}, func(v Visitor) bool {
 		if t, ok := seen[v.ID]; ok && t.After(v.LastSeen) {
 			v.LastSeen = t
 		}
