@@ -188,9 +188,13 @@ func decodeFrame(b []byte, lim limits) (frame, *frameError) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return frame{}, refuse(codeBadJSON, "frame is not a JSON object", "")
 	}
-	// encoding/json would decode an unpaired surrogate escape as U+FFFD:
-	// text the sender did not send. Refused, never rewritten.
+	// encoding/json would decode an unpaired surrogate escape as U+FFFD
+	// (text the sender did not send) and keep only the last of two values
+	// of one name. Refused, never rewritten or picked from.
 	if err := jsontext.CheckEscapes(trimmed); err != nil {
+		if errors.Is(err, jsontext.ErrDuplicateName) {
+			return frame{}, refuse(codeBadJSON, "an object holds the same name twice (names are matched ignoring case)", "")
+		}
 		return frame{}, refuse(codeBadJSON, "a string holds an escape that is not text (unpaired surrogate)", "")
 	}
 	var env envelope

@@ -24,6 +24,7 @@ import (
 	webpush "github.com/SherClockHolmes/webpush-go"
 	"github.com/rs/zerolog"
 
+	"github.com/chatd/chatd/internal/jsontext"
 	"github.com/chatd/chatd/notify"
 )
 
@@ -196,8 +197,12 @@ func (s *Sender) Subscribe(ctx context.Context, admin string, raw []byte) (Subsc
 		Endpoint string  `json:"endpoint"`
 		Keys     SubKeys `json:"keys"`
 	}
+	// The decoder's own error names Go types: the caller is told what to send instead.
+	if err := jsontext.Check(raw); err != nil {
+		return Subscription{}, invalid(fmt.Errorf("push subscription: %w", err))
+	}
 	if err := json.Unmarshal(raw, &in); err != nil {
-		return Subscription{}, invalid(fmt.Errorf("push subscription: not a PushSubscription JSON: %w", err))
+		return Subscription{}, invalid(errors.New(`push subscription: not a PushSubscription JSON object {"endpoint": "https://...", "keys": {"p256dh": "...", "auth": "..."}}`))
 	}
 	sub := Subscription{Admin: admin, Endpoint: in.Endpoint, Keys: in.Keys, Created: time.Now().UTC()}
 	if err := s.check(sub); err != nil {
