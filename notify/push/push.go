@@ -98,9 +98,15 @@ type Config struct {
 	// AllowHTTP accepts http:// endpoints (tests on 127.0.0.1); real push
 	// services are https.
 	AllowHTTP bool
-	Metrics   notify.Metrics
-	Logger    zerolog.Logger
-	// Transport sends the requests (default: a clone of http.DefaultTransport).
+	// AllowPrivate accepts endpoints on loopback, private, link-local and
+	// other non-public addresses (a push service on the operator's own
+	// network, tests on 127.0.0.1). Off, such endpoints are refused when
+	// subscribing and when connecting (endpoint.go).
+	AllowPrivate bool
+	Metrics      notify.Metrics
+	Logger       zerolog.Logger
+	// Transport sends the requests (default: a clone of http.DefaultTransport
+	// that, without AllowPrivate, dials public addresses only).
 	Transport http.RoundTripper
 	// OnDone, optional, is told how each push ended. Must not block.
 	OnDone func(sub Subscription, n Notification, attempts int, err error)
@@ -164,7 +170,11 @@ func New(cfg Config, store Store) (*Sender, error) {
 		cfg.Metrics = notify.Nop{}
 	}
 	if cfg.Transport == nil {
-		cfg.Transport = http.DefaultTransport.(*http.Transport).Clone()
+		if cfg.AllowPrivate {
+			cfg.Transport = http.DefaultTransport.(*http.Transport).Clone()
+		} else {
+			cfg.Transport = publicTransport()
+		}
 	}
 	s := &Sender{cfg: cfg, store: store, last: map[gapKey]time.Time{},
 		lg: cfg.Logger.With().Str("channel", Channel).Logger(),
@@ -244,6 +254,8 @@ func (s *Sender) check(sub Subscription) error {
 		return fmt.Errorf("push subscription: endpoint longer than %d bytes", MaxEndpoint)
 	case err != nil || u.Host == "" || u.User != nil || !(u.Scheme == "https" || s.cfg.AllowHTTP && u.Scheme == "http"):
 		return fmt.Errorf("push subscription: endpoint must be an https URL")
+	case !s.cfg.AllowPrivate && checkHost(u.Hostname()) != nil:
+		return fmt.Errorf("push subscription: %w", ErrPrivateAddress)
 	}
 	p, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(sub.Keys.P256dh, "="))
 	if err != nil || len(p) != 65 || p[0] != 4 {
