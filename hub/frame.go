@@ -350,12 +350,13 @@ func checkClientAdd(p *clientAdd, lim limits) error {
 	return checkVisitMeta(p.Meta) // lang, tz, referrer (visitor_context.go)
 }
 
-// checkPage checks a page url and title: url 1 to maxPageURL bytes, title
-// at most maxPageTitle bytes, neither with control characters.
+// checkPage checks a page url and title: url 1 to maxPageURL bytes and not
+// only white space, title at most maxPageTitle bytes, neither with control
+// characters.
 func checkPage(url, title string) error {
 	switch {
-	case url == "" || len(url) > maxPageURL || hasControl(url):
-		return errors.New("page url must be 1 to 1024 bytes without control characters")
+	case strings.TrimSpace(url) == "" || len(url) > maxPageURL || hasControl(url):
+		return errors.New("page url must be 1 to 1024 bytes, not only white space, without control characters")
 	case len(title) > maxPageTitle || hasControl(title):
 		return errors.New("page title must be at most 256 bytes without control characters")
 	}
