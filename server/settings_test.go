@@ -62,6 +62,8 @@ func TestSettingsAPI(t *testing.T) {
 		{"days over the flag's bound", "PUT", `{"retention_days":36501}`, is.ann, 400, "retention_days 36501"},
 		{"negative days", "PUT", `{"retention_days":-3}`, is.ann, 400, "retention_days -3"},
 		{"one bad value: nothing applied", "PUT", `{"auto_assign":true,"assign_limit":-1}`, is.ann, 400, "assign_limit"},
+		{"a setting twice", "PUT", `{"auto_assign":true,"auto_assign":false}`, is.ann, 400, "same name twice"},
+		{"a setting twice, in two cases", "PUT", `{"retention_days":1,"RETENTION_DAYS":2}`, is.ann, 400, "same name twice"},
 		{"empty object", "PUT", `{}`, is.ann, 400, "at least one of"},
 		{"JSON null", "PUT", `null`, is.ann, 400, "at least one of"},
 		{"array", "PUT", `[{"auto_assign":true}]`, is.ann, 400, "JSON object"},
