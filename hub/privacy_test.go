@@ -34,7 +34,9 @@ func TestRetentionDeletesInactiveVisitors(t *testing.T) {
 			t.Fatalf("inactive visitor %s is still stored", id)
 		}
 	}
-	// Two more sweeps: the online visitor stays.
+	// Two more sweeps after the one that deleted them was counted: the
+	// online visitor stays.
+	waitFor(t, "the deleting sweep counted", func() bool { return ts.hub.inbox.retained.Load() == 2 })
 	n := ts.hub.inbox.sweeps.Load()
 	waitFor(t, "two more sweeps", func() bool { return ts.hub.inbox.sweeps.Load() >= n+2 })
 	if _, err := ts.st.Visitor(online.ID); err != nil {
