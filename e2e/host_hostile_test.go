@@ -186,4 +186,3 @@ func TestHostAPIHostileCalls(t *testing.T) {
 		t.Errorf("widget.js threw into the page: %q", e)
 	}
 }
-
