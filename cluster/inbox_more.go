@@ -174,6 +174,11 @@ func (s *Store) Search(ctx context.Context, q string, limit int) ([]store.Search
 		return results, false, nil
 	}
 	full := false
+	// The visitors' names are read after the scan: under the messages view's
+	// read lock no other view is read, or this read waits behind a waiting
+	// writer of that view while a reader of it (Inactive) waits behind the
+	// message tail's, which waits for this one.
+	found := len(results)
 	s.msgs.eachNewest(func(m store.Message) bool {
 		if ctx.Err() != nil {
 			return false
@@ -185,13 +190,16 @@ func (s *Store) Search(ctx context.Context, q string, limit int) ([]store.Search
 			full = true
 			return false
 		}
-		v, _ := s.visitors.local(m.Client)
-		results = append(results, store.SearchResult{Client: m.Client, Name: v.Name, Offset: m.Offset, At: m.At,
+		results = append(results, store.SearchResult{Client: m.Client, Offset: m.Offset, At: m.At,
 			Field: store.FieldText, Snippet: store.Snippet(m.Text, ws[0])})
 		return true
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
+	}
+	for i := found; i < len(results); i++ {
+		v, _ := s.visitors.local(results[i].Client)
+		results[i].Name = v.Name
 	}
 	return results, full, nil
 }
@@ -309,15 +317,26 @@ func (s *Store) Inactive(cutoff time.Time, max int) ([]string, error) {
 	if err := s.usable(); err != nil {
 		return nil, err
 	}
-	var out []string
+	// The candidates first, then the other views: under the visitors view's
+	// read lock no other view is read (see Search).
+	var cands []string
 	s.visitors.each(func(id string, v store.Visitor) {
-		if len(out) >= max || !v.LastSeen.Before(cutoff) || s.activeConversation(id, cutoff) {
-			return
+		if v.LastSeen.Before(cutoff) {
+			cands = append(cands, id)
+		}
+	})
+	var out []string
+	for _, id := range cands {
+		if len(out) >= max {
+			break
+		}
+		if s.activeConversation(id, cutoff) {
+			continue
 		}
 		if ms := s.msgs.of(id, 0, 1); len(ms) > 0 && !ms[0].At.Before(cutoff) {
-			return
+			continue
 		}
 		out = append(out, id)
-	})
+	}
 	return out, nil
 }

@@ -100,7 +100,8 @@ func (v *kvView[T]) get(ctx context.Context, key string) (T, error) {
 	return v.decode(m.Data)
 }
 
-// each calls fn for every key under a read lock; fn must not block.
+// each calls fn for every key under a read lock; fn must not block nor read
+// another view (Search says why).
 func (v *kvView[T]) each(fn func(key string, val T)) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()

@@ -173,7 +173,8 @@ func (v *msgView) drop(id string) {
 }
 
 // eachNewest calls fn for every message, newest first, until fn returns
-// false. fn must not block (a read lock is held).
+// false. fn must not block nor read another view (a read lock is held;
+// Search says why).
 func (v *msgView) eachNewest(fn func(store.Message) bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()

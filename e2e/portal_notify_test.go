@@ -210,7 +210,7 @@ const fetchTap = `(() => {
 // Turning push off removes the subscription at chatd.
 func TestPortalPushSubscription(t *testing.T) {
 	svc := notifytest.NewPushService(t, notifytest.PushOptions{TLS: true})
-	s := startServerEnv(t, []string{"SSL_CERT_FILE=" + svc.CAFile}, "--push-subject", "mailto:ops@shop.test")
+	s := startServerEnv(t, []string{"SSL_CERT_FILE=" + svc.CAFile}, "--push-subject", "mailto:ops@shop.test", "--push-allow-private")
 	b := notifytest.NewBrowser(t, "agent-laptop")
 	sub := b.Subscription(svc.Add(b))
 

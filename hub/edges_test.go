@@ -96,6 +96,7 @@ func TestEdgeScenarios(t *testing.T) {
 			{on: "v3", dial: "/ws/client", send: "{\"type\":\"client:add\",\"data\":{\"name\":\"An\xc3\"}}", want: []string{errf("bad_json")}, closed: CloseInvalidData},
 			{on: "v4", dial: "/ws/client", send: "{\"type\":\"client:message\",\"data\":{\"cid\":\"ok\",\"text\":\"\xed\xa0\x80\"}}", want: []string{errf("bad_json")}, closed: CloseInvalidData, note: "UTF-8-encoded surrogate"},
 			{on: "v5", dial: "/ws/client", send: "{\"type\":\"client:message\",\"data\":{\"cid\":\"ok\",\"text\":\"\xc0\xbc\"}}", want: []string{errf("bad_json")}, closed: CloseInvalidData, note: "overlong <"},
+			{note: "no visitor socket is left: v2's going offline reached the admins before the next one joins"},
 			{on: "bad", dial: "/ws/admin", send: adminAdd(``), want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages","data":[]}`, `{"type":"admin:replayed"}`}},
 			{on: "bad", send: "{\"type\":\"admin:message\",\"data\":{\"client\":\"$v.id\",\"cid\":\"r\xff\",\"text\":\"x\"}}", want: []string{errf("bad_json")}, closed: CloseInvalidData},
 			{on: "adm2", dial: "/ws/admin", send: adminAdd(``), want: []string{`{"type":"admin:list"}`, `{"type":"admin:messages","data":[]}`, `{"type":"admin:replayed"}`}, note: "nothing was stored"},

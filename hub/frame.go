@@ -188,9 +188,13 @@ func decodeFrame(b []byte, lim limits) (frame, *frameError) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return frame{}, refuse(codeBadJSON, "frame is not a JSON object", "")
 	}
-	// encoding/json would decode an unpaired surrogate escape as U+FFFD:
-	// text the sender did not send. Refused, never rewritten.
+	// encoding/json would decode an unpaired surrogate escape as U+FFFD
+	// (text the sender did not send) and keep only the last of two values
+	// of one name. Refused, never rewritten or picked from.
 	if err := jsontext.CheckEscapes(trimmed); err != nil {
+		if errors.Is(err, jsontext.ErrDuplicateName) {
+			return frame{}, refuse(codeBadJSON, "an object holds the same name twice (names are matched ignoring case)", "")
+		}
 		return frame{}, refuse(codeBadJSON, "a string holds an escape that is not text (unpaired surrogate)", "")
 	}
 	var env envelope
@@ -346,12 +350,13 @@ func checkClientAdd(p *clientAdd, lim limits) error {
 	return checkVisitMeta(p.Meta) // lang, tz, referrer (visitor_context.go)
 }
 
-// checkPage checks a page url and title: url 1 to maxPageURL bytes, title
-// at most maxPageTitle bytes, neither with control characters.
+// checkPage checks a page url and title: url 1 to maxPageURL bytes and not
+// only white space, title at most maxPageTitle bytes, neither with control
+// characters.
 func checkPage(url, title string) error {
 	switch {
-	case url == "" || len(url) > maxPageURL || hasControl(url):
-		return errors.New("page url must be 1 to 1024 bytes without control characters")
+	case strings.TrimSpace(url) == "" || len(url) > maxPageURL || hasControl(url):
+		return errors.New("page url must be 1 to 1024 bytes, not only white space, without control characters")
 	case len(title) > maxPageTitle || hasControl(title):
 		return errors.New("page title must be at most 256 bytes without control characters")
 	}

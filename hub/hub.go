@@ -55,6 +55,8 @@ type Config struct {
 	// (observer.go); default: nobody.
 	Observer Observer
 
+	// The inbox settings at start: admins may change those not Locked while
+	// the hub runs, and a value an admin stored wins over these (settings.go).
 	// AutoAssign gives conversations that visitors open to online agents in
 	// turn; AssignLimit (0 = none) is the most open conversations an agent
 	// gets that way (inbox.go).
@@ -67,6 +69,10 @@ type Config struct {
 	// days, sweeping every RetentionEvery (default 1h; privacy.go).
 	RetentionDays  int
 	RetentionEvery time.Duration
+	// Locked names the inbox settings above the operator fixed at start
+	// (store.SettingNames), each with the reason shown to admins, e.g. "set by
+	// --typing-preview"; the others may be changed live (settings.go).
+	Locked map[string]string
 	// Clock is the time retention counts from; default time.Now.
 	Clock func() time.Time
 	// Availability and visitor information (availability.go, visitor_info.go, identify.go).
@@ -215,6 +221,7 @@ type Hub struct {
 	originQuiet  atomic.Uint64 // refused origins not logged since the last line
 	inbox        *inboxHub     // conversations: counts, snoozes, auto-assignment (inbox.go)
 	typing       *typingHub    // typing throttles (typing.go)
+	set          *settingsHub  // the inbox settings in force (settings.go)
 	viewing      *viewing      // which conversation each admin socket shows (typing.go)
 	searchLimits *limiters     // admin:search per agent (search.go)
 	presence     *presence     // agents' status and the visitors' availability
@@ -255,8 +262,9 @@ func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
 		h.origins[strings.ToLower(strings.TrimRight(o, "/"))] = true
 	}
 	h.seq = newSequencer(st.LastOffset(), h.deliver)
+	h.set = newSettingsHub(h, cfg, st)
 	h.inbox = newInboxHub(h)
-	h.typing, h.viewing = newTypingHub(cfg.TypingPreview), newViewing()
+	h.typing, h.viewing = newTypingHub(func() bool { return h.settings().TypingPreview }), newViewing()
 	h.searchLimits = newLimiters(searchRate, searchBurst)
 	h.presence = newPresence(h, cfg.AvailabilityEvery)
 	if f, ok := st.(Feed); ok {

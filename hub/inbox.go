@@ -16,9 +16,10 @@ import (
 // be assigned to an agent, and every admin socket is told of each change
 // (admin:conversation) and of the list counts (admin:counts). A visitor's
 // message reopens a resolved or snoozed conversation; a snooze ends by
-// itself; with Config.AutoAssign, a conversation a visitor opens or reopens
-// without an assignee goes to the next online agent in turn (round robin by
-// login) who has fewer than Config.AssignLimit open conversations.
+// itself; with the auto-assign setting on (settings.go), a conversation a
+// visitor opens or reopens without an assignee goes to the next online agent
+// in turn (round robin by login) who has fewer than the assign limit of open
+// conversations.
 
 // InboxStore is what the inbox needs from the store; *store.Store satisfies it.
 type InboxStore interface {
@@ -86,19 +87,17 @@ type inboxHub struct {
 	stop chan struct{}
 	done chan struct{}
 
+	retentionWake chan struct{} // the retention setting changed (privacy.go)
 	retentionDone chan struct{} // closed when the retention sweep stopped (privacy.go)
 	sweeps        atomic.Uint64 // retention sweeps done
 	retained      atomic.Uint64 // visitors deleted by retention sweeps
 }
 
 func newInboxHub(h *Hub) *inboxHub {
-	ib := &inboxHub{h: h, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), retentionDone: make(chan struct{})}
+	ib := &inboxHub{h: h, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		retentionWake: make(chan struct{}, 1), retentionDone: make(chan struct{})}
 	go ib.run()
-	if h.cfg.RetentionDays > 0 {
-		go ib.retention(h.cfg.RetentionDays, h.cfg.RetentionEvery)
-	} else {
-		close(ib.retentionDone)
-	}
+	go ib.retention(h.cfg.RetentionEvery)
 	return ib
 }
 
@@ -354,7 +353,8 @@ func (h *Hub) afterMessage(m store.Message) {
 // autoAssign gives visitor id's open, unassigned conversation to the next
 // online agent in turn with room under the limit; nobody if none has room.
 func (h *Hub) autoAssign(id string) {
-	if !h.cfg.AutoAssign {
+	set := h.settings()
+	if !set.AutoAssign {
 		return
 	}
 	ib := h.inbox
@@ -372,7 +372,7 @@ func (h *Hub) autoAssign(id string) {
 	}
 	for i := 0; i < n; i++ {
 		name := agents[(start+i)%n]
-		if h.cfg.AssignLimit > 0 && h.st.OpenAssigned(name) >= h.cfg.AssignLimit {
+		if set.AssignLimit > 0 && h.st.OpenAssigned(name) >= set.AssignLimit {
 			continue
 		}
 		ctx, cancel := storeCtx()

@@ -61,20 +61,39 @@ func (h *Hub) kickVisitor(id string) {
 	}, nil)
 }
 
-// retention deletes inactive visitors every RetentionEvery until stop.
-func (ib *inboxHub) retention(days int, every time.Duration) {
+// retentionChanged makes the retention sweep look at the setting again: a
+// new number of days is swept soon, not at the next hourly sweep.
+func (ib *inboxHub) retentionChanged() {
+	select {
+	case ib.retentionWake <- struct{}{}:
+	default:
+	}
+}
+
+// retention deletes inactive visitors every RetentionEvery until stop, while
+// the retention setting in force (read before each sweep) is above 0.
+func (ib *inboxHub) retention(every time.Duration) {
 	h := ib.h
 	defer close(ib.retentionDone)
-	wait := min(every, time.Minute) // the first sweep soon after a start
+	soon := min(every, time.Minute) // the first sweep soon after a start or a change
+	wait := soon
 	for {
 		t := time.NewTimer(wait)
 		select {
 		case <-ib.stop:
 			t.Stop()
 			return
+		case <-ib.retentionWake:
+			t.Stop()
+			wait = soon
+			continue
 		case <-t.C:
 		}
 		wait = every
+		days := h.settings().RetentionDays
+		if days <= 0 {
+			continue // keep forever
+		}
 		cutoff := h.cfg.Clock().Add(-time.Duration(days) * 24 * time.Hour)
 		ids, err := h.st.Inactive(cutoff, retentionBatch)
 		if err != nil {
@@ -103,10 +122,11 @@ func (ib *inboxHub) retention(days int, every time.Duration) {
 			deleted++
 			messages += d.Messages
 		}
-		ib.sweeps.Add(1)
-		ib.retained.Add(uint64(deleted))
-		// Every sweep is logged, also one that deleted nothing: operators see it runs.
+		// Every sweep is logged, also one that deleted nothing: operators see
+		// it runs. Logged before it is counted, so a sweep counted is logged.
 		h.log.Info().Int("visitors", deleted).Int("messages", messages).Int("candidates", len(ids)).Int("days", days).
 			Msg("retention: sweep done")
+		ib.sweeps.Add(1)
+		ib.retained.Add(uint64(deleted))
 	}
 }

@@ -56,16 +56,16 @@ type typingHub struct {
 	mu      sync.Mutex
 	senders map[string]*typer
 	swept   time.Time
-	preview bool
+	preview func() bool // whether admins see previews now (the setting in force)
 }
 
-func newTypingHub(preview bool) *typingHub {
+func newTypingHub(preview func() bool) *typingHub {
 	return &typingHub{senders: make(map[string]*typer), preview: preview}
 }
 
 // event throttles ev from sender key; send forwards it.
 func (t *typingHub) event(key string, ev typingEvent, send func(typingEvent)) {
-	if !t.preview {
+	if !t.preview() {
 		ev.preview = ""
 	}
 	now := time.Now()
@@ -204,7 +204,7 @@ func (h *Hub) clientTyping(c *conn, p *typingRequest) {
 func (h *Hub) visitorTypingSend(id string) func(typingEvent) {
 	return func(ev typingEvent) {
 		e := adminTypingEvent{Client: id, From: store.FromClient, Typing: ev.typing}
-		if ev.typing && h.cfg.TypingPreview {
+		if ev.typing && h.settings().TypingPreview { // the setting now, not when the event came
 			p := ev.preview
 			e.Preview = &p
 		}

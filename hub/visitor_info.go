@@ -398,7 +398,7 @@ func (h *Hub) visitorHello(id *clientID) {
 	a := h.Availability()
 	h.presence.told(a)
 	id.Availability, id.AgentsOnline = &a, &a.AgentsOnline
-	id.TypingPreview = h.cfg.TypingPreview
+	id.TypingPreview = h.settings().TypingPreview
 	if p, err := h.st.Profile(id.ID); err == nil {
 		id.Email = p.Email
 	}

@@ -199,26 +199,41 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// readJSON decodes a request body of at most max bytes into v. A body that
-// is not valid UTF-8 or holds an unpaired surrogate escape is refused
-// (jsontext.Check) rather than decoded with U+FFFD in place of what was sent.
+// readJSON decodes a request body of at most max bytes into v (readBody).
 // It returns 0 on success, else the HTTP status and message to answer.
 func readJSON(w http.ResponseWriter, r *http.Request, max int64, v any) (int, string) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return http.StatusRequestEntityTooLarge, "request body too large"
-		}
-		return http.StatusBadRequest, "cannot read the request body"
-	}
-	if err := jsontext.Check(body); err != nil {
-		return http.StatusBadRequest, "body is not valid text: " + err.Error()
+	body, code, msg := readBody(w, r, max)
+	if code != 0 {
+		return code, msg
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return http.StatusBadRequest, "body must be a JSON object of the documented fields"
 	}
 	return 0, ""
+}
+
+// readBody reads a JSON request body of at most max bytes for any handler,
+// whoever decodes it next. A body that is not valid UTF-8, holds an unpaired
+// surrogate escape, or names one field twice in an object is refused
+// (jsontext.Check) rather than decoded with U+FFFD in place of what was
+// sent, or with one of two values silently dropped. It returns the body, or
+// the HTTP status and message to answer.
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, int, string) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, http.StatusRequestEntityTooLarge, "request body too large"
+		}
+		return nil, http.StatusBadRequest, "cannot read the request body"
+	}
+	if err := jsontext.Check(body); err != nil {
+		if errors.Is(err, jsontext.ErrDuplicateName) {
+			return nil, http.StatusBadRequest, "body is ambiguous: " + err.Error() + " (names are matched ignoring case)"
+		}
+		return nil, http.StatusBadRequest, "body is not valid text: " + err.Error()
+	}
+	return body, 0, ""
 }
 
 // writeJSON answers v as JSON, text as it is (no \u003c escaping).

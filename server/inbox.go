@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/chatd/chatd/hub"
 	"github.com/chatd/chatd/store"
 )
 
@@ -18,6 +19,9 @@ type Inbox interface {
 	DeleteCanned(ctx context.Context, shortcut, by string) error
 	ExportVisitor(id string) (store.VisitorExport, error)
 	DeleteVisitor(ctx context.Context, id, by string) (store.Deleted, error)
+	// Settings and SetSettings read and change the inbox settings (settings.go).
+	Settings() hub.SettingsView
+	SetSettings(ctx context.Context, p store.SettingsPatch, by string) (hub.SettingsView, error)
 }
 
 // maxCannedBody bounds a PUT /api/canned body: the text limit's ceiling and JSON around it.
@@ -32,6 +36,8 @@ func (s *Server) inboxRoutes() {
 	s.mux.HandleFunc("DELETE /api/canned/{shortcut}", s.deleteCanned)
 	s.mux.HandleFunc("GET /api/visitors/{id}/export", s.exportVisitor)
 	s.mux.HandleFunc("DELETE /api/visitors/{id}", s.deleteVisitor)
+	s.mux.HandleFunc("GET /api/settings", s.getSettings)
+	s.mux.HandleFunc("PUT /api/settings", s.putSettings)
 }
 
 // exportVisitor answers GET /api/visitors/{id}/export (admin role): 200 with

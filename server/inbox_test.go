@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,11 +25,18 @@ import (
 type inboxServer struct {
 	url, ann, bo string
 	st           *store.Store
+	stop         func() // stops the server, the hub and the store (also at the test's end)
 }
 
 func newInboxServer(t *testing.T) inboxServer {
 	t.Helper()
-	st, err := store.Open(t.TempDir(), db.Options{})
+	return newInboxServerWith(t, t.TempDir(), hub.Config{})
+}
+
+// newInboxServerWith is newInboxServer over the store in dir with hub config hc.
+func newInboxServerWith(t *testing.T, dir string, hc hub.Config) inboxServer {
+	t.Helper()
+	st, err := store.Open(dir, db.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,16 +48,19 @@ func newInboxServer(t *testing.T) inboxServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hb := hub.New(hub.Config{}, st, au, zerolog.Nop())
+	hb := hub.New(hc, st, au, zerolog.Nop())
 	s := New(Config{
 		Hub: hb, Store: st, Auth: au, Log: zerolog.Nop(), Inbox: hb,
 	})
 	ts := httptest.NewServer(s)
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		ts.Close()
-		hb.Shutdown(t.Context())
-		st.Close()
+		hb.Shutdown(context.Background())
+		if err := st.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
 	})
+	t.Cleanup(stop)
 	login := func(name string) string {
 		g, err := au.Login(auth.Attempt{Addr: "127.0.0.1", Name: name, Password: "pw"})
 		if err != nil {
@@ -56,7 +68,7 @@ func newInboxServer(t *testing.T) inboxServer {
 		}
 		return g.Token
 	}
-	return inboxServer{url: ts.URL, ann: login("ann"), bo: login("bo"), st: st}
+	return inboxServer{url: ts.URL, ann: login("ann"), bo: login("bo"), st: st, stop: stop}
 }
 
 // adminWS opens an admin socket and reads up to admin:replayed.

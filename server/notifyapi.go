@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/chatd/chatd/notify/push"
@@ -72,9 +71,9 @@ func (s *Server) pushSubscribe(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "web push is not enabled on this server")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPushBody))
-	if err != nil {
-		writeJSONError(w, http.StatusRequestEntityTooLarge, "request body too large")
+	body, code, msg := readBody(w, r, maxPushBody)
+	if code != 0 {
+		writeJSONError(w, code, msg)
 		return
 	}
 	sub, err := s.cfg.Push.Subscribe(r.Context(), admin, body)

@@ -143,10 +143,18 @@ func serveFlags(c *config) *flag.FlagSet {
 // parseFlags parses args into fs, allowing flags after positional arguments,
 // then fills flags not given from getenv. It returns the positional arguments.
 func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
+	pos, _, err := parseFlagsEnv(fs, args, getenv)
+	return pos, err
+}
+
+// parseFlagsEnv is parseFlags that also says which flags the environment
+// set: flag name -> the variable (CHATD_X or CHATD_X_FILE).
+func parseFlagsEnv(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, map[string]string, error) {
 	var pos []string
+	fromEnv := map[string]string{}
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -192,9 +200,11 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) ([]
 				shown = "<hidden>"
 			}
 			errs = append(errs, fmt.Errorf("invalid value %q for %s: %s", shown, env, unwrapFlagErr(err)))
+			return
 		}
+		fromEnv[f.Name] = env
 	})
-	return pos, errors.Join(errs...)
+	return pos, fromEnv, errors.Join(errs...)
 }
 
 // unwrapFlagErr turns strconv noise into a short reason.

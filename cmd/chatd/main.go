@@ -57,7 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	var c config
 	fs := serveFlags(&c)
-	pos, err := parseFlags(fs, args, getenv)
+	pos, fromEnv, err := parseFlagsEnv(fs, args, getenv)
+	c.lockInbox(fs, fromEnv)
 	if errors.Is(err, flag.ErrHelp) {
 		printHelp(stdout, fs)
 		return exitOK

@@ -99,7 +99,7 @@ func (c *config) buildNotifications(st notifyStore, subsOf func() (push.Store, e
 			return nil, err
 		}
 		if n.push, err = push.New(push.Config{Keys: keys, Subject: c.PushSubject, TTL: c.PushTTL, MinGap: c.PushGap,
-			Metrics: metrics, Logger: lg}, subs); err != nil {
+			AllowPrivate: c.PushAllowPrivate, Metrics: metrics, Logger: lg}, subs); err != nil {
 			return nil, err
 		}
 		dc.Push, dc.PushGap = n.push, c.PushGap

@@ -64,7 +64,7 @@ func startNotifyRig(t *testing.T, extra ...string) *notifyRig {
 		"--smtp-host", "127.0.0.1", "--smtp-port", strconv.Itoa(r.smtp.Port), "--smtp-from", "Shop chat <chat@shop.test>",
 		"--alert-emails", "agent1@shop.test, agent2@shop.test", "--alert-after", "1ms", "--alert-window", "1ms", "--alert-grace", "1ms",
 		"--public-url", "https://chat.shop.test", "--site-name", "Shop",
-		"--push-subject", "mailto:ops@shop.test",
+		"--push-subject", "mailto:ops@shop.test", "--push-allow-private",
 		"--webhook-urls", r.hook.URL + "/hooks/chatd", "--webhook-secret", hookSecret,
 	}, extra...)
 	r.child = startChildOpts(t, chatdtest.Options{Data: dir, Args: args, Env: []string{"SSL_CERT_FILE=" + bundle}})

@@ -161,7 +161,7 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 	if cs != nil && hc.Observer != nil {
 		hc.Observer = notifierGate{inner: hc.Observer, on: cs.Notifier} // one node notifies (cluster_notify.go)
 	}
-	c.hubInboxConfig(&hc)
+	c.hubInboxConfig(&hc, cs != nil)
 	c.hubVisitorConfig(&hc)
 	h = hub.New(hc, st, au, log.With().Str("component", "hub").Logger())
 	au.OnRevoke(func() { h.RecheckAdmins() }) // a session that ends closes its sockets at once

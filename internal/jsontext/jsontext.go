@@ -1,6 +1,7 @@
 // Package jsontext is JSON as chatd writes and accepts it: text is encoded
 // as sent (no HTML escaping of <, > and &), and inbound JSON is refused when
-// it is not valid UTF-8 or when a \u escape decodes to an unpaired surrogate.
+// it is not valid UTF-8, when a \u escape decodes to an unpaired surrogate,
+// or when an object holds one name twice.
 //
 // encoding/json, left alone, does both wrong for chatd: Marshal escapes
 // <, > and & as \u003c, \u003e and \u0026 (six bytes for one), and Unmarshal
@@ -58,10 +59,12 @@ var (
 	ErrSurrogate = errors.New("unpaired surrogate escape")
 )
 
-// Check refuses JSON whose strings could not be decoded as sent: bytes that
-// are not UTF-8 (ErrInvalidUTF8) and \u escapes that are unpaired surrogates
-// (ErrSurrogate, with the byte position). It does not check the JSON syntax
-// otherwise; run it before decoding, which encoding/json would do lossily.
+// Check refuses JSON that could not be decoded as sent: bytes that are not
+// UTF-8 (ErrInvalidUTF8), \u escapes that are unpaired surrogates
+// (ErrSurrogate, with the byte position), and objects holding one name twice
+// (ErrDuplicateName, see CheckNames), of which encoding/json would keep one
+// value and drop the other. It does not check the JSON syntax otherwise; run
+// it before decoding.
 func Check(b []byte) error {
 	if !utf8.Valid(b) {
 		return ErrInvalidUTF8
@@ -71,6 +74,14 @@ func Check(b []byte) error {
 
 // CheckEscapes is Check for input already known to be valid UTF-8.
 func CheckEscapes(b []byte) error {
+	if err := checkSurrogates(b); err != nil {
+		return err
+	}
+	return CheckNames(b)
+}
+
+// checkSurrogates refuses \u escapes that are unpaired surrogates.
+func checkSurrogates(b []byte) error {
 	if !bytes.Contains(b, []byte(`\u`)) {
 		return nil // the common case: nothing escaped this way
 	}

@@ -73,7 +73,7 @@ func newRig(t *testing.T, mod func(*Config)) *rig {
 	if r.subs, err = push.NewDBStore(st.DB()); err != nil {
 		t.Fatal(err)
 	}
-	if r.ps, err = push.New(push.Config{Keys: keys, Subject: "mailto:ops@shop.test", AllowHTTP: true, Metrics: r.c}, r.subs); err != nil {
+	if r.ps, err = push.New(push.Config{Keys: keys, Subject: "mailto:ops@shop.test", AllowHTTP: true, AllowPrivate: true, Metrics: r.c}, r.subs); err != nil {
 		t.Fatal(err)
 	}
 	wh, err := webhook.New(webhook.Config{Endpoints: []webhook.Endpoint{{URL: r.hook.URL, Secret: "dispatch-secret-0123456789"}}, Metrics: r.c})

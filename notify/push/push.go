@@ -24,6 +24,7 @@ import (
 	webpush "github.com/SherClockHolmes/webpush-go"
 	"github.com/rs/zerolog"
 
+	"github.com/chatd/chatd/internal/jsontext"
 	"github.com/chatd/chatd/notify"
 )
 
@@ -97,9 +98,15 @@ type Config struct {
 	// AllowHTTP accepts http:// endpoints (tests on 127.0.0.1); real push
 	// services are https.
 	AllowHTTP bool
-	Metrics   notify.Metrics
-	Logger    zerolog.Logger
-	// Transport sends the requests (default: a clone of http.DefaultTransport).
+	// AllowPrivate accepts endpoints on loopback, private, link-local and
+	// other non-public addresses (a push service on the operator's own
+	// network, tests on 127.0.0.1). Off, such endpoints are refused when
+	// subscribing and when connecting (endpoint.go).
+	AllowPrivate bool
+	Metrics      notify.Metrics
+	Logger       zerolog.Logger
+	// Transport sends the requests (default: a clone of http.DefaultTransport
+	// that, without AllowPrivate, dials public addresses only).
 	Transport http.RoundTripper
 	// OnDone, optional, is told how each push ended. Must not block.
 	OnDone func(sub Subscription, n Notification, attempts int, err error)
@@ -163,7 +170,11 @@ func New(cfg Config, store Store) (*Sender, error) {
 		cfg.Metrics = notify.Nop{}
 	}
 	if cfg.Transport == nil {
-		cfg.Transport = http.DefaultTransport.(*http.Transport).Clone()
+		if cfg.AllowPrivate {
+			cfg.Transport = http.DefaultTransport.(*http.Transport).Clone()
+		} else {
+			cfg.Transport = publicTransport()
+		}
 	}
 	s := &Sender{cfg: cfg, store: store, last: map[gapKey]time.Time{},
 		lg: cfg.Logger.With().Str("channel", Channel).Logger(),
@@ -196,8 +207,12 @@ func (s *Sender) Subscribe(ctx context.Context, admin string, raw []byte) (Subsc
 		Endpoint string  `json:"endpoint"`
 		Keys     SubKeys `json:"keys"`
 	}
+	// The decoder's own error names Go types: the caller is told what to send instead.
+	if err := jsontext.Check(raw); err != nil {
+		return Subscription{}, invalid(fmt.Errorf("push subscription: %w", err))
+	}
 	if err := json.Unmarshal(raw, &in); err != nil {
-		return Subscription{}, invalid(fmt.Errorf("push subscription: not a PushSubscription JSON: %w", err))
+		return Subscription{}, invalid(errors.New(`push subscription: not a PushSubscription JSON object {"endpoint": "https://...", "keys": {"p256dh": "...", "auth": "..."}}`))
 	}
 	sub := Subscription{Admin: admin, Endpoint: in.Endpoint, Keys: in.Keys, Created: time.Now().UTC()}
 	if err := s.check(sub); err != nil {
@@ -239,6 +254,8 @@ func (s *Sender) check(sub Subscription) error {
 		return fmt.Errorf("push subscription: endpoint longer than %d bytes", MaxEndpoint)
 	case err != nil || u.Host == "" || u.User != nil || !(u.Scheme == "https" || s.cfg.AllowHTTP && u.Scheme == "http"):
 		return fmt.Errorf("push subscription: endpoint must be an https URL")
+	case !s.cfg.AllowPrivate && checkHost(u.Hostname()) != nil:
+		return fmt.Errorf("push subscription: %w", ErrPrivateAddress)
 	}
 	p, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(sub.Keys.P256dh, "="))
 	if err != nil || len(p) != 65 || p[0] != 4 {

@@ -55,7 +55,7 @@ func setup(t testing.TB, cfg Config) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{store: st, d: d, svc: notifytest.NewPushService(t, notifytest.PushOptions{VAPID: keys.Public}), done: make(chan ended, 1000), c: &notify.Counters{}, dir: dir}
-	cfg.Keys, cfg.AllowHTTP, cfg.Metrics = keys, true, f.c
+	cfg.Keys, cfg.AllowHTTP, cfg.AllowPrivate, cfg.Metrics = keys, true, true, f.c
 	if cfg.Subject == "" {
 		cfg.Subject = "mailto:ops@chatd.test"
 	}

@@ -7,6 +7,7 @@
 import { S } from './state.js';
 import { I, on } from './inbox.js';
 import { displayName } from './view.js';
+import { api as apiJSON } from './api.js';
 
 function $(id) { return document.getElementById(id); }
 function el(tag, cls, text) {
@@ -113,18 +114,7 @@ box.addEventListener('keydown', function (ev) {
 var dialog = $('canned-dialog');
 
 function api(method, path, body) {
-  return fetch(path, {
-    method: method,
-    headers: { Authorization: 'Bearer ' + S.token, 'Content-Type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined
-  }).then(function (res) {
-    if (res.ok) return res.status === 204 ? null : res.json();
-    return res.json().catch(function () { return {}; }).then(function (b) {
-      var e = new Error(res.status === 403 ? 'Only agents with the admin role can change canned replies.' :
-        res.status === 401 ? 'Your session has ended; sign in again.' : (b && b.error) || 'HTTP ' + res.status);
-      throw e;
-    });
-  });
+  return apiJSON(method, path, body, 'Only agents with the admin role can change canned replies.');
 }
 function showError(text) {
   $('canned-error').textContent = text;

@@ -13,6 +13,7 @@ import './context.js';
 import './search.js';
 import './privacy.js';
 import './agents.js';
+import './inboxsettings.js';
 import { notifyMessage, listed } from './notify.js';
 import { refreshPush, disablePush } from './push.js';
 import { initSettings } from './settings.js';

@@ -1,0 +1,114 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/chatd/chatd/hub"
+	"github.com/chatd/chatd/store"
+)
+
+// The inbox settings (auto-assignment, assign limit, typing previews,
+// retention), changed live through the hub (hub/settings.go), which stores
+// them and tells every admin socket (admin:settings).
+
+// maxSettingsBody bounds a PUT /api/settings body: four settings need a
+// hundred bytes.
+const maxSettingsBody = 1 << 10
+
+// getSettings answers GET /api/settings (any agent): 200 {"auto_assign",
+// "assign_limit", "typing_preview", "retention_days", "locked": [name...],
+// "reasons": {name: reason}}.
+func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.agent(w, r); !ok {
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, s.cfg.Inbox.Settings())
+}
+
+// putSettings answers PUT /api/settings (admin role) with a JSON object of
+// one to four settings: 200 with the settings in force (as GET), 400 for an
+// unknown setting, a wrong type or a value out of bounds, 409 for a new
+// value of a locked setting, 413 for a body over maxSettingsBody.
+func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
+	name, ok := s.adminRole(w, r)
+	if !ok {
+		return
+	}
+	var raw map[string]json.RawMessage
+	if code, msg := readJSON(w, r, maxSettingsBody, &raw); code != 0 {
+		writeJSONError(w, code, msg)
+		return
+	}
+	p, err := decodeSettings(raw)
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	v, err := s.cfg.Inbox.SetSettings(r.Context(), p, name)
+	if errors.Is(err, hub.ErrSettingLocked) {
+		writeJSONError(w, http.StatusConflict, strings.TrimPrefix(err.Error(), hub.ErrSettingLocked.Error()+": "))
+		return
+	}
+	if err != nil {
+		s.storeFailed(w, "store settings", err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, v)
+}
+
+// decodeSettings reads the settings of a PUT body strictly: known names
+// only, booleans as true or false, numbers as whole numbers (bounds are the
+// store's, checked by the hub).
+func decodeSettings(raw map[string]json.RawMessage) (store.SettingsPatch, error) {
+	var p store.SettingsPatch
+	known := strings.Join(store.SettingNames, ", ")
+	if len(raw) == 0 {
+		return p, fmt.Errorf("body must be a JSON object with at least one of %s", known)
+	}
+	for _, k := range slices.Sorted(maps.Keys(raw)) { // the same error for the same body
+		v := raw[k]
+		if string(v) == "null" {
+			return p, fmt.Errorf("%s must not be null", shortName(k))
+		}
+		var err error
+		switch k {
+		case store.SettingAutoAssign:
+			p.AutoAssign = new(bool)
+			err = json.Unmarshal(v, p.AutoAssign)
+		case store.SettingTypingPreview:
+			p.TypingPreview = new(bool)
+			err = json.Unmarshal(v, p.TypingPreview)
+		case store.SettingAssignLimit:
+			p.AssignLimit = new(int)
+			err = json.Unmarshal(v, p.AssignLimit)
+		case store.SettingRetentionDays:
+			p.RetentionDays = new(int)
+			err = json.Unmarshal(v, p.RetentionDays)
+		default:
+			return p, fmt.Errorf("unknown setting %q: known are %s", shortName(k), known)
+		}
+		if err != nil {
+			if k == store.SettingAutoAssign || k == store.SettingTypingPreview {
+				return p, fmt.Errorf("%s must be true or false", k)
+			}
+			return p, fmt.Errorf("%s must be a whole number", k)
+		}
+	}
+	return p, nil
+}
+
+// shortName bounds a name from a request before it is echoed.
+func shortName(k string) string {
+	if len(k) > 64 {
+		return strings.ToValidUTF8(k[:64], "") + "..."
+	}
+	return k
+}
