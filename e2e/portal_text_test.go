@@ -22,32 +22,38 @@ type shownText struct {
 	Other []string    `json:"other"` // elements in the text other than links
 }
 
+// linkCases are message texts and the links they must show (shown text,
+// href), in the portal and in the widget alike.
+var linkCases = []struct {
+	text  string
+	links [][2]string // shown text, href
+}{
+	{"see https://example.com/path.", [][2]string{{"https://example.com/path", "https://example.com/path"}}},
+	{"(https://en.wikipedia.org/wiki/Go_(game))", [][2]string{{"https://en.wikipedia.org/wiki/Go_(game)", "https://en.wikipedia.org/wiki/Go_(game)"}}},
+	{"(see https://x.example/a), then", [][2]string{{"https://x.example/a", "https://x.example/a"}}},
+	{"two: https://a.example, http://b.example/?q=1!", [][2]string{{"https://a.example", "https://a.example/"}, {"http://b.example/?q=1", "http://b.example/?q=1"}}},
+	{"HTTPS://EXAMPLE.COM/A", [][2]string{{"HTTPS://EXAMPLE.COM/A", "https://example.com/A"}}},
+	{`https://x"onmouseover=window.__pwned=1 x`, [][2]string{{"https://x", "https://x/"}}},
+	{`<a href="https://evil.example">click</a>`, [][2]string{{"https://evil.example", "https://evil.example/"}}},
+	{"https://example.com/\u202Egnp.exe", [][2]string{{"https://example.com/", "https://example.com/"}}},
+	{"https://bank.example\u200B.evil.example/", [][2]string{{"https://bank.example", "https://bank.example/"}}},
+	{"https://a.example/x\u2066y\u2069 and https://b.example/\u00ADz", [][2]string{{"https://a.example/x", "https://a.example/x"}, {"https://b.example/", "https://b.example/"}}},
+	{"https://例え.jp/パス?", [][2]string{{"https://例え.jp/パス", "https://xn--r8jz45g.jp/%E3%83%91%E3%82%B9"}}},
+	{"javascript:alert(1)", nil},
+	{"JaVaScRiPt:window.__pwned=1", nil},
+	{"data:text/html,<script>window.__pwned=1</script>", nil},
+	{"http://javascript:alert(1)", nil},
+	{"ftp://files.example/x file:///etc/passwd mailto:a@b.example", nil},
+	{"https:// and http://", nil},
+	{"xhttps://glued.example", nil},
+	{"www.example.com", nil},
+}
+
 // http(s) URLs in messages are links that open in a new tab without access to
 // the portal; nothing else is ever a link, and the text shown is exactly the
 // text sent.
 func TestPortalLinks(t *testing.T) {
-	cases := []struct {
-		text  string
-		links [][2]string // shown text, href
-	}{
-		{"see https://example.com/path.", [][2]string{{"https://example.com/path", "https://example.com/path"}}},
-		{"(https://en.wikipedia.org/wiki/Go_(game))", [][2]string{{"https://en.wikipedia.org/wiki/Go_(game)", "https://en.wikipedia.org/wiki/Go_(game)"}}},
-		{"(see https://x.example/a), then", [][2]string{{"https://x.example/a", "https://x.example/a"}}},
-		{"two: https://a.example, http://b.example/?q=1!", [][2]string{{"https://a.example", "https://a.example/"}, {"http://b.example/?q=1", "http://b.example/?q=1"}}},
-		{"HTTPS://EXAMPLE.COM/A", [][2]string{{"HTTPS://EXAMPLE.COM/A", "https://example.com/A"}}},
-		{`https://x"onmouseover=window.__pwned=1 x`, [][2]string{{"https://x", "https://x/"}}},
-		{`<a href="https://evil.example">click</a>`, [][2]string{{"https://evil.example", "https://evil.example/"}}},
-		{"https://example.com/\u202Egnp.exe", [][2]string{{"https://example.com/", "https://example.com/"}}},
-		{"https://例え.jp/パス?", [][2]string{{"https://例え.jp/パス", "https://xn--r8jz45g.jp/%E3%83%91%E3%82%B9"}}},
-		{"javascript:alert(1)", nil},
-		{"JaVaScRiPt:window.__pwned=1", nil},
-		{"data:text/html,<script>window.__pwned=1</script>", nil},
-		{"http://javascript:alert(1)", nil},
-		{"ftp://files.example/x file:///etc/passwd mailto:a@b.example", nil},
-		{"https:// and http://", nil},
-		{"xhttps://glued.example", nil},
-		{"www.example.com", nil},
-	}
+	cases := linkCases
 	s := startServer(t)
 	v := dialVisitor(t, s, "Link Lover", "", map[string]string{"page": "javascript:window.__pwned=1"})
 	for _, c := range cases {

@@ -17,21 +17,35 @@
   if (!script) { var all = D.querySelectorAll('script[src*="widget.js"]'); script = all[all.length - 1]; }
   if (!script || !script.src) return;
   var poke = function () {};
-  try { Object.defineProperty(W, GUARD, { value: function () { poke(); } }); } catch (e) { return; }
+  var poked = function () { poke(); };
+  try { Object.defineProperty(W, GUARD, { value: poked }); } catch (e) { W[GUARD] = poked; }
 
   // ---- the host element, on <html> (not <body>, which single-page apps swap) ----
-  var host = D.createElement('chatd-widget');
-  var shadow = host.attachShadow({ mode: 'open' });
+  // A page that took our tag for its own custom element gets a plain <div> host instead.
+  var tag = 'chatd-widget';
+  try { if (W.customElements.get(tag)) tag = 'div'; } catch (e) { /* none */ }
+  var host = D.createElement(tag);
+  host.setAttribute('data-chatd', '');
   // A fresh same-origin realm holds the built-ins as the browser made them: the host page may
   // have replaced or polluted its own (JSON, Array.prototype, Object.prototype, setTimeout...).
   var frame = D.createElement('iframe');
   frame.hidden = true;
   frame.setAttribute('aria-hidden', 'true');
   frame.tabIndex = -1;
-  shadow.appendChild(frame);
+  var shadow = null, R = W;
+  try { shadow = host.attachShadow({ mode: 'open' }); } catch (e) { /* below */ }
+  var own = shadow && shadow.host === host;
+  // Without a working attachShadow on the page, the realm comes first (in the host's light DOM,
+  // which a shadow root without a slot never shows) and lends its own.
+  (own ? shadow : host).appendChild(frame);
   D.documentElement.appendChild(host);
-  var R = W;
   try { if (frame.contentWindow.JSON.parse('1') === 1) R = frame.contentWindow; } catch (e) { /* sandboxed: keep the page's */ }
+  if (!own) { try { shadow = R.Element.prototype.attachShadow.call(host, { mode: 'open' }); } catch (e) { shadow = null; } }
+  if (!shadow || shadow.host !== host) {
+    host.remove();
+    warn('attachShadow is broken on this page', 'error');
+    return;
+  }
   var JS = R.JSON, Obj = R.Object, M = R.Math, Dt = R.Date, I18n = R.Intl, URLp = R.URL, Refl = R.Reflect;
   var isArr = R.Array.isArray, fnText = R.Function.prototype.toString;
   var sT = R.setTimeout, cT = R.clearTimeout;
@@ -63,6 +77,13 @@
   function add(list, x) { list[list.length] = x; return list; }
   function rand() { return M.random(); }
   function str(v, max) { return typeof v == 'string' && v.length <= max; }
+  // whole is s without lone surrogates: they have no UTF-8 form, and the server refuses a frame
+  // holding one (bad_json). A title cut mid-emoji or a broken paste loses only the broken half.
+  function whole(s) { return s.replace(/[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]/g, function (p) { return p[1] ? p : ''; }); }
+  // clean gives v when it is a string of at most max UTF-16 units without lone surrogates, else ''.
+  function clean(v, max) { return str(v, max) && whole(v) == v ? v : ''; }
+  // warn tells the site's developer on the console; a console the page replaced may throw: never into the widget.
+  function warn(s, kind) { try { W.console[kind || 'warn'](typeof s == 'string' ? 'chatd: ' + s : s); } catch (e) { /* none */ } }
 
   var src = new URLp(script.src, location.href);
   var attr = function (n) { return script.getAttribute('data-' + n) || ''; };
@@ -122,7 +143,7 @@
   function checkBox(v) {
     var out = [];
     for (var i = 0; isArr(v) && i < v.length; i++) {
-      if (v[i] && str(v[i].cid, 64) && v[i].cid && typeof v[i].text == 'string') add(out, { cid: v[i].cid, text: v[i].text });
+      if (v[i] && str(v[i].cid, 64) && v[i].cid && typeof v[i].text == 'string') add(out, { cid: v[i].cid, text: whole(v[i].text) });
     }
     return out;
   }

@@ -233,7 +233,7 @@
 
     // text puts s into e as text, with http(s) URLs as links built from DOM nodes, never markup.
     function text(e, s) {
-      var re = /\bhttps?:\/\/[^\s<>"'\x60]+/gi, m, at = 0;
+      var re = /\bhttps?:\/\/[^\s<>"'\x60\xad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069]+/gi, m, at = 0;
       while ((m = re.exec(s))) {
         var u = m[0];
         for (;;) {

@@ -33,8 +33,8 @@
     function pageTitle() { // the page's title without control characters (the server refuses them)
       return cut(String(D.title || '').replace(/[\x00-\x1f\x7f-\x9f]/g, ''), 256);
     }
-    function cut(s, n) { // at most n UTF-8 bytes, cut at a character
-      while (bytes(s) > n) s = s.slice(0, M.max(0, s.length - M.ceil((bytes(s) - n) / 3) - 1));
+    function cut(s, n) { // at most n UTF-8 bytes, cut at a character, without lone surrogates
+      for (s = whole(s); bytes(s) > n;) s = whole(s.slice(0, M.max(0, s.length - M.ceil((bytes(s) - n) / 3) - 1)));
       return s;
     }
     function hello() {
@@ -110,7 +110,7 @@
       if (ws) { var s = ws; ws = null; try { WSP.close.call(s); } catch (e) { /* closed */ } }
       ready = false;
       setState(why);
-      if (why == 'blocked' && W.console) console.warn('chatd: this page\'s Content-Security-Policy blocks ' + wsURL + '; add ' + src.origin.replace(/^http/, 'ws') + ' to connect-src');
+      if (why == 'blocked') warn('this page\'s Content-Security-Policy blocks ' + wsURL + '; add ' + src.origin.replace(/^http/, 'ws') + ' to connect-src');
     }
     // A CSP that forbids our socket reports itself here (most browsers do not throw).
     D.addEventListener('securitypolicyviolation', function (ev) {
@@ -296,7 +296,7 @@
     }
 
     function send() {
-      var s = input.value.replace(/^\s+|\s+$/g, '');
+      var s = whole(input.value).replace(/^\s+|\s+$/g, '');
       if (!s) return;
       var m = measure(s);
       if (m.over) { say(fmt(T.tooLong, m.fit)); return; }

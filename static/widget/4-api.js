@@ -1,12 +1,10 @@
     // ---- part 4 (static/widget/4-api.js), still inside start(T): what the site and the server are told, then start ----
-    function warn(s) { if (W.console) console.warn('chatd: ' + s); }
-
     // ---- events for the site: chatd('on', name, fn) ----
     var handlers = dict();
     function emit(ev, arg) {
-      var l = handlers && handlers[ev];
-      for (var i = 0; l && i < l.length; i++) {
-        try { l[i](arg); } catch (e) { if (W.console) console.error(e); } // a site's handler never stops the widget
+      // The listeners at the time of the event: one added or removed by a listener counts from the next event.
+      for (var l = handlers[ev], n = l ? l.length : 0, i = 0; i < n; i++) {
+        try { l[i](arg); } catch (e) { warn(e, 'error'); } // a site's handler never stops the widget
       }
     }
 
@@ -46,27 +44,42 @@
     // ---- the JavaScript API: window.chatd(name, ...args) and chatd.name(...args) ----
     var ident = null; // { id, hash, name?, email? } from chatd('identify')
     var attrs = null; // attributes not yet sent
+    var attrsAt = 0, attrsT = 0;
+    // Arguments are read once, checked, then applied: a value the server would refuse (a lone
+    // surrogate, over a limit of docs/protocol.md) is left out with a warning, never sent.
     function identify(u) {
-      if (!u || !str(u.id, 256) || !u.id || !str(u.hash, 128)) return warn('identify needs { id, hash }');
+      var id = u && u.id, hash = u && u.hash, name = u && u.name, email = u && u.email;
+      if (!clean(id, 256) || !clean(hash, 128)) return warn('identify needs { id, hash }');
       var live = !!ws;
-      if (me.uid && me.uid != u.id) forget(1); // another user on this browser: never their conversation
-      ident = { id: u.id, hash: u.hash };
-      if (str(u.name, 64)) ident.name = u.name;
-      if (str(u.email, 254)) ident.email = u.email;
-      if (live && me.uid != u.id) { drop(); attempt = 0; connect(); } // the socket spoke for someone else: identify again
+      if (me.uid && me.uid != id) forget(1); // another user on this browser: never their conversation
+      ident = { id: id, hash: hash };
+      if (clean(name, 64)) ident.name = name;
+      if (clean(email, 254)) ident.email = email;
+      if (live && me.uid != id) { drop(); attempt = 0; connect(); } // the socket spoke for someone else: identify again
     }
+    function fits(s, n) { return bytes(s) <= n && whole(s) == s; }
     function setAttributes(o) {
       if (!o || typeof o != 'object') return warn('setAttributes needs an object');
-      attrs = attrs || dict();
-      for (var k in o) {
+      var k, v, got = dict();
+      for (k in o) {
         if (!Obj.prototype.hasOwnProperty.call(o, k)) continue;
-        var v = o[k];
-        attrs[k] = v == null ? '' : typeof v == 'object' ? enc(v) : String(v);
+        try { v = o[k]; v = v == null ? '' : typeof v == 'object' ? enc(v) : String(v); } catch (e) { v = null; }
+        if (v != null && k && fits(k, 64) && fits(v, 1024) && !/[\x00-\x1f\x7f]/.test(k)) got[k] = v;
+        else warn('attribute left out: ' + k);
       }
+      attrs = attrs || dict();
+      for (k in got) attrs[k] = got[k];
       sendAttrs();
     }
+    // sendAttrs sends what is set, merged, at most once every 2 s: the server takes a burst of 10
+    // changes, then one per 2 s, and refuses the rest (rate_limited), which would lose them.
     function sendAttrs() {
-      if (ready && attrs) { frameOut('client:attributes', { attributes: attrs }); attrs = null; }
+      if (!ready || !attrs || attrsT) return;
+      var w = attrsAt + 2000 - new Dt();
+      if (w > 0) { attrsT = later(function () { attrsT = 0; sendAttrs(); }, w); return; }
+      attrsAt = +new Dt();
+      frameOut('client:attributes', { attributes: attrs });
+      attrs = null;
     }
     function drop() {
       var s = ws;
@@ -118,22 +131,27 @@
       for (var out = [], l = handlers[ev] || [], i = 0; i < l.length; i++) if (fn && l[i] !== fn) add(out, l[i]); // no fn: all of them
       handlers[ev] = out;
     };
-    function chatd(name) {
+    // Every call the page makes runs guarded: a wrong argument gives a warning, never an exception in the page.
+    function guard(f) {
+      return function () { try { return Refl.apply(f, null, arguments); } catch (e) { warn(e, 'error'); } };
+    }
+    var chatd = guard(function (name) {
       var f = typeof name == 'string' ? api[name] : null, a = [];
       for (var i = 1; i < arguments.length; i++) add(a, arguments[i]);
       if (typeof f != 'function') return warn('no such call: ' + name);
       return Refl.apply(f, null, a);
-    }
-    for (var k in api) chatd[k] = api[k];
+    });
+    for (var k in api) chatd[k] = guard(api[k]);
     var queued = null;
     try { queued = W.chatd && W.chatd.q; } catch (e) { /* none */ }
+    if (!isArr(queued)) queued = null;
     try { W.chatd = chatd; } catch (e) { warn('window.chatd is taken'); }
 
     poke = function () { ensure(); moved(); };
     setState(stop || 'idle');
     updateBadge();
     // Calls made before this file loaded (the stub's queue), in order, before connecting.
-    for (var j = 0; queued && j < queued.length; j++) { try { Refl.apply(chatd, null, queued[j]); } catch (e) { warn(e); } }
+    for (var j = 0; queued && j < queued.length && j < 1000; j++) { try { Refl.apply(chatd, null, queued[j]); } catch (e) { warn(e); } }
     if (me.token || box.length) connect();
     else if (!ws) fetchAvail();
   }
