@@ -133,3 +133,33 @@ func TestInboxWidgetSendsTyping(t *testing.T) {
 		})
 	}
 }
+
+// A widget already open when an admin turns the typing preview on in the
+// portal learns it (client:availability) and sends its draft from then on,
+// without a reload.
+func TestInboxWidgetLearnsPreviewLive(t *testing.T) {
+	s := startInbox(t)
+	site := newHostSite(t, s, map[string]hostPage{"/shop": {html: hostHTML("", "", "")}})
+	visitorTab, _ := newTab(t, newBrowser(t))
+	run(t, visitorTab, chromedp.Navigate(site.URL+"/shop"))
+	d := hostDoc{t: t, tab: visitorTab}
+	d.open()
+	d.send("hello")
+	d.confirmed("hello")
+	alice, _ := newTab(t, newBrowser(t))
+	portalLogin(t, alice, s, true)
+	id := evalJS[string](t, alice, `document.querySelector('#visitors button.visitor').dataset.id`)
+	portalSelect(t, alice, id)
+
+	click(t, alice, "#inbox-settings-open")
+	waitFor(t, alice, "editable settings", settingIs("set-typing-preview", "false", false))
+	evalJS[bool](t, alice, `(() => { const c = document.getElementById('set-typing-preview'); c.click(); return c.checked; })()`)
+	click(t, alice, "#inbox-settings-save")
+	waitFor(t, alice, "saved", `!document.getElementById('inbox-settings-saved').hidden`)
+	click(t, alice, "#inbox-settings-close")
+
+	const draft = "live draft 7"
+	typeInWidget(t, d, draft)
+	waitFor(t, alice, "the preview from the open widget", fmt.Sprintf(`(() => { const e = %s; const p = e && e.querySelector('.visitor-preview'); return !!p && p.textContent === %s; })()`,
+		rowJS(id), js("typing: "+draft)))
+}

@@ -30,6 +30,10 @@ type Availability struct {
 	Email string `json:"email"`
 	// Transcript: the server can e-mail a visitor its conversation (client:transcript).
 	Transcript bool `json:"transcript"`
+	// TypingPreview: agents see the text being typed (the inbox setting in
+	// force), so the widget sends it with client:typing; a change reaches
+	// connected visitors in client:availability.
+	TypingPreview bool `json:"typing_preview"`
 }
 
 // same reports whether a and b tell a visitor the same.
@@ -38,7 +42,7 @@ func (a Availability) same(b Availability) bool {
 	eqI := func(x, y *int) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
 	return a.Available == b.Available && a.AgentsOnline == b.AgentsOnline && a.Open == b.Open &&
 		eqS(a.NextChange, b.NextChange) && eqI(a.ReplyMinutes, b.ReplyMinutes) && a.Email == b.Email &&
-		a.Transcript == b.Transcript
+		a.Transcript == b.Transcript && a.TypingPreview == b.TypingPreview
 }
 
 // Values of Config.EmailCapture and Availability.Email.
@@ -136,7 +140,7 @@ func (p *presence) computeLocked(now time.Time) Availability {
 		email = EmailOff // nothing to check addresses with: none are taken
 	}
 	a := Availability{Available: n > 0 && open, AgentsOnline: n, Open: open, Email: email,
-		Transcript: cfg.Mailer != nil && email != EmailOff}
+		Transcript: cfg.Mailer != nil && email != EmailOff, TypingPreview: p.h.settings().TypingPreview}
 	if !next.IsZero() {
 		s := next.UTC().Format(time.RFC3339)
 		a.NextChange = &s
@@ -187,6 +191,21 @@ func (p *presence) flush() {
 	p.sent, p.sentAt, p.dirty = a, now, false
 	f := encodeFrame(evClientAvailability, a)
 	p.h.idx.eachVisitorSocket(func(c *conn) { c.live(0, f) })
+}
+
+// settingsChanged broadcasts at once after an inbox setting visitors are told
+// (the typing preview) changed: an admin's rare change skips the wait that
+// spaces out presence broadcasts.
+func (p *presence) settingsChanged() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return
+	}
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	p.timer = time.AfterFunc(0, p.flush)
 }
 
 // armClockLocked wakes the presence when business hours next open or close.

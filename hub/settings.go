@@ -172,6 +172,9 @@ func (h *Hub) SetSettings(ctx context.Context, p store.SettingsPatch, by string)
 	if next.RetentionDays != cur.RetentionDays {
 		h.inbox.retentionChanged()
 	}
+	if next.TypingPreview != cur.TypingPreview {
+		h.presence.settingsChanged() // connected widgets learn it in client:availability
+	}
 	h.tellAdmins(encodeFrame(evAdminSettings, settingsFrame{SettingsView: v, By: by}))
 	return v, nil
 }

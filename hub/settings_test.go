@@ -50,7 +50,16 @@ func TestTypingPreviewSettingAppliesLive(t *testing.T) {
 	if e := typed("off one"); e.Preview != nil {
 		t.Fatalf("preview while off: %q", *e.Preview)
 	}
+	v.seeing()
+	type avail struct {
+		TypingPreview *bool `json:"typing_preview"`
+	}
+	previewIs := func(on bool) func(a avail) bool {
+		return func(a avail) bool { return a.TypingPreview != nil && *a.TypingPreview == on }
+	}
 	ts.setSettings(alice, store.SettingsPatch{TypingPreview: boolp(true)})
+	// The connected visitor is told to send its text from now on.
+	nextOf(v, evClientAvailability, previewIs(true))
 	if e := typed("on <b>two</b>"); e.Preview == nil || *e.Preview != "on <b>two</b>" {
 		t.Fatalf("preview after it was turned on: %+v", e)
 	}
@@ -65,6 +74,7 @@ func TestTypingPreviewSettingAppliesLive(t *testing.T) {
 		t.Fatal("client:id typing_preview false after the setting was turned on")
 	}
 	ts.setSettings(alice, store.SettingsPatch{TypingPreview: boolp(false)})
+	nextOf(v, evClientAvailability, previewIs(false))
 	if e := typed("off three"); e.Preview != nil {
 		t.Fatalf("preview after it was turned off: %q", *e.Preview)
 	}

@@ -191,6 +191,7 @@
         seen();
       } else if (type == 'client:availability') {
         setAvail(data);
+        if (data && typeof data.typing_preview == 'boolean') preview = data.typing_preview;
       } else if (type == 'client:email' && data && str(data.email, 254)) {
         me.email = data.email;
         save('me', me);
