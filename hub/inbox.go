@@ -333,6 +333,12 @@ func (h *Hub) convRequest(c *conn, typ string, p *convRequest) {
 func (h *Hub) afterMessage(m store.Message) {
 	ctx := h.storeDeadline.get() // one per stored message: no timer of its own (deadline.go)
 	conv, changed, err := h.st.ConversationMessage(ctx, m)
+	if errors.Is(err, store.ErrNotFound) {
+		// The visitor was deleted (privacy, retention) just after this
+		// message was stored: the deletion took the message too.
+		h.log.Debug().Str("visitor", m.Client).Msg("message for a deleted visitor: no conversation to update")
+		return
+	}
 	if err != nil {
 		h.log.Warn().Err(err).Str("visitor", m.Client).Msg("apply message to conversation")
 		return

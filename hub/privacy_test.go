@@ -52,3 +52,14 @@ func TestRetentionDeletesInactiveVisitors(t *testing.T) {
 		t.Fatalf("sweep log lines:\n%s", logs)
 	}
 }
+
+// A stored message whose visitor was deleted before its conversation was
+// updated (a deletion racing the message) is no warning: the deletion took
+// the message too.
+func TestMessageAfterDeletionIsNoWarning(t *testing.T) {
+	ts := startServer(t, Config{})
+	ts.hub.afterMessage(store.Message{Client: "0000000000000000", From: store.FromClient, Offset: 1, CID: "c", Text: "hi"})
+	if logs := ts.logs.String(); strings.Contains(logs, `"level":"warn"`) {
+		t.Fatalf("a warning for a deleted visitor's message:\n%s", logs)
+	}
+}
