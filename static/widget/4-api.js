@@ -58,12 +58,14 @@
       if (live && me.uid != id) { drop(); attempt = 0; connect(); } // the socket spoke for someone else: identify again
     }
     function fits(s, n) { return bytes(s) <= n && whole(s) == s; }
+    // setAttributes takes a plain object (no array, Date or class instance); per key a string,
+    // number or boolean (sent as text) or null (removes the key); any other value is left out.
     function setAttributes(o) {
-      if (!o || typeof o != 'object') return warn('setAttributes needs an object');
-      var k, v, got = dict();
+      var k, v, t, got = dict();
+      if (!o || typeof o != 'object' || (t = Obj.getPrototypeOf(o)) && Obj.getPrototypeOf(t)) return warn('setAttributes needs a plain object {key: value}');
       for (k in o) {
         if (!Obj.prototype.hasOwnProperty.call(o, k)) continue;
-        try { v = o[k]; v = v == null ? '' : typeof v == 'object' ? enc(v) : String(v); } catch (e) { v = null; }
+        try { v = o[k]; v = v === null ? '' : /^(string|number|boolean)$/.test(typeof v) ? '' + v : null; } catch (e) { v = null; }
         if (v != null && k && fits(k, 64) && fits(v, 1024) && !/[\x00-\x1f\x7f]/.test(k)) got[k] = v;
         else warn('attribute left out: ' + k);
       }
