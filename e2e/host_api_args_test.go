@@ -34,6 +34,7 @@ func TestHostAPIWrongArguments(t *testing.T) {
 	id := agent.waitMessage("hello").Client
 	d.run(`chatd('on', 'message', function (m) { __got.push(m.text); })`)
 
+	const events = "opened|closed|message|unread|availability"
 	cases := []struct {
 		name, call string
 		warns      []string // each in exactly one warning, and no other warning
@@ -53,6 +54,17 @@ func TestHostAPIWrongArguments(t *testing.T) {
 		{"other types", `chatd('setAttributes', {symValue: Symbol('s'), undefValue: undefined, bigValue: BigInt(7), dateValue: new Date(0),
 		  listValue: ['a'], boxedValue: new String('x'), n: 1.5, t: true, get throwingGetter() { throw new Error('getter'); }})`,
 			[]string{"symValue", "undefValue", "bigValue", "dateValue", "listValue", "boxedValue", "throwingGetter"}},
+		// on/off: a known event name and a function (off: or none).
+		{"on non-function", `chatd('on', 'message', 'notafunction')`, []string{"function"}},
+		{"on no function", `chatd.on('message')`, []string{"function"}},
+		{"on number event", `chatd('on', 42, function () { __got.push('42'); })`, []string{events}},
+		{"on unknown event", `chatd('on', 'nope', function () { __got.push('nope'); })`, []string{"nope"}},
+		{"on other case", `chatd('on', 'Message', function (m) { __got.push('Message'); })`, []string{events}},
+		{"on inherited name", `chatd('on', 'toString', function () {}), chatd('on', '__proto__', function () {})`, []string{"toString", "__proto__"}},
+		{"on symbol event", `chatd('on', Symbol('message'), function () { __got.push('symbol'); })`, []string{events}},
+		{"off non-function", `chatd('off', 'message', 5)`, []string{"function"}},
+		{"off unknown event", `chatd.off('nope')`, []string{events}},
+		{"off known event", `chatd('off', 'closed')`, nil},
 	}
 	for _, c := range cases {
 		d.run(`(window.__warns = [], true)`)

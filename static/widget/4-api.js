@@ -128,8 +128,15 @@
     api.identify = identify;
     api.setAttributes = setAttributes;
     api.reset = function () { forget(); };
-    api.on = function (ev, fn) { if (typeof ev == 'string' && typeof fn == 'function') add(handlers[ev] = handlers[ev] || [], fn); };
+    // listens tells whether ev is an event there is and fn a function (off: or none); else it warns.
+    function listens(call, ev, fn) {
+      if (typeof ev != 'string' || !/^(opened|closed|message|unread|availability)$/.test(ev)) warn(call + ': no event ' + (typeof ev == 'string' ? ev : typeof ev) + ', events: opened|closed|message|unread|availability');
+      else if (typeof fn == 'function' || call == 'off' && fn == null) return 1;
+      else warn(call + ' needs a function');
+    }
+    api.on = function (ev, fn) { if (listens('on', ev, fn)) add(handlers[ev] = handlers[ev] || [], fn); };
     api.off = function (ev, fn) {
+      if (!listens('off', ev, fn)) return;
       for (var out = [], l = handlers[ev] || [], i = 0; i < l.length; i++) if (fn && l[i] !== fn) add(out, l[i]); // no fn: all of them
       handlers[ev] = out;
     };
