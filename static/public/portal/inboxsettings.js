@@ -67,9 +67,10 @@ function changes() {
       out[name] = input.checked;
       return;
     }
-    var s = input.value.trim();
-    // A whole number is sent as a number; anything else as typed, for the server to explain.
-    out[name] = /^\d{1,9}$/.test(s) ? Number(s) : s;
+    var s = input.value.trim(), n = Number(s);
+    // An integer (negative or too large too) is sent as a number, so the server's range message
+    // shows; anything else (empty, a fraction, beyond 2^53) as typed, for the server to explain.
+    out[name] = s !== '' && Number.isSafeInteger(n) ? n : s;
   });
   return out;
 }
