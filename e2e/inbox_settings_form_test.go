@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"testing"
 )
@@ -21,6 +22,8 @@ func settingsStatus(saved bool, text string) string {
 // The settings form sends what parses as an integer as a number, so the
 // server's range message shows for a negative or too large value (not "must
 // be a whole number"), and anything else as typed for the server to explain.
+// The saved and error lines never outlive the action they report: a new save
+// and a reopened dialog start without them.
 func TestInboxSettingsForm(t *testing.T) {
 	s := startInbox(t)
 	alice, _ := newTab(t, newBrowser(t))
@@ -48,4 +51,17 @@ func TestInboxSettingsForm(t *testing.T) {
 	save("saved", "7", "30", true, "")
 	waitFor(t, alice, "the saved values", settingIs("set-assign-limit", "7", false)+` && `+settingIs("set-retention-days", "30", false))
 
+	// A failed save after a good one: the error alone.
+	save("an error after saving", "-4", "30", false, "assign_limit -4")
+	// Saved, closed, reopened: neither line is shown; nor after an error.
+	reopen := func(tab context.Context, assign string) {
+		t.Helper()
+		click(t, tab, "#inbox-settings-close")
+		waitFor(t, tab, "closed", `!document.getElementById('inbox-settings').open`)
+		click(t, tab, "#inbox-settings-open")
+		waitFor(t, tab, "reopened without a status line", settingsStatus(false, "")+` && `+settingIs("set-assign-limit", assign, false))
+	}
+	reopen(alice, "7")
+	save("saved again", "8", "30", true, "")
+	reopen(alice, "8")
 }

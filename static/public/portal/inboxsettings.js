@@ -22,7 +22,10 @@ var current = null; // the last settings the server sent
 
 function isAdmin() { return S.role === 'admin'; }
 
+// showError shows text (none: ''); either way the saved line goes: each open, save or error
+// starts from no status, so a line never outlives what it reported.
 function showError(text) {
+  $('inbox-settings-saved').hidden = true;
   $('inbox-settings-error').textContent = text;
   $('inbox-settings-error').hidden = !text;
 }
