@@ -163,6 +163,12 @@ func (q *Queue[T]) deliver(ctx context.Context, item T) {
 			q.finish(item, attempt, err)
 			return
 		}
+		if IsRefused(err) {
+			q.cfg.Metrics.Count(q.cfg.Channel, Refused)
+			q.cfg.Logger.Warn().Err(err).Int("attempts", attempt).Msg("notification refused: receiver address not allowed")
+			q.finish(item, attempt, err)
+			return
+		}
 		if IsPermanent(err) || attempt >= b.Attempts {
 			q.cfg.Metrics.Count(q.cfg.Channel, Failed)
 			q.cfg.Logger.Warn().Err(err).Int("attempts", attempt).Bool("permanent", IsPermanent(err)).Msg("notification failed")
