@@ -184,7 +184,7 @@ func (q *Queue[T]) deliver(ctx context.Context, item T) {
 		// One line per retry, so a receiver that is down shows in the log at
 		// once, not only after the last attempt (minutes later). The error
 		// carries no message text or secret (see Handler).
-		q.cfg.Logger.Warn().Err(err).Int("attempt", attempt).Int("attempts", b.Attempts).Dur("retry_in", wait).Msg("notification attempt failed, retrying")
+		q.cfg.Logger.Warn().Err(err).Int("attempt", attempt).Int("attempts", b.Attempts).Dur("retry_in_ms", wait).Msg("notification attempt failed, retrying")
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
