@@ -321,7 +321,7 @@ func (p *presence) expire() {
 	for name, n := range p.nodes {
 		if name != p.node && !n.dead && time.Since(n.seen) > p.ttl {
 			n.dead = true
-			p.s.log.Warn().Str("node", name).Dur("silent", time.Since(n.seen).Round(time.Millisecond)).
+			p.s.log.Warn().Str("node", name).Dur("silent_ms", time.Since(n.seen).Round(time.Millisecond)).
 				Msg("node stopped heartbeating: its visitors' sockets are gone")
 			p.recomputeNode(name)
 		}

@@ -86,14 +86,14 @@ func (d *DB) Shrink() (err error) {
 			c.backoff = 0
 			c.notBefore.Store(0)
 			d.stats.shrinks.Add(1)
-			d.log.Info().Int64("before", before).Int64("bytes", d.size.Load()).Dur("took", time.Since(start)).
-				Dur("commits_paused", held).Msg("compacted data file")
+			d.log.Info().Int64("before", before).Int64("bytes", d.size.Load()).Dur("took_ms", time.Since(start)).
+				Dur("commits_paused_ms", held).Msg("compacted data file")
 		case errors.Is(err, errStopped) || d.failed() != nil: // a failure logs itself
 		default:
 			c.backoff = min(max(2*c.backoff, compactBackoffMin), compactBackoffMax)
 			c.notBefore.Store(time.Now().Add(c.backoff).UnixNano())
 			d.stats.shrinkErrors.Add(1)
-			d.log.Error().Err(err).Dur("retry_in", c.backoff).Msg("compaction failed; the data file is unchanged")
+			d.log.Error().Err(err).Dur("retry_in_ms", c.backoff).Msg("compaction failed; the data file is unchanged")
 		}
 	}()
 	return d.rewrite(&held)

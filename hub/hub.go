@@ -567,7 +567,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 					dropped++
 				}
 			}
-			h.log.Info().Int("sockets", dropped).Dur("after", wait).Msg("shutdown: dropped sockets that did not take their close frame")
+			h.log.Info().Int("sockets", dropped).Dur("after_ms", wait).Msg("shutdown: dropped sockets that did not take their close frame")
 		}
 		if err = h.idx.wait(ctx); err != nil {
 			h.log.Warn().Msg("socket handlers still running at the shutdown deadline")

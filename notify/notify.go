@@ -31,10 +31,15 @@ const (
 	// subscription answered 404 or 410, RFC 8030 §7.3); the channel removed
 	// it and does not retry. Not a failure of chatd's or the receiver's.
 	Gone Outcome = "gone"
+	// Refused: chatd itself refused to send to the receiver's address (a
+	// push endpoint not on a public address, see notify/push); never
+	// attempted again, since no retry changes the address: only the
+	// operator's configuration (--push-allow-private) does.
+	Refused Outcome = "refused"
 )
 
 // Outcomes lists every Outcome, for exporters that pre-create their series.
-var Outcomes = []Outcome{Sent, Failed, Retried, Dropped, Gone}
+var Outcomes = []Outcome{Sent, Failed, Retried, Dropped, Gone, Refused}
 
 // Metrics receives one count per outcome of a channel ("email", "push",
 // "webhook"). Implementations must be safe for concurrent use and must not
@@ -173,6 +178,28 @@ func GoneErr(err error) error {
 func IsGone(err error) bool {
 	var g gone
 	return errors.As(err, &g)
+}
+
+type refused struct{ err error }
+
+func (r refused) Error() string { return r.err.Error() }
+func (r refused) Unwrap() error { return r.err }
+
+// RefusedErr wraps err, chatd's own refusal to send to the receiver's
+// address (a rule of the channel, not the receiver's answer): Queue does not
+// retry it, counts it Refused (not Failed) and logs it once at warn; err
+// should say which setting allows the address. RefusedErr(nil) is nil.
+func RefusedErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return refused{err}
+}
+
+// IsRefused reports whether err was wrapped by RefusedErr.
+func IsRefused(err error) bool {
+	var r refused
+	return errors.As(err, &r)
 }
 
 // retryAfter carries a receiver's own "retry later" delay.

@@ -3,6 +3,8 @@ package notify
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -170,20 +172,34 @@ func TestQueueRetriesThenDelivers(t *testing.T) {
 }
 
 func TestQueuePermanentErrorIsNotRetried(t *testing.T) {
-	var c Counters
-	calls := 0
-	q, res, _, _ := startQueue(t, QueueConfig{Channel: "p", Metrics: &c, Backoff: Backoff{Attempts: 5, Initial: time.Millisecond}},
-		func(ctx context.Context, item, attempt int) error {
-			calls++
-			return Permanent(errors.New("550 no such user"))
+	for _, tc := range []struct {
+		name  string
+		err   error
+		is    func(error) bool
+		count Outcome
+	}{
+		{"permanent", Permanent(errors.New("550 no such user")), IsPermanent, Failed},
+		{"refused", RefusedErr(errors.New("endpoint not on a public address")), IsRefused, Refused},
+		{"refused, wrapped", fmt.Errorf("attempt: %w", RefusedErr(errors.New("not public"))), IsRefused, Refused},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var c Counters
+			calls := 0
+			q, res, _, _ := startQueue(t, QueueConfig{Channel: "p", Metrics: &c, Backoff: Backoff{Attempts: 5, Initial: time.Millisecond}},
+				func(ctx context.Context, item, attempt int) error {
+					calls++
+					return tc.err
+				})
+			q.Offer(1)
+			r := next(t, res)
+			if r.attempts != 1 || !tc.is(r.err) || calls != 1 {
+				t.Fatalf("attempts %d err %v calls %d, want one attempt given up", r.attempts, r.err, calls)
+			}
+			want := map[Outcome]uint64{tc.count: 1}
+			if got := c.Snapshot()["p"]; !maps.Equal(got, want) {
+				t.Fatalf("counts %v, want %v", got, want)
+			}
 		})
-	q.Offer(1)
-	r := next(t, res)
-	if r.attempts != 1 || !IsPermanent(r.err) || calls != 1 {
-		t.Fatalf("attempts %d err %v calls %d, want one permanent failure", r.attempts, r.err, calls)
-	}
-	if c.Get("p", Failed) != 1 || c.Get("p", Retried) != 0 {
-		t.Fatalf("counts %v", c.Snapshot())
 	}
 }
 

@@ -163,6 +163,12 @@ func (q *Queue[T]) deliver(ctx context.Context, item T) {
 			q.finish(item, attempt, err)
 			return
 		}
+		if IsRefused(err) {
+			q.cfg.Metrics.Count(q.cfg.Channel, Refused)
+			q.cfg.Logger.Warn().Err(err).Int("attempts", attempt).Msg("notification refused: receiver address not allowed")
+			q.finish(item, attempt, err)
+			return
+		}
 		if IsPermanent(err) || attempt >= b.Attempts {
 			q.cfg.Metrics.Count(q.cfg.Channel, Failed)
 			q.cfg.Logger.Warn().Err(err).Int("attempts", attempt).Bool("permanent", IsPermanent(err)).Msg("notification failed")
@@ -178,7 +184,7 @@ func (q *Queue[T]) deliver(ctx context.Context, item T) {
 		// One line per retry, so a receiver that is down shows in the log at
 		// once, not only after the last attempt (minutes later). The error
 		// carries no message text or secret (see Handler).
-		q.cfg.Logger.Warn().Err(err).Int("attempt", attempt).Int("attempts", b.Attempts).Dur("retry_in", wait).Msg("notification attempt failed, retrying")
+		q.cfg.Logger.Warn().Err(err).Int("attempt", attempt).Int("attempts", b.Attempts).Dur("retry_in_ms", wait).Msg("notification attempt failed, retrying")
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

@@ -77,7 +77,15 @@ func (s *Server) pushSubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sub, err := s.cfg.Push.Subscribe(r.Context(), admin, body)
+	var refused *push.RefusedError
 	switch {
+	case errors.As(err, &refused):
+		// The operator's decision (--push-allow-private), so the operator
+		// is told, once per refusal: the host only, the path is a capability.
+		s.cfg.Log.Warn().Str("admin", admin).Str("host", refused.Host).
+			Msg("push subscription refused: endpoint not on a public address (--push-allow-private allows it)")
+		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
 	case errors.Is(err, push.ErrInvalid):
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return

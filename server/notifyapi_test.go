@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/db"
+	"github.com/chatd/chatd/internal/logcheck"
 	"github.com/chatd/chatd/internal/notifytest"
 	"github.com/chatd/chatd/notify/push"
 	"github.com/chatd/chatd/notify/webhook"
@@ -35,6 +38,12 @@ func (a roleAdmin) Admin(name string) (store.Admin, error) {
 // in as role.
 func notifyServer(t *testing.T, withPush bool, role string) (*httptest.Server, *push.Sender, *push.DBStore, string) {
 	t.Helper()
+	return notifyServerLog(t, withPush, role, io.Discard)
+}
+
+// notifyServerLog is notifyServer logging JSON lines to log.
+func notifyServerLog(t *testing.T, withPush bool, role string, log io.Writer) (*httptest.Server, *push.Sender, *push.DBStore, string) {
+	t.Helper()
 	h, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
 	au, err := auth.New(auth.Config{DummyCost: bcrypt.MinCost}, roleAdmin{string(h), role})
 	if err != nil {
@@ -45,7 +54,7 @@ func notifyServer(t *testing.T, withPush bool, role string) (*httptest.Server, *
 		t.Fatal(err)
 	}
 	token := g.Token
-	cfg := Config{Hub: stubHub{}, Auth: au, Log: zerolog.Nop(), Static: fstest.MapFS{}, Metrics: NewMetrics()}
+	cfg := Config{Hub: stubHub{}, Auth: au, Log: zerolog.New(log), Static: fstest.MapFS{}, Metrics: NewMetrics()}
 	var (
 		sender *push.Sender
 		st     *push.DBStore
@@ -85,7 +94,8 @@ func notifyServer(t *testing.T, withPush bool, role string) (*httptest.Server, *
 }
 
 func TestPushAPI(t *testing.T) {
-	ts, sender, st, token := notifyServer(t, true, store.RoleAdmin)
+	var logs logcheck.Buffer
+	ts, sender, st, token := notifyServerLog(t, true, store.RoleAdmin, &logs)
 	b := notifytest.NewBrowser(t, "b1")
 	sub := string(b.Subscription("https://push.example/send/abc"))
 	for _, tc := range []struct {
@@ -98,6 +108,9 @@ func TestPushAPI(t *testing.T) {
 		{"subscribe with a bad token", "POST", "/api/push/subscriptions", sub, "nope", 401, "token"},
 		{"not json", "POST", "/api/push/subscriptions", "{", token, 400, "not a PushSubscription"},
 		{"http endpoint", "POST", "/api/push/subscriptions", strings.Replace(sub, "https:", "http:", 1), token, 400, "https"},
+		{"private endpoint", "POST", "/api/push/subscriptions", strings.Replace(sub, "push.example", "10.0.0.7:8443", 1), token, 400, "--push-allow-private"},
+		{"localhost endpoint", "POST", "/api/push/subscriptions", strings.Replace(sub, "push.example", "localhost", 1), token, 400, "--push-allow-private"},
+		{"shared-space endpoint", "POST", "/api/push/subscriptions", strings.Replace(sub, "push.example", "100.100.1.2", 1), token, 400, "--push-allow-private"},
 		{"too large", "POST", "/api/push/subscriptions", `{"endpoint":"https://x/` + strings.Repeat("a", 4000) + `"}`, token, 413, "too large"},
 		{"subscribe", "POST", "/api/push/subscriptions", sub, token, 201, `{"id":"` + push.SubscriptionID("https://push.example/send/abc") + `"}`},
 		{"unsubscribe without a token", "DELETE", "/api/push/subscriptions", `{"endpoint":"https://push.example/send/abc"}`, "", 401, "token"},
@@ -108,6 +121,24 @@ func TestPushAPI(t *testing.T) {
 		if res.StatusCode != tc.code || !strings.Contains(body, tc.want) {
 			t.Errorf("%s: %s %s = %d %s, want %d with %q", tc.name, tc.method, tc.path, res.StatusCode, body, tc.code, tc.want)
 		}
+	}
+	// Each refusal of a non-public endpoint is logged once at warn, with
+	// the host and never the path; other refusals are the caller's alone.
+	var hosts []string
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var l struct{ Level, Message, Host, Admin string }
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if strings.HasPrefix(l.Message, "push subscription refused") {
+			if l.Level != "warn" || l.Admin != "ann" || !strings.Contains(l.Message, "--push-allow-private") || strings.Contains(line, "/send/abc") {
+				t.Errorf("refusal logged as %s", line)
+			}
+			hosts = append(hosts, l.Host)
+		}
+	}
+	if want := []string{"https://10.0.0.7:8443", "https://localhost", "https://100.100.1.2"}; !slices.Equal(hosts, want) {
+		t.Errorf("refusals logged for hosts %q, want %q\n%s", hosts, want, logs.String())
 	}
 	// The subscription is the admin's, and DELETE removes it.
 	subs, _ := st.Subscriptions("ann")

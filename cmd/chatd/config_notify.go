@@ -90,7 +90,7 @@ func notifyFlags(fs *flag.FlagSet, o *notifyOpts) {
 	fs.StringVar(&o.PushSubject, "push-subject", "", "contact for push services (RFC 8292), mailto:ops@shop.example or an https URL (empty = no web push)")
 	fs.DurationVar(&o.PushTTL, "push-ttl", time.Hour, "how long a push service keeps a notification for an offline browser")
 	fs.DurationVar(&o.PushGap, "push-gap", 30*time.Second, "at most one push per conversation per agent device per gap")
-	fs.BoolVar(&o.PushAllowPrivate, "push-allow-private", false, "accept agents' push endpoints on loopback, private and link-local addresses (a push service on your own network; off = refused, so an agent cannot aim chatd's requests at internal services)")
+	fs.BoolVar(&o.PushAllowPrivate, "push-allow-private", false, "accept agents' push endpoints on addresses that are not public: loopback, private, link-local, shared 100.64.0.0/10 (Tailscale, CGNAT), unspecified, multicast, documentation and other reserved ranges, localhost names (a push service on your own network; off = refused, so an agent cannot aim chatd's requests at internal services; not needed behind HTTPS_PROXY)")
 
 	fs.StringVar(&o.WebhookURLs, "webhook-urls", "", "comma list of http(s) URLs that receive chatd's events (empty = no webhooks)")
 	fs.StringVar(&o.WebhookSecret, "webhook-secret", "", "HMAC-SHA256 key of the webhook signature, at least 16 bytes (secret: CHATD_WEBHOOK_SECRET_FILE works)")

@@ -77,7 +77,7 @@ func runMemoryReturner(ctx context.Context, every time.Duration, minFree uint64,
 		metrics.Read(s)
 		cycles = s[4].Value.Uint64()
 		log.Debug().Uint64("free_bytes", free).Uint64("allocated_since_gc_bytes", objects-min(live, objects)).
-			Uint64("released_bytes", s[1].Value.Uint64()).Dur("took", time.Since(start)).
+			Uint64("released_bytes", s[1].Value.Uint64()).Dur("took_ms", time.Since(start)).
 			Msg("returned free heap pages to the OS")
 	}
 }

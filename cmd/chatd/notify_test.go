@@ -285,7 +285,7 @@ func TestFailingReceiversAreRetriedAndCounted(t *testing.T) {
 		n := 0
 		for _, l := range r.child.log.lines {
 			if l["message"] == "notification attempt failed, retrying" && l["channel"] == channel {
-				if l["level"] != "warn" || l["attempt"] != float64(1) || l["attempts"] == nil || l["retry_in"] == nil {
+				if l["level"] != "warn" || l["attempt"] != float64(1) || l["attempts"] == nil || l["retry_in_ms"] == nil {
 					t.Errorf("retry line %v", l)
 				}
 				n++

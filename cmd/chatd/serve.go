@@ -315,7 +315,7 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 			return exitFail
 		}
 	case <-deadline.Done():
-		log.Error().Dur("timeout", c.ShutdownTimeout).Msg("store close exceeded the shutdown deadline")
+		log.Error().Dur("timeout_ms", c.ShutdownTimeout).Msg("store close exceeded the shutdown deadline")
 		return exitFail
 	}
 	log.Info().Int("exit", code).Msg("stopped")

@@ -1,14 +1,18 @@
 package push
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/chatd/chatd/notify"
 )
 
 // A subscription's endpoint is a URL chosen by whoever holds an agent's
@@ -22,6 +26,20 @@ import (
 // and when connecting for every name whatever it resolves to then (DNS may
 // change between the two). Config.AllowPrivate lifts the rule for a push
 // service on the operator's own network, and for tests on 127.0.0.1.
+//
+// Through an HTTP(S) proxy (Config.Proxy; by default HTTPS_PROXY, HTTP_PROXY
+// and NO_PROXY, as http.ProxyFromEnvironment reads them) chatd dials only the
+// proxy, and the proxy resolves and dials the endpoint: the dial-time check
+// would see the proxy's address, refusing every push when the proxy is on a
+// private address and protecting nothing when it is public. So for a request
+// that goes through a proxy the proxy is dialed whatever its address (the
+// operator chose it), and the endpoint's host is checked before each
+// request instead: a literal address or localhost name as when subscribing,
+// and a name by resolving it here; every address it resolves to must be
+// public. A name chatd cannot resolve is left to the proxy (a host behind a
+// proxy often resolves no outside names), which is why the proxy itself must
+// refuse internal destinations: chatd's check cannot see what the proxy
+// resolves.
 
 // ErrPrivateAddress is the refusal of an endpoint whose address is not public.
 var ErrPrivateAddress = errors.New("push endpoint is not on a public address (loopback, private, link-local or otherwise reserved)")
@@ -98,10 +116,89 @@ func refusePrivate(network, address string, _ syscall.RawConn) error {
 	return nil
 }
 
-// publicTransport is http.DefaultTransport's clone dialing public addresses only.
-func publicTransport() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
+// RefusedError is the refusal of a push endpoint that is not on a public
+// address, when subscribing or sending. It matches ErrPrivateAddress, and
+// its message names the flag that lifts the rule. Host is the endpoint's
+// scheme and host (notify.Host), never its path: the path is a capability.
+type RefusedError struct{ Host string }
+
+func (e *RefusedError) Error() string {
+	return "push endpoint " + e.Host + " is not on a public address (loopback, private, link-local, shared 100.64.0.0/10 or otherwise reserved): " +
+		"refused unless chatd runs with --push-allow-private (for a push service on your own network)"
+}
+
+// Is makes errors.Is(err, ErrPrivateAddress) true.
+func (e *RefusedError) Is(target error) bool { return target == ErrPrivateAddress }
+
+func refusal(endpoint string) error { return &RefusedError{Host: notify.Host(endpoint)} }
+
+// Resolver resolves a host name to its addresses, as
+// net.Resolver.LookupNetIP(ctx, "ip", host) does.
+type Resolver func(ctx context.Context, host string) ([]netip.Addr, error)
+
+func defaultResolve(ctx context.Context, host string) ([]netip.Addr, error) {
+	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+}
+
+// guarded is the RoundTripper of a Sender without AllowPrivate: a request
+// that proxy sends directly goes through direct, which dials public
+// addresses only (refusePrivate); one that goes through a proxy has its
+// endpoint's host checked first (checkResolved), then goes through
+// proxied, which dials the proxy whatever its address.
+type guarded struct {
+	proxy           func(*http.Request) (*url.URL, error)
+	direct, proxied *http.Transport
+	resolve         Resolver
+}
+
+// newGuarded returns the guarded transport over clones of
+// http.DefaultTransport, choosing each request's proxy with proxy.
+func newGuarded(proxy func(*http.Request) (*url.URL, error), resolve Resolver) *guarded {
+	direct := http.DefaultTransport.(*http.Transport).Clone()
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: refusePrivate}
-	t.DialContext = d.DialContext
-	return t
+	direct.DialContext, direct.Proxy = d.DialContext, nil
+	proxied := http.DefaultTransport.(*http.Transport).Clone()
+	proxied.Proxy = proxy
+	return &guarded{proxy: proxy, direct: direct, proxied: proxied, resolve: resolve}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (g *guarded) RoundTrip(req *http.Request) (*http.Response, error) {
+	pu, err := g.proxy(req)
+	if err != nil {
+		return nil, fmt.Errorf("push: choose the proxy: %w", err)
+	}
+	if pu == nil {
+		return g.direct.RoundTrip(req)
+	}
+	if err := checkResolved(req.Context(), req.URL.Hostname(), g.resolve); err != nil {
+		if req.Body != nil {
+			req.Body.Close() // a RoundTripper closes the body, even on errors
+		}
+		return nil, fmt.Errorf("push: %w", err)
+	}
+	return g.proxied.RoundTrip(req)
+}
+
+// checkResolved refuses host when it is a literal address that is not
+// public or a localhost name (checkHost), or a name that resolves to any
+// address that is not public. A name that does not resolve is accepted:
+// behind a proxy, the proxy resolves.
+func checkResolved(ctx context.Context, host string, resolve Resolver) error {
+	if err := checkHost(host); err != nil {
+		return err
+	}
+	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		return nil // a public literal
+	}
+	addrs, err := resolve(ctx, host)
+	if err != nil {
+		return nil
+	}
+	for _, a := range addrs {
+		if !publicAddr(a) {
+			return fmt.Errorf("%s resolves to %s: %w", host, a, ErrPrivateAddress)
+		}
+	}
+	return nil
 }

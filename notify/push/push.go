@@ -98,18 +98,30 @@ type Config struct {
 	// AllowHTTP accepts http:// endpoints (tests on 127.0.0.1); real push
 	// services are https.
 	AllowHTTP bool
-	// AllowPrivate accepts endpoints on loopback, private, link-local and
-	// other non-public addresses (a push service on the operator's own
-	// network, tests on 127.0.0.1). Off, such endpoints are refused when
-	// subscribing and when connecting (endpoint.go).
+	// AllowPrivate accepts endpoints on addresses that are not public:
+	// loopback, private (RFC 1918, RFC 4193), link-local, shared (RFC 6598,
+	// 100.64.0.0/10, as Tailscale uses), unspecified, multicast,
+	// documentation, benchmarking and other reserved ranges (publicAddr), and
+	// localhost names: a push service on the operator's own network, tests
+	// on 127.0.0.1. Off, such endpoints are refused when subscribing and
+	// before or while connecting (endpoint.go); a refused push is counted
+	// notify.Refused and not retried.
 	AllowPrivate bool
 	Metrics      notify.Metrics
 	Logger       zerolog.Logger
+	// Proxy chooses each request's proxy, as http.Transport.Proxy does
+	// (default http.ProxyFromEnvironment: HTTPS_PROXY, HTTP_PROXY and
+	// NO_PROXY, read once). Without AllowPrivate, a proxied request has its
+	// endpoint checked before it is sent rather than at the dial (endpoint.go).
+	// Unused when Transport is set.
+	Proxy func(*http.Request) (*url.URL, error)
 	// Transport sends the requests (default: a clone of http.DefaultTransport
-	// that, without AllowPrivate, dials public addresses only).
+	// that, without AllowPrivate, reaches public endpoints only).
 	Transport http.RoundTripper
 	// OnDone, optional, is told how each push ended. Must not block.
 	OnDone func(sub Subscription, n Notification, attempts int, err error)
+
+	resolve Resolver // tests' stand-in for DNS (default net.DefaultResolver)
 }
 
 // Sender pushes notifications to stored subscriptions. Safe for concurrent use.
@@ -169,11 +181,19 @@ func New(cfg Config, store Store) (*Sender, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = notify.Nop{}
 	}
+	if cfg.Proxy == nil {
+		cfg.Proxy = http.ProxyFromEnvironment
+	}
+	if cfg.resolve == nil {
+		cfg.resolve = defaultResolve
+	}
 	if cfg.Transport == nil {
 		if cfg.AllowPrivate {
-			cfg.Transport = http.DefaultTransport.(*http.Transport).Clone()
+			t := http.DefaultTransport.(*http.Transport).Clone()
+			t.Proxy = cfg.Proxy
+			cfg.Transport = t
 		} else {
-			cfg.Transport = publicTransport()
+			cfg.Transport = newGuarded(cfg.Proxy, cfg.resolve)
 		}
 	}
 	s := &Sender{cfg: cfg, store: store, last: map[gapKey]time.Time{},
@@ -255,7 +275,7 @@ func (s *Sender) check(sub Subscription) error {
 	case err != nil || u.Host == "" || u.User != nil || !(u.Scheme == "https" || s.cfg.AllowHTTP && u.Scheme == "http"):
 		return fmt.Errorf("push subscription: endpoint must be an https URL")
 	case !s.cfg.AllowPrivate && checkHost(u.Hostname()) != nil:
-		return fmt.Errorf("push subscription: %w", ErrPrivateAddress)
+		return refusal(sub.Endpoint)
 	}
 	p, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(sub.Keys.P256dh, "="))
 	if err != nil || len(p) != 65 || p[0] != 4 {
@@ -343,6 +363,9 @@ func (s *Sender) attempt(ctx context.Context, j job, _ int) error {
 			VAPIDPublicKey:  keys.Public,
 			VAPIDPrivateKey: keys.Private,
 		})
+	if errors.Is(err, ErrPrivateAddress) { // no retry changes the address: the operator's flag does
+		return notify.RefusedErr(refusal(j.sub.Endpoint))
+	}
 	if err != nil {
 		return notify.StripURL(err)
 	}
