@@ -185,7 +185,7 @@ func (s *Server) writeBackup(w http.ResponseWriter, who string) {
 	}
 	w.Header().Set(BackupStatusTrailer, "ok")
 	s.cfg.Log.Info().Str("admin", who).Int64("bytes", cw.n).
-		Dur("took", time.Since(start)).Msg("backup sent")
+		Dur("took_ms", time.Since(start)).Msg("backup sent")
 }
 
 type countWriter struct {

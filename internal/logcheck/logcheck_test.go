@@ -37,7 +37,7 @@ func TestLine(t *testing.T) {
 // whose name ends in _ms, so a reader of `"retry_in_ms":1163.1` knows the
 // unit. It reads the module's Go sources (tests excepted).
 func TestDurationFieldsSayTheirUnit(t *testing.T) {
-	dur := regexp.MustCompile(`\.Dur\("([^"]*)"`)
+	dur := regexp.MustCompile(`\bDur\("([^"]*)"`)
 	var bad []string
 	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
