@@ -77,7 +77,7 @@ func (b *batch) rollbackTo(m mark) {
 func (b *batch) onFail(f func()) { b.undo = append(b.undo, f) }
 
 // exec queues fn and returns once it has been committed (and fsynced, under
-// SyncAlways). Writers that arrive while a commit is in progress are committed
+// SyncAlways or for a Durable ctx). Writers that arrive while a commit is in progress are committed
 // together by the next leader, so they share one write and one fsync.
 func (d *DB) exec(ctx context.Context, fn func(b *batch) error) error {
 	if d.closed.Load() {
@@ -88,6 +88,16 @@ func (d *DB) exec(ctx context.Context, fn func(b *batch) error) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if isDurable(ctx) {
+		inner := fn
+		fn = func(b *batch) error {
+			if err := inner(b); err != nil {
+				return err
+			}
+			b.mustSync = true
+			return nil
+		}
 	}
 	o := &op{fn: fn, done: make(chan struct{})}
 	d.qmu.Lock()
