@@ -36,7 +36,13 @@ func newInboxServer(t *testing.T) inboxServer {
 // newInboxServerWith is newInboxServer over the store in dir with hub config hc.
 func newInboxServerWith(t *testing.T, dir string, hc hub.Config) inboxServer {
 	t.Helper()
-	st, err := store.Open(dir, db.Options{})
+	return newInboxServerOpts(t, dir, hc, db.Options{})
+}
+
+// newInboxServerOpts is newInboxServerWith with store options o (Faults).
+func newInboxServerOpts(t *testing.T, dir string, hc hub.Config, o db.Options) inboxServer {
+	t.Helper()
+	st, err := store.Open(dir, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +62,7 @@ func newInboxServerWith(t *testing.T, dir string, hc hub.Config) inboxServer {
 	stop := sync.OnceFunc(func() {
 		ts.Close()
 		hb.Shutdown(context.Background())
-		if err := st.Close(); err != nil {
+		if err := st.Close(); err != nil && (o.Faults == nil || !errors.Is(err, db.ErrFailed)) {
 			t.Errorf("close store: %v", err)
 		}
 	})

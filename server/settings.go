@@ -56,8 +56,15 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusConflict, strings.TrimPrefix(err.Error(), hub.ErrSettingLocked.Error()+": "))
 		return
 	}
-	if err != nil {
+	if errors.Is(err, store.ErrInvalid) {
 		s.storeFailed(w, "store settings", err)
+		return
+	}
+	if err != nil {
+		// A store that cannot write (full disk, I/O error): nothing changed,
+		// not even in memory (hub.SetSettings); /readyz says why.
+		s.cfg.Log.Error().Err(err).Str("admin", name).Msg("store settings")
+		writeJSONError(w, http.StatusServiceUnavailable, "settings not saved, nothing changed: the store cannot write (see /readyz); retry later")
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")

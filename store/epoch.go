@@ -65,14 +65,12 @@ func (s *Store) SetEpoch(ctx context.Context, e string) error {
 		}
 	}
 	doc := setting{ID: epochKey, Value: e}
+	ctx = db.Durable(ctx) // an epoch that could vanish would hand old cursors a meaning
 	err := s.settings.Update(ctx, doc)
 	if errors.Is(err, db.ErrNotFound) {
 		_, err = s.settings.Insert(ctx, doc)
 	}
 	if err != nil {
-		return fmt.Errorf("store epoch: %w", err)
-	}
-	if err := s.d.Sync(); err != nil { // an epoch that could vanish would hand old cursors a meaning
 		return fmt.Errorf("store epoch: %w", err)
 	}
 	s.epoch.Store(&e)

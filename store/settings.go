@@ -154,7 +154,8 @@ func (s *Store) StoredSettings() (SettingsPatch, error) {
 
 // StoreSettings replaces the stored inbox settings with p (ErrInvalid if out
 // of bounds) and makes it durable before it returns: an admin told "saved"
-// finds the value after a crash.
+// finds the value after a crash, one told it failed (a write or fsync error)
+// never finds it, in memory or after a restart.
 func (s *Store) StoreSettings(ctx context.Context, p SettingsPatch) error {
 	if err := p.Validate(); err != nil {
 		return err
@@ -164,14 +165,12 @@ func (s *Store) StoreSettings(ctx context.Context, p SettingsPatch) error {
 		return fmt.Errorf("store inbox settings: %w", err)
 	}
 	doc := setting{ID: inboxSettingsKey, Value: string(b)}
+	ctx = db.Durable(ctx) // a failed fsync undoes the write: "not saved" holds after a restart too
 	err = s.settings.Update(ctx, doc)
 	if errors.Is(err, db.ErrNotFound) {
 		_, err = s.settings.Insert(ctx, doc)
 	}
 	if err != nil {
-		return fmt.Errorf("store inbox settings: %w", err)
-	}
-	if err := s.d.Sync(); err != nil {
 		return fmt.Errorf("store inbox settings: %w", err)
 	}
 	return nil
