@@ -79,8 +79,14 @@ func newSettingsHub(h *Hub, cfg Config, st Store) *settingsHub {
 	if ss, ok := st.(SettingsStore); ok {
 		sh.st = ss
 		stored, err := ss.StoredSettings()
-		if err != nil {
-			h.log.Error().Err(err).Msg("stored settings unreadable: the start flags apply")
+		switch {
+		case errors.Is(err, store.ErrInvalid):
+			// A bad record (hand-edited, another version) must not stop
+			// chatd: the usable settings apply, the rest fall back to the
+			// start flags, and the next change through the API rewrites it.
+			h.log.Warn().Err(err).Msg("stored inbox settings partly unusable: the start flags or defaults apply to the ignored ones until an admin saves them again")
+		case err != nil:
+			h.log.Error().Err(err).Msg("stored inbox settings unreadable: the start flags apply")
 		}
 		sh.stored = stored
 		for n := range sh.locked {

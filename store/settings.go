@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/chatd/chatd/db"
 )
@@ -129,8 +130,13 @@ func (p SettingsPatch) Apply(s InboxSettings) InboxSettings {
 }
 
 // StoredSettings returns the inbox settings an admin stored (none: an empty
-// patch). A stored value out of bounds (a file edited by hand) is dropped, so
-// the default applies to it.
+// patch). The record is read setting by setting, so one bad value (a file
+// edited by hand, a record from another version) costs only itself: a
+// setting of the wrong type or out of bounds is left out of the patch (the
+// start flag or default applies to it) and named in the error, which wraps
+// ErrInvalid; the patch returned beside it holds the usable settings. A
+// record that is not a JSON object gives an empty patch and that error.
+// Names this version does not know (a newer chatd's) are ignored.
 func (s *Store) StoredSettings() (SettingsPatch, error) {
 	var p SettingsPatch
 	v, err := s.settings.Get(inboxSettingsKey)
@@ -140,14 +146,29 @@ func (s *Store) StoredSettings() (SettingsPatch, error) {
 	if err != nil {
 		return p, fmt.Errorf("read inbox settings: %w", err)
 	}
-	if err := json.Unmarshal([]byte(v.Value), &p); err != nil {
-		return SettingsPatch{}, fmt.Errorf("read inbox settings: %w", err)
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(v.Value), &raw); err != nil || raw == nil {
+		return p, fmt.Errorf("%w: stored inbox settings are not a JSON object: all ignored", ErrInvalid)
 	}
-	if (SettingsPatch{AssignLimit: p.AssignLimit}).Validate() != nil {
-		p.AssignLimit = nil
+	var bad []string
+	for _, name := range SettingNames {
+		r, ok := raw[name]
+		if !ok || string(r) == "null" {
+			continue
+		}
+		var one SettingsPatch
+		if err := json.Unmarshal(fmt.Appendf(nil, "{%q:%s}", name, r), &one); err != nil || !one.Has(name) {
+			bad = append(bad, fmt.Sprintf("%s %.40s: wrong type", name, r))
+			continue
+		}
+		if err := one.Validate(); err != nil {
+			bad = append(bad, strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": "))
+			continue
+		}
+		p = p.Merge(one)
 	}
-	if (SettingsPatch{RetentionDays: p.RetentionDays}).Validate() != nil {
-		p.RetentionDays = nil
+	if len(bad) > 0 {
+		return p, fmt.Errorf("%w: stored inbox settings ignored: %s", ErrInvalid, strings.Join(bad, "; "))
 	}
 	return p, nil
 }
