@@ -129,8 +129,7 @@ type Deleted struct {
 
 // DeleteVisitor removes visitor id and everything kept of it (see above).
 // ErrNotFound if there is no such visitor.
-func (s *Store) DeleteVisitor(ctx context.Context, id string) (Deleted, error) {
-	var d Deleted
+func (s *Store) DeleteVisitor(ctx context.Context, id string) (d Deleted, err error) {
 	if id == "" || !s.visitors.Has(id) {
 		return d, fmt.Errorf("%w: visitor %q", ErrNotFound, id)
 	}
@@ -142,6 +141,9 @@ func (s *Store) DeleteVisitor(ctx context.Context, id string) (Deleted, error) {
 	s.priv.deleting[id] = true
 	s.priv.mu.Unlock()
 	defer func() {
+		if err != nil {
+			s.reindex(id) // the steps committed before the failure stay: make the inbox say so
+		}
 		s.priv.mu.Lock()
 		delete(s.priv.deleting, id)
 		s.priv.mu.Unlock()
