@@ -146,6 +146,8 @@ func TestInboxWidgetLearnsPreviewLive(t *testing.T) {
 	d.open()
 	d.send("hello")
 	d.confirmed("hello")
+	// The site hears what the widget is told (the API's availability event).
+	d.run(`(window.__preview = [], chatd('on', 'availability', function (a) { __preview.push(a.typing_preview); }))`)
 	alice, _ := newTab(t, newBrowser(t))
 	portalLogin(t, alice, s, true)
 	id := evalJS[string](t, alice, `document.querySelector('#visitors button.visitor').dataset.id`)
@@ -157,6 +159,8 @@ func TestInboxWidgetLearnsPreviewLive(t *testing.T) {
 	click(t, alice, "#inbox-settings-save")
 	waitFor(t, alice, "saved", `!document.getElementById('inbox-settings-saved').hidden`)
 	click(t, alice, "#inbox-settings-close")
+	// The open widget is told, without a reload; then the visitor types.
+	waitFor(t, visitorTab, "the widget told of the preview", `window.__preview.indexOf(true) >= 0`)
 
 	const draft = "live draft 7"
 	typeInWidget(t, d, draft)
