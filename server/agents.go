@@ -190,6 +190,6 @@ func (s *Server) agentFailed(w http.ResponseWriter, err error) {
 		writeJSONError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), ErrInvalidAgent.Error()+": "))
 	default:
 		s.cfg.Log.Error().Err(err).Msg("change the admins file")
-		writeJSONError(w, http.StatusServiceUnavailable, "the admins file could not be changed, retry")
+		writeJSONError(w, http.StatusServiceUnavailable, "the admins file could not be written (the server log says why): nothing changed; retry once the disk accepts writes")
 	}
 }
