@@ -114,5 +114,27 @@ func TestAdminsFileOnARefusingDisk(t *testing.T) {
 	}
 	call("PUT", "/api/agents/carl", `{"password":"carl password"}`, http.StatusOK)
 	login(t, c.url(), "carl", "carl password")
+
+	// Mode 0300: the file is replaced, but the directory cannot be opened to
+	// fsync the rename (atomicfile.ErrNotDurable). The change is in force, so
+	// it is answered as done, with a warning: never "failed" while applied.
+	if err := os.Chmod(data, 0o300); err != nil {
+		t.Fatal(err)
+	}
+	b := call("PUT", "/api/agents/bob", `{"display":"Robert"}`, http.StatusOK)
+	if !strings.Contains(b, `"warning"`) || !strings.Contains(call("GET", "/api/agents", "", http.StatusOK), `"display":"Robert"`) {
+		t.Fatalf("PUT with an unsynced directory answered %s; want 200 with a warning, and the change in force", b)
+	}
+	code, out, errOut := chatdtest.RunAs(t, cred, bin, "\n", nil, "admin", "set", "bob", "--display", "Rob", "--data", data)
+	if code != 0 || !strings.Contains(errOut, "warning") || !strings.Contains(call("GET", "/api/agents", "", http.StatusOK), `"display":"Rob"`) {
+		t.Fatalf("chatd admin set with an unsynced directory: exit %d %q %q; want 0, a warning, the change in force", code, out, errOut)
+	}
+	call("DELETE", "/api/agents/carl", ``, http.StatusNoContent)
+	if strings.Contains(call("GET", "/api/agents", "", http.StatusOK), `"carl"`) {
+		t.Fatal("carl listed after a DELETE answered 204")
+	}
+	if err := os.Chmod(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	call("DELETE", "/api/agents/bob", ``, http.StatusNoContent)
 }
