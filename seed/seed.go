@@ -265,7 +265,9 @@ func Remove(dir, name string) error {
 
 // Ensure loads the seed file and, when it lists no admin, creates DefaultAdmin
 // with a random password, saves it and returns that password (else "").
-// The caller logs the password once; it is never stored in clear.
+// The caller logs the password once; it is never stored in clear. An error
+// wrapping atomicfile.ErrNotDurable comes with the admins and password: the
+// file holds them (a crash may lose it, and a new admin is made next start).
 func Ensure(dir string, cost int) (admins []store.Admin, password string, err error) {
 	admins, err = Load(dir)
 	if err != nil || len(admins) > 0 {
@@ -280,7 +282,11 @@ func Ensure(dir string, cost int) (admins []store.Admin, password string, err er
 		return nil, "", fmt.Errorf("hash password: %w", err)
 	}
 	admins = []store.Admin{{Name: DefaultAdmin, Hash: string(hash), Role: store.RoleAdmin}}
-	if err := Save(dir, admins); err != nil {
+	if err := Save(dir, admins); errors.Is(err, atomicfile.ErrNotDurable) {
+		// The file holds the new admin: its password must be shown now, or
+		// nobody could ever log in with it.
+		return admins, password, err
+	} else if err != nil {
 		return nil, "", err
 	}
 	return admins, password, nil

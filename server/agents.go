@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/internal/atomicfile"
 	"github.com/chatd/chatd/seed"
 	"github.com/chatd/chatd/store"
 )
@@ -19,10 +20,12 @@ type Agents interface {
 	// List reads the agents from the admins file.
 	List() ([]store.Admin, error)
 	// Set creates or changes agent name as c says and applies the file.
+	// An error wrapping atomicfile.ErrNotDurable means the change was
+	// written and applied, but a crash may undo it.
 	Set(name string, c seed.Change) (store.Admin, error)
 	// Remove removes agent name (seed.ErrNoSuchAdmin) and applies the file;
 	// by is the agent removing it (the conversations it had are unassigned
-	// in its name).
+	// in its name). atomicfile.ErrNotDurable: as for Set.
 	Remove(name, by string) error
 }
 
@@ -138,7 +141,7 @@ func (s *Server) putAgent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, err := s.cfg.Agents.Set(name, c)
-	if err != nil {
+	if !s.agentChanged(err) {
 		s.agentFailed(w, err)
 		return
 	}
@@ -154,6 +157,9 @@ func (s *Server) putAgent(w http.ResponseWriter, r *http.Request) {
 	s.cfg.Log.Info().Str("admin", id.Admin.Name).Str("agent", name).Bool("password", body.Password != nil).
 		Bool("role", body.Role != nil).Bool("totp", body.TOTP != nil).Int("sessions_ended", ended).Msg("agent changed through the API")
 	out := map[string]any{"name": a.Name, "display": a.Display, "role": a.EffectiveRole(), "totp": a.TOTP != ""}
+	if err != nil {
+		out["warning"] = notDurableWarning
+	}
 	if secret != "" {
 		out["secret"], out["otpauth"] = secret, uri
 	}
@@ -169,12 +175,30 @@ func (s *Server) deleteAgent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
-	if err := s.cfg.Agents.Remove(name, who); err != nil {
+	if err := s.cfg.Agents.Remove(name, who); !s.agentChanged(err) {
 		s.agentFailed(w, err)
 		return
 	}
 	s.cfg.Log.Info().Str("admin", who).Str("agent", name).Msg("agent removed through the API")
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// notDurableWarning is the "warning" of a change in force that a crash may undo.
+const notDurableWarning = "the change is in force, but the disk did not confirm it (the server log says why): a crash may undo it"
+
+// agentChanged reports whether an Agents change is in force: err is nil, or
+// says the change was applied but not made durable (atomicfile.ErrNotDurable:
+// the admins file was already replaced, so answering a failure would tell
+// the caller it did not happen while it is in force); the latter is logged.
+func (s *Server) agentChanged(err error) bool {
+	if err == nil {
+		return true
+	}
+	if !errors.Is(err, atomicfile.ErrNotDurable) {
+		return false
+	}
+	s.cfg.Log.Error().Err(err).Msg("admins file changed and in force, but not known to be durable: a crash may bring back the previous file")
+	return true
 }
 
 // agentFailed answers a refused or failed change of the admins file.
@@ -190,6 +214,6 @@ func (s *Server) agentFailed(w http.ResponseWriter, err error) {
 		writeJSONError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), ErrInvalidAgent.Error()+": "))
 	default:
 		s.cfg.Log.Error().Err(err).Msg("change the admins file")
-		writeJSONError(w, http.StatusServiceUnavailable, "the admins file could not be changed, retry")
+		writeJSONError(w, http.StatusServiceUnavailable, "the admins file could not be written (the server log says why): nothing changed; retry once the disk accepts writes")
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/chatd/chatd/internal/atomicfile"
 	"github.com/chatd/chatd/seed"
 )
 
@@ -92,7 +93,7 @@ func adminCmd(args []string, getenv func(string) string, stdin io.Reader, stdout
 			return exitFail
 		}
 		a, err := seed.SetWith(data, name, seed.Change{Password: password, Cost: cost, Role: role.ptr(), Display: display.ptr()})
-		if err != nil {
+		if err != nil && !warnNotDurable(stderr, "chatd admin set", err) {
 			fmt.Fprintf(stderr, "chatd admin set: %v\n", err)
 			return exitFail
 		}
@@ -103,7 +104,7 @@ func adminCmd(args []string, getenv func(string) string, stdin io.Reader, stdout
 		}
 		reportApplied(data, stdout)
 	case len(pos) > 0 && pos[0] == "remove" && want(2):
-		if err := seed.Remove(data, pos[1]); err != nil {
+		if err := seed.Remove(data, pos[1]); err != nil && !warnNotDurable(stderr, "chatd admin remove", err) {
 			fmt.Fprintf(stderr, "chatd admin remove: %v\n", err)
 			return exitFail
 		}
@@ -122,6 +123,18 @@ func adminCmd(args []string, getenv func(string) string, stdin io.Reader, stdout
 		return usageError(stderr, " admin", errors.New("want: set NAME | remove NAME | list"))
 	}
 	return exitOK
+}
+
+// warnNotDurable reports whether err says the admins file was replaced but
+// not made durable (atomicfile.ErrNotDurable), and then warns on stderr: the
+// change is in force (a running chatd applies it), so the command succeeds;
+// failing would tell a script it did not happen.
+func warnNotDurable(stderr io.Writer, cmd string, err error) bool {
+	if !errors.Is(err, atomicfile.ErrNotDurable) {
+		return false
+	}
+	fmt.Fprintf(stderr, "%s: warning: saved and in force, but a crash may undo it: %v\n", cmd, err)
+	return true
 }
 
 // reportApplied asks the chatd serving dir, if any, to apply the admins file

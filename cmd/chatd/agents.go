@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/chatd/chatd/internal/atomicfile"
 	"github.com/chatd/chatd/seed"
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/store"
@@ -85,10 +86,12 @@ func (a *agentsFile) Set(name string, c seed.Change) (store.Admin, error) {
 	if errors.Is(err, seed.ErrBadLogin) {
 		return store.Admin{}, fmt.Errorf("%w: %v", server.ErrInvalidAgent, err)
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, atomicfile.ErrNotDurable) {
 		return store.Admin{}, err
 	}
-	return saved, a.apply()
+	// Not durable: the file is replaced, so it is applied too (the watcher
+	// would anyway): what is in force is what the file holds.
+	return saved, errors.Join(err, a.apply())
 }
 
 func (a *agentsFile) Remove(name, by string) error {
@@ -104,10 +107,11 @@ func (a *agentsFile) Remove(name, by string) error {
 	if err := a.keepsAnAdmin(name); err != nil {
 		return err
 	}
-	if err := seed.Remove(a.dir, name); err != nil {
+	err := seed.Remove(a.dir, name)
+	if err != nil && !errors.Is(err, atomicfile.ErrNotDurable) {
 		return err
 	}
-	return a.apply()
+	return errors.Join(err, a.apply()) // not durable: applied all the same, as in Set
 }
 
 // keepsAnAdmin refuses a change that takes the admin role from name when no

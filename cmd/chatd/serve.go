@@ -16,6 +16,7 @@ import (
 	"github.com/chatd/chatd/cluster"
 	"github.com/chatd/chatd/db"
 	"github.com/chatd/chatd/hub"
+	"github.com/chatd/chatd/internal/atomicfile"
 	"github.com/chatd/chatd/internal/netaddr"
 	"github.com/chatd/chatd/notify/push"
 	"github.com/chatd/chatd/seed"
@@ -88,6 +89,10 @@ func serve(ctx context.Context, c config, log zerolog.Logger) int {
 		admins, err = seed.Load(c.Data)
 	} else {
 		admins, password, err = seed.Ensure(c.Data, c.BcryptCost)
+		if errors.Is(err, atomicfile.ErrNotDurable) {
+			log.Error().Err(err).Msg("the first admin is saved and in force, but not known to be durable")
+			err = nil
+		}
 	}
 	if err != nil {
 		log.Error().Err(err).Msg("cannot load admins")

@@ -6,13 +6,26 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 )
 
+// ErrNotDurable is in the error (errors.Is) of a write whose rename was done
+// but whose directory fsync failed: path already holds the new content and
+// every reader (this process, other processes) sees it, but a crash or power
+// loss may bring the previous content back (fsync(2): the rename is durable
+// only once the directory is synced). It cannot be undone: renaming the old
+// content back would need the same failing directory write. A caller
+// therefore treats the new content as in force and reports the error as a
+// warning (or, where nothing depends on the content yet, as a failure the
+// next read recovers from); docs/durability.md says which does which.
+var ErrNotDurable = errors.New("replaced, but the directory fsync failed: a crash may bring back the previous content")
+
 // Write replaces path with data, with mode perm (e.g. 0o600), atomically
-// and durably. The directory must exist.
+// and durably. The directory must exist. An error wrapping ErrNotDurable
+// means path was replaced all the same.
 func Write(path string, data []byte, perm os.FileMode) error {
 	return WriteWith(path, perm, func(f *os.File) error {
 		_, err := f.Write(data)
@@ -21,8 +34,9 @@ func Write(path string, data []byte, perm os.FileMode) error {
 }
 
 // WriteWith is Write for content that fill writes into the temp file
-// (streamed, or with more to do to the file, such as a chown). If fill
-// fails, path is left as it was and the temp file is removed.
+// (streamed, or with more to do to the file, such as a chown). On any error
+// but ErrNotDurable, path is left as it was and the temp file is removed;
+// with ErrNotDurable, path holds the new content.
 func WriteWith(path string, perm os.FileMode, fill func(f *os.File) error) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
@@ -51,11 +65,11 @@ func WriteWith(path string, perm os.FileMode, fill func(f *os.File) error) error
 	}
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("fsync dir %s: %w", dir, err)
+		return fmt.Errorf("write %s: %w (fsync dir %s: %w)", path, ErrNotDurable, dir, err)
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync dir %s: %w", dir, err)
+		return fmt.Errorf("write %s: %w (fsync dir %s: %w)", path, ErrNotDurable, dir, err)
 	}
 	return nil
 }

@@ -82,6 +82,10 @@ func Binary(t testing.TB) string {
 		if buildDir, buildErr = os.MkdirTemp("", "chatdtest-"); buildErr != nil {
 			return
 		}
+		// Others may run the binary: tests run it as another user (Options.Credential, RunAs).
+		if buildErr = os.Chmod(buildDir, 0o755); buildErr != nil {
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		bin := filepath.Join(buildDir, "chatd")
@@ -115,10 +119,20 @@ func CleanEnv(extra ...string) []string {
 // It fails the test only if bin cannot be started.
 func Run(t testing.TB, bin, stdin string, env []string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return RunAs(t, nil, bin, stdin, env, args...)
+}
+
+// RunAs is Run as the user cred (nil: this process's user; else the test
+// must run as root).
+func RunAs(t testing.TB, cred *syscall.Credential, bin, stdin string, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), RunTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = CleanEnv(env...)
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
 	cmd.Stdin = strings.NewReader(stdin)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
@@ -148,6 +162,9 @@ type Options struct {
 	Args []string  // more flags
 	Env  []string  // added to CleanEnv()
 	Log  io.Writer // if set, receives each log line of the child, newline included
+	// Credential, if set, runs the child as that user (the test must run as
+	// root; see Nobody and WorldDir).
+	Credential *syscall.Credential
 }
 
 // Process is a running chatd child. Its methods are for the test's goroutine.
@@ -266,6 +283,9 @@ func (p *Process) start(t testing.TB, addr string) {
 	}
 	cmd := exec.Command(p.bin, append(args, p.opts.Args...)...)
 	cmd.Env = CleanEnv(p.opts.Env...)
+	if p.opts.Credential != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: p.opts.Credential}
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
