@@ -17,13 +17,8 @@ const storedJS = `Object.keys(localStorage).concat(Object.keys(sessionStorage)).
 // visitor that carries nothing of the old one (not even its name).
 func TestInboxDeletedVisitorWidgetForgets(t *testing.T) {
 	s := startInbox(t)
-	site := newHostSite(t, s, map[string]hostPage{"/shop": {html: hostHTML("", "", "")}})
-	visitorTab, _ := newTab(t, newBrowser(t))
-	run(t, visitorTab, chromedp.Navigate(site.URL+"/shop"))
-	d := hostDoc{t: t, tab: visitorTab}
-	d.open()
-	d.send("my phone is 555-0100")
-	d.confirmed("my phone is 555-0100")
+	site, d := shopVisitor(t, s, "my phone is 555-0100")
+	visitorTab := d.tab
 	oldName := evalJS[string](t, visitorTab, `JSON.parse(localStorage.getItem(Object.keys(localStorage).find(k => k.startsWith('chatd:') && k.endsWith(':me')))).name`)
 	alice, bob := twoAgents(t, s)
 	id := evalJS[string](t, alice, `document.querySelector('#visitors button.visitor').dataset.id`)

@@ -52,6 +52,20 @@ func twoAgents(t *testing.T, s *server) (alice, bob context.Context) {
 	return alice, bob
 }
 
+// shopVisitor opens the widget on a shop page of a second origin and sends
+// first, confirmed: a visitor with a conversation. d.tab is the visitor's tab.
+func shopVisitor(t *testing.T, s *server, first string) (*hostSite, hostDoc) {
+	t.Helper()
+	site := newHostSite(t, s, map[string]hostPage{"/shop": {html: hostHTML("", "", "")}})
+	tab, _ := newTab(t, newBrowser(t))
+	run(t, tab, chromedp.Navigate(site.URL+"/shop"))
+	d := hostDoc{t: t, tab: tab}
+	d.open()
+	d.send(first)
+	d.confirmed(first)
+	return site, d
+}
+
 // rowHas is true when visitor id's row shows a tag with text.
 func rowHas(id, text string) string {
 	return fmt.Sprintf(`(() => { const b = %s; return !!b && [...b.querySelectorAll('.tag')].some(e => e.textContent === %s); })()`, rowJS(id), js(text))
@@ -344,13 +358,8 @@ func TestInboxSearch(t *testing.T) {
 // visitor's seen as the agents see it.
 func TestInboxTypingAndSeenInTheWidget(t *testing.T) {
 	s := startInbox(t)
-	site := newHostSite(t, s, map[string]hostPage{"/shop": {html: hostHTML("", "", "")}})
-	visitorTab, _ := newTab(t, newBrowser(t))
-	run(t, visitorTab, chromedp.Navigate(site.URL+"/shop"))
-	d := hostDoc{t: t, tab: visitorTab}
-	d.open()
-	d.send("anyone there?")
-	d.confirmed("anyone there?")
+	_, d := shopVisitor(t, s, "anyone there?")
+	visitorTab := d.tab
 	alice, bob := twoAgents(t, s)
 	id := evalJS[string](t, alice, `document.querySelector('#visitors button.visitor').dataset.id`)
 	portalSelect(t, alice, id)

@@ -139,13 +139,8 @@ func TestInboxWidgetSendsTyping(t *testing.T) {
 // without a reload.
 func TestInboxWidgetLearnsPreviewLive(t *testing.T) {
 	s := startInbox(t)
-	site := newHostSite(t, s, map[string]hostPage{"/shop": {html: hostHTML("", "", "")}})
-	visitorTab, _ := newTab(t, newBrowser(t))
-	run(t, visitorTab, chromedp.Navigate(site.URL+"/shop"))
-	d := hostDoc{t: t, tab: visitorTab}
-	d.open()
-	d.send("hello")
-	d.confirmed("hello")
+	_, d := shopVisitor(t, s, "hello")
+	visitorTab := d.tab
 	// The site hears what the widget is told (the API's availability event).
 	d.run(`(window.__preview = [], chatd('on', 'availability', function (a) { __preview.push(a.typing_preview); }))`)
 	alice, _ := newTab(t, newBrowser(t))
