@@ -149,7 +149,7 @@ func TestInboxWidgetLearnsPreviewLive(t *testing.T) {
 	portalSelect(t, alice, id)
 
 	click(t, alice, "#inbox-settings-open")
-	waitFor(t, alice, "editable settings", settingIs("set-typing-preview", "false", false))
+	waitFor(t, alice, "editable settings", settingIs("set-typing-preview", "false", false)+` && `+settingIs("set-assign-limit", "0", false))
 	evalJS[bool](t, alice, `(() => { const c = document.getElementById('set-typing-preview'); c.click(); return c.checked; })()`)
 	click(t, alice, "#inbox-settings-save")
 	waitFor(t, alice, "saved", `!document.getElementById('inbox-settings-saved').hidden`)

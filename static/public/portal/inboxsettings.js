@@ -50,11 +50,16 @@ function render(v) {
     note.textContent = isLocked ? 'Locked: ' + String(reasons[name] || 'set at start') : f.note;
   });
   $('inbox-settings-save').hidden = !admin;
+  $('inbox-settings-save').disabled = false;
   $('inbox-settings-readonly').hidden = admin;
 }
 
 function load() {
   showError('');
+  // Nothing can be changed until the values in force are shown: a change
+  // made before would be overwritten by them.
+  Object.keys(FIELDS).forEach(function (name) { $(FIELDS[name].id).disabled = true; });
+  $('inbox-settings-save').disabled = true;
   api('GET', '/api/settings').then(render, function (e) { showError(e.message); });
 }
 
