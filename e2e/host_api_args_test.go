@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/chromedp/chromedp"
 )
 
 // warnPage records the console warnings the page gets in window.__warns, as
@@ -22,16 +20,7 @@ window.__got = [];
 // registration was refused never runs and a refused off removes nothing.
 func TestHostAPIWrongArguments(t *testing.T) {
 	s := startServer(t)
-	site := newHostSite(t, s, map[string]hostPage{"/args": {html: hostHTML(warnPage+`<script>`+stubJS+`chatd('open');</script>`, "", "")}})
-	browser := newBrowser(t)
-	agent := newAgent(t, s)
-	tab, _ := newIncognito(t, browser)
-	errs := widgetErrors(t, tab)
-	run(t, tab, chromedp.Navigate(site.URL+"/args"))
-	d := hostDoc{t: t, tab: tab}
-	d.wait("online", onlineJS)
-	d.send("hello")
-	id := agent.waitMessage("hello").Client
+	d, agent, errs, id := chattingOn(t, s, warnPage+`<script>`+stubJS+`chatd('open');</script>`)
 	d.run(`chatd('on', 'message', function (m) { __got.push(m.text); })`)
 
 	const events = "opened|closed|message|unread|availability"
@@ -69,7 +58,7 @@ func TestHostAPIWrongArguments(t *testing.T) {
 	for _, c := range cases {
 		d.run(`(window.__warns = [], true)`)
 		d.run(c.call)
-		warns := evalJS[[]string](t, tab, `window.__warns`)
+		warns := evalJS[[]string](t, d.tab, `window.__warns`)
 		if len(warns) != len(c.warns) {
 			t.Errorf("%s: %d warnings, want %d: %q", c.name, len(warns), len(c.warns), warns)
 		}
@@ -117,7 +106,7 @@ func TestHostAPIWrongArguments(t *testing.T) {
 	// The listener added before the refused calls still runs, alone.
 	agent.reply(id, "after the wrong calls")
 	d.wait("the message event", `window.__got.length > 0`)
-	if g := evalJS[[]string](t, tab, `window.__got`); len(g) != 1 || g[0] != "after the wrong calls" {
+	if g := evalJS[[]string](t, d.tab, `window.__got`); len(g) != 1 || g[0] != "after the wrong calls" {
 		t.Errorf("listeners ran: %q", g)
 	}
 	if e := errs(); len(e) > 0 {

@@ -21,6 +21,22 @@ func inHost(body string) string {
 	return `(() => { const r = ` + hostileRoot + `; if (!r) return false; ` + body + ` })()`
 }
 
+// chattingOn opens a page of a second origin with head in a fresh incognito
+// tab and sends "hello" from its widget once online: the page, an agent, the
+// widget's errors so far and the visitor's id.
+func chattingOn(t *testing.T, s *server, head string) (hostDoc, *agentConn, func() []string, string) {
+	t.Helper()
+	site := newHostSite(t, s, map[string]hostPage{"/page": {html: hostHTML(head, "", "")}})
+	agent := newAgent(t, s)
+	tab, _ := newIncognito(t, newBrowser(t))
+	errs := widgetErrors(t, tab)
+	run(t, tab, chromedp.Navigate(site.URL+"/page"))
+	d := hostDoc{t: t, tab: tab}
+	d.wait("online", onlineJS)
+	d.send("hello")
+	return d, agent, errs, agent.waitMessage("hello").Client
+}
+
 // widgetErrors collects the uncaught exceptions thrown from widget.js in tab.
 func widgetErrors(t *testing.T, tab context.Context) func() []string {
 	t.Helper()
@@ -141,18 +157,9 @@ func TestHostAPIHostileCalls(t *testing.T) {
 	  for (var i = 0; i < 14; i++) { var o = {}; o['k' + i] = 'v' + i; tryIt('burst', function () { chatd.setAttributes(o); }); }
 	  return true;
 	};`
-	site := newHostSite(t, s, map[string]hostPage{"/api": {html: hostHTML(`<script>`+stubJS+calls+`chatd('open');</script>`, "", "")}})
-	browser := newBrowser(t)
-	agent := newAgent(t, s)
-	tab, _ := newIncognito(t, browser)
-	errs := widgetErrors(t, tab)
-	run(t, tab, chromedp.Navigate(site.URL+"/api"))
-	d := hostDoc{t: t, tab: tab}
-	d.wait("online", onlineJS)
-	d.send("hello")
-	id := agent.waitMessage("hello").Client
+	d, agent, errs, id := chattingOn(t, s, `<script>`+stubJS+calls+`chatd('open');</script>`)
 	d.run(`window.__hostile()`)
-	if got := evalJS[[]string](t, tab, `window.__thrown`); len(got) > 0 {
+	if got := evalJS[[]string](t, d.tab, `window.__thrown`); len(got) > 0 {
 		t.Errorf("calls threw into the page: %q", got)
 	}
 	want := map[string]string{"good": "yes"}

@@ -143,13 +143,7 @@ func runMailer(t testing.TB, tr Transport, cfg MailerConfig) (*Mailer, chan done
 
 func waitDone(t testing.TB, done chan doneMail) doneMail {
 	t.Helper()
-	select {
-	case d := <-done:
-		return d
-	case <-time.After(20 * time.Second):
-		t.Fatal("no mail finished within 20s")
-		return doneMail{}
-	}
+	return notifytest.Recv(t, done, 20*time.Second, "mail finished")
 }
 
 func TestMailerRetriesTemporaryFailures(t *testing.T) {

@@ -109,13 +109,7 @@ func strictSender(t *testing.T, f *fixture, proxy *url.URL, resolve ...map[strin
 
 func waitEnded(t *testing.T, done chan ended) ended {
 	t.Helper()
-	select {
-	case e := <-done:
-		return e
-	case <-time.After(10 * time.Second):
-		t.Fatal("no push ended within 10s")
-	}
-	return ended{}
+	return notifytest.Recv(t, done, 10*time.Second, "push ended")
 }
 
 // forwardProxy is an HTTP proxy on 127.0.0.1 (a private address, as an
