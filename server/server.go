@@ -176,13 +176,39 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
-// HTTPServer wraps h in an http.Server with timeouts suited to chatd. Sockets
-// are hijacked, so the read and write timeouts only bound plain requests' headers.
+// Time limits of chatd's HTTP servers (HTTPServer). A client must send a
+// request's headers within headerTimeout and the whole request, headers and
+// body, within requestTimeout: without the second bound a client declaring a
+// body and sending it a byte at a time, or never, held a connection and its
+// goroutine for as long as it liked, on every route (net/http reads a body
+// the handler left unread before it answers). Every JSON body chatd takes is
+// at most a few KiB, which a slow phone link sends in well under a second.
+// Writing is not bounded: a backup may stream for minutes, and a WebSocket
+// upgrade clears both deadlines (gorilla/websocket Upgrade), its keepalive
+// (--ping-period) bounds it from then on.
+const (
+	headerTimeout  = 10 * time.Second
+	requestTimeout = 30 * time.Second
+	idleTimeout    = 120 * time.Second
+)
+
+// HTTPServer wraps h in an http.Server with timeouts suited to chatd (see
+// requestTimeout). Every HTTP server chatd runs is built here: the public
+// listener, the control socket and pprof.
 func HTTPServer(h http.Handler, log zerolog.Logger) *http.Server {
+	return httpServer(h, log, headerTimeout, requestTimeout)
+}
+
+// httpServer is HTTPServer with its two read bounds given (tests shorten them).
+// net/http's ReadTimeout is the whole-request bound: it runs from when the
+// server starts reading a request and is lifted once its body was read (the
+// server's background read clears the deadline), so a long answer is not cut.
+func httpServer(h http.Handler, log zerolog.Logger, header, request time.Duration) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: header,
+		ReadTimeout:       request,
+		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          newStdLog(log),
 	}

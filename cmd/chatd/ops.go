@@ -111,7 +111,7 @@ func startOps(ctx context.Context, dir string, poll time.Duration, st *store.Sto
 		o.sock = ""
 		return o
 	}
-	o.ctl = &http.Server{Handler: srv.ControlHandler(reload), ReadHeaderTimeout: 10 * time.Second}
+	o.ctl = server.HTTPServer(srv.ControlHandler(reload), log)
 	o.ctlErr = make(chan error, 1)
 	go func() { o.ctlErr <- o.ctl.Serve(ln) }()
 	return o

@@ -356,7 +356,7 @@ func startPprof(addr string, done chan<- error, log zerolog.Logger) (*http.Serve
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	s := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s := server.HTTPServer(mux, log)
 	go func() { done <- s.Serve(ln) }()
 	log.Info().Str("addr", ln.Addr().String()).Msg("pprof listening")
 	return s, nil
