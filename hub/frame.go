@@ -350,13 +350,13 @@ func checkClientAdd(p *clientAdd, lim limits) error {
 	return checkVisitMeta(p.Meta) // lang, tz, referrer (visitor_context.go)
 }
 
-// checkPage checks a page url and title: url 1 to maxPageURL bytes and not
-// only white space, title at most maxPageTitle bytes, neither with control
+// checkPage checks a page url and title: url 1 to maxPageURL bytes with a
+// visible character (names.HasVisible), title at most maxPageTitle bytes, neither with control
 // characters.
 func checkPage(url, title string) error {
 	switch {
-	case strings.TrimSpace(url) == "" || len(url) > maxPageURL || hasControl(url):
-		return errors.New("page url must be 1 to 1024 bytes, not only white space, without control characters")
+	case !names.HasVisible(url) || len(url) > maxPageURL || hasControl(url):
+		return errors.New("page url must be 1 to 1024 bytes with a visible character, without control characters")
 	case len(title) > maxPageTitle || hasControl(title):
 		return errors.New("page title must be at most 256 bytes without control characters")
 	}
@@ -369,8 +369,8 @@ func checkMessage(p *sendMessage, lim limits) *frameError {
 		return refuse(codeBadRequest, "cid is required", "")
 	case len(p.CID) > maxCID || hasControl(p.CID):
 		return refuse(codeBadRequest, "cid is too long or has control characters", "")
-	case strings.TrimSpace(p.Text) == "":
-		return refuse(codeBadRequest, "text is empty", p.CID)
+	case !names.HasVisible(p.Text):
+		return refuse(codeBadRequest, "text is empty: it has no visible character", p.CID)
 	case lim.maxText > 0 && len(p.Text) > lim.maxText:
 		return refuse(codeTooLarge, "text longer than the limit", p.CID)
 	}

@@ -2,10 +2,10 @@ package hub
 
 import (
 	"errors"
-	"strings"
 
 	"golang.org/x/time/rate"
 
+	"github.com/chatd/chatd/internal/names"
 	"github.com/chatd/chatd/store"
 )
 
@@ -59,8 +59,8 @@ func decodeSearch(data []byte, cid func() string) (*inboxFrame, *frameError) {
 		return nil, refuse(codeBadRequest, err.Error(), "")
 	}
 	switch {
-	case strings.TrimSpace(p.Q) == "" || len(p.Q) > store.MaxQuery:
-		return nil, refuse(codeBadRequest, "q must be 1 to 256 bytes, not only white space", p.CID)
+	case !names.HasVisible(p.Q) || len(p.Q) > store.MaxQuery:
+		return nil, refuse(codeBadRequest, "q must be 1 to 256 bytes with a visible character", p.CID)
 	case p.Limit < 0:
 		return nil, refuse(codeBadRequest, "limit must not be negative", p.CID)
 	case p.Limit == 0:

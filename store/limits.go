@@ -2,7 +2,6 @@ package store
 
 import (
 	"fmt"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/chatd/chatd/internal/names"
@@ -70,12 +69,10 @@ func (s *Store) checkName(name string) (string, error) {
 // validText checks text against the text rule and a limit of max bytes.
 func validText(text string, max int) error {
 	switch {
-	case !utf8.ValidString(text) || isBlank(text):
-		return fmt.Errorf("%w: text must be non-empty UTF-8", ErrInvalid)
+	case !utf8.ValidString(text) || !names.HasVisible(text):
+		return fmt.Errorf("%w: text must be UTF-8 with a visible character", ErrInvalid)
 	case len(text) > max:
 		return fmt.Errorf("%w: text longer than %d bytes", ErrInvalid, max)
 	}
 	return nil
 }
-
-func isBlank(s string) bool { return strings.TrimSpace(s) == "" }

@@ -8,7 +8,7 @@ import (
 // Validate checks m against the model's rules with limits l, so every Store
 // implementation refuses the same messages: From is FromClient or FromAdmin,
 // an admin message names its admin, only agents write notes, the cid is 1 to MaxCIDLen bytes of
-// UTF-8, the text is valid UTF-8, not only white space and at most l.Text
+// UTF-8, the text is valid UTF-8, shows something (names.HasVisible) and at most l.Text
 // bytes. The error wraps ErrInvalid.
 func (m NewMessage) Validate(l Limits) error {
 	switch {

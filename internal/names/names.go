@@ -140,6 +140,37 @@ func forbidden(r rune) bool {
 		(r >= 0xFDD0 && r <= 0xFDEF) || r&0xFFFE == 0xFFFE
 }
 
+// HasVisible reports whether text shows anything: whether it holds at least
+// one visible character as the name rule counts them (a letter, digit,
+// punctuation or symbol that is not a blank look-alike such as U+2800 nor
+// default ignorable such as U+3164), or a code point Go's Unicode tables do
+// not know yet (text may be in a script newer than the tables; only names
+// refuse those). Text of white space, controls, format and zero-width
+// characters (U+200B, U+FEFF, U+2060, bidi controls), combining marks alone,
+// private-use code points or noncharacters shows nothing. Bytes that are not
+// UTF-8 show nothing. It is the "not blank" rule of every text people read
+// and chatd stores as sent (messages, notes, canned replies, page URLs).
+func HasVisible(text string) bool {
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		i += size
+		if r == utf8.RuneError && size == 1 {
+			continue
+		}
+		if isVisible(r) || (!assigned(r) && !forbidden(r) && !unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)) {
+			return true
+		}
+	}
+	return false
+}
+
+// assigned reports a code point in one of Go's Unicode category tables
+// (unicode.C also holds the unassigned Cn: the C categories are named).
+func assigned(r rune) bool {
+	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z,
+		unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs)
+}
+
 // isVisible reports a character that shows a glyph of its own.
 func isVisible(r rune) bool {
 	if r == brailleBlank || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) {
