@@ -341,6 +341,9 @@ func checkClientAdd(p *clientAdd, lim limits) error {
 		if k == "" || len(k) > maxMetaKey || len(v) > maxMetaValue {
 			return errors.New("meta entry is empty or too long")
 		}
+		if hasHidden(k) {
+			return errors.New("meta keys may not hold control, format or invisible characters")
+		}
 	}
 	if page, ok := p.Meta["page"]; ok {
 		if err := checkPage(page, p.Meta["title"]); err != nil {
@@ -351,12 +354,13 @@ func checkClientAdd(p *clientAdd, lim limits) error {
 }
 
 // checkPage checks a page url and title: url 1 to maxPageURL bytes with a
-// visible character (names.HasVisible), title at most maxPageTitle bytes, neither with control
+// visible character (names.HasVisible) and no hidden one (names.Hidden: a
+// browser percent-encodes them), title at most maxPageTitle bytes, neither with control
 // characters.
 func checkPage(url, title string) error {
 	switch {
-	case !names.HasVisible(url) || len(url) > maxPageURL || hasControl(url):
-		return errors.New("page url must be 1 to 1024 bytes with a visible character, without control characters")
+	case !names.HasVisible(url) || len(url) > maxPageURL || hasHidden(url):
+		return errors.New("page url must be 1 to 1024 bytes with a visible character, without control, format or invisible characters")
 	case len(title) > maxPageTitle || hasControl(title):
 		return errors.New("page title must be at most 256 bytes without control characters")
 	}
@@ -379,6 +383,13 @@ func checkMessage(p *sendMessage, lim limits) *frameError {
 
 func hasControl(s string) bool {
 	return strings.IndexFunc(s, unicode.IsControl) >= 0
+}
+
+// hasHidden: s holds a control, format or other invisible code point
+// (names.Hidden), which no URL, address or key may hold.
+func hasHidden(s string) bool {
+	_, ok := names.HiddenIn(s)
+	return ok
 }
 
 // peekCID reads data.cid from a frame whatever else is wrong with it, so an

@@ -78,8 +78,8 @@ func checkVisitMeta(meta map[string]string) error {
 	if z, ok := meta["tz"]; ok && (z == "" || len(z) > store.MaxTZ || strings.IndexFunc(z, func(r rune) bool { return !isAlnum(r) && !strings.ContainsRune("_+-/", r) }) >= 0) {
 		return errors.New("meta tz must be a time zone name such as Europe/Paris")
 	}
-	if ref, ok := meta["referrer"]; ok && (len(ref) > maxPageURL || hasControl(ref)) {
-		return errors.New("meta referrer must be at most 1024 bytes without control characters")
+	if ref, ok := meta["referrer"]; ok && (len(ref) > maxPageURL || hasHidden(ref)) {
+		return errors.New("meta referrer must be at most 1024 bytes without control, format or invisible characters")
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/chatd/chatd/db"
+	"github.com/chatd/chatd/internal/names"
 )
 
 // A visitor's profile is what it told about itself besides its name: a
@@ -144,7 +145,7 @@ func (s *Store) changeProfileLocked(ctx context.Context, id string, fn func(*Pro
 // UTF-8 or control characters (ErrInvalid). The same address again changes
 // nothing (changed false).
 func (s *Store) SetEmail(ctx context.Context, id, email string) (changed bool, err error) {
-	if email == "" || len(email) > MaxEmailLen || !utf8.ValidString(email) || controlIn(email) {
+	if email == "" || len(email) > MaxEmailLen || !utf8.ValidString(email) || hiddenIn(email) {
 		return false, fmt.Errorf("%w: e-mail must be 1 to %d bytes of text", ErrInvalid, MaxEmailLen)
 	}
 	_, changed, err = s.changeProfile(ctx, id, func(p *Profile) (bool, error) {
@@ -159,8 +160,8 @@ func (s *Store) SetEmail(ctx context.Context, id, email string) (changed bool, e
 
 // CheckAttributes refuses a set of attributes the model would not store:
 // more than MaxAttributes entries, an empty key, a key over MaxAttributeKey or
-// a value over MaxAttributeVal bytes, invalid UTF-8 or control characters in a
-// key (ErrInvalid, saying which).
+// a value over MaxAttributeVal bytes, invalid UTF-8, or control, format or
+// other invisible characters (names.Hidden) in a key (ErrInvalid, saying which).
 func CheckAttributes(set map[string]string) error {
 	if len(set) > MaxAttributes {
 		return fmt.Errorf("%w: at most %d attributes", ErrInvalid, MaxAttributes)
@@ -169,8 +170,10 @@ func CheckAttributes(set map[string]string) error {
 		switch {
 		case k == "" || len(k) > MaxAttributeKey:
 			return fmt.Errorf("%w: attribute names are 1 to %d bytes", ErrInvalid, MaxAttributeKey)
-		case !utf8.ValidString(k) || controlIn(k):
+		case !utf8.ValidString(k):
 			return fmt.Errorf("%w: attribute names are text without control characters", ErrInvalid)
+		case hiddenIn(k):
+			return fmt.Errorf("%w: attribute names may not hold control, format or invisible characters", ErrInvalid)
 		case len(v) > MaxAttributeVal:
 			return fmt.Errorf("%w: attribute %q is longer than %d bytes", ErrInvalid, k, MaxAttributeVal)
 		case !utf8.ValidString(v):
@@ -386,6 +389,13 @@ func (s *Store) Rename(ctx context.Context, id, name string) (changed bool, err 
 	email, attrs := s.contactOf(id)
 	s.search.setVisitor(id, name, email, attrs)
 	return true, nil
+}
+
+// hiddenIn reports whether s holds a control, format or other invisible
+// character (names.Hidden), which no address or key may hold.
+func hiddenIn(s string) bool {
+	_, ok := names.HiddenIn(s)
+	return ok
 }
 
 // controlIn reports whether s holds a control character.

@@ -140,6 +140,29 @@ func forbidden(r rune) bool {
 		(r >= 0xFDD0 && r <= 0xFDEF) || r&0xFFFE == 0xFFFE
 }
 
+// Hidden reports a code point that shows nothing of its own and can change
+// how the text around it is shown, split or compared: controls (Cc: C0, DEL
+// and C1 such as U+0085), line and paragraph separators (Zl, Zp), format
+// characters (Cf: every bidi control, U+200B, U+FEFF, U+00AD, U+2060...),
+// other default-ignorable code points (U+034F, the Hangul fillers U+3164,
+// U+115F, U+1160, U+FFA0...), private use (Co), surrogates (Cs) and
+// noncharacters. Names take a few of them inside visible text (Check); an
+// address, a URL or a key takes none (a browser's location.href never holds
+// one raw: it percent-encodes them, WHATWG URL §4.4).
+func Hidden(r rune) bool {
+	return forbidden(r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
+}
+
+// HiddenIn returns the first Hidden code point of s and true, or 0 and false.
+func HiddenIn(s string) (rune, bool) {
+	for _, r := range s {
+		if Hidden(r) {
+			return r, true
+		}
+	}
+	return 0, false
+}
+
 // HasVisible reports whether text shows anything: whether it holds at least
 // one visible character as the name rule counts them (a letter, digit,
 // punctuation or symbol that is not a blank look-alike such as U+2800 nor

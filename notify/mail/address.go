@@ -5,7 +5,10 @@ import (
 	"fmt"
 	netmail "net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"github.com/chatd/chatd/internal/names"
 )
 
 // MaxAddress is the longest accepted address, in bytes (RFC 5321 §4.5.3.1.3:
@@ -18,7 +21,8 @@ var ErrInvalidAddress = errors.New("invalid e-mail address")
 // ValidAddress checks an address a visitor typed (offline capture, "email me
 // the transcript") and returns it trimmed, with the domain in lower case.
 // It wants a bare local@domain: no display name, no comments, no quoted or
-// bracketed parts, no spaces or control characters, at most MaxAddress
+// bracketed parts, no spaces (any Unicode White_Space) and no control,
+// format or other invisible characters (names.Hidden), at most MaxAddress
 // bytes, a domain of dot-separated labels with at least one dot. This is
 // stricter than RFC 5322 on purpose: an address chatd mails unasked must be
 // plain to read in the portal and safe in a header.
@@ -35,8 +39,8 @@ func ValidAddress(s string) (string, error) {
 		return "", fmt.Errorf("%w: want a plain address like ann@example.com", ErrInvalidAddress)
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return "", fmt.Errorf("%w: control characters", ErrInvalidAddress)
+		if unicode.IsSpace(r) || names.Hidden(r) {
+			return "", fmt.Errorf("%w: a space, control, format or invisible character (U+%04X)", ErrInvalidAddress, r)
 		}
 	}
 	local, domain, ok := strings.Cut(s, "@")
