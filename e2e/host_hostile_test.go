@@ -152,6 +152,8 @@ func TestHostAPIHostileCalls(t *testing.T) {
 	  var mixed = {good: 'yes', nested: {plan: ['pro', 2]}, big: new Array(1100).join('x'), lone: 'a\ud800b', '': 'empty key', 'ctl\u0001': 'x'};
 	  mixed[new Array(66).join('k')] = 'long key';
 	  mixed['k\udc00'] = 'lone key';
+	  // Names the server refuses for a hidden character (bidi, zero-width, separator, C1, BOM, filler).
+	  ['bidi\u202e', 'zw\u200b', 'sep\u2028', 'c1\u0085', 'bom\ufeff', 'fill\u3164', 'pua\ue000'].forEach(function (k) { mixed[k] = 'hidden key'; });
 	  tryIt('mixed', function () { chatd.setAttributes(mixed); });
 	  // A burst, one key per call (the server takes 10 changes, then one per 2 s).
 	  for (var i = 0; i < 14; i++) { var o = {}; o['k' + i] = 'v' + i; tryIt('burst', function () { chatd.setAttributes(o); }); }

@@ -58,6 +58,10 @@
       if (live && me.uid != id) { drop(); attempt = 0; connect(); } // the socket spoke for someone else: identify again
     }
     function fits(s, n) { return bytes(s) <= n && whole(s) == s; }
+    // The server's rule for attribute names (protocol.md, hidden characters): no control,
+    // separator, format, default-ignorable, private-use or noncharacter code point. Spelled
+    // as UTF-16 ranges: \p{...} needs the u flag, a syntax error in older browsers.
+    var HIDDEN = /[\x00-\x1f\x7f-\x9f\xad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ue000-\uf8ff\ufdd0-\ufdef\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\ufffe\uffff]|\udb40[\udc00-\udfff]|[\udb80-\udbff]/;
     // setAttributes takes a plain object (no array, Date or class instance); per key a string,
     // number or boolean (sent as text) or null (removes the key); any other value is left out.
     function setAttributes(o) {
@@ -66,7 +70,7 @@
       for (k in o) {
         if (!Obj.prototype.hasOwnProperty.call(o, k)) continue;
         try { v = o[k]; v = v === null ? '' : /^(string|number|boolean)$/.test(typeof v) ? '' + v : null; } catch (e) { v = null; }
-        if (v != null && k && fits(k, 64) && fits(v, 1024) && !/[\x00-\x1f\x7f]/.test(k)) got[k] = v;
+        if (v != null && k && fits(k, 64) && fits(v, 1024) && !HIDDEN.test(k)) got[k] = v;
         else warn('attribute left out: ' + k);
       }
       attrs = attrs || dict();
