@@ -9,9 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,7 +35,7 @@ type Config struct {
 	SendBuffer       int           // frames queued per visitor socket before it is closed; default 64
 	AdminSendBuffer  int           // frames queued per admin socket (admins get every message); default 4096
 	PingPeriod       time.Duration // default 30s; pong wait is twice that
-	AllowedOrigins   []string      // visitor socket origins; empty = any
+	AllowedOrigins   []string      // visitor socket origins (compared as NormalizeOrigin puts them; check them with it first); empty = any
 	// ClientIP returns the remote IP of r (honouring trusted proxy headers); default r.RemoteAddr's host.
 	ClientIP func(r *http.Request) string
 	// AddressKey groups a client IP for every per-address limit (sockets,
@@ -259,7 +257,10 @@ func New(cfg Config, st Store, auth Auth, log zerolog.Logger) *Hub {
 		originLog:   rate.NewLimiter(rate.Every(originLogEvery), originLogBurst),
 	}
 	for _, o := range cfg.AllowedOrigins {
-		h.origins[strings.ToLower(strings.TrimRight(o, "/"))] = true
+		if n, err := NormalizeOrigin(o); err == nil {
+			o = n
+		}
+		h.origins[o] = true
 	}
 	h.seq = newSequencer(st.LastOffset(), h.deliver)
 	h.set = newSettingsHub(h, cfg, st)
@@ -431,18 +432,8 @@ func (h *Hub) checkClientOrigin(r *http.Request) bool {
 	if len(h.origins) == 0 || sameOrigin(r) {
 		return true
 	}
-	return h.origins[strings.ToLower(strings.TrimRight(r.Header.Get("Origin"), "/"))]
-}
-
-// sameOrigin accepts no Origin (non-browser tools) or the server's own:
-// the Origin's host equals the request's Host.
-func sameOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	u, err := url.Parse(origin)
-	return err == nil && strings.EqualFold(u.Host, r.Host)
+	o, err := requestOrigin(r)
+	return err == nil && h.origins[o]
 }
 
 func connOf(s *melody.Session) *conn {

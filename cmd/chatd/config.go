@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -244,16 +243,15 @@ func (c *config) validate() error {
 	}
 	c.origins = nil
 	for _, o := range strings.Split(c.Origins, ",") {
-		o = strings.TrimRight(strings.TrimSpace(o), "/")
-		if o == "" {
+		if strings.TrimSpace(o) == "" {
 			continue
 		}
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
-			bad("--origins: %q is not an origin like https://shop.example", o)
+		n, err := hub.NormalizeOrigin(o)
+		if err != nil {
+			bad("--origins: %v", err)
 			continue
 		}
-		c.origins = append(c.origins, o)
+		c.origins = append(c.origins, n)
 	}
 	if t, err := server.ParseCIDRs(c.TrustedProxies); err != nil {
 		bad("--trusted-proxies: %v", err)

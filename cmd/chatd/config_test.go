@@ -45,6 +45,10 @@ func TestConfigSources(t *testing.T) {
 			func(c config) bool {
 				return len(c.origins) == 2 && c.origins[1] == "https://b.example" && len(c.trusted) == 2
 			}},
+		{"origins as browsers send them", []string{"--origins", "https://Shop.Example:443/,http://b.example:80,https://c.example:8443"}, nil,
+			func(c config) bool {
+				return strings.Join(c.origins, " ") == "https://shop.example http://b.example https://c.example:8443"
+			}},
 		{"fsync policy", []string{"--fsync", "always"}, nil, func(c config) bool { return c.sync != 0 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,6 +89,13 @@ func TestConfigErrors(t *testing.T) {
 		{"bad level", []string{"--log-level", "loud"}, nil, "--log-level"},
 		{"bad format", []string{"--log-format", "xml"}, nil, "--log-format"},
 		{"bad origin", []string{"--origins", "shop.example"}, nil, "--origins"},
+		{"wildcard origin", []string{"--origins", "https://*.shop.example"}, nil, "wildcards are not supported"},
+		{"non-ASCII origin", []string{"--origins", "https://bücher.example"}, nil, "ASCII form (xn--"},
+		{"origin with a user", []string{"--origins", "https://ann@shop.example"}, nil, "no user name"},
+		{"origin with a query", []string{"--origins", "https://shop.example?x=1"}, nil, "without path, query or fragment"},
+		{"origin with a fragment", []string{"--origins", "https://a.example,https://shop.example#top"}, nil, "without path, query or fragment"},
+		{"origin port out of range", []string{"--origins", "https://shop.example:99999"}, nil, "port must be 1 to 65535"},
+		{"origin empty port", []string{"--origins", "https://shop.example:"}, nil, "empty port"},
 		{"bad cidr", []string{"--trusted-proxies", "10.0.0.0/64"}, nil, "--trusted-proxies"},
 		{"frame below text", []string{"--max-frame", "1000", "--max-text", "4096"}, nil, "--max-frame"},
 		{"name limit above the store's", []string{"--max-name", "257"}, nil, "--max-name 257: must be at most 256"},
