@@ -317,6 +317,9 @@ func decodeData(data json.RawMessage, v any) error {
 	if err := json.Unmarshal(d, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
+			if msg, ok := integerProblem(te); ok {
+				return errors.New("field " + te.Field + " " + msg)
+			}
 			return errors.New("field " + te.Field + " has the wrong type")
 		}
 		return errors.New("data has wrong field types")

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -106,6 +108,9 @@ func decodeSettings(raw map[string]json.RawMessage) (store.SettingsPatch, error)
 			if k == store.SettingAutoAssign || k == store.SettingTypingPreview {
 				return p, fmt.Errorf("%s must be true or false", k)
 			}
+			if msg, ok := integerOutOfRange(k, v); ok {
+				return p, errors.New(msg)
+			}
 			return p, fmt.Errorf("%s must be a whole number", k)
 		}
 	}
@@ -118,4 +123,40 @@ func shortName(k string) string {
 		return strings.ToValidUTF8(k[:64], "") + "..."
 	}
 	return k
+}
+
+// wholeNumber is a JSON number without fraction or exponent (RFC 8259 §6).
+var wholeNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
+
+// integerOutOfRange words the refusal of a whole number too large for an int
+// (more than 19 digits) as the store words one out of its bounds, with the
+// number as sent: "assign_limit 99999999999999999999: must be between 0 (no
+// limit) and 100000", not "must be a whole number", which it is.
+func integerOutOfRange(k string, v json.RawMessage) (string, bool) {
+	lit := string(v)
+	if !wholeNumber.MatchString(lit) {
+		return "", false
+	}
+	sentinel := math.MaxInt
+	if lit[0] == '-' {
+		sentinel = math.MinInt
+	}
+	var probe store.SettingsPatch
+	switch k {
+	case store.SettingAssignLimit:
+		probe.AssignLimit = &sentinel
+	case store.SettingRetentionDays:
+		probe.RetentionDays = &sentinel
+	default:
+		return "", false
+	}
+	err := probe.Validate()
+	if err == nil {
+		return "", false
+	}
+	msg := strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": ")
+	if len(lit) > 32 {
+		lit = lit[:32] + "..."
+	}
+	return strings.Replace(msg, fmt.Sprintf("%s %d:", k, sentinel), fmt.Sprintf("%s %s:", k, lit), 1), true
 }
