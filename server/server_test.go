@@ -102,7 +102,8 @@ func TestRoutesAndHeaders(t *testing.T) {
 		{"GET", "/healthz", 200, "ok"},
 		{"GET", "/readyz", 200, "ready"},
 		{"GET", "/metrics", 200, "chatd_visitors_connected 3"},
-		{"GET", "/api/login", 404, ""},
+		{"GET", "/api/login", 405, "use POST"},
+		{"GET", "/api/nope", 404, "no such endpoint"},
 		{"POST", "/api/backup", 405, ""},
 	} {
 		res, body := do(t, tc.method, ts.URL+tc.path, "", "")
