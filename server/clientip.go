@@ -47,7 +47,9 @@ func ParseCIDRs(list string) ([]netip.Prefix, error) {
 
 // ClientIP returns a function giving a request's client IP: the peer address,
 // unless the peer is one of trusted proxies, in which case X-Forwarded-For is
-// walked from the right, skipping trusted hops, then X-Real-IP is used.
+// walked from the right, skipping trusted hops, then X-Real-IP is used: its
+// last value, the one the nearest proxy wrote (a proxy adding the header, as
+// HAProxy's add-header does, leaves a client's own X-Real-IP before it).
 func ClientIP(trusted []netip.Prefix) func(*http.Request) string {
 	if len(trusted) == 0 {
 		return RemoteIP
@@ -84,11 +86,25 @@ func ClientIP(trusted []netip.Prefix) func(*http.Request) string {
 				return a.Unmap().String()
 			}
 		}
-		if real := strings.TrimSpace(r.Header.Get("X-Real-IP")); real != "" {
+		if real := lastValue(r.Header.Values("X-Real-IP")); real != "" {
 			if a, err := netip.ParseAddr(real); err == nil {
 				return a.Unmap().String()
 			}
 		}
 		return peer
 	}
+}
+
+// lastValue is the last non-empty element of a header's values, each a
+// comma list: what the hop nearest to chatd wrote.
+func lastValue(values []string) string {
+	for i := len(values) - 1; i >= 0; i-- {
+		parts := strings.Split(values[i], ",")
+		for j := len(parts) - 1; j >= 0; j-- {
+			if v := strings.TrimSpace(parts[j]); v != "" {
+				return v
+			}
+		}
+	}
+	return ""
 }
