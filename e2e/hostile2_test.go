@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
@@ -172,5 +173,38 @@ func TestHostile2BrokenDOM(t *testing.T) {
 				t.Errorf("widget.js threw into the page: %q", e)
 			}
 		})
+	}
+}
+
+// A desktop notification shows at most 200 characters of a message: cut
+// there, an emoji (a surrogate pair) is never split in half (a lone
+// surrogate shows as U+FFFD), whatever its place around the cut.
+func TestHostile2NotificationCut(t *testing.T) {
+	s := startServer(t)
+	agent := newBrowser(t)
+	addScript(t, agent, notesTap)
+	grantNotifications(t, agent, s.url())
+	emulateFocus(t, agent, true)
+	portalLogin(t, agent, s, true)
+	openSettings(t, agent)
+	run(t, agent, chromedp.Click(chromedp.ID("set-desktop")))
+	waitFor(t, agent, "desktop notifications on", `document.getElementById('set-desktop-note').textContent.startsWith('On')`)
+	closeSettings(t, agent)
+	v := dialVisitor(t, s, "Ann", "", nil)
+	texts := []string{
+		strings.Repeat("x", 198) + "🚀 and more",       // the pair across the cut
+		strings.Repeat("x", 197) + "🚀🚀 and more",      // a whole pair before it
+		strings.Repeat("x", 198) + "👩‍👩‍👧‍👦 and more", // a joined sequence
+		strings.Repeat("𝒳", 150),                      // pairs all along
+	}
+	for i, text := range texts {
+		v.send(text)
+		got := waitNotes(t, agent, i+1)[i]
+		if !utf8.ValidString(got.Body) || strings.ContainsRune(got.Body, utf8.RuneError) {
+			t.Errorf("message %d: the notification's body %q holds half a character", i, got.Body)
+		}
+		if trimmed := strings.TrimSuffix(got.Body, "…"); trimmed == got.Body || !strings.HasPrefix(text, trimmed) {
+			t.Errorf("message %d: body %q is not a cut of the message", i, got.Body)
+		}
 	}
 }
