@@ -4,7 +4,9 @@
 // other work per message. It stores nothing, checks nothing and keeps no
 // history, so its acked msg/s on a machine is the most any hub built on
 // melody can reach there with this protocol: one frame read and two frames
-// written per message (the sender's ack, every admin's copy).
+// written per message (the sender's ack, every admin's copy). It keeps an
+// idle socket as small as the hub does, so chatbench steady against it
+// measures what melody itself holds per socket.
 //
 //	go run ./cmd/chatbench/ceiling --addr 127.0.0.1:8090 &
 //	chatbench --url http://127.0.0.1:8090 --admin x --password-file pw flood ...
@@ -22,6 +24,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -66,8 +69,9 @@ func run(ctx context.Context, ln net.Listener) error {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"token":"ceiling"}`))
 	})
-	mux.HandleFunc("/ws/client", func(w http.ResponseWriter, r *http.Request) { _ = s.clients.HandleRequest(w, r) })
-	mux.HandleFunc("/ws/admin", func(w http.ResponseWriter, r *http.Request) { _ = s.admins.HandleRequest(w, r) })
+	mux.HandleFunc("/ws/client", func(w http.ResponseWriter, r *http.Request) { serve(s.clients, w, r) })
+	mux.HandleFunc("/ws/admin", func(w http.ResponseWriter, r *http.Request) { serve(s.admins, w, r) })
+	go returnMemory(ctx)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -83,6 +87,52 @@ func run(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
+// serve does what the hub does to keep an idle socket small (hub.serve,
+// hub.slimRequest, hub.onConnect): melody runs on a goroutine of its own, so
+// net/http's connection goroutine ends after the upgrade and frees its stack
+// and buffers; melody gets only the upgrade headers and drops the request
+// once open.
+func serve(m *melody.Melody, w http.ResponseWriter, r *http.Request) {
+	slim := &http.Request{Method: r.Method, URL: r.URL, Proto: r.Proto, ProtoMajor: r.ProtoMajor,
+		ProtoMinor: r.ProtoMinor, Host: r.Host, RemoteAddr: r.RemoteAddr, Header: http.Header{}}
+	for _, k := range []string{"Connection", "Upgrade", "Sec-Websocket-Version", "Sec-Websocket-Key"} {
+		slim.Header[k] = r.Header[k]
+	}
+	open, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = m.HandleRequestWithKeys(w, slim, map[string]any{"open": open})
+	}()
+	select {
+	case <-open:
+	case <-done:
+	}
+}
+
+// opened is the connect handler: it drops the request and releases serve.
+func opened(s *melody.Session) {
+	s.Request = nil
+	if v, ok := s.Get("open"); ok {
+		close(v.(chan struct{}))
+	}
+}
+
+// returnMemory hands free pages back every 5 s, as chatd's memory returner
+// does once the process is quiet (cmd/chatd/memory.go), so an idle figure
+// counts what the sockets hold, not what the connect burst left.
+func returnMemory(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			debug.FreeOSMemory()
+		}
+	}
+}
+
 // newMelody mirrors the hub's socket settings (hub.newMelody).
 func (s *server) newMelody(buffer int) *melody.Melody {
 	m := melody.New()
@@ -94,6 +144,7 @@ func (s *server) newMelody(buffer int) *melody.Melody {
 		WriteBufferPool: &s.pool,
 		CheckOrigin:     func(*http.Request) bool { return true },
 	}
+	m.HandleConnect(opened)
 	return m
 }
 
