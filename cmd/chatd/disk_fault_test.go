@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,3 +135,75 @@ func TestRestoreOnAFailingDisk(t *testing.T) {
 	}
 }
 
+// TestFilesOnAFullDisk: chatd's own files written on a full file system
+// (ENOSPC from a real tmpfs) fail naming the file and the cause and leave
+// nothing behind: a backup (exit 1, no backup file, no temp file), the
+// VAPID keys created at the first start with --push-subject (chatd does not
+// start; no key file). Once there is room the same command works.
+func TestFilesOnAFullDisk(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T, disk string) (code int, out, errOut string)
+		want []string
+		made string // the file the command writes once there is room
+	}{
+		{"backup", func(t *testing.T, disk string) (int, string, string) {
+			src := t.TempDir()
+			storeWith(t, src, 5, 0)
+			return runBin(t, "", nil, "backup", filepath.Join(disk, "backup.db"), "--data", src)
+		}, []string{"backup.db", "no space left on device"}, "backup.db"},
+		{"VAPID keys", func(t *testing.T, disk string) (int, string, string) {
+			data := filepath.Join(disk, "data")
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			p := &inproc{log: newLogLines()}
+			log := p.log
+			args := []string{"--addr", "127.0.0.1:0", "--data", data, "--bcrypt-cost", "4", "--log-format", "json",
+				"--push-subject", "mailto:ops@example.com"}
+			done := make(chan int, 1)
+			go func() { done <- run(ctx, args, noEnv, io.Discard, log) }()
+			select {
+			case code := <-done:
+				return code, "", log.String()
+			case <-p.logListening():
+				cancel()
+				return 0 - <-done, "", log.String() // started: stopped again; 0 unless the stop failed
+			}
+		}, []string{"vapid.json", "no space left on device"}, "data/vapid.json"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			disk := chatdtest.SmallDisk(t, 1<<20)
+			if tc.name == "VAPID keys" {
+				data := filepath.Join(disk, "data")
+				storeWith(t, data, 3, 0)
+				if code, out, errOut := runBin(t, "pw\n", nil, "admin", "set", "ann", "--data", data, "--bcrypt-cost", "4"); code != 0 {
+					t.Fatalf("admin set: %d %s %s", code, out, errOut)
+				}
+			}
+			free := chatdtest.FillDisk(t, disk)
+			before := listDir(t, disk)
+			code, out, errOut := tc.run(t, disk)
+			if code == 0 {
+				t.Fatalf("exit 0 on a full disk: %s %s", out, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q lacks %q", errOut, w)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(disk, tc.made)); err == nil {
+				t.Errorf("%s was written on a full disk", tc.made)
+			}
+			if after := listDir(t, disk); after != before {
+				t.Errorf("a failed write left something behind:\nbefore %s\nafter  %s", before, after)
+			}
+			free()
+			if code, out, errOut := tc.run(t, disk); code != 0 {
+				t.Fatalf("with room: exit %d %s %s", code, out, errOut)
+			}
+			if _, err := os.Stat(filepath.Join(disk, tc.made)); err != nil {
+				t.Errorf("with room: %v", err)
+			}
+		})
+	}
+}
