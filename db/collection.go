@@ -309,7 +309,7 @@ func (c *Collection[T]) Get(id string) (T, error) {
 			return err
 		}
 		found = true
-		return c.decode(raw, c.num(id), &doc)
+		return c.decode(id, raw, c.num(id), &doc)
 	})
 	if err == nil && !found {
 		err = fmt.Errorf("%w: %s id %s", ErrNotFound, c.s.Name, id)
@@ -341,16 +341,6 @@ func (c *Collection[T]) rawByID(tx *buntdb.Tx, id string) ([]byte, bool, error) 
 		return nil, false, err
 	}
 	return stringBytes(unwrapValue(v)), true, nil
-}
-
-func (c *Collection[T]) decode(raw []byte, n uint64, doc *T) error {
-	if err := c.codec.Decode(raw, doc); err != nil {
-		return fmt.Errorf("decode %s document: %w", c.s.Name, err)
-	}
-	if c.s.Seq != nil && n > 0 {
-		c.s.Seq(doc, n)
-	}
-	return nil
 }
 
 // FindOne returns the first document (lowest id) whose indexed fields equal values.
@@ -491,7 +481,11 @@ func (c *Collection[T]) walkLocked(q Query, fn func(T) bool) error {
 			return q.Reverse
 		}
 		var doc T
-		if derr = c.decode(stringBytes(unwrapValue(val)), c.num(id), &doc); derr != nil {
+		if err := c.decode(id, stringBytes(unwrapValue(val)), c.num(id), &doc); err != nil {
+			if skipDamaged(err, new(error)) {
+				return true
+			}
+			derr = err
 			return false
 		}
 		n++
@@ -540,7 +534,7 @@ func (c *Collection[T]) walkIndex(q Query, fn func(T) bool) (int, error) {
 		ids = pick(all, lo, hi, q)
 	}
 	c.d.imu.RUnlock()
-	var derr error
+	var derr, damaged error
 	seen := 0
 	err = c.d.bdb.View(func(tx *buntdb.Tx) error {
 		for _, id := range ids {
@@ -552,8 +546,15 @@ func (c *Collection[T]) walkIndex(q Query, fn func(T) bool) (int, error) {
 				continue // removed since the index was read
 			}
 			var doc T
+			if derr = c.decode(id, raw, 0, &doc); derr != nil {
+				if skipDamaged(derr, &damaged) {
+					derr = nil
+					continue
+				}
+				return nil
+			}
 			seen++
-			if derr = c.decode(raw, 0, &doc); derr != nil || !fn(doc) {
+			if !fn(doc) {
 				return nil
 			}
 		}
@@ -561,6 +562,9 @@ func (c *Collection[T]) walkIndex(q Query, fn func(T) bool) (int, error) {
 	})
 	if err == nil {
 		err = derr
+	}
+	if err == nil && seen == 0 {
+		err = damaged // what the index names exists, but only damaged
 	}
 	return seen, err
 }

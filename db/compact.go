@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/tidwall/buntdb"
+
+	"github.com/chatd/chatd/internal/atomicfile"
 )
 
 // Compaction rewrites the data file without superseded records. It is done
@@ -287,7 +289,7 @@ func (d *DB) rewrite(held *time.Duration) error {
 			d.fail(err)
 			return err
 		}
-		if err := syncDir(filepath.Dir(d.path)); err != nil {
+		if err := atomicfile.SyncDir(filepath.Dir(d.path)); err != nil {
 			err = &ioError{"directory fsync", filepath.Dir(d.path), err}
 			d.fail(err)
 			return err
@@ -321,7 +323,7 @@ func (d *DB) placeCompacted(w *compactFile, src *os.File, copied int64, tmp stri
 	d.size.Store(w.size)
 	d.dirty.Store(!durable)
 	if durable {
-		if err := syncDir(filepath.Dir(d.path)); err != nil {
+		if err := atomicfile.SyncDir(filepath.Dir(d.path)); err != nil {
 			// Until the rename is durable, a power loss could bring back the
 			// old file, without what is appended to the new one.
 			err = &ioError{"directory fsync", filepath.Dir(d.path), err}

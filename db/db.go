@@ -174,9 +174,10 @@ type DB struct {
 	stop    chan struct{}
 	bgDone  chan struct{}
 
-	health   healthState
-	compact  compactState
-	seqBlock uint64 // sequence numbers per reservation: seqBlock
+	health      healthState
+	damagedDocs damagedState // damaged.go
+	compact     compactState
+	seqBlock    uint64 // sequence numbers per reservation: seqBlock
 
 	stats struct {
 		commits, ops, syncs, syncErrors, writeErrors, shrinks, shrinkErrors atomic.Uint64
@@ -186,8 +187,9 @@ type DB struct {
 // Stats are counters for metrics and tests.
 type Stats struct {
 	Commits, Ops, Syncs, SyncErrors, WriteErrors, Shrinks, ShrinkErrors uint64
-	FileSize                                                            int64 // bytes of the data file
-	LiveSize                                                            int64 // bytes the live records would take after a compaction
+	Damaged                                                             uint64 // damaged documents met (ErrDamaged)
+	FileSize                                                            int64  // bytes of the data file
+	LiveSize                                                            int64  // bytes the live records would take after a compaction
 }
 
 // Open opens or creates the store in directory dir (created 0700; a wider
@@ -500,6 +502,7 @@ func (d *DB) Stats() Stats {
 		WriteErrors:  d.stats.writeErrors.Load(),
 		Shrinks:      d.stats.shrinks.Load(),
 		ShrinkErrors: d.stats.shrinkErrors.Load(),
+		Damaged:      d.damagedCount(),
 		FileSize:     d.size.Load(),
 		LiveSize:     d.live.Load(),
 	}

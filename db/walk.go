@@ -80,7 +80,7 @@ func (c *Collection[T]) walkSeqIndex(ix *index, k []byte, q Query, fn func(T) bo
 	}
 	c.d.imu.RUnlock()
 	seen := 0
-	var derr error
+	var derr, damaged error
 	err = c.d.bdb.View(func(tx *buntdb.Tx) error {
 		var r blockReader
 		var keys docKeys
@@ -101,7 +101,11 @@ func (c *Collection[T]) walkSeqIndex(ix *index, k []byte, q Query, fn func(T) bo
 				}
 			}
 			var doc T
-			if derr = c.decode(raw, n, &doc); derr != nil {
+			if derr = c.decode("", raw, n, &doc); derr != nil {
+				if skipDamaged(derr, &damaged) {
+					derr = nil
+					continue
+				}
 				return nil
 			}
 			seen++
@@ -113,6 +117,9 @@ func (c *Collection[T]) walkSeqIndex(ix *index, k []byte, q Query, fn func(T) bo
 	})
 	if err == nil {
 		err = derr
+	}
+	if err == nil && seen == 0 {
+		err = damaged // what the index names exists, but only damaged
 	}
 	return seen, err
 }
@@ -129,7 +136,11 @@ func (c *Collection[T]) walkPacked(q Query, fn func(T) bool) error {
 	done := false
 	emit := func(n uint64, raw []byte) bool {
 		var doc T
-		if derr = c.decode(raw, n, &doc); derr != nil {
+		if derr = c.decode("", raw, n, &doc); derr != nil {
+			if skipDamaged(derr, new(error)) {
+				derr = nil
+				return true
+			}
 			done = true
 			return false
 		}

@@ -165,7 +165,7 @@ func (c *Collection[T]) Modify(ctx context.Context, id string, fn func(doc *T, f
 		}
 		var doc T
 		if loc.found {
-			if err := c.decode(loc.raw, loc.n, &doc); err != nil {
+			if err := c.decode(id, loc.raw, loc.n, &doc); err != nil {
 				return err
 			}
 		} else if c.s.Seq != nil {

@@ -22,6 +22,8 @@ var (
 		"Compactions of the data file, by outcome.", []string{"outcome"}, nil)
 	descStoreIOErrors = prometheus.NewDesc("chatd_store_io_errors_total",
 		"Failed writes and fsyncs of the data file.", []string{"op"}, nil)
+	descStoreDamaged = prometheus.NewDesc("chatd_store_damaged_documents",
+		"Stored documents met that are not documents of their collection (wrong shape, edited by hand); skipped, kept in the file, each named once in the log.", nil, nil)
 )
 
 type storeCollector struct {
@@ -30,7 +32,7 @@ type storeCollector struct {
 }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descStoreWritable, descStoreFile, descStoreLive, descStoreCompactions, descStoreIOErrors} {
+	for _, d := range []*prometheus.Desc{descStoreWritable, descStoreFile, descStoreLive, descStoreCompactions, descStoreIOErrors, descStoreDamaged} {
 		ch <- d
 	}
 }
@@ -48,4 +50,5 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descStoreCompactions, prometheus.CounterValue, float64(s.ShrinkErrors), "failed")
 	ch <- prometheus.MustNewConstMetric(descStoreIOErrors, prometheus.CounterValue, float64(s.WriteErrors), "write")
 	ch <- prometheus.MustNewConstMetric(descStoreIOErrors, prometheus.CounterValue, float64(s.SyncErrors), "fsync")
+	ch <- prometheus.MustNewConstMetric(descStoreDamaged, prometheus.GaugeValue, float64(s.Damaged))
 }

@@ -34,7 +34,9 @@ func (s *Store) loadEpoch() error {
 		s.epoch.Store(&e.Value)
 		return nil
 	}
-	if err != nil && !errors.Is(err, db.ErrNotFound) {
+	// A damaged epoch record (db logged it) is an unknown epoch: a new one
+	// makes every client resync, which is right whatever the old one was.
+	if err != nil && !errors.Is(err, db.ErrNotFound) && !errors.Is(err, db.ErrDamaged) {
 		return fmt.Errorf("read epoch: %w", err)
 	}
 	_, err = s.ResetEpoch(context.Background())

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/chatd/chatd/db"
+	"github.com/chatd/chatd/internal/atomicfile"
 	"github.com/chatd/chatd/seed"
 	"github.com/chatd/chatd/store"
 )
@@ -49,7 +50,12 @@ func restoreCmd(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return usageError(stderr, " restore", err)
 	}
-	if err := restore(ctx, pos[0], data, minOffset, stdout); err != nil {
+	err = restore(ctx, pos[0], data, minOffset, stdout)
+	if errors.Is(err, atomicfile.ErrNotDurable) { // restored all the same: a warning, not a failure
+		fmt.Fprintf(stderr, "chatd restore: warning: %v\n", err)
+		return exitOK
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "chatd restore: %v\n", err)
 		return exitFail
 	}
@@ -156,13 +162,18 @@ func restore(ctx context.Context, file, dir string, minOffset uint64, out io.Wri
 	if err := os.Rename(stage, live); err != nil {
 		return fmt.Errorf("move %s to %s: %w; the old data file is still in place", stage, live, err)
 	}
-	if err := syncDir(dir); err != nil {
-		return err
-	}
+	// From here the restore is done and cannot be undone (renaming the old
+	// file back needs the same directory): a failed directory fsync is
+	// reported as done, with a warning (atomicfile.ErrNotDurable).
+	synced := atomicfile.SyncDir(dir)
 	fmt.Fprintf(out, "restored %s into %s: %d messages, highest offset %d\n", file, live, info.messages, inBackup.MaxID)
 	fmt.Fprintf(out, "new offsets continue above %d; new epoch %s (was %s): clients resync\n", info.floor, info.epoch, info.oldEpoch)
 	fmt.Fprintf(out, "%d admin sessions from the backup ended: agents log in again; admins come from %s, unchanged\n",
 		info.sessions, filepath.Join(dir, "admins.json"))
+	if synced != nil {
+		return fmt.Errorf("%s holds the backup now, %w (%w): check the disk (dmesg); after a crash or power loss "+
+			"before the next successful sync, run this restore again", live, atomicfile.ErrNotDurable, synced)
+	}
 	return nil
 }
 

@@ -2,7 +2,9 @@
 // content or the new one, never a mix: a temp file in the same directory,
 // written, fsynced, renamed over the target (rename(2) is atomic within a
 // file system), then the directory fsynced so the rename itself is durable.
-// seed (the admins file) and cmd/chatd (backups) write through it too.
+// seed (the admins file) and cmd/chatd (backups) write through it too;
+// SyncDir is the one directory fsync of chatd (db's compaction and chatd
+// restore rename their own files and sync with it).
 package atomicfile
 
 import (
@@ -63,13 +65,26 @@ func WriteWith(path string, perm os.FileMode, fill func(f *os.File) error) error
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("replace %s: %w", path, err)
 	}
+	if err := SyncDir(dir); err != nil {
+		return fmt.Errorf("write %s: %w (%w)", path, ErrNotDurable, err)
+	}
+	return nil
+}
+
+// SyncDir fsyncs directory dir, which makes the renames, creations and
+// removals of names in it durable (fsync(2): syncing a file does not sync
+// the directory entry that names it). The error names dir and the cause
+// (the directory cannot be opened: EACCES on a directory without read
+// permission; or the fsync failed: EIO). A caller whose rename already
+// happened wraps ErrNotDurable around it, as Write does.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("write %s: %w (fsync dir %s: %w)", path, ErrNotDurable, dir, err)
+		return fmt.Errorf("fsync dir %s: %w", dir, err)
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w (fsync dir %s: %w)", path, ErrNotDurable, dir, err)
+		return fmt.Errorf("fsync dir %s: %w", dir, err)
 	}
 	return nil
 }

@@ -13,9 +13,10 @@
   var W = window, D = document;
   var GUARD = typeof Symbol == 'function' && Symbol['for'] ? Symbol['for']('chatd.widget') : '__chatd';
   if (W[GUARD]) { try { W[GUARD](); } catch (e) { /* the first instance is gone: nothing to do */ } return; }
-  var script = D.currentScript;
-  if (!script) { var all = D.querySelectorAll('script[src*="widget.js"]'); script = all[all.length - 1]; }
-  if (!script || !script.src) return;
+  var script = null;
+  try { script = D.currentScript; } catch (e) { /* below */ }
+  try { if (!script) { var all = D.querySelectorAll('script[src*="widget.js"]'); script = all[all.length - 1]; } } catch (e) { /* none */ }
+  if (!script) return;
   var poke = function () {};
   var poked = function () { poke(); };
   try { Object.defineProperty(W, GUARD, { value: poked }); } catch (e) { W[GUARD] = poked; }
@@ -25,27 +26,59 @@
   var tag = 'chatd-widget';
   try { if (W.customElements.get(tag)) tag = 'div'; } catch (e) { /* none */ }
   var host = D.createElement(tag);
-  host.setAttribute('data-chatd', '');
   // A fresh same-origin realm holds the built-ins as the browser made them: the host page may
-  // have replaced or polluted its own (JSON, Array.prototype, Object.prototype, setTimeout...).
-  var frame = D.createElement('iframe');
-  frame.hidden = true;
-  frame.setAttribute('aria-hidden', 'true');
-  frame.tabIndex = -1;
-  var shadow = null, R = W;
+  // have replaced or polluted its own (JSON, Array.prototype, Object.prototype, setTimeout,
+  // DOM methods...). Until it is there, the page's own DOM methods are all there is.
+  var frame = null, shadow = null, R = W, own = false;
+  try { frame = D.createElement('iframe'); } catch (e) { /* a page that refuses frames: no realm */ }
   try { shadow = host.attachShadow({ mode: 'open' }); } catch (e) { /* below */ }
-  var own = shadow && shadow.host === host;
+  // put appends c to p: the realm's appendChild, else the first of the page's that still works.
+  function put(p, c) {
+    try { return R.Node.prototype.appendChild.call(p, c); } catch (e) { /* the page's own */ }
+    try { return p.append(c); } catch (e) { return p.prepend(c); }
+  }
   // Without a working attachShadow on the page, the realm comes first (in the host's light DOM,
   // which a shadow root without a slot never shows) and lends its own.
-  (own ? shadow : host).appendChild(frame);
-  D.documentElement.appendChild(host);
+  try { put(shadow || host, frame); } catch (e) { /* no realm */ }
+  put(D.documentElement, host);
   try { if (frame.contentWindow.JSON.parse('1') === 1) R = frame.contentWindow; } catch (e) { /* sandboxed: keep the page's */ }
-  if (!own) { try { shadow = R.Element.prototype.attachShadow.call(host, { mode: 'open' }); } catch (e) { shadow = null; } }
+  var JS = R.JSON, Obj = R.Object, RD = R.document, M = R.Math, Dt = R.Date, I18n = R.Intl, URLp = R.URL, Refl = R.Reflect;
+  // The widget's own nodes take the realm's prototypes (as if made there), so what the page did to
+  // Node, Element, EventTarget... prototypes never reaches them; the page's own nodes, window and
+  // document are only touched through the realm's functions (get, on, put).
+  function mine(n, P) {
+    if (R != W) {
+      Obj.setPrototypeOf(n, P);
+      // Its classList and style are objects of the page's realm too.
+      if (n.classList) Obj.setPrototypeOf(n.classList, R.DOMTokenList.prototype);
+      if (n.style) Obj.setPrototypeOf(n.style, R.CSSStyleDeclaration.prototype);
+    }
+    return n;
+  }
+  function proto(make, a, b) { return Obj.getPrototypeOf(make.call(RD, a, b)); }
+  function node(make, a, b) { return mine(make.call(D, a, b), proto(make, a, b)); }
+  var DP = R.Document.prototype;
+  function get(o, P, n) { return Obj.getOwnPropertyDescriptor(R[P].prototype, n).get.call(o); }
+  function on(o, type, f) { R.EventTarget.prototype.addEventListener.call(o, type, f); }
+  function html() { return get(D, 'Document', 'documentElement'); }
+  mine(host, proto(DP.createElement, tag));
+  if (frame) {
+    mine(frame, proto(DP.createElement, 'iframe'));
+    frame.hidden = true;
+    frame.setAttribute('aria-hidden', 'true');
+    frame.tabIndex = -1;
+  }
+  try { own = get(shadow, 'ShadowRoot', 'host') === host; } catch (e) { /* not a shadow root */ }
+  if (own) mine(shadow, R.ShadowRoot.prototype);
+  else { try { shadow = R.Element.prototype.attachShadow.call(host, { mode: 'open' }); mine(shadow, R.ShadowRoot.prototype); } catch (e) { shadow = null; } }
   if (!shadow || shadow.host !== host) {
     host.remove();
     warn('attachShadow is broken on this page', 'error');
     return;
   }
+  host.setAttribute('data-chatd', '');
+  var srcURL = get(script, 'HTMLScriptElement', 'src');
+  if (!srcURL) { host.remove(); return; }
   var JS = R.JSON, Obj = R.Object, M = R.Math, Dt = R.Date, I18n = R.Intl, URLp = R.URL, Refl = R.Reflect;
   var isArr = R.Array.isArray, fnText = R.Function.prototype.toString;
   var sT = R.setTimeout, cT = R.clearTimeout;
@@ -85,8 +118,8 @@
   // warn tells the site's developer on the console; a console the page replaced may throw: never into the widget.
   function warn(s, kind) { try { W.console[kind || 'warn'](typeof s == 'string' ? 'chatd: ' + s : s); } catch (e) { /* none */ } }
 
-  var src = new URLp(script.src, location.href);
-  var attr = function (n) { return script.getAttribute('data-' + n) || ''; };
+  var src = new URLp(srcURL, location.href);
+  var attr = function (n) { return R.Element.prototype.getAttribute.call(script, 'data-' + n) || ''; };
   var wsURL = (src.protocol == 'https:' ? 'wss://' : 'ws://') + src.host + '/ws/client';
   var KEY = 'chatd:' + src.origin + ':';
 
@@ -191,13 +224,13 @@
     feminine: []
   };
   var LANGS = ' de fr es pt ar '; // packs shipped in static/public/widget-lang/
-  var lang = (attr('lang') || D.documentElement.lang || 'en').toLowerCase().split('-')[0];
+  var lang = (attr('lang') || get(html(), 'HTMLElement', 'lang') || 'en').toLowerCase().split('-')[0];
   if (LANGS.indexOf(' ' + lang + ' ') < 0) lang = 'en';
 
   // part loads a file next to widget.js that leaves its value on its script element
   // (document.currentScript.chatd) and calls done with it (undefined if it failed).
   function part(path, done) {
-    var s = D.createElement('script'), t = 0, fired = false;
+    var s = node(DP.createElement, 'script'), t = 0, fired = false;
     function finish() {
       if (fired) return;
       fired = true;
@@ -209,7 +242,7 @@
     t = later(finish, 4000);
     try {
       s.src = new URLp(path + src.search, src).href;
-      D.documentElement.appendChild(s);
+      put(html(), s);
     } catch (e) { finish(); } // e.g. Trusted Types
   }
   function withPack(done) {

@@ -66,18 +66,18 @@
       '.o.r{inset:0}.o .p{width:100%;max-width:none;height:100%;margin:0;border-radius:0}.o .h{padding-top:calc(16px + env(safe-area-inset-top,0px))}.o .b{display:none}textarea{font-size:16px}}';
 
     function el(tag, cls, text) {
-      var e = D.createElement(tag);
+      var e = node(DP.createElement, tag);
       if (cls) e.className = cls;
       if (text != null) e.textContent = text;
       return e;
     }
     function icon(d, cls) {
       var ns = 'http://www.w3.org/2000/svg';
-      var s = D.createElementNS(ns, 'svg');
+      var s = node(DP.createElementNS, ns, 'svg');
       s.setAttribute('viewBox', '0 0 24 24');
       s.setAttribute('aria-hidden', 'true');
       if (cls) s.setAttribute('class', cls);
-      var p = D.createElementNS(ns, 'path');
+      var p = node(DP.createElementNS, ns, 'path');
       p.setAttribute('d', d);
       s.appendChild(p);
       return s;
@@ -88,12 +88,13 @@
 
     // addCSS adds a stylesheet to the shadow root (also for lazily loaded parts).
     function addCSS(c) {
-      if (shadow.adoptedStyleSheets && W.CSSStyleSheet && 'replaceSync' in CSSStyleSheet.prototype) {
-        var sheet = new CSSStyleSheet();
+      try {
+        // The page's own class: a sheet is only adopted in the document that made it.
+        var sheet = mine(new W.CSSStyleSheet(), R.CSSStyleSheet.prototype);
         sheet.replaceSync(c);
         shadow.adoptedStyleSheets = add(R.Array.from(shadow.adoptedStyleSheets), sheet);
-      } else {
-        shadow.appendChild(el('style', '', c)); // old browsers
+      } catch (e) {
+        shadow.appendChild(el('style', '', c)); // old browsers, a page that broke the class
       }
     }
     addCSS(css);
@@ -105,9 +106,9 @@
       'width:0!important;height:0!important;margin:0!important;padding:0!important;border:0!important;overflow:visible!important;' +
       'visibility:visible!important;opacity:1!important;z-index:2147483647!important;pointer-events:none!important;background:none!important;';
     var color = attr('color');
-    if (color && W.CSS && CSS.supports('color', color)) hostCSS += '--a:' + color + '!important;';
+    if (color && R.CSS && R.CSS.supports('color', color)) hostCSS += '--a:' + color + '!important;';
     else hostCSS += '--a:#2563eb!important;';
-    function len(v) { return /^\d+(\.\d+)?$/.test(v) ? v + 'px' : W.CSS && CSS.supports('width', v) ? v : ''; }
+    function len(v) { return /^\d+(\.\d+)?$/.test(v) ? v + 'px' : R.CSS && R.CSS.supports('width', v) ? v : ''; }
     if (len(attr('offset-bottom'))) hostCSS += '--ob:' + len(attr('offset-bottom')) + '!important;';
     if (len(attr('offset-side'))) hostCSS += '--os:' + len(attr('offset-side')) + '!important;';
     var pop = typeof host.showPopover == 'function';
@@ -115,7 +116,7 @@
     function styleHost() {
       // A zoom on <html> would scale the widget: undo it.
       var z = 1;
-      try { z = parseFloat(getComputedStyle(D.documentElement).zoom) || 1; } catch (e) { /* keep 1 */ }
+      try { z = R.parseFloat(R.getComputedStyle(html()).zoom) || 1; } catch (e) { /* keep 1 */ }
       var want = hostCSS + (z != 1 ? 'zoom:' + (1 / z) + '!important;' : '');
       if (host.style.cssText != want) host.style.cssText = want;
     }
@@ -186,32 +187,34 @@
     // ---- staying on the page ----
     var reattached = 0, reattachT = 0;
     function ensure() {
-      var h = D.documentElement;
+      var h = html();
       if (!h) return;
       if (host.parentNode != h) {
         // A page that keeps removing us (a framework that owns <html>) gets a pause, not a loop.
         if (++reattached > 50) { if (!reattachT) reattachT = later(function () { reattachT = 0; reattached = 0; ensure(); }, 2000); return; }
-        h.appendChild(host);
+        put(h, host);
         watch();
       }
       styleHost();
       if (pop) { try { if (!host.matches(':popover-open')) host.showPopover(); } catch (e) { /* not shown: stays fixed */ } }
     }
-    var MO = W.MutationObserver && new W.MutationObserver(ensure);
+    // The page's own class (one of the realm stops when the page removes us), else a look every second.
+    var MO = native(W.MutationObserver) && mine(new W.MutationObserver(ensure), R.MutationObserver.prototype);
+    (function tick() { if (!MO) { ensure(); later(tick, 1000); } }());
     function watch() {
       if (!MO) return;
       MO.disconnect();
       MO.observe(D, { childList: true });
-      MO.observe(D.documentElement, { childList: true, attributes: true, attributeFilter: ['style', 'class'] });
+      MO.observe(html(), { childList: true, attributes: true, attributeFilter: ['style', 'class'] });
     }
     host.addEventListener('toggle', function (ev) { if (ev.newState == 'closed') later(ensure, 0); });
     ensure();
     watch();
-    W.addEventListener('resize', styleHost);
+    on(W, 'resize', styleHost);
 
     // ---- time ----
     function day(d) { return d.getFullYear() * 10000 + d.getMonth() * 100 + d.getDate(); }
-    function when(iso) { var d = iso ? new Dt(iso) : new Dt(); return isNaN(d.getTime()) ? new Dt() : d; }
+    function when(iso) { var d = iso ? new Dt(iso) : new Dt(); return R.isNaN(d.getTime()) ? new Dt() : d; }
     function clock(d) { return d.toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' }); }
     function dayLabel(d) {
       var now = new Dt(), diff = M.round((new Dt(now.getFullYear(), now.getMonth(), now.getDate()) - new Dt(d.getFullYear(), d.getMonth(), d.getDate())) / 864e5);
@@ -245,7 +248,7 @@
         var url = null;
         try { url = new URLp(u); } catch (err) { /* not a URL: stays text */ }
         if (!url || (url.protocol != 'http:' && url.protocol != 'https:') || !url.hostname) continue;
-        if (m.index > at) e.appendChild(D.createTextNode(s.slice(at, m.index)));
+        if (m.index > at) e.appendChild(node(DP.createTextNode, s.slice(at, m.index)));
         var a = el('a', '', u);
         a.href = url.href;
         a.target = '_blank';
@@ -254,7 +257,7 @@
         at = m.index + u.length;
         re.lastIndex = at;
       }
-      if (at < s.length) e.appendChild(D.createTextNode(s.slice(at)));
+      if (at < s.length) e.appendChild(node(DP.createTextNode, s.slice(at)));
     }
     function bubbleFor(m, pending) {
       var mine = m.from != 'admin';
@@ -372,11 +375,11 @@
     }
     var shownUnread = 0;
     function updateBadge() {
-      if (isOpen() && !D.hidden && read >= 0) setRead(conv.after, true);
+      if (isOpen() && !get(D, 'Document', 'hidden') && read >= 0) setRead(conv.after, true);
       var n = isOpen() ? 0 : unread();
       if (n != shownUnread) emit('unread', shownUnread = n);
       badge.hidden = n == 0;
-      badge.textContent = n > 9 ? '9+' : String(n);
+      badge.textContent = n > 9 ? '9+' : '' + n;
       bubble.setAttribute('aria-label', n ? T.open + ' (' + n + ' ' + T.unread + ')' : T.open);
     }
     if (channel) {

@@ -24,14 +24,14 @@
       if (v) m.title = v; // the page's title, as client:page sends it
       try { v = new I18n.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { v = ''; }
       if (typeof v == 'string' && /^[\w+\-\/]{1,64}$/.test(v)) m.tz = v;
-      v = navigator.language;
+      v = R.navigator.language;
       if (typeof v == 'string' && /^[A-Za-z0-9-]{1,35}$/.test(v)) m.lang = v;
-      v = D.referrer;
+      v = get(D, 'Document', 'referrer');
       if (typeof v == 'string' && v && !/[\x00-\x1f\x7f-\x9f]/.test(v)) m.referrer = cut(v, 1024);
       return m;
     }
     function pageTitle() { // the page's title without control characters (the server refuses them)
-      return cut(String(D.title || '').replace(/[\x00-\x1f\x7f-\x9f]/g, ''), 256);
+      return cut(('' + (get(D, 'Document', 'title') || '')).replace(/[\x00-\x1f\x7f-\x9f]/g, ''), 256);
     }
     function cut(s, n) { // at most n UTF-8 bytes, cut at a character, without lone surrogates
       for (s = whole(s); bytes(s) > n;) s = whole(s.slice(0, M.max(0, s.length - M.ceil((bytes(s) - n) / 3) - 1)));
@@ -53,7 +53,7 @@
       var s;
       try {
         var C = socketClass();
-        s = new C(wsURL);
+        s = mine(new C(wsURL), WSP);
       } catch (e) {
         if (e && e.name == 'SecurityError') { halt('blocked'); return; }
         schedule();
@@ -113,8 +113,8 @@
       if (why == 'blocked') warn('this page\'s Content-Security-Policy blocks ' + wsURL + '; add ' + src.origin.replace(/^http/, 'ws') + ' to connect-src');
     }
     // A CSP that forbids our socket reports itself here (most browsers do not throw).
-    D.addEventListener('securitypolicyviolation', function (ev) {
-      var u = String(ev.blockedURI || '');
+    on(D, 'securitypolicyviolation', function (ev) {
+      var u = '' + (ev.blockedURI || '');
       if (ev.disposition != 'report' && /^(connect|default)-src/.test(ev.effectiveDirective || ev.violatedDirective || '') &&
         (u == wsURL || u.indexOf(wsURL.split('/ws/')[0]) == 0)) halt('blocked');
     });
@@ -338,15 +338,15 @@
     }
     wrap('pushState');
     wrap('replaceState');
-    W.addEventListener('popstate', moved);
-    W.addEventListener('hashchange', moved);
+    on(W, 'popstate', moved);
+    on(W, 'hashchange', moved);
 
     // ---- interaction ----
     function isOpen() { return root.classList.contains('o'); }
     function toggle(open) {
       var was = isOpen();
       root.classList.toggle('o', open);
-      bubble.setAttribute('aria-expanded', String(open));
+      bubble.setAttribute('aria-expanded', '' + open);
       updateBadge();
       if (was != open) emit(open ? 'opened' : 'closed');
       if (open) {
@@ -369,7 +369,7 @@
     });
     input.addEventListener('input', function () { grow(); count(); typed(); });
     root.addEventListener('keydown', function (ev) { if (ev.key == 'Escape' && isOpen()) toggle(false); });
-    W.addEventListener('online', function () {
+    on(W, 'online', function () {
       if (ws || stop || !(me.token || box.length || isOpen())) return;
       cancel(retryT);
       retryT = 0;
@@ -377,7 +377,7 @@
       schedule(50 + rand() * 450); // this device is back: at once, a little spread for a whole office
     });
     // A lost network often leaves a socket that looks open: drop it; the outbox keeps what is unsent.
-    W.addEventListener('offline', function () {
+    on(W, 'offline', function () {
       if (!ws) return;
       var s = ws;
       ws = null;
@@ -387,10 +387,10 @@
       setState('reconnecting');
       schedule();
     });
-    D.addEventListener('visibilitychange', function () {
-      if (!D.hidden) { reconnectNow(); updateBadge(); }
+    on(D, 'visibilitychange', function () {
+      if (!get(D, 'Document', 'hidden')) { reconnectNow(); updateBadge(); }
     });
-    W.addEventListener('storage', function (ev) {
+    on(W, 'storage', function (ev) {
       if (ev.key == KEY + 'outbox') {
         // Another tab queued a message: show it as pending here too (its ack reaches every tab).
         var other = load('outbox', checkBox, []);

@@ -43,7 +43,8 @@ export function setDesktop(on) {
 
 function clip(s, n) {
   s = typeof s === 'string' ? s : '';
-  return s.length > n ? s.slice(0, n - 1) + '…' : s;
+  // Never half a character: a cut between a surrogate pair shows U+FFFD (sw.js does the same).
+  return s.length > n ? s.slice(0, n - 1).replace(/[\ud800-\udbff]$/, '') + '…' : s;
 }
 
 // lookingAt: the agent sees visitor's conversation right now.

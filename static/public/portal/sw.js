@@ -20,7 +20,8 @@ function portalWindows() {
 
 function str(v, max) {
   if (typeof v !== 'string') return '';
-  return v.length > max ? v.slice(0, max - 1) + '…' : v;
+  // Never half a character: a cut between a surrogate pair shows U+FFFD (notify.js does the same).
+  return v.length > max ? v.slice(0, max - 1).replace(/[\ud800-\udbff]$/, '') + '…' : v;
 }
 
 // notification builds what a push shows; the page's desktop notifications
