@@ -122,6 +122,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
+	if h := ambiguousHeader(r); h != "" {
+		writeJSONError(w, http.StatusBadRequest, "the request holds "+h+" twice; send it once")
+		return
+	}
 	if s.apiMiss(r) {
 		s.apiNoRoute(w, r)
 		return
