@@ -183,6 +183,14 @@
     root.appendChild(panel);
     root.appendChild(bubble);
     shadow.appendChild(root);
+    // Keys and text typed in the widget stay in it. These events are composed: they would reach
+    // the page's listeners retargeted to the host element, where a hotkey's "not while typing in
+    // a field" guard cannot see our textarea and takes the key (a "/" that focuses the page's
+    // search). Stopped at the shadow root, after the widget's own handlers (Enter, Escape) ran;
+    // the page's capture-phase listeners run before and cannot be stopped.
+    for (var ks = 'keydown keypress keyup beforeinput input textInput compositionstart compositionupdate compositionend paste cut copy'.split(' '), ki = 0; ki < ks.length; ki++) {
+      on(shadow, ks[ki], function (ev) { R.Event.prototype.stopPropagation.call(ev); });
+    }
 
     // ---- staying on the page ----
     var reattached = 0, reattachT = 0;

@@ -1,0 +1,115 @@
+package e2e
+
+// What a newcomer met trying the widget on a shop of their own (a second
+// origin): a page's hotkeys eating what the visitor types, a reset that stayed
+// in one tab, trimmed text, a lost draft, a length warning that named a
+// character limit, slow reconnects after an outage, a doubled availability
+// event, and no word that agents see the text being typed.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"unicode"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+)
+
+// press types keys into the focused element the way a keyboard does: per key
+// one keyDown carrying its text (the default action a handler may cancel) and
+// a keyUp. "\r" is Enter, "\n" Shift+Enter, "\x1b" Escape.
+func press(t *testing.T, tab context.Context, keys string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, stepTimeout)
+	defer cancel()
+	for _, ch := range keys {
+		down := input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyDown, Key: string(ch), Text: string(ch), UnmodifiedText: string(ch)}
+		switch {
+		case ch == '\r' || ch == '\n':
+			down.Key, down.Code, down.Text, down.UnmodifiedText, down.WindowsVirtualKeyCode = "Enter", "Enter", "\r", "\r", 13
+			if ch == '\n' {
+				down.Modifiers = 8 // Shift
+			}
+		case ch == '\x1b':
+			down.Key, down.Code, down.Text, down.UnmodifiedText, down.WindowsVirtualKeyCode = "Escape", "Escape", "", "", 27
+		case ch == '/':
+			down.Code, down.WindowsVirtualKeyCode = "Slash", 191
+		case ch == ' ':
+			down.Code, down.WindowsVirtualKeyCode = "Space", 32
+		case ch < 128 && (unicode.IsLetter(ch) || unicode.IsDigit(ch)):
+			down.WindowsVirtualKeyCode = int64(unicode.ToUpper(ch))
+		}
+		down.NativeVirtualKeyCode = down.WindowsVirtualKeyCode
+		up := down
+		up.Type, up.Text, up.UnmodifiedText = input.DispatchKeyEventTypeKeyUp, "", ""
+		for _, ev := range []input.DispatchKeyEventParams{down, up} {
+			if _, err := chromedp.Call(ctx, input.DispatchKeyEvent, ev); err != nil {
+				t.Fatalf("press %q: %v", ch, err)
+			}
+		}
+	}
+}
+
+// hotkeyPage has the shortcuts a shop adds, each with the usual guard "not
+// while the visitor types in a field": "/" focuses the search (keydown on
+// document, as the trial's shop2.html), "a" adds to the cart (keypress on
+// window, as Mousetrap binds), "?" opens help (keyup on the body). It also
+// notes every key or input event that reaches the page's bubbling listeners
+// from the widget (__leaked).
+const hotkeyPage = `<script>
+window.__hot = []; window.__leaked = [];
+function typing(e) { var t = e.target; return t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName); }
+document.addEventListener('keydown', function (e) { if (typing(e)) return; if (e.key === '/') { e.preventDefault(); __hot.push('/'); document.getElementById('q').focus(); } });
+window.addEventListener('keypress', function (e) { if (typing(e)) return; if (e.key === 'a') { e.preventDefault(); __hot.push('a'); } });
+addEventListener('DOMContentLoaded', function () { document.body.addEventListener('keyup', function (e) { if (!typing(e) && e.key === '?') __hot.push('?'); }); });
+'keydown keypress keyup beforeinput input textInput compositionend paste'.split(' ').forEach(function (k) {
+  window.addEventListener(k, function (e) { if (e.target !== document.body && e.target.id !== 'q') __leaked.push(k + ':' + (e.key || e.data || '')); });
+});
+</script>`
+
+// The page's hotkeys never take what the visitor types in the chat: every
+// character lands in the textarea, Shift+Enter makes a new line, Enter sends,
+// Escape closes; the page sees none of these events bubble out of the widget,
+// and its hotkeys still work outside it.
+func TestWidgetTrialHostHotkeysKeepOut(t *testing.T) {
+	s := startServer(t)
+	site := newHostSite(t, s, map[string]hostPage{"/shop": {html: hostHTML(hotkeyPage, `<input id="q" placeholder="Search the shop">`, "")}})
+	agent := newAgent(t, s)
+	tab, _ := newIncognito(t, newBrowser(t))
+	openHost(t, tab, site, "/shop")
+	d := hostDoc{t: t, tab: tab}
+	d.open()
+	d.run(inWidget(`r.querySelector('textarea').focus(); return true`))
+	typed := "see 1/2 and/or a?"
+	press(t, tab, typed+"\n"+"/a")
+	if got := evalJS[string](t, tab, inWidget(`return r.querySelector('textarea').value`)); got != typed+"\n/a" {
+		t.Errorf("the textarea holds %q after typing %q, Shift+Enter, %q", got, typed, "/a")
+	}
+	press(t, tab, "\r")
+	if m := agent.waitMessage(typed + "\n/a"); m.Text != typed+"\n/a" {
+		t.Errorf("sent %q", m.Text)
+	}
+	d.wait("the textarea emptied by Enter", inWidget(`return r.querySelector('textarea').value === ''`))
+	press(t, tab, "\x1b")
+	d.wait("closed by Escape", inWidget(`return !r.querySelector('.r').classList.contains('o')`))
+	if hot := evalJS[[]string](t, tab, `__hot`); len(hot) != 0 {
+		t.Errorf("the page's hotkeys fired while the visitor typed in the chat: %q", hot)
+	}
+	if leaked := evalJS[[]string](t, tab, `__leaked`); len(leaked) != 0 {
+		t.Errorf("key and input events reached the page from the widget: %q", leaked)
+	}
+	// Outside the widget the page's own shortcuts still work.
+	evalJS[bool](t, tab, `document.activeElement && document.activeElement.blur(), document.body.focus(), true`)
+	press(t, tab, "/")
+	d.wait("the page's search focused by its hotkey", `document.activeElement && document.activeElement.id === 'q'`)
+	press(t, tab, "shoes")
+	if got := evalJS[string](t, tab, `document.getElementById('q').value + ' ' + __hot.join(',')`); got != "shoes /" {
+		t.Errorf("page after its own hotkey: %q", got)
+	}
+}
+
+// silence keeps fmt and strings used while tests below are added.
+var _ = fmt.Sprint
+var _ = strings.Contains
