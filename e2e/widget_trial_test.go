@@ -8,7 +8,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -113,3 +115,55 @@ func TestWidgetTrialHostHotkeysKeepOut(t *testing.T) {
 // silence keeps fmt and strings used while tests below are added.
 var _ = fmt.Sprint
 var _ = strings.Contains
+
+// textsUntil returns the texts of the stored messages the agent gets, in
+// order, up to and without last.
+func (a *agentConn) textsUntil(last string) []string {
+	a.t.Helper()
+	var got []string
+	for {
+		f := a.waitFrame("admin:message", nil)
+		var m wireMessage
+		if err := json.Unmarshal(f, &m); err != nil {
+			a.t.Fatalf("admin:message %s: %v", f, err)
+		}
+		if m.Text == last {
+			return got
+		}
+		got = append(got, m.Text)
+	}
+}
+
+// What the visitor typed is sent as typed, white space at either end
+// included; only a box of nothing but white space is not sent.
+func TestWidgetTrialTextSentAsTyped(t *testing.T) {
+	s := startServer(t)
+	d, agent, errs, _ := chattingOn(t, s, "")
+	texts := []string{
+		"    indented line\n  second line  \n\n",
+		"\tcode:\n\t\tif x {\n\t\t}\n",
+		" a space either side ",
+		"\n\nnew lines first",
+		"\u00a0no-break spaces\u00a0",
+		"\u3000ideographic space\u3000",
+	}
+	for _, blank := range []string{"", " ", "   \n\t ", "\n\n", "\u00a0\u2003"} {
+		d.send(blank)
+		if n := evalJS[int](t, d.tab, inWidget(`return r.querySelectorAll('.m.pe, .m[data-cid]').length`)); n != 0 {
+			t.Errorf("blank %q shows %d pending messages", blank, n)
+		}
+	}
+	for _, text := range texts {
+		d.send(text)
+	}
+	d.send("end")
+	if got := agent.textsUntil("end"); !slices.Equal(got, texts) {
+		t.Errorf("stored texts:\n%q\nwant as typed:\n%q", got, texts)
+	}
+	for _, text := range texts {
+		d.confirmed(text)
+	}
+	if e := errs(); len(e) > 0 {
+		t.Errorf("widget errors: %q", e)
+	}
+}

@@ -297,8 +297,10 @@
     }
 
     function send() {
-      var s = whole(input.value).replace(/^\s+|\s+$/g, '');
-      if (!s) return;
+      // Sent as typed, white space included (user text is never rewritten); only a blank box is
+      // not sent. Lone surrogates go: they have no UTF-8 form.
+      var s = whole(input.value);
+      if (!/\S/.test(s)) return;
       var m = measure(s);
       if (m.over) { say(fmt(T.tooLong, m.fit)); return; }
       var item = { cid: rid(), text: s };
