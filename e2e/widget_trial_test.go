@@ -167,3 +167,49 @@ func TestWidgetTrialTextSentAsTyped(t *testing.T) {
 		t.Errorf("widget errors: %q", e)
 	}
 }
+
+// The limit is in UTF-8 bytes (--max-text), so the widget never names a
+// character limit: in every shipped language, a message over it says how many
+// characters to remove from its end, the number the counter shows too.
+func TestWidgetTrialTooLongSaysWhatToRemove(t *testing.T) {
+	s := startServer(t, "--max-text", "40")
+	pages := map[string]hostPage{}
+	langs := []string{"en", "de", "fr", "es", "pt", "ar"}
+	for _, l := range langs {
+		pages["/"+l] = hostPage{html: hostHTML("", "", `<script src="{{chatd}}/widget.js" async data-lang="`+l+`"></script>`)}
+	}
+	site := newHostSite(t, s, pages)
+	tab, _ := newIncognito(t, newBrowser(t))
+	d := hostDoc{t: t, tab: tab}
+	cases := []struct {
+		text           string
+		over, fitChars int
+	}{
+		{strings.Repeat("👍", 25), 15, 10},       // 4 bytes each: 10 fit in 40
+		{strings.Repeat("é", 30), 10, 20},       // 2 bytes each
+		{strings.Repeat("x", 52), 12, 40},       // 1 byte each
+		{"ok " + strings.Repeat("👍🏽", 6), 2, 7}, // "ok " and 4 thumbs of 8 bytes fit
+	}
+	for _, l := range langs {
+		openHost(t, tab, site, "/"+l)
+		d.open()
+		for _, c := range cases {
+			num := func(n int) string {
+				return evalJS[string](t, tab, fmt.Sprintf(`new Intl.NumberFormat(%s).format(%d)`, js(l), n))
+			}
+			d.run(inWidget(fmt.Sprintf(`const a = r.querySelector('textarea'); a.value = %s; a.dispatchEvent(new Event('input')); r.querySelector('.sd').click(); return true`, js(c.text))))
+			notice := evalJS[string](t, tab, inWidget(`const n = r.querySelector('.n'); return n.hidden ? '' : n.textContent`))
+			counter := evalJS[string](t, tab, inWidget(`return r.querySelector('.ct').textContent`))
+			if !strings.Contains(notice, num(c.over)) || strings.Contains(notice, num(c.fitChars)) || strings.Contains(notice, "40") {
+				t.Errorf("%s: %d characters of which %d fit in 40 bytes: notice %q, want the %d to remove and no limit", l, len([]rune(c.text)), c.fitChars, notice, c.over)
+			}
+			if !strings.Contains(counter, num(c.over)) {
+				t.Errorf("%s: counter %q, want %s too many", l, counter, num(c.over))
+			}
+			if n := evalJS[int](t, tab, inWidget(`return r.querySelectorAll('.m.pe').length`)); n != 0 {
+				t.Errorf("%s: a message over the limit shows as sending", l)
+			}
+		}
+		d.run(inWidget(`const a = r.querySelector('textarea'); a.value = ''; a.dispatchEvent(new Event('input')); return true`))
+	}
+}

@@ -210,7 +210,7 @@
     typing: '{name} is typing…',
     seen: 'Seen',
     rateLimited: 'You are sending messages quickly, we will send this one in a moment.',
-    tooLong: 'Messages can be up to {n} characters. Please shorten this one.',
+    tooLong: 'This message is too long: remove {n} characters from the end to send it.',
     left: '{n} characters left',
     over: '{n} characters too many',
     full: 'This conversation cannot take more messages.',

@@ -221,7 +221,7 @@
           say(T.rateLimited);
           retry(cid, 1500);
         } else if (code == 'too_large' && cid) {
-          fail(cid, fmt(T.tooLong, measure(textOf(cid)).fit));
+          fail(cid, fmt(T.tooLong, M.max(1, measure(textOf(cid)).over)));
         } else if (code == 'quota_exceeded' && cid) {
           fail(cid, T.full);
         } else if (code == 'bad_request' && cid) {
@@ -279,14 +279,15 @@
       }
       return out;
     }
-    // measure: fit = characters of s within the limit, over = characters past it,
-    // left = about how many more characters like these fit, max = fit + left.
+    // The limit is in UTF-8 bytes (--max-text), so no number of characters is the limit: the
+    // visitor is told how many characters to remove from the end (over).
+    // measure: over = characters past the limit, left = about how many more characters like these fit.
     function measure(s) {
       var g = graphemes(s), used = 0, fit = 0;
       for (var i = 0; i < g.length; i++) { var b = bytes(g[i]); if (used + b > maxBytes) break; used += b; fit++; }
       var per = g.length ? M.max(1, bytes(s) / g.length) : 1;
       var left = fit < g.length ? 0 : M.floor((maxBytes - used) / per);
-      return { fit: fit + left, over: g.length - fit, left: left, near: bytes(s) > maxBytes * 0.8 };
+      return { over: g.length - fit, left: left, near: bytes(s) > maxBytes * 0.8 };
     }
     function count() {
       var s = input.value, m = measure(s);
@@ -302,7 +303,7 @@
       var s = whole(input.value);
       if (!/\S/.test(s)) return;
       var m = measure(s);
-      if (m.over) { say(fmt(T.tooLong, m.fit)); return; }
+      if (m.over) { say(fmt(T.tooLong, m.over)); return; }
       var item = { cid: rid(), text: s };
       add(box, item);
       save('outbox', box);

@@ -26,7 +26,7 @@ document.currentScript.chatd = {
   typing: '{name} schreibt…',
   seen: 'Gesehen',
   rateLimited: 'Sie schreiben sehr schnell – diese Nachricht senden wir gleich.',
-  tooLong: 'Nachrichten dürfen höchstens {n} Zeichen lang sein. Bitte kürzen Sie diese.',
+  tooLong: 'Diese Nachricht ist zu lang: Entfernen Sie {n} Zeichen am Ende, um sie zu senden.',
   left: 'Noch {n} Zeichen',
   over: '{n} Zeichen zu viel',
   full: 'Dieses Gespräch kann keine weiteren Nachrichten aufnehmen.',

@@ -26,7 +26,7 @@ document.currentScript.chatd = {
   typing: '{name} está escribiendo…',
   seen: 'Visto',
   rateLimited: 'Estás escribiendo muy rápido; enviaremos este mensaje en un momento.',
-  tooLong: 'Los mensajes pueden tener como máximo {n} caracteres. Acorta este, por favor.',
+  tooLong: 'Este mensaje es demasiado largo: borra {n} caracteres del final para enviarlo.',
   left: 'Quedan {n} caracteres',
   over: '{n} caracteres de más',
   full: 'Esta conversación no admite más mensajes.',

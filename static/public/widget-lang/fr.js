@@ -26,7 +26,7 @@ document.currentScript.chatd = {
   typing: '{name} écrit…',
   seen: 'Vu',
   rateLimited: 'Vous écrivez vite : nous enverrons ce message dans un instant.',
-  tooLong: 'Un message peut compter au plus {n} caractères. Merci de raccourcir celui-ci.',
+  tooLong: 'Ce message est trop long : supprimez {n} caractères à la fin pour l’envoyer.',
   left: '{n} caractères restants',
   over: '{n} caractères en trop',
   full: 'Cette conversation ne peut plus recevoir de messages.',

@@ -26,7 +26,7 @@ document.currentScript.chatd = {
   typing: '{name} está a escrever…',
   seen: 'Visto',
   rateLimited: 'Está a escrever depressa; enviaremos esta mensagem daqui a pouco.',
-  tooLong: 'As mensagens podem ter no máximo {n} caracteres. Encurte esta, por favor.',
+  tooLong: 'Esta mensagem é longa demais: apague {n} caracteres do final para enviá-la.',
   left: 'Faltam {n} caracteres',
   over: '{n} caracteres a mais',
   full: 'Esta conversa não aceita mais mensagens.',
