@@ -213,3 +213,38 @@ func TestWidgetTrialTooLongSaysWhatToRemove(t *testing.T) {
 		d.run(inWidget(`const a = r.querySelector('textarea'); a.value = ''; a.dispatchEvent(new Event('input')); return true`))
 	}
 }
+
+// availPage records the availability events the site gets (subscribed
+// through the stub's queue, before widget.js loads).
+const availPage = `<script>
+window.__avail = [];
+window.chatd = window.chatd || function () { (chatd.q = chatd.q || []).push(arguments); };
+chatd('on', 'availability', function (a) { __avail.push(JSON.stringify(a)); });
+</script>`
+
+// The site's availability event fires when availability changed, not once
+// per source: GET /api/widget and the socket's client:id say the same thing.
+func TestWidgetTrialAvailabilityOnChangeOnly(t *testing.T) {
+	s := startServer(t)
+	site := newHostSite(t, s, map[string]hostPage{"/": {html: hostHTML(availPage, "", "")}})
+	tab, _ := newIncognito(t, newBrowser(t))
+	openHost(t, tab, site, "/")
+	d := hostDoc{t: t, tab: tab}
+	d.wait("availability from GET /api/widget", `__avail.length > 0`)
+	d.open() // client:id brings the same availability
+	d.send("hello")
+	d.confirmed("hello")
+	if got := evalJS[[]string](t, tab, `__avail`); len(got) != 1 {
+		t.Errorf("availability events before any change: %q, want one", got)
+	}
+	agent := newAgent(t, s) // an agent comes: a change
+	d.wait("the change told", `__avail.length > 1 && JSON.parse(__avail[__avail.length - 1]).available === true`)
+	agent.status("away")
+	d.wait("the next change told", `JSON.parse(__avail[__avail.length - 1]).available === false`)
+	got := evalJS[[]string](t, tab, `__avail`)
+	for i := 1; i < len(got); i++ {
+		if got[i] == got[i-1] {
+			t.Errorf("availability event %d repeats the one before: %s", i, got[i])
+		}
+	}
+}

@@ -426,11 +426,15 @@
       if (!today) o.weekday = 'long';
       return '. ' + (today ? T.backAt : T.backOn).replace('{n}', new I18n.DateTimeFormat(lang, o).format(t));
     }
+    // The site hears of availability only when it changed: GET /api/widget, client:id and
+    // client:availability often say the same (typing_preview is not the site's business).
+    var availSaid = '';
     function setAvail(a) {
       if (!a || typeof a.available != 'boolean') return;
       avail = a;
       setState(state);
-      emit('availability', a);
+      var k = enc(a).replace(/,?"typing_preview":\w+/, '');
+      if (k != availSaid) emit('availability', a, availSaid = k);
       mail('avail');
     }
 
