@@ -427,14 +427,13 @@
       return '. ' + (today ? T.backAt : T.backOn).replace('{n}', new I18n.DateTimeFormat(lang, o).format(t));
     }
     // The site hears of availability only when it changed: GET /api/widget, client:id and
-    // client:availability often say the same (typing_preview is not the site's business).
+    // client:availability often say the same.
     var availSaid = '';
     function setAvail(a) {
       if (!a || typeof a.available != 'boolean') return;
       avail = a;
       setState(state);
-      var k = enc(a).replace(/,?"typing_preview":\w+/, '');
-      if (k != availSaid) emit('availability', a, availSaid = k);
+      if (enc(a) != availSaid) emit('availability', a, availSaid = enc(a));
       mail('avail');
     }
 
