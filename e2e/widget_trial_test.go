@@ -10,6 +10,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/chatd/chatd/static"
+	"io/fs"
+	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -247,4 +251,81 @@ func TestWidgetTrialAvailabilityOnChangeOnly(t *testing.T) {
 			t.Errorf("availability event %d repeats the one before: %s", i, got[i])
 		}
 	}
+}
+
+// putSettings changes the inbox settings as the harness's agent (who needs
+// the admin role: startInbox).
+func putSettings(t *testing.T, s *server, body string) {
+	t.Helper()
+	res, err := http.Post(s.url()+"/api/login", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"name":%s,"password":%s}`, js(agentName), js(agentPassword))))
+	if err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	var login struct{ Token string }
+	json.NewDecoder(res.Body).Decode(&login)
+	res.Body.Close()
+	req, _ := http.NewRequest(http.MethodPut, s.url()+"/api/settings", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+login.Token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err = http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("PUT /api/settings %s: %v %v", body, res, err)
+	}
+	res.Body.Close()
+}
+
+// packString is the string key of a shipped language pack ("" for none).
+func packString(t *testing.T, lang, key string) string {
+	t.Helper()
+	name := "widget-lang/" + lang + ".js"
+	if lang == "en" {
+		name = static.WidgetName
+	}
+	src, err := fs.ReadFile(static.Public(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*` + key + `: '([^'\n]*)',?$`).FindSubmatch(src)
+	if m == nil {
+		return ""
+	}
+	return string(m[1])
+}
+
+// With typing preview on, the visitor is told, in the composer area, that
+// agents see the text before it is sent: in every shipped language, at once
+// when an admin turns it on or off.
+func TestWidgetTrialPreviewNotice(t *testing.T) {
+	s := startInbox(t)
+	langs := []string{"en", "de", "fr", "es", "pt", "ar"}
+	pages := map[string]hostPage{}
+	for _, l := range langs {
+		pages["/"+l] = hostPage{html: hostHTML("", "", `<script src="{{chatd}}/widget.js" async data-lang="`+l+`"></script>`)}
+	}
+	site := newHostSite(t, s, pages)
+	tab, _ := newIncognito(t, newBrowser(t))
+	d := hostDoc{t: t, tab: tab}
+	const noteJS = `(() => { const h = document.querySelector('chatd-widget'), r = h && h.shadowRoot, e = r && r.querySelector('.pv');
+	  return !e ? 'none' : e.hidden || !e.offsetHeight ? '' : e.textContent; })()`
+	openHost(t, tab, site, "/en")
+	d.open()
+	if got := evalJS[string](t, tab, noteJS); got != "" {
+		t.Errorf("preview off: the notice reads %q", got)
+	}
+	en := packString(t, "en", "preview")
+	putSettings(t, s, `{"typing_preview": true}`)
+	d.wait("the notice once preview is on", noteJS+" === "+js(en))
+	for _, l := range langs {
+		want := packString(t, l, "preview")
+		if want == "" || (l != "en" && want == en) {
+			t.Errorf("%s: no preview notice of its own (%q)", l, want)
+			continue
+		}
+		openHost(t, tab, site, "/"+l)
+		d.open()
+		d.wait(l+": the notice", noteJS+" === "+js(want))
+	}
+	putSettings(t, s, `{"typing_preview": false}`)
+	d.wait("no notice once preview is off", noteJS+" === ''")
 }

@@ -213,6 +213,7 @@
     tooLong: 'This message is too long: remove {n} characters from the end to send it.',
     left: '{n} characters left',
     over: '{n} characters too many',
+    preview: 'Agents can see what you type before you send it',
     full: 'This conversation cannot take more messages.',
     unread: 'unread messages',
     powered: 'Powered by chatd',

@@ -59,7 +59,7 @@
       'textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px rgba(37,99,235,.18)}' +
       '.sd{width:38px;height:38px;border-radius:50%;background:var(--a);color:#fff;display:flex;align-items:center;justify-content:center;flex:none}.sd svg{width:18px;height:18px;fill:currentColor}' +
       '[dir=rtl] .sd svg,[dir=rtl] .av svg{transform:scaleX(-1)}' +
-      '.ct{padding:0 14px 6px;font-size:11.5px;color:#6b7280;text-align:end;background:#fff}.ct.ov{color:#dc2626;font-weight:600}' +
+      '.ct{padding:0 14px 6px;font-size:11.5px;color:#6b7280;text-align:end;background:#fff}.ct.ov{color:#dc2626;font-weight:600}.pv{text-align:start}' +
       '.w{text-align:center;font-size:11px;color:#9ca3af;padding:0 0 8px;background:#fff}' +
       '[hidden]{display:none!important}' +
       '@media (max-width:480px){.r{bottom:calc(14px + var(--ob,0px) + env(safe-area-inset-bottom,0px));right:calc(14px + var(--os,0px))}.r.l{right:auto;left:calc(14px + var(--os,0px))}' +
@@ -153,6 +153,9 @@
     var counter = el('div', 'ct');
     counter.hidden = true;
     counter.setAttribute('aria-live', 'polite');
+    // With typing preview on, the agents read the box as the visitor types: say so.
+    var previewNote = el('div', 'ct pv', T.preview);
+    previewNote.hidden = true;
     var form = el('form', 'f');
     var input = el('textarea');
     input.rows = 1;
@@ -170,6 +173,7 @@
     panel.appendChild(notice);
     panel.appendChild(mailBox);
     panel.appendChild(counter);
+    panel.appendChild(previewNote);
     panel.appendChild(form);
     panel.appendChild(el('div', 'w', T.powered));
     var bubble = el('button', 'b');

@@ -136,7 +136,7 @@
         save('me', me);
         if (typeof data.epoch == 'string') conv.epoch = data.epoch;
         if (typeof data.max_text == 'number' && data.max_text > 0) maxBytes = data.max_text;
-        preview = data.typing_preview === true;
+        previewNote.hidden = !(preview = data.typing_preview === true);
         tyOn = 0;
         var n = data.agents_online;
         setAvail(data.availability || (typeof n == 'number' ? { available: n > 0, agents_online: n, email: 'off' } : undefined));
@@ -191,7 +191,7 @@
         seen();
       } else if (type == 'client:availability') {
         setAvail(data);
-        if (data && typeof data.typing_preview == 'boolean') preview = data.typing_preview;
+        if (data && typeof data.typing_preview == 'boolean') previewNote.hidden = !(preview = data.typing_preview);
       } else if (type == 'client:email' && data && str(data.email, 254)) {
         me.email = data.email;
         save('me', me);

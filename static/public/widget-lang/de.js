@@ -29,6 +29,7 @@ document.currentScript.chatd = {
   tooLong: 'Diese Nachricht ist zu lang: Entfernen Sie {n} Zeichen am Ende, um sie zu senden.',
   left: 'Noch {n} Zeichen',
   over: '{n} Zeichen zu viel',
+  preview: 'Unser Team sieht Ihren Text schon beim Tippen, vor dem Senden',
   full: 'Dieses Gespräch kann keine weiteren Nachrichten aufnehmen.',
   unread: 'ungelesene Nachrichten',
   powered: 'Bereitgestellt von chatd',

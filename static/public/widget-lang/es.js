@@ -29,6 +29,7 @@ document.currentScript.chatd = {
   tooLong: 'Este mensaje es demasiado largo: borra {n} caracteres del final para enviarlo.',
   left: 'Quedan {n} caracteres',
   over: '{n} caracteres de más',
+  preview: 'Nuestro equipo ve lo que escribes antes de que lo envíes',
   full: 'Esta conversación no admite más mensajes.',
   unread: 'mensajes sin leer',
   powered: 'Con la tecnología de chatd',

@@ -29,6 +29,7 @@ document.currentScript.chatd = {
   tooLong: 'Ce message est trop long : supprimez {n} caractères à la fin pour l’envoyer.',
   left: '{n} caractères restants',
   over: '{n} caractères en trop',
+  preview: 'Notre équipe voit ce que vous tapez avant l’envoi',
   full: 'Cette conversation ne peut plus recevoir de messages.',
   unread: 'messages non lus',
   powered: 'Propulsé par chatd',

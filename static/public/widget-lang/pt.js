@@ -29,6 +29,7 @@ document.currentScript.chatd = {
   tooLong: 'Esta mensagem é longa demais: apague {n} caracteres do final para enviá-la.',
   left: 'Faltam {n} caracteres',
   over: '{n} caracteres a mais',
+  preview: 'Nossa equipe vê o que você digita antes de enviar',
   full: 'Esta conversa não aceita mais mensagens.',
   unread: 'mensagens por ler',
   powered: 'Com tecnologia chatd',
