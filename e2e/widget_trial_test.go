@@ -329,3 +329,53 @@ func TestWidgetTrialPreviewNotice(t *testing.T) {
 	putSettings(t, s, `{"typing_preview": false}`)
 	d.wait("no notice once preview is off", noteJS+" === ''")
 }
+
+// retriesJS records every wait the widget plans before its next connection
+// attempt (data-retry on its root), in order, in window.__gaps.
+var retriesJS = inWidget(`const e = r.querySelector('.r'); window.__gaps = [];
+  new MutationObserver(function (l) {
+    for (let i = 0; i < l.length; i++) { const v = i + 1 < l.length ? l[i + 1].oldValue : e.getAttribute('data-retry'); if (v !== null) __gaps.push(+v); }
+  }).observe(e, {attributes: true, attributeFilter: ['data-retry'], attributeOldValue: true});
+  return true`)
+
+// During an outage the widget's waits between attempts stay under a 5 s cap,
+// spread at random; sending, the page becoming visible and the network coming
+// back each retry at once (the next planned wait starts over from the
+// shortest); the message typed during the outage arrives once chatd is back.
+func TestWidgetTrialReconnectCappedAndAtOnce(t *testing.T) {
+	s := startServer(t)
+	d, agent, errs, _ := chattingOn(t, s, "")
+	d.run(retriesJS)
+	agent.leave()
+	s.stop()
+	d.wait("four planned waits", `__gaps.length >= 4`)
+	gaps := evalJS[[]float64](t, d.tab, `__gaps`)
+	distinct := map[float64]bool{}
+	for _, g := range gaps {
+		distinct[g] = true
+		if g > 5000 || g <= 0 {
+			t.Errorf("planned waits %v: %v is outside (0, 5000] ms", gaps, g)
+		}
+	}
+	if len(distinct) < 3 {
+		t.Errorf("planned waits %v are not spread at random", gaps)
+	}
+	// Each trigger comes while the planned waits are long (>= 2 s: they never
+	// shrink by themselves while chatd is down); an attempt at once shows as a
+	// new plan of at most 1 s.
+	for _, trigger := range []struct{ name, js string }{
+		{"online", `dispatchEvent(new Event('online'))`},
+		{"visible", `document.dispatchEvent(new Event('visibilitychange'))`},
+		{"send", submitJS("typed during the outage")},
+	} {
+		d.wait("a long wait before "+trigger.name, `__gaps[__gaps.length - 1] >= 2000`)
+		n := evalJS[int](t, d.tab, `__gaps.length`)
+		d.run(trigger.js)
+		d.wait("an attempt at once on "+trigger.name, fmt.Sprintf(`__gaps.slice(%d).some(g => g <= 1000)`, n))
+	}
+	s.restart()
+	d.confirmed("typed during the outage")
+	if e := errs(); len(e) > 0 {
+		t.Errorf("widget errors: %q", e)
+	}
+}
