@@ -379,3 +379,61 @@ func TestWidgetTrialReconnectCappedAndAtOnce(t *testing.T) {
 		t.Errorf("widget errors: %q", e)
 	}
 }
+
+// typeDraft puts text in the widget's box as typing does (an input event).
+func typeDraft(text string) string {
+	return inWidget(fmt.Sprintf(`const a = r.querySelector('textarea'); a.value = %s; a.dispatchEvent(new Event('input', {bubbles: true})); return true`, js(text)))
+}
+
+var draftJS = inWidget(`return r.querySelector('textarea').value`)
+
+// An unsent draft stays in the box across pages of the site and reloads,
+// exactly as typed, until it is sent or the visitor is reset; storage that
+// throws on every call costs the draft its persistence, never the chat.
+func TestWidgetTrialDraftKept(t *testing.T) {
+	s := startServer(t)
+	const broken = `<script>['getItem', 'setItem', 'removeItem', 'key', 'clear'].forEach(function (m) {
+	  Storage.prototype[m] = function () { throw new DOMException('denied', 'SecurityError'); }; });</script>`
+	site := newHostSite(t, s, map[string]hostPage{
+		"/a": {html: hostHTML("", "", "")}, "/b": {html: hostHTML("", "", "")},
+		"/broken": {html: hostHTML(broken, "", "")},
+	})
+	tab, _ := newIncognito(t, newBrowser(t))
+	errs := widgetErrors(t, tab)
+	d := hostDoc{t: t, tab: tab}
+	openHost(t, tab, site, "/a")
+	d.open()
+	const draft = "  half a thought,\n  indented 👍🏽 "
+	d.run(typeDraft(draft))
+	for _, step := range []string{"/b", "/b", "/a"} { // another page, a reload, back
+		openHost(t, tab, site, step)
+		if got := evalJS[string](t, tab, draftJS); got != draft {
+			t.Fatalf("on %s the box holds %q, want the draft %q", step, got, draft)
+		}
+	}
+	d.open()
+	d.run(inWidget(`r.querySelector('.sd').click(); return true`))
+	d.confirmed(draft)
+	openHost(t, tab, site, "/b")
+	if got := evalJS[string](t, tab, draftJS); got != "" {
+		t.Errorf("after sending, the box holds %q on the next page", got)
+	}
+	d.run(typeDraft("private note to self"))
+	d.run(`chatd('reset')`)
+	if got := evalJS[string](t, tab, draftJS); got != "" {
+		t.Errorf("after a reset the box holds %q", got)
+	}
+	openHost(t, tab, site, "/a")
+	if got := evalJS[string](t, tab, draftJS); got != "" {
+		t.Errorf("after a reset the next page's box holds %q", got)
+	}
+	// Storage that throws: the chat works from memory.
+	openHost(t, tab, site, "/broken")
+	d.open()
+	d.run(typeDraft("kept in memory only"))
+	d.run(inWidget(`r.querySelector('.sd').click(); return true`))
+	d.confirmed("kept in memory only")
+	if e := errs(); len(e) > 0 {
+		t.Errorf("widget errors: %q", e)
+	}
+}

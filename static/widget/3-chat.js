@@ -310,6 +310,7 @@
       add(box, item);
       save('outbox', box);
       input.value = '';
+      save('draft', '');
       typed(1);
       grow();
       count();
@@ -357,6 +358,7 @@
       if (open) {
         reconnectNow();
         stick();
+        grow();
         input.focus();
         mail('open');
       }
@@ -372,7 +374,7 @@
     input.addEventListener('keydown', function (ev) {
       if (ev.key == 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); send(); }
     });
-    input.addEventListener('input', function () { grow(); count(); typed(); });
+    input.addEventListener('input', function () { grow(); count(); typed(); save('draft', input.value); });
     root.addEventListener('keydown', function (ev) { if (ev.key == 'Escape' && isOpen()) toggle(false); });
     on(W, 'online', function () {
       if (ws || stop || !(me.token || box.length || isOpen())) return;

@@ -106,6 +106,9 @@
       byCid = dict();
       box = [];
       save('outbox', box);
+      input.value = '';
+      save('draft', '');
+      count();
       read = seenSent = 0;
       save('read', read);
       keepConv();
@@ -119,7 +122,7 @@
     // on this browser, and no socket opens until the visitor writes again.
     function erase() {
       forget(1);
-      for (var i = 0, k = ['me', 'outbox', 'read', 'conv']; i < 4; i++) {
+      for (var i = 0, k = ['me', 'outbox', 'read', 'conv', 'draft']; i < 5; i++) {
         try { LS.removeItem(KEY + k[i]); } catch (e) { /* none */ }
         try { SS.removeItem(KEY + k[i]); } catch (e) { /* none */ }
       }
@@ -165,6 +168,9 @@
     updateBadge();
     // Calls made before this file loaded (the stub's queue), in order, before connecting.
     for (var j = 0; queued && j < queued.length && j < 1000; j++) { try { Refl.apply(chatd, null, queued[j]); } catch (e) { warn(e); } }
+    // The draft the visitor left on this site (another page, a reload) is back in the box.
+    input.value = load('draft', function (v) { if (typeof v == 'string') return whole(v); }, '');
+    count();
     if (me.token || box.length) connect();
     else if (!ws) fetchAvail();
   }
