@@ -437,3 +437,50 @@ func TestWidgetTrialDraftKept(t *testing.T) {
 		t.Errorf("widget errors: %q", e)
 	}
 }
+
+// chatd('reset') in one tab reaches every open tab of the site, whichever way
+// tabs can talk (BroadcastChannel, or only storage events when the page has
+// none or a fake one): each closes its socket, shows nothing of the previous
+// visitor, and writes as the new visitor, never into the old conversation.
+func TestWidgetTrialResetReachesEveryTab(t *testing.T) {
+	s := startServer(t)
+	for _, c := range []struct{ name, head string }{
+		{"BroadcastChannel", ""},
+		{"no BroadcastChannel", `<script>window.BroadcastChannel = undefined;</script>`},
+		{"fake BroadcastChannel", `<script>window.BroadcastChannel = function () { this.postMessage = function () {}; this.close = function () {}; };</script>`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			site := newHostSite(t, s, map[string]hostPage{"/shop": {html: hostHTML(c.head, "", "")}})
+			agent := newAgent(t, s)
+			browser := newBrowser(t)
+			a, b := hostDoc{t: t}, hostDoc{t: t}
+			a.tab, _ = newTab(t, browser)
+			b.tab, _ = newTab(t, browser)
+			openHost(t, a.tab, site, "/shop")
+			a.open()
+			a.send("previous visitor's secret")
+			old := agent.waitMessage("previous visitor's secret").Client
+			openHost(t, b.tab, site, "/shop")
+			b.open()
+			b.confirmed("previous visitor's secret")
+			b.run(typeDraft("previous visitor's draft"))
+
+			a.run(`chatd('reset')`)
+			b.wait("the other tab forgot the conversation", inWidget(`return r.querySelectorAll('.m[data-offset], .m[data-cid]').length === 0 && r.querySelector('textarea').value === ''`))
+			a.wait("the resetting tab online as a new visitor", onlineJS)
+			a.send("new visitor from A")
+			fresh := agent.waitMessage("new visitor from A").Client
+			b.wait("the other tab online again", onlineJS)
+			b.send("new visitor from B")
+			if got := agent.waitMessage("new visitor from B").Client; got != fresh || got == old {
+				t.Errorf("after a reset in tab A (old visitor %s, new %s) tab B wrote as %s", old, fresh, got)
+			}
+			for _, d := range []hostDoc{a, b} {
+				if n := evalJS[int](t, d.tab, countJS(".m .mt", "previous visitor's secret")); n != 0 {
+					t.Errorf("a tab still shows the previous visitor's message")
+				}
+			}
+			waitVisitorSockets(t, s, 2) // the old sockets are closed, one per tab as the new visitor
+		})
+	}
+}

@@ -398,7 +398,8 @@
       channel.onmessage = function (ev) {
         var d;
         try { d = JS.parse(ev.data); } catch (e) { return; }
-        if (d && d.epoch === conv.epoch && typeof d.read == 'number') { setRead(d.read, false); updateBadge(); }
+        if (d && d.reset && d.reset === me.id) forget(1, 1); // another tab forgot this visitor
+        else if (d && d.epoch === conv.epoch && typeof d.read == 'number') { setRead(d.read, false); updateBadge(); }
       };
     }
     var noticeT = 0;

@@ -405,6 +405,11 @@
           var e = byCid[other[i].cid];
           if (!e) { add(box, other[i]); showPending(other[i]); }
         }
+      } else if (ev.key == KEY + 'me') {
+        // Another tab left this visitor (reset, another user, deleted) or became one.
+        var n = load('me', checkMe, null);
+        if (me.id && (!n || n.id != me.id)) forget(1, 1);
+        else if (!me.token && !ws && n && n.token) { me = n; reconnectNow(); }
       } else if (ev.key == KEY + 'read') {
         setRead(load('read', checkNum, 0), false);
         updateBadge();

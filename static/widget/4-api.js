@@ -94,29 +94,35 @@
       if (s) { s.onclose = s.onmessage = null; WSP.close.call(s); }
     }
     // forget leaves the conversation on this browser (a user signing out): a new visitor next time.
-    function forget(quiet) {
-      var was = !!ws;
+    // Every other tab of the site follows (shared computers): told on the channel, else by the
+    // storage event of 'me'; there (remote) nothing is written, the tab takes what is stored
+    // (the new visitor once this tab has one) and connects only as that visitor.
+    function forget(quiet, remote) {
+      var was = !!ws, old = me.id;
       drop();
-      me = { id: '', token: '', name: newName(), uid: '', email: '' };
-      save('me', me);
+      me = remote && load('me', checkMe, null) || { id: '', token: '', name: newName(), uid: '', email: '' };
+      if (!remote) save('me', me);
       dropKept();
       var pend = log.querySelectorAll('[data-cid]');
       for (var i = 0; i < pend.length; i++) log.removeChild(pend[i]);
       days(); // no day divider over nothing
       byCid = dict();
       box = [];
-      save('outbox', box);
       input.value = '';
-      save('draft', '');
       count();
       read = seenSent = 0;
-      save('read', read);
-      keepConv();
+      if (!remote) {
+        save('outbox', box);
+        save('draft', '');
+        save('read', read);
+        keepConv();
+        if (channel && old) { try { channel.postMessage(enc({ reset: old })); } catch (e) { /* closed */ } }
+      }
       ident = attrs = null;
       setState('idle');
       updateBadge();
       mail('avail'); // the e-mail form forgets the address too
-      if (!quiet && (was || isOpen())) { attempt = 0; connect(); }
+      if (remote ? me.token && (was || isOpen()) : !quiet && (was || isOpen())) { attempt = 0; connect(); }
     }
     // The server deleted this visitor (error visitor_deleted): nothing of it stays
     // on this browser, and no socket opens until the visitor writes again.
