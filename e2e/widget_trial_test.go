@@ -142,7 +142,7 @@ func (a *agentConn) textsUntil(last string) []string {
 // included; only a box of nothing but white space is not sent.
 func TestWidgetTrialTextSentAsTyped(t *testing.T) {
 	s := startServer(t)
-	d, agent, errs, _ := chattingOn(t, s, "")
+	d, agent, errs, _ := chattingOn(t, s, `<script>`+stubJS+`chatd('open');</script>`)
 	texts := []string{
 		"    indented line\n  second line  \n\n",
 		"\tcode:\n\t\tif x {\n\t\t}\n",
@@ -151,6 +151,7 @@ func TestWidgetTrialTextSentAsTyped(t *testing.T) {
 		"\u00a0no-break spaces\u00a0",
 		"\u3000ideographic space\u3000",
 	}
+	d.confirmed("hello")
 	for _, blank := range []string{"", " ", "   \n\t ", "\n\n", "\u00a0\u2003"} {
 		d.send(blank)
 		if n := evalJS[int](t, d.tab, inWidget(`return r.querySelectorAll('.m.pe, .m[data-cid]').length`)); n != 0 {
@@ -344,7 +345,7 @@ var retriesJS = inWidget(`const e = r.querySelector('.r'); window.__gaps = [];
 // shortest); the message typed during the outage arrives once chatd is back.
 func TestWidgetTrialReconnectCappedAndAtOnce(t *testing.T) {
 	s := startServer(t)
-	d, agent, errs, _ := chattingOn(t, s, "")
+	d, agent, errs, _ := chattingOn(t, s, `<script>`+stubJS+`chatd('open');</script>`)
 	d.run(retriesJS)
 	agent.leave()
 	s.stop()
