@@ -205,7 +205,7 @@ func TestHostConversationDetails(t *testing.T) {
 			t.Errorf("%s: counter %q for 520 eight-byte emoji", path, got)
 		}
 		evalJS[bool](t, tabA, rootJS(`r.querySelector('.sd').click(); return true`))
-		a.wait("the too-long notice", rootJS(`const n = r.querySelector('.n'); return !n.hidden && n.textContent === 'Messages can be up to 512 characters. Please shorten this one.'`))
+		a.wait("the too-long notice", rootJS(`const n = r.querySelector('.n'); return !n.hidden && n.textContent === 'This message is too long: remove 8 characters from the end to send it.'`))
 		if n := evalJS[int](t, tabA, rootJS(`return r.querySelectorAll('.m.pe').length`)); n != 0 {
 			t.Errorf("%s: a too-long message was queued", path)
 		}
