@@ -94,8 +94,11 @@ $('agents-open').addEventListener('click', function () {
 });
 $('agents-close').addEventListener('click', function () { dialog.close(); });
 $('agent-save').addEventListener('click', function () {
+  // The login is an identifier (a-z, digits and . _ -): white space around it is
+  // trimmed. The display name is text people read and goes as typed: the server
+  // refuses white space around it with a message saying so, never rewrites it.
   var name = $('agent-name').value.trim();
-  var body = { role: $('agent-role').value, display: $('agent-display').value.trim() };
+  var body = { role: $('agent-role').value, display: $('agent-display').value };
   if ($('agent-password').value) body.password = $('agent-password').value;
   showError('');
   if (!name) {

@@ -160,6 +160,8 @@ $('canned-open').addEventListener('click', function () {
 });
 $('canned-close').addEventListener('click', function () { dialog.close(); });
 $('canned-save').addEventListener('click', function () {
+  // The shortcut is an identifier (typed after "/"): white space around it is
+  // trimmed. The text goes exactly as typed; only a blank one is refused.
   var sc = $('canned-shortcut').value.trim();
   var text = $('canned-text').value;
   showError('');

@@ -29,6 +29,8 @@ function showResults(on) {
   $('app').classList.toggle('searching', on);
 }
 
+// The query is trimmed: it is not stored or shown to anyone, and white
+// space around it matches nothing (search looks for words).
 function ask() {
   var q = box.value.trim();
   if (q.length < 2) {
