@@ -149,3 +149,34 @@ func getJSON(t *testing.T, s *server, tab context.Context, path string, v any) {
 		t.Fatalf("GET %s: %v", path, err)
 	}
 }
+
+// A search for an emoji or punctuation alone is refused by the server (the
+// index holds words); the portal shows why and what search looks through,
+// never "Nothing found." for a message that holds it.
+func TestPortalSearchWithoutWords(t *testing.T) {
+	s := startInbox(t)
+	ann := dialVisitor(t, s, "Ann", "", nil)
+	ann.send("Thanks!! 👍🏽 the parcel 🚚 came in 2–3 days")
+	agent, _ := newTab(t, newBrowser(t))
+	portalLogin(t, agent, s, true)
+	search := func(q string) {
+		t.Helper()
+		evalJS[bool](t, agent, `(document.getElementById('search').value = '', document.getElementById('search-results').replaceChildren(), true)`)
+		run(t, agent, chromedp.SendKeys(chromedp.ID("search"), q))
+		pressEnter(t, agent)
+	}
+	notes := `[...document.querySelectorAll('#search-results .search-note')].map(e => e.textContent).join(' | ')`
+	for _, q := range []string{"🚚", "👍🏽", "!!", "😀😃", "––", "🏳️‍🌈"} {
+		search(q)
+		waitFor(t, agent, "the refusal for "+q, fmt.Sprintf(`(() => { const n = %s; return n.includes('holds no word') && n.includes('letters and digits') && n.includes('visitors by their name'); })()`, notes))
+		if got := evalJS[string](t, agent, notes); strings.Contains(got, "Nothing found") {
+			t.Errorf("search %q shows %q", q, got)
+		}
+	}
+	for _, q := range []string{"days 🚚", "parcel!!"} {
+		search(q)
+		waitFor(t, agent, "the message found by "+q, `document.querySelectorAll('#search-results .search-hit').length === 1`)
+	}
+	search("zanzibar")
+	waitFor(t, agent, "nothing found for a word", fmt.Sprintf(`%s === 'Nothing found.'`, notes))
+}
