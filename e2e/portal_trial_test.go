@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/chatd/chatd/internal/chatdtest"
 )
 
 // setReply puts text in the reply box as a paste does (the input event
@@ -179,4 +181,49 @@ func TestPortalSearchWithoutWords(t *testing.T) {
 	}
 	search("zanzibar")
 	waitFor(t, agent, "nothing found for a word", fmt.Sprintf(`%s === 'Nothing found.'`, notes))
+}
+
+// failedAPIJS lists the portal's requests to /api/ refused with 401 or 403
+// (Resource Timing's responseStatus), as "status path".
+const failedAPIJS = `performance.getEntriesByType('resource').filter(e => e.name.includes('/api/') && (e.responseStatus === 401 || e.responseStatus === 403)).map(e => e.responseStatus + ' ' + new URL(e.name).pathname)`
+
+// An agent without the admin role uses the portal's dialogs (Agents,
+// Notifications, the details panel) without one refused request: it sees
+// its colleagues in the Agents dialog from the socket's admin:agents.
+func TestPortalAgentRoleMakesNoRefusedRequests(t *testing.T) {
+	s := startInbox(t)
+	if code, out, errOut := chatdtest.Run(t, chatdtest.Binary(t), "", nil, "admin", "set", agentName, "--display", "Alice A.", "--data", s.dir); code != 0 {
+		t.Fatalf("chatd admin set --display: exit %d\n%s%s", code, out, errOut)
+	}
+	s.restart()
+	ann := dialVisitor(t, s, "Ann", "", nil)
+	ann.send("hello")
+	alice, bob := twoAgents(t, s)
+	waitFor(t, bob, "the session read", `performance.getEntriesByType('resource').some(e => e.name.endsWith('/api/session'))`)
+
+	click(t, bob, "#agents-open")
+	waitFor(t, bob, "the colleagues listed", `(() => { const r = document.querySelector('#agents-list .agent-row[data-agent="agent"] .canned-preview'); return !!r && r.textContent.startsWith('Alice A. · online') && !!document.querySelector('#agents-list .agent-row[data-agent="bob"]'); })()`)
+	if !evalJS[bool](t, bob, `document.getElementById('agents-add').hidden && document.getElementById('agent-save').hidden`) {
+		t.Error("an agent is offered the form to change agents")
+	}
+	// Live: alice goes away; the open dialog follows.
+	evalJS[bool](t, alice, `(() => { const s = document.getElementById('status'); s.value = 'away'; s.dispatchEvent(new Event('change')); return true; })()`)
+	waitFor(t, bob, "alice away", `document.querySelector('#agents-list .agent-row[data-agent="agent"] .canned-preview').textContent.startsWith('Alice A. · away')`)
+	click(t, bob, "#agents-close")
+
+	click(t, bob, "#settings-open")
+	waitFor(t, bob, "the notification settings", `document.getElementById('set-push-note').textContent !== 'Checking…' && document.getElementById('webhooks').hidden`)
+	click(t, bob, "#settings-close")
+
+	portalSelect(t, bob, ann.ID)
+	click(t, bob, "#conv-tools .details")
+	waitFor(t, bob, "the privacy section without its buttons", `(() => { const n = document.querySelector('#context .ctx-role-note'); const x = document.querySelector('#context .ctx-export'); return !!n && n.offsetParent !== null && !!x && x.offsetParent === null; })()`)
+
+	// The admin still gets the full dialog.
+	click(t, alice, "#agents-open")
+	waitFor(t, alice, "the admin's list from the API", `!document.getElementById('agents-add').hidden && document.querySelector('#agents-list .agent-row[data-agent="bob"] .agent-delete') !== null`)
+
+	if got := evalJS[[]string](t, bob, failedAPIJS); len(got) > 0 {
+		t.Errorf("the agent's portal made refused requests: %q", got)
+	}
 }

@@ -1,7 +1,13 @@
 // Managing agents (admin role): the admins file on the server, through
 // /api/agents; and turning one's own two-factor login on or off. All text
 // goes in through textContent and form values.
+//
+// An agent without the admin role sees its colleagues here too (who they
+// are, the name each is shown as, who is online: for assigning), from the
+// socket's admin:agents, which every agent gets; the portal never asks
+// GET /api/agents, which stays closed to that role (no 403 in normal use).
 import { S } from './state.js';
+import { I, on } from './inbox.js';
 
 function $(id) { return document.getElementById(id); }
 function el(tag, cls, text) {
@@ -45,8 +51,38 @@ function showOTP(r) {
     el('span', 'muted small', ' · ' + r.otpauth));
   p.hidden = false;
 }
+// colleagues lists the agents as admin:agents tells them (no API call).
+function colleagues() {
+  var list = $('agents-list');
+  $('agents-add').hidden = true;
+  $('agent-save').hidden = true;
+  if (!I.agents.length) {
+    list.replaceChildren(el('li', 'muted small', 'The list of agents comes with the connection; try again once connected.'));
+    return;
+  }
+  list.replaceChildren.apply(list, I.agents.map(function (a) {
+    var li = el('li', 'canned-row agent-row');
+    li.setAttribute('data-agent', a.name);
+    var who = el('span', 'canned-sc', a.name);
+    who.dir = 'auto';
+    li.appendChild(who);
+    var state = a.connected ? (a.status === 'away' ? 'away' : 'online') : 'offline';
+    var info = el('span', 'canned-preview', (a.display && a.display !== a.name ? a.display + ' · ' : '') + state + (a.name === S.adminName ? ' · you' : ''));
+    info.dir = 'auto';
+    li.appendChild(info);
+    return li;
+  }));
+}
+on('admin:agents', function () {
+  if (dialog.open && S.role !== 'admin') colleagues();
+});
+
 function load() {
   showError('');
+  if (S.role !== 'admin') {
+    colleagues();
+    return;
+  }
   var list = $('agents-list');
   api('GET', '/api/agents').then(function (agents) {
     $('agents-add').hidden = false;
