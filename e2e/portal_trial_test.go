@@ -227,3 +227,49 @@ func TestPortalAgentRoleMakesNoRefusedRequests(t *testing.T) {
 		t.Errorf("the agent's portal made refused requests: %q", got)
 	}
 }
+
+// A canned reply's placeholder with nothing to fill it ({{email}} of a
+// visitor who left no address) is left empty, and the portal says so under
+// the reply box before the agent sends; with a value there is no warning.
+func TestPortalCannedEmptyPlaceholderWarns(t *testing.T) {
+	s := startInbox(t)
+	ann := dialVisitor(t, s, "Ann", "", nil)
+	ann.send("when will you write?")
+	bo := dialVisitor(t, s, "Bo", "", nil)
+	bo.send("and to me?")
+	bo.write("client:email", map[string]string{"email": "Bo.Lee@Example.COM"})
+	bo.readUntil("client:email")
+	agent, _ := newTab(t, newBrowser(t))
+	portalLogin(t, agent, s, true)
+	click(t, agent, "#canned-open")
+	run(t, agent,
+		chromedp.SetValue(chromedp.ID("canned-shortcut"), "write"),
+		chromedp.SetValue(chromedp.ID("canned-text"), "Hi {{name}}, we will write to {{ email }} soon."),
+		chromedp.Click(chromedp.ID("canned-save")))
+	waitFor(t, agent, "listed", `[...document.querySelectorAll('#canned-list .canned-sc')].some(e => e.textContent === '/write')`)
+	click(t, agent, "#canned-close")
+
+	warning := `(() => { const w = document.getElementById('canned-warn'); return w && !w.hidden ? w.textContent : ''; })()`
+	portalSelect(t, agent, ann.ID)
+	run(t, agent, chromedp.SendKeys(chromedp.ID("reply-text"), "/wr"))
+	waitFor(t, agent, "the offer", `!document.getElementById('canned-pop').hidden`)
+	pressEnter(t, agent)
+	want := "Hi Ann, we will write to  soon."
+	waitFor(t, agent, "the reply inserted", fmt.Sprintf(`document.getElementById('reply-text').value === %s`, js(want)))
+	if got := evalJS[string](t, agent, warning); !strings.Contains(got, "{{email}}") || strings.Contains(got, "{{name}}") {
+		t.Errorf("warning %q, want one naming {{email}} only", got)
+	}
+	pressEnter(t, agent)
+	waitPortalCount(t, agent, want, 1)
+	waitFor(t, agent, "the warning gone once sent", `document.getElementById('canned-warn').hidden`)
+
+	portalSelect(t, agent, bo.ID)
+	waitFor(t, agent, "bo's address known", `document.querySelector('.contact-email') && document.querySelector('.contact-email').textContent === 'Bo.Lee@Example.COM'`)
+	run(t, agent, chromedp.SendKeys(chromedp.ID("reply-text"), "/wr"))
+	waitFor(t, agent, "the offer", `!document.getElementById('canned-pop').hidden`)
+	pressEnter(t, agent)
+	waitFor(t, agent, "the reply with the address as given", fmt.Sprintf(`document.getElementById('reply-text').value === %s`, js("Hi Bo, we will write to Bo.Lee@Example.COM soon.")))
+	if got := evalJS[string](t, agent, warning); got != "" {
+		t.Errorf("warning %q with every placeholder filled", got)
+	}
+}
