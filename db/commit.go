@@ -184,6 +184,11 @@ func (d *DB) commit(ops []*op) {
 				d.cut(int64(len(b.buf)))
 				return err
 			}
+			// fsynced, but into the file at d.path? If not, its writers
+			// must not be told it is stored.
+			if err := d.checkInPlace(); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

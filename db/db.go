@@ -466,6 +466,11 @@ func (d *DB) background() {
 			lastSync = time.Now()
 			_ = d.Sync() // a failure stops the store, which logs it
 		}
+		d.wmu.Lock()
+		if d.failed() == nil {
+			_ = d.checkInPlace() // a failure stops the store, which logs it
+		}
+		d.wmu.Unlock()
 		d.probe()
 		d.maybeCompact()
 	}

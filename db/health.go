@@ -61,6 +61,9 @@ func (e *ioError) Unwrap() error { return e.Err }
 
 // cause is err's operation and errno, without paths.
 func cause(err error) string {
+	if errors.Is(err, errNotInPlace) {
+		return "the data file was removed or replaced"
+	}
 	op := "an I/O error"
 	var ie *ioError
 	if errors.As(err, &ie) {
@@ -82,7 +85,14 @@ func (d *DB) fail(err error) {
 		h.failed, h.failedAt = err, time.Now()
 	}
 	h.mu.Unlock()
-	if first {
+	switch {
+	case !first:
+	case errors.Is(err, errNotInPlace):
+		d.log.Error().Err(err).Msg("the store stopped accepting writes: its data file is no longer at its path, so what it " +
+			"writes would be gone at the next start (what was acknowledged since the last check, at most a second, is only " +
+			"in the file that was moved away); put the file back or restore a backup into the stopped directory " +
+			"(chatd restore), then restart chatd")
+	default:
 		d.log.Error().Err(err).Msg("the store stopped accepting writes: after a failed fsync or truncation the disk may not hold " +
 			"what was written; check the disk (dmesg), then restart chatd: it reloads the file as it is on disk")
 	}
