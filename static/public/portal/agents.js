@@ -8,6 +8,7 @@
 // GET /api/agents, which stays closed to that role (no 403 in normal use).
 import { S } from './state.js';
 import { I, on } from './inbox.js';
+import { loadSession } from './session.js';
 
 function $(id) { return document.getElementById(id); }
 function el(tag, cls, text) {
@@ -124,7 +125,7 @@ function load() {
 }
 $('agents-open').addEventListener('click', function () {
   showOTP(null);
-  load();
+  loadSession().then(load); // the role may have changed since sign-in
   if (typeof dialog.showModal === 'function') dialog.showModal();
   else dialog.setAttribute('open', '');
 });
