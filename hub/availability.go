@@ -313,11 +313,11 @@ func (p *presence) agentsFrameLocked() []byte {
 		p.h.log.Warn().Err(err).Msg("list admins for admin:agents")
 	}
 	for _, a := range admins {
-		rows[a.Name] = agentRow{Name: a.Name, Display: displayOf(a)}
+		rows[a.Name] = agentRow{Name: a.Name, Display: a.AgentsSee()}
 	}
 	for _, name := range p.connectedNamesLocked() {
 		if _, ok := rows[name]; !ok {
-			rows[name] = agentRow{Name: name, Display: name}
+			rows[name] = agentRow{Name: name, Display: store.Admin{Name: name}.AgentsSee()}
 		}
 	}
 	list := make([]agentRow, 0, len(rows))
@@ -331,16 +331,6 @@ func (p *presence) agentsFrameLocked() []byte {
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
 	return encodeFrame(evAdminAgents, list)
-}
-
-// displayOf is the name an admin is shown as to other admins: its display
-// name, or its login when it has none (admins know logins; "Support" for
-// everyone would tell them apart from nobody).
-func displayOf(a store.Admin) string {
-	if a.Display != "" {
-		return a.Display
-	}
-	return a.Name
 }
 
 // eachVisitorSocket calls fn for every identified visitor socket. fn must not block.

@@ -25,6 +25,12 @@ var (
 	searchBurst = 20
 )
 
+// msgNoWord answers a query without a word (emoji or punctuation alone, as
+// "🚚" or "!!"): the index holds only words (runs of letters and digits,
+// store.SearchWords), so such a query could never find a message; an empty
+// answer would read as "no message holds it". docs/protocol.md quotes it.
+const msgNoWord = "the query holds no word: search matches words of letters and digits"
+
 // searchRequest is admin:search.
 type searchRequest struct {
 	Q     string `json:"q"`
@@ -61,6 +67,8 @@ func decodeSearch(data []byte, cid func() string) (*inboxFrame, *frameError) {
 	switch {
 	case !names.HasVisible(p.Q) || len(p.Q) > store.MaxQuery:
 		return nil, refuse(codeBadRequest, "q must be 1 to 256 bytes with a visible character", p.CID)
+	case len(store.SearchWords(p.Q)) == 0:
+		return nil, refuse(codeBadRequest, msgNoWord, p.CID)
 	case p.Limit < 0:
 		return nil, refuse(codeBadRequest, "limit must not be negative", p.CID)
 	case p.Limit == 0:

@@ -28,5 +28,17 @@ func TestAdminSearch(t *testing.T) {
 		{on: "adm", send: `{"type":"admin:search","data":{"q":5}}`, want: []string{`{"type":"error","data":{"code":"bad_request"}}`}},
 		{on: "v", send: `{"type":"admin:search","data":{"q":"norway"}}`, want: []string{`{"type":"error","data":{"code":"unknown_type"}}`}},
 	}}
+	// A query without a word (emoji, punctuation, symbols alone) is refused with
+	// a message saying what search matches, never answered with no results.
+	for i, q := range []string{"🚚", "👍🏽", "!!", "😀😃", "🏳️‍🌈", "--", "…", "© ®", "+", "🇩🇪"} {
+		cid := "w" + string(rune('a'+i))
+		sc.steps = append(sc.steps, step{on: "adm", send: `{"type":"admin:search","data":{"q":"` + q + `","cid":"` + cid + `"}}`,
+			want: []string{`{"type":"error","data":{"code":"bad_request","message":"` + msgNoWord + `","cid":"` + cid + `"}}`}, note: "no word in " + q})
+	}
+	// A word beside them is searched as usual.
+	for _, q := range []string{"norway 🚚", "!!ship!!", "nor"} {
+		sc.steps = append(sc.steps, step{on: "adm", send: `{"type":"admin:search","data":{"q":"` + q + `","limit":1}}`,
+			want: []string{`{"type":"admin:search"}`}, note: "a word in " + q})
+	}
 	runScenario(t, sc)
 }

@@ -222,7 +222,7 @@ func (h *Hub) adminTyping(c *conn, p *typingRequest) {
 	display := h.displayOf(login) // visitors: never the login
 	shown := login                // agents: as in admin:agents (display name, or the login)
 	if a, err := h.st.Admin(login); err == nil {
-		shown = displayOf(a)
+		shown = a.AgentsSee()
 	}
 	h.typing.event(agentTyper(login, p.Client), typingEvent{typing: *p.Typing}, func(ev typingEvent) {
 		af := encodeFrame(evAdminTyping, adminTypingEvent{Client: p.Client, From: store.FromAdmin, Admin: login, Display: shown, Typing: ev.typing})

@@ -134,7 +134,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, sessionResponse{
-		Name: id.Admin.Name, Display: agentsSee(id.Admin), Visitor: id.Admin.DisplayName(), Role: id.Admin.EffectiveRole(), Expires: id.Expires.UTC(),
+		Name: id.Admin.Name, Display: id.Admin.AgentsSee(), Visitor: id.Admin.DisplayName(), Role: id.Admin.EffectiveRole(), Expires: id.Expires.UTC(),
 	})
 }
 
@@ -245,13 +245,4 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func writeJSONError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]string{"error": msg})
-}
-
-// agentsSee is the name agents see for agent a, as admin:agents says it:
-// its display name, or its login when it has none.
-func agentsSee(a store.Admin) string {
-	if a.Display != "" {
-		return a.Display
-	}
-	return a.Name
 }

@@ -29,10 +29,25 @@ func (a Admin) EffectiveRole() string {
 	return a.Role
 }
 
+// An agent has one display name, a.Display in the admins file (the source of
+// truth); these two methods are the only places that pick what is shown when
+// it has none, one for each audience.
+
 // DisplayName is the name visitors see for a: its display name or DefaultDisplay.
 func (a Admin) DisplayName() string {
 	if a.Display == "" {
 		return DefaultDisplay
+	}
+	return a.Display
+}
+
+// AgentsSee is the name other agents see for a (admin:agents, admin:typing,
+// GET /api/session's display, the portal's assign menu, `chatd admin list`):
+// its display name, or its login when it has none (agents know logins; the
+// same DefaultDisplay for everyone would tell no one apart).
+func (a Admin) AgentsSee() string {
+	if a.Display == "" {
+		return a.Name
 	}
 	return a.Display
 }

@@ -145,7 +145,9 @@ func words(text string) []string {
 			} else {
 				add(string(l))
 			}
-		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r):
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || start >= 0 && unicode.Is(unicode.Mn, r):
+			// A combining mark belongs to the word it follows (é as e+U+0301); on
+			// nothing, or on an emoji or a symbol (the selector of 🏳️), it is no word.
 			if start < 0 {
 				start = i
 			}

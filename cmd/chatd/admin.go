@@ -97,8 +97,8 @@ func adminCmd(args []string, getenv func(string) string, stdin io.Reader, stdout
 			fmt.Fprintf(stderr, "chatd admin set: %v\n", err)
 			return exitFail
 		}
-		fmt.Fprintf(stdout, "admin %q saved in %s (role %s, shown to visitors as %q)\n",
-			name, seed.Path(data), a.EffectiveRole(), a.DisplayName())
+		fmt.Fprintf(stdout, "admin %q saved in %s (role %s, shown to agents as %q, to visitors as %q)\n",
+			name, seed.Path(data), a.EffectiveRole(), a.AgentsSee(), a.DisplayName())
 		if password != "" && existing {
 			fmt.Fprintln(stdout, "new password: its sessions opened with the old one end")
 		}
@@ -116,8 +116,11 @@ func adminCmd(args []string, getenv func(string) string, stdin io.Reader, stdout
 			fmt.Fprintf(stderr, "chatd admin list: %v\n", err)
 			return exitFail
 		}
+		// Both names an agent is shown by, from its one display name (store.Admin): to
+		// agents as admin:agents and the portal say it, to visitors as replies say it.
+		fmt.Fprintln(stdout, "LOGIN\tROLE\tAGENTS SEE\tVISITORS SEE")
 		for _, a := range admins {
-			fmt.Fprintf(stdout, "%s\t%s\t%s\n", a.Name, a.EffectiveRole(), a.DisplayName())
+			fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\n", a.Name, a.EffectiveRole(), a.AgentsSee(), a.DisplayName())
 		}
 	default:
 		return usageError(stderr, " admin", errors.New("want: set NAME | remove NAME | list"))

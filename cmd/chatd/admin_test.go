@@ -24,7 +24,9 @@ func TestAdminCommandAndLogin(t *testing.T) {
 		{"pw\n", []string{"admin", "set", "--data", dir}, 2, "want: set NAME"},
 		{"", []string{"admin", "frobnicate", "--data", dir}, 2, "want: set NAME"},
 		{"", []string{"admin", "remove", "nobody", "--data", dir}, 1, "no such admin"},
-		{"", []string{"admin", "list", "--data", dir}, 0, "ann\tagent\tSupport\nbob\tagent\tSupport\n"},
+		{"", []string{"admin", "list", "--data", dir}, 0, "LOGIN\tROLE\tAGENTS SEE\tVISITORS SEE\nann\tagent\tann\tSupport\nbob\tagent\tbob\tSupport\n"},
+		{"", []string{"admin", "set", "bob", "--display", "Bob B.", "--data", dir}, 0, `shown to agents as "Bob B.", to visitors as "Bob B."`},
+		{"", []string{"admin", "list", "--data", dir}, 0, "ann\tagent\tann\tSupport\nbob\tagent\tBob B.\tBob B.\n"},
 	} {
 		code, out, errOut := runBin(t, tc.stdin, nil, tc.args...)
 		if code != tc.code || !strings.Contains(out+errOut, tc.out) {

@@ -19,18 +19,22 @@ const MaxAddress = 254
 var ErrInvalidAddress = errors.New("invalid e-mail address")
 
 // ValidAddress checks an address a visitor typed (offline capture, "email me
-// the transcript") and returns it trimmed, with the domain in lower case.
-// It wants a bare local@domain: no display name, no comments, no quoted or
-// bracketed parts, no spaces (any Unicode White_Space) and no control,
-// format or other invisible characters (names.Hidden), at most MaxAddress
-// bytes, a domain of dot-separated labels with at least one dot. This is
-// stricter than RFC 5322 on purpose: an address chatd mails unasked must be
-// plain to read in the portal and safe in a header.
+// the transcript") and returns it exactly as given: the server never rewrites
+// what a user sent (no trimming, no case folding; compare addresses with
+// SameAddress or key them by AddressKey). It wants a bare local@domain: no
+// display name, no comments, no quoted or bracketed parts, no spaces (any
+// Unicode White_Space, around it too) and no control, format or other
+// invisible characters (names.Hidden), at most MaxAddress bytes, a domain of
+// dot-separated labels with at least one dot (compared case-insensitively:
+// "Example.COM" is a valid domain, kept as written). This is stricter than
+// RFC 5322 on purpose: an address chatd mails unasked must be plain to read
+// in the portal and safe in a header.
 func ValidAddress(s string) (string, error) {
-	s = strings.TrimSpace(s)
 	switch {
-	case s == "":
+	case strings.TrimSpace(s) == "":
 		return "", fmt.Errorf("%w: empty", ErrInvalidAddress)
+	case strings.TrimSpace(s) != s:
+		return "", fmt.Errorf("%w: white space around the address", ErrInvalidAddress)
 	case len(s) > MaxAddress:
 		return "", fmt.Errorf("%w: %d bytes, at most %d", ErrInvalidAddress, len(s), MaxAddress)
 	case !utf8.ValidString(s):
@@ -50,8 +54,7 @@ func ValidAddress(s string) (string, error) {
 	if strings.HasPrefix(local, ".") || strings.HasSuffix(local, ".") || strings.Contains(local, "..") {
 		return "", fmt.Errorf("%w: misplaced dot before the @", ErrInvalidAddress)
 	}
-	domain = strings.ToLower(domain)
-	labels := strings.Split(domain, ".")
+	labels := strings.Split(strings.ToLower(domain), ".") // checked folded, kept as written
 	if len(labels) < 2 {
 		return "", fmt.Errorf("%w: the domain needs a dot (example.com)", ErrInvalidAddress)
 	}
@@ -65,12 +68,21 @@ func ValidAddress(s string) (string, error) {
 			}
 		}
 	}
-	addr := local + "@" + domain
-	if _, err := netmail.ParseAddress(addr); err != nil { // and what the mail library will parse
+	if _, err := netmail.ParseAddress(s); err != nil { // and what the mail library will parse
 		return "", fmt.Errorf("%w: %v", ErrInvalidAddress, err)
 	}
-	return addr, nil
+	return s, nil
 }
+
+// AddressKey is the form of a valid address under which chatd compares and
+// keys addresses (the per-address gaps between reply mails and transcripts):
+// the whole address in lower case. Domains are case-insensitive (RFC 5321
+// §2.4); local parts may in theory not be, but every mail provider treats
+// them so, and folding them too errs on the side of fewer mails to one inbox.
+func AddressKey(addr string) string { return strings.ToLower(addr) }
+
+// SameAddress reports whether a and b name the same mailbox (AddressKey).
+func SameAddress(a, b string) bool { return AddressKey(a) == AddressKey(b) }
 
 // ParseAddress reads a sender such as "chatd <chat@example.com>" or a bare
 // address (RFC 5322 §3.4).

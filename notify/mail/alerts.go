@@ -91,13 +91,17 @@ func NewAlerts(cfg AlertConfig, m *Mailer) (*Alerts, error) {
 	if len(cfg.To) == 0 {
 		return nil, errors.New("alerts: no recipients")
 	}
-	for i, to := range cfg.To {
-		a, err := ValidAddress(to)
+	to := make([]string, 0, len(cfg.To))
+	for i, addr := range cfg.To {
+		a, err := ValidAddress(addr)
 		if err != nil {
 			return nil, fmt.Errorf("alerts recipient %d: %w", i+1, err)
 		}
-		cfg.To[i] = a
+		if !slices.ContainsFunc(to, func(b string) bool { return SameAddress(a, b) }) {
+			to = append(to, a) // one copy per mailbox, however its case was written
+		}
 	}
+	cfg.To = to
 	if cfg.PortalURL != "" && safeLink(cfg.PortalURL) == "" {
 		return nil, fmt.Errorf("alerts portal url %q: want an absolute http or https URL", cfg.PortalURL)
 	}

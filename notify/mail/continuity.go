@@ -207,7 +207,7 @@ func (c *Continuity) flush(now time.Time) ([]Message, time.Time) {
 	var next time.Time
 	for id, u := range c.pending {
 		due := u.first.Add(c.cfg.Delay)
-		if last, ok := c.lastReply[u.email]; ok {
+		if last, ok := c.lastReply[AddressKey(u.email)]; ok {
 			due = later(due, last.Add(c.cfg.MinGap))
 		}
 		if due.After(now) {
@@ -217,7 +217,7 @@ func (c *Continuity) flush(now time.Time) ([]Message, time.Time) {
 			continue
 		}
 		msgs = append(msgs, c.replyMail(u))
-		c.lastReply[u.email] = now
+		c.lastReply[AddressKey(u.email)] = now
 		delete(c.pending, id)
 	}
 	return msgs, next
@@ -294,11 +294,11 @@ func (c *Continuity) SendTranscript(t Transcript) error {
 	}
 	now := time.Now()
 	c.mu.Lock()
-	if last, ok := c.lastTransc[email]; ok && now.Sub(last) < c.cfg.TranscriptGap {
+	if last, ok := c.lastTransc[AddressKey(email)]; ok && now.Sub(last) < c.cfg.TranscriptGap {
 		c.mu.Unlock()
 		return ErrTooSoon
 	}
-	c.lastTransc[email] = now
+	c.lastTransc[AddressKey(email)] = now
 	c.mu.Unlock()
 
 	// Newest messages first into the budget, then written oldest first.

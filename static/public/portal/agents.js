@@ -1,7 +1,14 @@
 // Managing agents (admin role): the admins file on the server, through
 // /api/agents; and turning one's own two-factor login on or off. All text
 // goes in through textContent and form values.
+//
+// An agent without the admin role sees its colleagues here too (who they
+// are, the name each is shown as, who is online: for assigning), from the
+// socket's admin:agents, which every agent gets; the portal never asks
+// GET /api/agents, which stays closed to that role (no 403 in normal use).
 import { S } from './state.js';
+import { I, on } from './inbox.js';
+import { loadSession } from './session.js';
 
 function $(id) { return document.getElementById(id); }
 function el(tag, cls, text) {
@@ -45,8 +52,38 @@ function showOTP(r) {
     el('span', 'muted small', ' · ' + r.otpauth));
   p.hidden = false;
 }
+// colleagues lists the agents as admin:agents tells them (no API call).
+function colleagues() {
+  var list = $('agents-list');
+  $('agents-add').hidden = true;
+  $('agent-save').hidden = true;
+  if (!I.agents.length) {
+    list.replaceChildren(el('li', 'muted small', 'The list of agents comes with the connection; try again once connected.'));
+    return;
+  }
+  list.replaceChildren.apply(list, I.agents.map(function (a) {
+    var li = el('li', 'canned-row agent-row');
+    li.setAttribute('data-agent', a.name);
+    var who = el('span', 'canned-sc', a.name);
+    who.dir = 'auto';
+    li.appendChild(who);
+    var state = a.connected ? (a.status === 'away' ? 'away' : 'online') : 'offline';
+    var info = el('span', 'canned-preview', (a.display && a.display !== a.name ? a.display + ' · ' : '') + state + (a.name === S.adminName ? ' · you' : ''));
+    info.dir = 'auto';
+    li.appendChild(info);
+    return li;
+  }));
+}
+on('admin:agents', function () {
+  if (dialog.open && S.role !== 'admin') colleagues();
+});
+
 function load() {
   showError('');
+  if (S.role !== 'admin') {
+    colleagues();
+    return;
+  }
   var list = $('agents-list');
   api('GET', '/api/agents').then(function (agents) {
     $('agents-add').hidden = false;
@@ -88,14 +125,17 @@ function load() {
 }
 $('agents-open').addEventListener('click', function () {
   showOTP(null);
-  load();
+  loadSession().then(load); // the role may have changed since sign-in
   if (typeof dialog.showModal === 'function') dialog.showModal();
   else dialog.setAttribute('open', '');
 });
 $('agents-close').addEventListener('click', function () { dialog.close(); });
 $('agent-save').addEventListener('click', function () {
+  // The login is an identifier (a-z, digits and . _ -): white space around it is
+  // trimmed. The display name is text people read and goes as typed: the server
+  // refuses white space around it with a message saying so, never rewrites it.
   var name = $('agent-name').value.trim();
-  var body = { role: $('agent-role').value, display: $('agent-display').value.trim() };
+  var body = { role: $('agent-role').value, display: $('agent-display').value };
   if ($('agent-password').value) body.password = $('agent-password').value;
   showError('');
   if (!name) {

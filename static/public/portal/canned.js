@@ -23,8 +23,10 @@ var shown = []; // the replies offered
 var chosen = 0;
 var token = null; // {start, end} of the "/word" being completed
 
-// expand fills a canned reply's placeholders for the open conversation.
-export function expand(text) {
+// expand fills a canned reply's placeholders for the open conversation. A
+// placeholder with no value (no e-mail address left) becomes nothing; the
+// names of those are added to empty, if given, so the agent can be warned.
+export function expand(text, empty) {
   var v = S.selected && S.visitors.get(S.selected);
   var contact = S.selected && I.contacts.get(S.selected);
   var values = {
@@ -32,7 +34,30 @@ export function expand(text) {
     email: contact && contact.email ? contact.email : '',
     agent: S.visitorDisplay || 'Support' // the name visitors see (session.js)
   };
-  return text.replace(/\{\{\s*(name|email|agent)\s*\}\}/g, function (_, k) { return values[k]; });
+  return text.replace(/\{\{\s*(name|email|agent)\s*\}\}/g, function (_, k) {
+    if (!values[k] && empty && empty.indexOf(k) < 0) empty.push(k);
+    return values[k];
+  });
+}
+
+// The warning under the reply box after inserting a reply with an empty
+// placeholder: shown until the box is emptied (sent or cleared).
+var warn = el('p', 'canned-warn small');
+warn.id = 'canned-warn';
+warn.setAttribute('role', 'status');
+warn.hidden = true;
+box.parentNode.insertBefore(warn, box.nextSibling);
+var warned = null; // the inserted text the warning is about, while shown
+function warnEmpty(empty, text) {
+  warned = empty.length ? text : null;
+  warn.textContent = empty.length ? 'Left empty: ' + empty.map(function (k) { return '{{' + k + '}}'; }).join(', ') +
+    ' (not known for this visitor). Read the reply before sending.' : '';
+  warn.hidden = !empty.length;
+}
+// clearWarn hides the warning once the box no longer holds the inserted text
+// (sent, cleared, or another conversation's draft shown).
+function clearWarn() {
+  if (warned !== null && (warned ? box.value.indexOf(warned) < 0 : !box.value)) warnEmpty([], '');
 }
 
 // slashWord finds the "/word" just before the caret, at the start or after white space.
@@ -80,7 +105,9 @@ function hide() {
 function insert() {
   var c = shown[chosen];
   if (!c || !token) return;
-  var text = expand(c.text);
+  var empty = [];
+  var text = expand(c.text, empty);
+  warnEmpty(empty, text);
   box.value = box.value.slice(0, token.start) + text + box.value.slice(token.end);
   var at = token.start + text.length;
   box.setSelectionRange(at, at);
@@ -90,6 +117,11 @@ function insert() {
 }
 
 box.addEventListener('input', offer);
+box.addEventListener('input', clearWarn);
+box.addEventListener('keyup', clearWarn); // Enter sends and empties the box without an input event
+box.addEventListener('focus', clearWarn);
+$('reply').addEventListener('submit', function () { setTimeout(clearWarn, 0); });
+document.addEventListener('click', function () { setTimeout(clearWarn, 0); }); // another conversation opened
 box.addEventListener('click', offer);
 box.addEventListener('blur', function () { setTimeout(hide, 150); });
 // Registered before portal.js's Enter-to-send: with the list open, keys drive the list.
@@ -160,6 +192,8 @@ $('canned-open').addEventListener('click', function () {
 });
 $('canned-close').addEventListener('click', function () { dialog.close(); });
 $('canned-save').addEventListener('click', function () {
+  // The shortcut is an identifier (typed after "/"): white space around it is
+  // trimmed. The text goes exactly as typed; only a blank one is refused.
   var sc = $('canned-shortcut').value.trim();
   var text = $('canned-text').value;
   showError('');

@@ -76,9 +76,10 @@ function changes() {
       return;
     }
     var s = input.value.trim(), n = Number(s);
-    // An integer (negative or too large too) is sent as a number, so the server's range message
-    // shows; anything else (empty, a fraction, beyond 2^53) as typed, for the server to explain.
-    out[name] = s !== '' && Number.isSafeInteger(n) ? n : s;
+    // A number, not text: white space around it is not part of it. An integer (negative or too
+    // large too) is sent as a number, so the server's range message shows; anything else
+    // (empty, a fraction, beyond 2^53) exactly as typed, for the server to explain.
+    out[name] = s !== '' && Number.isSafeInteger(n) ? n : input.value;
   });
   return out;
 }

@@ -55,7 +55,7 @@ function showApp() {
 }
 $('login-form').addEventListener('submit', function (ev) {
   ev.preventDefault();
-  var name = $('login-name').value.trim();
+  var name = $('login-name').value.trim(); // a login is an identifier: white space around it is not part of it
   var password = $('login-password').value;
   var otp = $('login-otp').hidden ? '' : $('login-otp').value.trim();
   var err = $('login-error');
@@ -431,10 +431,14 @@ $('reply').addEventListener('submit', function (ev) {
   ev.preventDefault();
   reply();
 });
+// reply sends the box's text exactly as typed (leading spaces of pasted code
+// or logs, trailing new lines and all): user text is never rewritten. Only a
+// blank text (white space alone) is not sent; the server refuses other text
+// that shows nothing.
 function reply() {
   var box = $('reply-text');
-  var text = box.value.trim();
-  if (!text || !S.selected) return;
+  var text = box.value;
+  if (!text.trim() || !S.selected) return;
   if (new TextEncoder().encode(text).length > MAX_TEXT) {
     note('The reply is too long (max ' + MAX_TEXT + ' bytes).');
     return;

@@ -61,6 +61,8 @@ addSection({
     row.appendChild(exp);
     row.appendChild(del);
     section.appendChild(row);
+    // Shown instead of the buttons without the admin role (portal.css): no request the server refuses.
+    section.appendChild(el('p', 'muted small ctx-role-note', 'Exporting or deleting a visitor\'s data needs the admin role.'));
     section.appendChild(msg);
   }
 });

@@ -29,6 +29,8 @@ function showResults(on) {
   $('app').classList.toggle('searching', on);
 }
 
+// The query is trimmed: it is not stored or shown to anyone, and white
+// space around it matches nothing (search looks for words).
 function ask() {
   var q = box.value.trim();
   if (q.length < 2) {
@@ -88,6 +90,17 @@ on('admin:search', function (d) {
   else if (d.more) items.push(el('li', 'muted small search-note', 'More results: add words to narrow the search.'));
   list.replaceChildren.apply(list, items);
 });
+// WHAT says what search looks through, below a refused query (one without a
+// word, such as an emoji or punctuation alone: the server says so).
+var WHAT = 'Search finds messages by their words (letters and digits; emoji and punctuation are not searched) and visitors by their name, e-mail or attributes.';
+box.title = WHAT;
 on('error', function (e) {
-  if (e.cid === 's' + seq) list.replaceChildren(el('li', 'muted small search-note', e.code === 'rate_limited' ? 'Searching too fast; wait a moment.' : 'The search failed: ' + (e.message || e.code)));
+  if (e.cid !== 's' + seq) return;
+  if (e.code === 'bad_request') {
+    list.replaceChildren(
+      el('li', 'small search-note search-refused', 'Not searched: ' + (e.message || 'this query cannot be searched') + '.'),
+      el('li', 'muted small search-note', WHAT));
+    return;
+  }
+  list.replaceChildren(el('li', 'muted small search-note', e.code === 'rate_limited' ? 'Searching too fast; wait a moment.' : 'The search failed: ' + (e.message || e.code)));
 });

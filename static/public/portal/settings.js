@@ -4,6 +4,7 @@
 import { desktopState, setDesktop } from './notify.js';
 import { pushState, enablePush, disablePush } from './push.js';
 import { loadWebhooks } from './webhooks.js';
+import { loadSession } from './session.js';
 
 function $(id) { return document.getElementById(id); }
 
@@ -39,7 +40,8 @@ function refresh() {
   $('set-push-note').textContent = 'Checking…';
   pushState().then(function (s) { showPush(s); });
   var box = $('webhooks-log');
-  loadWebhooks(box).then(function (allowed) { $('webhooks').hidden = !allowed; });
+  // The role is read again first (it may have changed since sign-in): the log is asked for only with the admin role.
+  loadSession().then(function () { return loadWebhooks(box); }).then(function (allowed) { $('webhooks').hidden = !allowed; });
 }
 
 export function initSettings() {

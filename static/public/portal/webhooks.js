@@ -19,6 +19,9 @@ function when(iso) {
 // may not see it (403) or the server has no such endpoint, so the caller
 // can hide the section.
 export function loadWebhooks(box) {
+  // Only the admin role may read it (session.js): an agent's portal never asks, so the
+  // server sees no refused request in normal use.
+  if (S.role !== 'admin') return Promise.resolve(false);
   return fetch('/api/webhooks', { headers: { Authorization: 'Bearer ' + S.token }, cache: 'no-store' }).then(function (res) {
     if (res.status === 403 || res.status === 404 || res.status === 401) return false;
     if (!res.ok) throw new Error('HTTP ' + res.status);
