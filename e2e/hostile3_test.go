@@ -1,12 +1,17 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/chatd/chatd/internal/chatdtest"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -101,6 +106,91 @@ func TestHostile3ContextKeys(t *testing.T) {
 		}
 		if evalJS[bool](t, agent, `document.documentElement.scrollWidth > innerWidth || !!document.querySelector('#context-body img, #context-body script')`) {
 			t.Errorf("visitor %d: the page overflows or text became markup", i)
+		}
+	}
+	if e := errs(); len(e) > 0 {
+		t.Errorf("the portal threw: %q", e)
+	}
+}
+
+// putCanned stores a canned reply over the API with the token of the agent signed in in tab.
+func putCanned(t *testing.T, s *server, tab context.Context, shortcut, text string) {
+	t.Helper()
+	token := evalJS[string](t, tab, `sessionStorage.getItem('chatd.portal.token') || ''`)
+	body, _ := json.Marshal(map[string]string{"text": text})
+	req, err := http.NewRequest("PUT", s.url()+"/api/canned/"+url.PathEscape(shortcut), bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("PUT canned %q: %v", shortcut, err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("PUT canned %q: %s", shortcut, res.Status)
+	}
+}
+
+// rowsReachableJS lists, for the rows matched by sel, what a long first field
+// hides: a button that is not where a click lands, a text squeezed to nothing.
+func rowsReachableJS(sel string) string {
+	return fmt.Sprintf(`(() => { const out = [];
+	  for (const row of document.querySelectorAll(%s)) {
+	    row.scrollIntoView({block: 'nearest'});
+	    const sc = row.querySelector('.canned-sc').textContent.slice(0, 12), p = row.querySelector('.canned-preview');
+	    if (p && p.getBoundingClientRect().width < 40) out.push(sc + ': text ' + Math.round(p.getBoundingClientRect().width) + 'px');
+	    for (const b of row.querySelectorAll('button')) { const r = b.getBoundingClientRect(), e = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+	      if (!r.width || !(e === b || b.contains(e))) out.push(sc + ': ' + b.textContent + ' out of reach'); }
+	    if (row.scrollWidth > row.clientWidth + 1) out.push(sc + ': the row overflows');
+	  } return out; })()`, js(sel))
+}
+
+// Agent-controlled text laid out next to controls: 50 canned replies, with
+// shortcuts of 32 letters (Latin, wide CJK, Hebrew, digits) and long texts,
+// in the canned dialog and the reply box's offer; logins of 64 characters in
+// the agents dialog. Every Edit/Delete stays where a click lands, every text
+// keeps a visible width, nothing throws.
+func TestHostile3LongShortcuts(t *testing.T) {
+	s := startServer(t)
+	makeAdmin(t, s)
+	long := strings.Repeat("l", 64)
+	chatdtest.AdminSet(t, chatdtest.Binary(t), s.dir, long, agentPassword)
+	s.restart()
+	agent := newBrowser(t)
+	errs := pageErrors(t, agent)
+	portalLogin(t, agent, s, true)
+	shortcuts := []string{strings.Repeat("w", 32), strings.Repeat("鍵", 32), strings.Repeat("ק", 32), strings.Repeat("9", 32)}
+	for i := len(shortcuts); i < 50; i++ {
+		shortcuts = append(shortcuts, fmt.Sprintf("r%02d", i))
+	}
+	for i, sc := range shortcuts {
+		putCanned(t, s, agent, sc, fmt.Sprintf("%d \u202Eevil %s", i, strings.Repeat("T", 2000)))
+	}
+	run(t, agent, chromedp.Click(chromedp.ID("canned-open")))
+	waitFor(t, agent, "50 replies listed", `document.querySelectorAll('#canned-list .canned-row').length === 50`)
+	if bad := evalJS[[]string](t, agent, rowsReachableJS("#canned-list .canned-row")); len(bad) > 0 {
+		t.Errorf("the canned dialog: %q", bad)
+	}
+	run(t, agent, chromedp.Click(chromedp.ID("canned-close")))
+
+	run(t, agent, chromedp.Click(chromedp.ID("agents-open")))
+	waitFor(t, agent, "the agents listed", fmt.Sprintf(`!!document.querySelector('#agents-list .agent-row[data-agent=%s]')`, js(long)))
+	if bad := evalJS[[]string](t, agent, rowsReachableJS("#agents-list .agent-row")); len(bad) > 0 {
+		t.Errorf("the agents dialog: %q", bad)
+	}
+	run(t, agent, chromedp.Click(chromedp.ID("agents-close")))
+
+	v := dialVisitor(t, s, "Ann", "", nil)
+	v.send("hello")
+	portalSelect(t, agent, v.ID)
+	for _, sc := range shortcuts[:4] {
+		evalJS[bool](t, agent, fmt.Sprintf(`(() => { const b = document.getElementById('reply-text'); b.focus(); b.value = ''; b.dispatchEvent(new Event('input', {bubbles: true})); return true; })()`))
+		run(t, agent, chromedp.SendKeys(chromedp.ID("reply-text"), "/"+string([]rune(sc)[:3])))
+		waitFor(t, agent, "the offer", fmt.Sprintf(`!document.getElementById('canned-pop').hidden && document.querySelector('#canned-pop .canned-item').dataset.shortcut === %s`, js(sc)))
+		if bad := evalJS[[]string](t, agent, rowsReachableJS("#canned-pop .canned-item")); len(bad) > 0 {
+			t.Errorf("the offer for /%s: %q", sc, bad)
 		}
 	}
 	if e := errs(); len(e) > 0 {
