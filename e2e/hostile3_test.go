@@ -197,3 +197,53 @@ func TestHostile3LongShortcuts(t *testing.T) {
 		t.Errorf("the portal threw: %q", e)
 	}
 }
+
+// orderJS tells whether, in the element matched by sel, the text first is
+// drawn to the left of the text then (both as they appear in its text).
+func orderJS(sel, first, then string) string {
+	return fmt.Sprintf(`(() => { const e = document.querySelector(%s); if (!e) return false;
+	  const at = s => { const w = document.createTreeWalker(e, NodeFilter.SHOW_TEXT); for (let n; (n = w.nextNode());) { const i = n.data.indexOf(s);
+	    if (i >= 0) { const r = document.createRange(); r.setStart(n, i); r.setEnd(n, i + s.length); return r.getBoundingClientRect().left; } } return NaN; };
+	  return at(%s) < at(%s); })()`, js(sel), js(first), js(then))
+}
+
+// Agents' display names in right-to-left scripts (with digits, Latin mixed
+// in) next to the fields that follow them in the agents dialog, for the
+// admin role (GET /api/agents) and an agent (admin:agents): the name stays
+// whole before its role or status, never reordered past them.
+func TestHostile3RTLDisplayNames(t *testing.T) {
+	s := startServer(t)
+	bin := chatdtest.Binary(t)
+	chatdtest.AdminSet(t, bin, s.dir, bobName, bobPassword)
+	displays := []string{"שלום עולם 2", "مرحبا 12 abc", "ש"}
+	for i, d := range displays {
+		name := fmt.Sprintf("rtl%d", i)
+		chatdtest.AdminSet(t, bin, s.dir, name, agentPassword)
+		if code, out, errOut := chatdtest.Run(t, bin, "", nil, "admin", "set", name, "--display", d, "--data", s.dir); code != 0 {
+			t.Fatalf("chatd admin set --display: exit %d\n%s%s", code, out, errOut)
+		}
+	}
+	if code, out, errOut := chatdtest.Run(t, bin, "", nil, "admin", "set", bobName, "--display", displays[0], "--data", s.dir); code != 0 {
+		t.Fatalf("chatd admin set --display: exit %d\n%s%s", code, out, errOut)
+	}
+	makeAdmin(t, s)
+	admin := newBrowser(t)
+	portalLogin(t, admin, s, true)
+	run(t, admin, chromedp.Click(chromedp.ID("agents-open")))
+	for i, d := range displays {
+		row := fmt.Sprintf(`#agents-list .agent-row[data-agent="rtl%d"] .canned-preview`, i)
+		waitFor(t, admin, "the agent listed", fmt.Sprintf(`!!document.querySelector(%s)`, js(row)))
+		if !evalJS[bool](t, admin, orderJS(row, d, "agent")) {
+			t.Errorf("admin view: %q is drawn after its role: %q", d, evalJS[string](t, admin, fmt.Sprintf(`document.querySelector(%s).textContent`, js(row))))
+		}
+	}
+	bob := newBrowser(t)
+	run(t, bob, chromedp.Navigate(s.url()+"/portal/"))
+	portalLoginAs(t, bob, bobName, bobPassword)
+	run(t, bob, chromedp.Click(chromedp.ID("agents-open")))
+	row := `#agents-list .agent-row[data-agent="bob"] .canned-preview`
+	waitFor(t, bob, "bob listed", fmt.Sprintf(`!!document.querySelector(%s)`, js(row)))
+	if !evalJS[bool](t, bob, orderJS(row, displays[0], "you")) {
+		t.Errorf("agent view: %q is drawn after its status: %q", displays[0], evalJS[string](t, bob, fmt.Sprintf(`document.querySelector(%s).textContent`, js(row))))
+	}
+}

@@ -17,6 +17,17 @@ function el(tag, cls, text) {
   if (text != null) e.textContent = text;
   return e;
 }
+// info is a row's second field: the display name (an agent's text, isolated
+// in a <bdi> so a right-to-left name never reorders what follows it), then rest.
+function info(display, rest) {
+  var e = el('span', 'canned-preview');
+  if (display) {
+    e.appendChild(el('bdi', '', display));
+    e.appendChild(document.createTextNode(' · '));
+  }
+  e.appendChild(document.createTextNode(rest));
+  return e;
+}
 
 var dialog = $('agents-dialog');
 
@@ -68,9 +79,7 @@ function colleagues() {
     who.dir = 'auto';
     li.appendChild(who);
     var state = a.connected ? (a.status === 'away' ? 'away' : 'online') : 'offline';
-    var info = el('span', 'canned-preview', (a.display && a.display !== a.name ? a.display + ' · ' : '') + state + (a.name === S.adminName ? ' · you' : ''));
-    info.dir = 'auto';
-    li.appendChild(info);
+    li.appendChild(info(a.display !== a.name && a.display, state + (a.name === S.adminName ? ' · you' : '')));
     return li;
   }));
 }
@@ -94,9 +103,7 @@ function load() {
       var who = el('span', 'canned-sc', a.name);
       who.dir = 'auto';
       li.appendChild(who);
-      var info = el('span', 'canned-preview', (a.display ? a.display + ' · ' : '') + a.role + (a.totp ? ' · two-factor' : ''));
-      info.dir = 'auto';
-      li.appendChild(info);
+      li.appendChild(info(a.display, a.role + (a.totp ? ' · two-factor' : '')));
       var edit = el('button', 'ghost', 'Edit');
       edit.type = 'button';
       edit.addEventListener('click', function () {
