@@ -11,7 +11,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/chatd/chatd/db"
 	"github.com/chatd/chatd/internal/chatdtest"
+	"github.com/chatd/chatd/store"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -245,5 +247,91 @@ func TestHostile3RTLDisplayNames(t *testing.T) {
 	waitFor(t, bob, "bob listed", fmt.Sprintf(`!!document.querySelector(%s)`, js(row)))
 	if !evalJS[bool](t, bob, orderJS(row, displays[0], "you")) {
 		t.Errorf("agent view: %q is drawn after its status: %q", displays[0], evalJS[string](t, bob, fmt.Sprintf(`document.querySelector(%s).textContent`, js(row))))
+	}
+}
+
+// Many items: 600 visitors (more than admin:list's 500) and one of them with
+// 5000 messages, written to the store before chatd starts. The list pages
+// to every visitor without a duplicate, the big conversation's unread count
+// is bounded, and loading earlier messages reaches all 5000, in order, once
+// each; the page throws nothing.
+func TestHostile3ManyItems(t *testing.T) {
+	bin, dir := chatdtest.Binary(t), t.TempDir()
+	st, err := store.Open(dir, db.Options{Sync: db.SyncNever})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	big, _, err := st.CreateVisitor(ctx, "Big", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const visitors, messages = 600, 5000
+	for i := 0; i < messages; i++ {
+		if _, _, err := st.AddMessage(ctx, store.NewMessage{Client: big.ID, From: store.FromClient, CID: fmt.Sprintf("b%d", i), Text: fmt.Sprintf("m%04d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 1; i < visitors; i++ {
+		v, _, err := st.CreateVisitor(ctx, fmt.Sprintf("V%03d", i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := st.AddMessage(ctx, store.NewMessage{Client: v.ID, From: store.FromClient, CID: "c", Text: fmt.Sprintf("hello %d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Big speaks last: the top of the list.
+	if _, _, err := st.AddMessage(ctx, store.NewMessage{Client: big.ID, From: store.FromClient, CID: "last", Text: "m5000"}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	chatdtest.AdminSet(t, bin, dir, agentName, agentPassword)
+	s := &server{t: t, dir: dir, Process: chatdtest.Start(t, bin, chatdtest.Options{Data: dir, Env: []string{"CHATD_BCRYPT_COST=4"}})}
+	s.waitReady()
+	agent := newBrowser(t)
+	errs := pageErrors(t, agent)
+	portalLogin(t, agent, s, true)
+	waitFor(t, agent, "the first page of the list", `document.querySelectorAll('#visitors button.visitor').length >= 500 && !document.getElementById('more-visitors').hidden`)
+	for i := 0; !evalJS[bool](t, agent, `document.getElementById('more-visitors').hidden`); i++ {
+		if i > 5 {
+			t.Fatal("still more visitors after 5 pages")
+		}
+		waitFor(t, agent, "Load more enabled", `!document.getElementById('more-visitors').disabled`)
+		evalJS[bool](t, agent, `(() => { const b = document.getElementById('more-visitors'); b.scrollIntoView(); const r = b.getBoundingClientRect(), e = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+			if (e !== b) throw new Error('Load more visitors is covered by ' + (e && e.outerHTML.slice(0, 80))); b.click(); return true; })()`)
+		waitFor(t, agent, "the page loaded", `!document.getElementById('more-visitors').disabled || document.getElementById('more-visitors').hidden`)
+	}
+	if n := evalJS[int](t, agent, `new Set([...document.querySelectorAll('#visitors button.visitor')].map(b => b.dataset.id)).size`); n != visitors {
+		t.Errorf("%d distinct visitors listed, want %d", n, visitors)
+	}
+	if got := evalJS[string](t, agent, rowJS(big.ID)+`.querySelector('.unread').textContent`); got != "99+" {
+		t.Errorf("the unread count of 5001 messages shows %q", got)
+	}
+	portalSelect(t, agent, big.ID)
+	waitPortalCount(t, agent, "m5000", 1)
+	for i := 0; ; i++ {
+		if evalJS[bool](t, agent, `document.getElementById('older').hidden`) {
+			break
+		}
+		if i > 100 {
+			t.Fatal("still older messages to load after 100 pages")
+		}
+		before := evalJS[int](t, agent, `document.querySelectorAll('#message-list .msg .text').length`)
+		run(t, agent, chromedp.Click(chromedp.ID("older")))
+		waitFor(t, agent, "an earlier page", fmt.Sprintf(`document.querySelectorAll('#message-list .msg .text').length > %d || document.getElementById('older').hidden`, before))
+	}
+	texts := evalJS[[]string](t, agent, `[...document.querySelectorAll('#message-list .msg .text')].map(e => e.textContent)`)
+	if len(texts) != messages+1 {
+		t.Errorf("%d messages shown, want %d", len(texts), messages+1)
+	}
+	for i, tx := range texts {
+		if want := fmt.Sprintf("m%04d", i); tx != want {
+			t.Fatalf("message %d is %q, want %q", i, tx, want)
+		}
+	}
+	waitFor(t, agent, "the unread count gone", `!`+rowJS(big.ID)+`.querySelector('.unread')`)
+	if e := errs(); len(e) > 0 {
+		t.Errorf("the portal threw: %q", e)
 	}
 }
