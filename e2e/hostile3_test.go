@@ -335,3 +335,53 @@ func TestHostile3ManyItems(t *testing.T) {
 		t.Errorf("the portal threw: %q", e)
 	}
 }
+
+// The widget in unusual embeddings, in German (a language pack to load)
+// with nobody available (the e-mail form to load): a strict policy with
+// Trusted Types (require-trusted-types-for 'script', with and without a
+// trusted-types list naming chatd's policy as the README says, or not), a <base
+// href> pointing at another site, a page that sets document.domain, the
+// README's CSP exactly. Each page gets the pack, the e-mail form, and
+// chats; nothing throws into the page.
+func TestHostile3Embeddings(t *testing.T) {
+	s := startServer(t)
+	tag := `<script src="{{chatd}}/widget.js" data-lang="de" async></script>`
+	csp := "default-src 'self'; script-src 'self' 'unsafe-inline' {{chatd}}; connect-src {{chatd}} {{ws}}"
+	pages := map[string]hostPage{
+		"/readme-csp":    {html: hostHTML("", "", tag), csp: csp},
+		"/trusted-types": {html: hostHTML("", "", tag), csp: csp + "; require-trusted-types-for 'script'"},
+		"/trusted-named": {html: hostHTML("", "", tag), csp: csp + "; require-trusted-types-for 'script'; trusted-types chatd"},
+		"/trusted-page-policy": {html: hostHTML(`<script>trustedTypes.createPolicy('default', {createScriptURL: function (u) { throw new Error('the page refuses ' + u); }});</script>`, "", tag),
+			csp: csp + "; require-trusted-types-for 'script'"},
+		// A list without chatd: no pack, no form (as the README says), the chat still works.
+		"/trusted-without-chatd": {html: hostHTML("", "", tag), csp: csp + "; require-trusted-types-for 'script'; trusted-types other"},
+		"/base-href":             {html: hostHTML(`<base href="https://elsewhere.invalid/sub/">`, `<a href="x">a link</a>`, tag)},
+		"/domain":                {html: hostHTML(`<script>try { document.domain = '127.0.0.1'; } catch (e) {}</script>`, "", tag)},
+	}
+	site := newHostSite(t, s, pages)
+	browser := newBrowser(t)
+	agent := newAgent(t, s)
+	agent.waitFrame("admin:agents", nil)
+	agent.status("away") // connected, not available: the widget offers the e-mail form
+	for _, path := range sortedKeys(pages) {
+		t.Run(strings.TrimPrefix(path, "/"), func(t *testing.T) {
+			tab, _ := newIncognito(t, browser)
+			errs := widgetErrors(t, tab)
+			openHost(t, tab, site, path)
+			d := hostDoc{t: t, tab: tab}
+			d.open()
+			if path == "/trusted-without-chatd" {
+				d.wait("English", inWidget(`return r.querySelector('textarea').placeholder === 'Write a message…'`))
+			} else {
+				d.wait("the German pack", inWidget(`return r.querySelector('textarea').placeholder === 'Nachricht schreiben…'`))
+				d.wait("the e-mail form", mailBoxJS(`return !e.hidden && !!e.querySelector('input')`))
+			}
+			d.send("hallo von " + path)
+			d.confirmed("hallo von " + path)
+			agent.waitMessage("hallo von " + path)
+			if e := errs(); len(e) > 0 {
+				t.Errorf("widget.js threw into the page: %q", e)
+			}
+		})
+	}
+}

@@ -230,6 +230,10 @@
 
   // part loads a file next to widget.js that leaves its value on its script element
   // (document.currentScript.chatd) and calls done with it (undefined if it failed).
+  // A page under Trusted Types (require-trusted-types-for 'script') refuses a string as a
+  // script's src: the URL goes through a policy named chatd (created once; a page whose
+  // trusted-types list leaves chatd out keeps the string, and English).
+  var TT = 0;
   function part(path, done) {
     var s = node(DP.createElement, 'script'), t = 0, fired = false;
     function finish() {
@@ -242,9 +246,11 @@
     s.onload = s.onerror = finish;
     t = later(finish, 4000);
     try {
-      s.src = new URLp(path + src.search, src).href;
+      var u = new URLp(path + src.search, src).href;
+      try { TT = TT || W.trustedTypes.createPolicy('chatd', { createScriptURL: String }); u = TT.createScriptURL(u); } catch (e) { /* no Trusted Types */ }
+      s.src = u;
       put(html(), s);
-    } catch (e) { finish(); } // e.g. Trusted Types
+    } catch (e) { finish(); } // e.g. a page's policy that refuses it
   }
   function withPack(done) {
     if (lang == 'en') return done(EN);
