@@ -216,8 +216,14 @@ type wireMessage struct {
 // newAgent logs in as the test agent and opens an admin socket (closed at the end).
 func newAgent(t *testing.T, s *server) *agentConn {
 	t.Helper()
+	return newAgentAs(t, s, agentName, agentPassword)
+}
+
+// newAgentAs is newAgent signed in as another agent.
+func newAgentAs(t *testing.T, s *server, name, password string) *agentConn {
+	t.Helper()
 	res, err := http.Post(s.url()+"/api/login", "application/json",
-		strings.NewReader(fmt.Sprintf(`{"name":%s,"password":%s}`, js(agentName), js(agentPassword))))
+		strings.NewReader(fmt.Sprintf(`{"name":%s,"password":%s}`, js(name), js(password))))
 	if err != nil {
 		t.Fatalf("login: %v", err)
 	}

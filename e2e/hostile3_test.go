@@ -385,3 +385,46 @@ func TestHostile3Embeddings(t *testing.T) {
 		})
 	}
 }
+
+// Agents whose logins name Object.prototype members (constructor: the one a
+// login may spell; its lower-case neighbours and numbers as siblings): the
+// portal keys its per-agent state by login, so each must be offered as an
+// assignee and shown when typing, like any other login.
+func TestHostile3ObjectKeyLogins(t *testing.T) {
+	s := startServer(t)
+	bin := chatdtest.Binary(t)
+	logins := []string{"constructor", "tostring", "hasownproperty", "proto__", "0", "1e3"}
+	for _, l := range logins {
+		chatdtest.AdminSet(t, bin, s.dir, l, agentPassword)
+	}
+	s.restart()
+	v := dialVisitor(t, s, "Ann", "", nil)
+	v.send("hello")
+	agent := newBrowser(t)
+	errs := pageErrors(t, agent)
+	portalLogin(t, agent, s, true)
+	portalSelect(t, agent, v.ID)
+	waitFor(t, agent, "the agents known", `!!document.querySelector('#conv-tools select.assign option[value="1e3"]')`)
+	offered := evalJS[[]string](t, agent, `[...document.querySelectorAll('#conv-tools select.assign option')].map(o => o.value)`)
+	for _, l := range logins {
+		found := false
+		for _, o := range offered {
+			found = found || o == l
+		}
+		if !found {
+			t.Errorf("%q is not offered as an assignee: %q", l, offered)
+		}
+	}
+	for _, l := range logins {
+		a := newAgentAs(t, s, l, agentPassword)
+		a.waitFrame("admin:replayed", nil)
+		a.send("admin:typing", map[string]any{"client": v.ID, "typing": true})
+		waitFor(t, agent, l+" typing", fmt.Sprintf(`(() => { const e = document.querySelector('#conv-activity .agent-typing'); return !!e && e.textContent.includes(%s); })()`, js(l+" is typing")))
+		a.send("admin:typing", map[string]any{"client": v.ID, "typing": false})
+		waitFor(t, agent, l+" stopped typing", `!document.querySelector('#conv-activity .agent-typing')`)
+		a.leave()
+	}
+	if e := errs(); len(e) > 0 {
+		t.Errorf("the portal threw: %q", e)
+	}
+}

@@ -135,7 +135,7 @@ export function replied() { stopTyping(); }
 
 function typingEvent(d) {
   if (!d || typeof d.client !== 'string') return;
-  var t = I.typing.get(d.client) || { visitor: null, agents: {} };
+  var t = I.typing.get(d.client) || { visitor: null, agents: Object.create(null) }; // keyed by login: no inherited keys
   var until = Date.now() + TYPING_SHOWN;
   if (d.from === 'client') {
     t.visitor = d.typing ? { until: until, preview: typeof d.preview === 'string' ? d.preview : '' } : null;

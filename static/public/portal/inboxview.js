@@ -113,11 +113,11 @@ function snoozeChoices() {
   ];
 }
 function agentsToOffer(c) {
-  var seen = {};
+  var seen = new Set(); // logins: a plain object would take "constructor" as seen
   var out = [];
   function add(login) {
-    if (login && !seen[login]) {
-      seen[login] = true;
+    if (login && !seen.has(login)) {
+      seen.add(login);
       out.push(login);
     }
   }
