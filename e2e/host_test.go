@@ -213,8 +213,8 @@ type wireMessage struct {
 	At     string `json:"at"`
 }
 
-// newAgent logs in as the test agent and opens an admin socket (closed at the end).
-func newAgent(t *testing.T, s *server) *agentConn {
+// agentToken logs in as the test agent (POST /api/login) and returns its token.
+func agentToken(t *testing.T, s *server) string {
 	t.Helper()
 	return newAgentAs(t, s, agentName, agentPassword)
 }
@@ -233,6 +233,13 @@ func newAgentAs(t *testing.T, s *server, name, password string) *agentConn {
 	if login.Token == "" {
 		t.Fatalf("login: status %d", res.StatusCode)
 	}
+	return login.Token
+}
+
+// newAgent logs in as the test agent and opens an admin socket (closed at the end).
+func newAgent(t *testing.T, s *server) *agentConn {
+	t.Helper()
+	token := agentToken(t, s)
 	conn, _, err := websocket.DefaultDialer.Dial("ws://"+s.Addr+"/ws/admin", nil)
 	if err != nil {
 		t.Fatalf("dial the admin socket: %v", err)
@@ -249,7 +256,7 @@ func newAgentAs(t *testing.T, s *server, name, password string) *agentConn {
 			a.frames <- f
 		}
 	}()
-	a.send("admin:add", map[string]any{"token": login.Token, "after": 0, "limit": 1})
+	a.send("admin:add", map[string]any{"token": token, "after": 0, "limit": 1})
 	return a
 }
 

@@ -258,18 +258,10 @@ func TestWidgetTrialAvailabilityOnChangeOnly(t *testing.T) {
 // the admin role: startInbox).
 func putSettings(t *testing.T, s *server, body string) {
 	t.Helper()
-	res, err := http.Post(s.url()+"/api/login", "application/json",
-		strings.NewReader(fmt.Sprintf(`{"name":%s,"password":%s}`, js(agentName), js(agentPassword))))
-	if err != nil {
-		t.Fatalf("login: %v", err)
-	}
-	var login struct{ Token string }
-	json.NewDecoder(res.Body).Decode(&login)
-	res.Body.Close()
 	req, _ := http.NewRequest(http.MethodPut, s.url()+"/api/settings", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+login.Token)
+	req.Header.Set("Authorization", "Bearer "+agentToken(t, s))
 	req.Header.Set("Content-Type", "application/json")
-	res, err = http.DefaultClient.Do(req)
+	res, err := http.DefaultClient.Do(req)
 	if err != nil || res.StatusCode != http.StatusOK {
 		t.Fatalf("PUT /api/settings %s: %v %v", body, res, err)
 	}

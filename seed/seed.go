@@ -178,7 +178,7 @@ func Set(dir, name, password string, cost int) error {
 // Change is what SetWith changes in an entry; nil and empty fields keep the
 // current value.
 type Change struct {
-	Password string  // new password; required for a new entry
+	Password string  // new password (ValidPassword); required for a new entry
 	Cost     int     // bcrypt cost of the new hash
 	Role     *string // store.RoleAdmin or store.RoleAgent; a new entry defaults to RoleAgent
 	Display  *string // display name; "" removes it (visitors then see store.DefaultDisplay)
@@ -205,6 +205,9 @@ func SetWith(dir, name string, c Change) (store.Admin, error) {
 	}
 	var hash []byte
 	if c.Password != "" {
+		if err := ValidPassword(c.Password); err != nil {
+			return store.Admin{}, err
+		}
 		var err error
 		if hash, err = bcrypt.GenerateFromPassword([]byte(c.Password), c.Cost); err != nil {
 			return store.Admin{}, fmt.Errorf("hash password: %w", err)

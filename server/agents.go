@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -37,8 +38,23 @@ var (
 	ErrInvalidAgent = errors.New("invalid agent")
 )
 
-// minPassword is the shortest password the API takes (NIST SP 800-63B §5.1.1.2: at least 8).
+// minPassword is the shortest password the API takes, in characters (NIST
+// SP 800-63B §5.1.1.2: at least 8). chatd admin set, the operator's own tool,
+// takes shorter ones; both share seed.ValidPassword for the rest.
 const minPassword = 8
+
+// validAPIPassword checks a password sent to PUT /api/agents: seed.ValidPassword
+// (at most seed.MaxPassword bytes, bcrypt's limit) and at least minPassword
+// characters; the error is the message for the 400 answer.
+func validAPIPassword(pw string) error {
+	if err := seed.ValidPassword(pw); err != nil {
+		return fmt.Errorf("password refused: %s", strings.TrimPrefix(err.Error(), seed.ErrBadPassword.Error()+": "))
+	}
+	if n := utf8.RuneCountInString(pw); n < minPassword {
+		return fmt.Errorf("password refused: %d characters, at least %d (and at most %d bytes)", n, minPassword, seed.MaxPassword)
+	}
+	return nil
+}
 
 type agentJSON struct {
 	Name    string `json:"name"`
@@ -113,8 +129,8 @@ func (s *Server) putAgent(w http.ResponseWriter, r *http.Request) {
 	}
 	c := seed.Change{Role: body.Role, Display: body.Display} // Agents sets the bcrypt cost
 	if body.Password != nil {
-		if utf8.RuneCountInString(*body.Password) < minPassword || len(*body.Password) > 1024 || strings.TrimSpace(*body.Password) == "" {
-			writeJSONError(w, http.StatusBadRequest, "password must be 8 to 1024 bytes")
+		if err := validAPIPassword(*body.Password); err != nil {
+			writeJSONError(w, http.StatusBadRequest, err.Error())
 			return
 		}
 		c.Password = *body.Password
@@ -208,6 +224,8 @@ func (s *Server) agentFailed(w http.ResponseWriter, err error) {
 		writeJSONError(w, http.StatusNotFound, "no such agent")
 	case errors.Is(err, ErrLastAdmin):
 		writeJSONError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, seed.ErrBadPassword):
+		writeJSONError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, seed.ErrPasswordRequired):
 		writeJSONError(w, http.StatusBadRequest, "a new agent needs a password")
 	case errors.Is(err, ErrInvalidAgent):

@@ -199,14 +199,21 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// readJSON decodes a request body of at most max bytes into v (readBody).
-// It returns 0 on success, else the HTTP status and message to answer.
+// readJSON decodes a request body of at most max bytes into v (readBody),
+// a struct's fields only by their exact json names (checkFields). It returns
+// 0 on success, else the HTTP status and message to answer.
 func readJSON(w http.ResponseWriter, r *http.Request, max int64, v any) (int, string) {
 	body, code, msg := readBody(w, r, max)
 	if code != 0 {
 		return code, msg
 	}
+	if err := checkFields(body, v); err != nil {
+		return http.StatusBadRequest, err.Error()
+	}
 	if err := json.Unmarshal(body, v); err != nil {
+		if msg := typeMessage(err); msg != "" {
+			return http.StatusBadRequest, msg
+		}
 		return http.StatusBadRequest, "body must be a JSON object of the documented fields"
 	}
 	return 0, ""

@@ -266,6 +266,9 @@ func (c *config) validate() error {
 			bad("--%s %v: must be positive", d.name, d.v)
 		}
 	}
+	if c.PingPeriod > maxPingPeriod {
+		bad("--ping-period %v: must be at most %v (a socket silent for twice this is closed)", c.PingPeriod, maxPingPeriod)
+	}
 	if c.AdminsPoll < 0 {
 		bad("--admins-poll %v: must be 0 (off) or positive", c.AdminsPoll)
 	}
@@ -280,9 +283,7 @@ func (c *config) validate() error {
 		{"new-visitors-per-ip", c.NewVisitorsPIP}, {"send-buffer", c.SendBuffer},
 		{"admin-send-buffer", c.AdminSendBuffer}, {"quota-visitor", c.QuotaVisitor}, {"quota-address", c.QuotaAddress},
 		{"compact-min-mb", c.CompactMinMB}} {
-		if l.v <= 0 {
-			bad("--%s %d: must be a positive number", l.name, l.v)
-		}
+		checkCount(bad, l.name, l.v)
 	}
 	if !(c.MsgRate > 0) {
 		bad("--msg-rate %v: must be a positive number", c.MsgRate)

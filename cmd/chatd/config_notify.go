@@ -118,9 +118,7 @@ func (o *notifyOpts) validateNotify(bad func(string, ...any)) {
 		name string
 		v    int
 	}{{"email-queue", o.EmailQueue}, {"webhook-attempts", o.WebhookAttempts}, {"webhook-queue", o.WebhookQueue}, {"webhook-log", o.WebhookLog}} {
-		if l.v <= 0 {
-			bad("--%s %d: must be a positive number", l.name, l.v)
-		}
+		checkCount(bad, l.name, l.v)
 	}
 	if o.SMTPHost != "" {
 		if _, err := mail.NewSMTP(o.smtpConfig()); err != nil {
