@@ -216,11 +216,11 @@ type wireMessage struct {
 // agentToken logs in as the test agent (POST /api/login) and returns its token.
 func agentToken(t *testing.T, s *server) string {
 	t.Helper()
-	return newAgentAs(t, s, agentName, agentPassword)
+	return agentTokenAs(t, s, agentName, agentPassword)
 }
 
-// newAgentAs is newAgent signed in as another agent.
-func newAgentAs(t *testing.T, s *server, name, password string) *agentConn {
+// agentTokenAs is agentToken for another agent.
+func agentTokenAs(t *testing.T, s *server, name, password string) string {
 	t.Helper()
 	res, err := http.Post(s.url()+"/api/login", "application/json",
 		strings.NewReader(fmt.Sprintf(`{"name":%s,"password":%s}`, js(name), js(password))))
@@ -239,7 +239,13 @@ func newAgentAs(t *testing.T, s *server, name, password string) *agentConn {
 // newAgent logs in as the test agent and opens an admin socket (closed at the end).
 func newAgent(t *testing.T, s *server) *agentConn {
 	t.Helper()
-	token := agentToken(t, s)
+	return newAgentAs(t, s, agentName, agentPassword)
+}
+
+// newAgentAs is newAgent signed in as another agent.
+func newAgentAs(t *testing.T, s *server, name, password string) *agentConn {
+	t.Helper()
+	token := agentTokenAs(t, s, name, password)
 	conn, _, err := websocket.DefaultDialer.Dial("ws://"+s.Addr+"/ws/admin", nil)
 	if err != nil {
 		t.Fatalf("dial the admin socket: %v", err)
