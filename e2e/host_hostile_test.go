@@ -40,22 +40,58 @@ func chattingOn(t *testing.T, s *server, head string) (hostDoc, *agentConn, func
 // widgetErrors collects the uncaught exceptions thrown from widget.js in tab.
 func widgetErrors(t *testing.T, tab context.Context) func() []string {
 	t.Helper()
+	return tabErrors(t, tab, false)
+}
+
+// pageErrors collects every uncaught exception in tab, and console.error lines.
+func pageErrors(t *testing.T, tab context.Context) func() []string {
+	t.Helper()
+	return tabErrors(t, tab, true)
+}
+
+// pageUnharmed checks that the page's own state (check, a JS expression) is
+// as the page made it and that errs holds nothing widget.js threw.
+func pageUnharmed(t *testing.T, tab context.Context, check string, errs func() []string) {
+	t.Helper()
+	if !evalJS[bool](t, tab, "!!("+check+")") {
+		t.Errorf("the page's own state changed (%s)", check)
+	}
+	if e := errs(); len(e) > 0 {
+		t.Errorf("widget.js threw into the page: %q", e)
+	}
+}
+
+// tabErrors collects uncaught exceptions in tab: with all, every one and
+// console.error lines too; else only those thrown from widget.js.
+func tabErrors(t *testing.T, tab context.Context, all bool) func() []string {
+	t.Helper()
 	var mu sync.Mutex
 	var errs []string
 	if err := chromedp.Listen(tab, func(ev any) {
-		e, ok := ev.(*runtime.EventExceptionThrown)
-		if !ok {
+		var d string
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			d = e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				d += " " + e.ExceptionDetails.Exception.Description
+			}
+			if !all && !strings.Contains(d, "widget.js") && !strings.Contains(e.ExceptionDetails.URL, "widget.js") {
+				return
+			}
+		case *runtime.EventConsoleAPICalled:
+			if !all || e.Type != runtime.ConsoleAPICalledTypeError {
+				return
+			}
+			d = "console.error"
+			for _, a := range e.Args {
+				d += " " + string(a.Value) + a.Description
+			}
+		default:
 			return
 		}
-		d := e.ExceptionDetails.Text
-		if e.ExceptionDetails.Exception != nil {
-			d += " " + e.ExceptionDetails.Exception.Description
-		}
-		if strings.Contains(d, "widget.js") || strings.Contains(e.ExceptionDetails.URL, "widget.js") {
-			mu.Lock()
-			errs = append(errs, d)
-			mu.Unlock()
-		}
+		mu.Lock()
+		errs = append(errs, d)
+		mu.Unlock()
 	}); err != nil {
 		t.Fatalf("listen: %v", err)
 	}
@@ -121,12 +157,7 @@ func TestHostHostileDOM(t *testing.T) {
 			if n := evalJS[int](t, tab, `document.querySelectorAll('[data-chatd]').length`); n != 1 {
 				t.Errorf("%d widget hosts on the page", n)
 			}
-			if !evalJS[bool](t, tab, "!!("+pages[path].check+")") {
-				t.Errorf("the page's own state changed (%s)", pages[path].check)
-			}
-			if e := errs(); len(e) > 0 {
-				t.Errorf("widget.js threw into the page: %q", e)
-			}
+			pageUnharmed(t, tab, pages[path].check, errs)
 		})
 	}
 }

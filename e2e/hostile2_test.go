@@ -166,12 +166,7 @@ func TestHostile2BrokenDOM(t *testing.T) {
 			isoEval[bool](d, `document.querySelector('[data-chatd]').remove() || true`)
 			d.wait("the widget back", `document.querySelectorAll('[data-chatd]').length === 1`)
 			d.chat(agent, "again from "+path)
-			if !evalJS[bool](t, tab, "!!("+pages[path].check+")") {
-				t.Errorf("the page's own change is gone (%s)", pages[path].check)
-			}
-			if e := errs(); len(e) > 0 {
-				t.Errorf("widget.js threw into the page: %q", e)
-			}
+			pageUnharmed(t, tab, pages[path].check, errs)
 		})
 	}
 }

@@ -8,52 +8,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/chatd/chatd/db"
 	"github.com/chatd/chatd/internal/chatdtest"
 	"github.com/chatd/chatd/store"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
-
-// pageErrors collects every uncaught exception in tab (and console.error lines).
-func pageErrors(t *testing.T, tab context.Context) func() []string {
-	t.Helper()
-	var mu sync.Mutex
-	var errs []string
-	if err := chromedp.Listen(tab, func(ev any) {
-		var d string
-		switch e := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			d = e.ExceptionDetails.Text
-			if e.ExceptionDetails.Exception != nil {
-				d += " " + e.ExceptionDetails.Exception.Description
-			}
-		case *runtime.EventConsoleAPICalled:
-			if e.Type != runtime.ConsoleAPICalledTypeError {
-				return
-			}
-			d = "console.error"
-			for _, a := range e.Args {
-				d += " " + string(a.Value) + a.Description
-			}
-		default:
-			return
-		}
-		mu.Lock()
-		errs = append(errs, d)
-		mu.Unlock()
-	}); err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	return func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), errs...)
-	}
-}
 
 // Visitor-controlled keys and values in the agents' context panel: a long
 // word as an attribute key (Latin, wide CJK, an emoji sequence, digits), keys
