@@ -49,6 +49,26 @@ func pageErrors(t *testing.T, tab context.Context) func() []string {
 	return tabErrors(t, tab, true)
 }
 
+// eachHostilePage serves pages on a second origin and runs fn on each, in
+// path order, as a subtest: a fresh incognito tab already at the page, one
+// agent socket shared by all. After fn, the page's own change (its check)
+// must still be in place and widget.js must have thrown nothing into it.
+func eachHostilePage(t *testing.T, s *server, pages map[string]checkedPage, fn func(t *testing.T, tab context.Context, agent *agentConn, path string)) {
+	t.Helper()
+	site := newHostSite(t, s, toHostPages(pages))
+	browser := newBrowser(t)
+	agent := newAgent(t, s)
+	for _, path := range sortedKeys(pages) {
+		t.Run(strings.TrimPrefix(path, "/"), func(t *testing.T) {
+			tab, _ := newIncognito(t, browser)
+			errs := widgetErrors(t, tab)
+			run(t, tab, chromedp.Navigate(site.URL+path))
+			fn(t, tab, agent, path)
+			pageUnharmed(t, tab, pages[path].check, errs)
+		})
+	}
+}
+
 // pageUnharmed checks that the page's own state (check, a JS expression) is
 // as the page made it and that errs holds nothing widget.js threw.
 func pageUnharmed(t *testing.T, tab context.Context, check string, errs func() []string) {
@@ -134,32 +154,23 @@ func TestHostHostileDOM(t *testing.T) {
 		"/title-broken":    {html: hostHTML(`<script>document.title = 'Shop \ud83d';</script>`, "", ""), check: `document.title === 'Shop \ud83d'`},
 		"/identify-broken": {html: hostHTML(`<script>`+stubJS+`chatd('identify', {id: 'user-1', hash: 'ab', name: 'Ann \udc00', email: 'ann\ud800@example.com'});</script>`, "", ""), check: `true`},
 	}
-	site := newHostSite(t, s, toHostPages(pages))
-	browser := newBrowser(t)
-	agent := newAgent(t, s)
-	for _, path := range sortedKeys(pages) {
-		t.Run(strings.TrimPrefix(path, "/"), func(t *testing.T) {
-			tab, _ := newIncognito(t, browser)
-			errs := widgetErrors(t, tab)
-			run(t, tab, chromedp.Navigate(site.URL+path))
-			// Opened by a click on the launcher, as a visitor does.
-			pollJS(t, tab, "the launcher", inHost(`const b = r.querySelector('.b'); if (!b || !b.getBoundingClientRect().width) return false; if (!r.querySelector('.r').classList.contains('o')) b.click(); return true`))
-			pollJS(t, tab, "the widget online", inHost(`return r.querySelector('.r').classList.contains('on')`))
-			text := "hello from " + path
-			evalJS[bool](t, tab, inHost(fmt.Sprintf(`r.querySelector('textarea').value = %s; r.querySelector('.sd').click(); return true`, js(text))))
-			m := agent.waitMessage(text)
-			agent.reply(m.Client, "reply to "+path)
-			shown := func(s string) string {
-				return inHost(fmt.Sprintf(`const l = r.querySelectorAll('.m[data-offset] .mt'); let n = 0; for (let i = 0; i < l.length; i++) if (l[i].textContent === %s) n++; return n === 1`, js(s)))
-			}
-			pollJS(t, tab, "the message confirmed", shown(text))
-			pollJS(t, tab, "the reply", shown("reply to "+path))
-			if n := evalJS[int](t, tab, `document.querySelectorAll('[data-chatd]').length`); n != 1 {
-				t.Errorf("%d widget hosts on the page", n)
-			}
-			pageUnharmed(t, tab, pages[path].check, errs)
-		})
-	}
+	eachHostilePage(t, s, pages, func(t *testing.T, tab context.Context, agent *agentConn, path string) {
+		// Opened by a click on the launcher, as a visitor does.
+		pollJS(t, tab, "the launcher", inHost(`const b = r.querySelector('.b'); if (!b || !b.getBoundingClientRect().width) return false; if (!r.querySelector('.r').classList.contains('o')) b.click(); return true`))
+		pollJS(t, tab, "the widget online", inHost(`return r.querySelector('.r').classList.contains('on')`))
+		text := "hello from " + path
+		evalJS[bool](t, tab, inHost(fmt.Sprintf(`r.querySelector('textarea').value = %s; r.querySelector('.sd').click(); return true`, js(text))))
+		m := agent.waitMessage(text)
+		agent.reply(m.Client, "reply to "+path)
+		shown := func(s string) string {
+			return inHost(fmt.Sprintf(`const l = r.querySelectorAll('.m[data-offset] .mt'); let n = 0; for (let i = 0; i < l.length; i++) if (l[i].textContent === %s) n++; return n === 1`, js(s)))
+		}
+		pollJS(t, tab, "the message confirmed", shown(text))
+		pollJS(t, tab, "the reply", shown("reply to "+path))
+		if n := evalJS[int](t, tab, `document.querySelectorAll('[data-chatd]').length`); n != 1 {
+			t.Errorf("%d widget hosts on the page", n)
+		}
+	})
 }
 
 // The JavaScript API with wrong types, values the server refuses and bursts:

@@ -151,24 +151,15 @@ func TestHostile2BrokenDOM(t *testing.T) {
 		  if (('' + n).toLowerCase() == 'iframe') throw new Error('no frames here'); return ce.apply(this, arguments); };</script>`, "", ""),
 			check: throws(`document.createElement('iframe')`)},
 	}
-	site := newHostSite(t, s, toHostPages(pages))
-	browser := newBrowser(t)
-	agent := newAgent(t, s)
-	for _, path := range sortedKeys(pages) {
-		t.Run(strings.TrimPrefix(path, "/"), func(t *testing.T) {
-			tab, _ := newIncognito(t, browser)
-			errs := widgetErrors(t, tab)
-			run(t, tab, chromedp.Navigate(site.URL+path))
-			d := isolate(t, tab)
-			d.t = t
-			d.chat(agent, "hello from "+path)
-			// The page removes the widget (its realm goes with it): it comes back and still chats.
-			isoEval[bool](d, `document.querySelector('[data-chatd]').remove() || true`)
-			d.wait("the widget back", `document.querySelectorAll('[data-chatd]').length === 1`)
-			d.chat(agent, "again from "+path)
-			pageUnharmed(t, tab, pages[path].check, errs)
-		})
-	}
+	eachHostilePage(t, s, pages, func(t *testing.T, tab context.Context, agent *agentConn, path string) {
+		d := isolate(t, tab)
+		d.t = t
+		d.chat(agent, "hello from "+path)
+		// The page removes the widget (its realm goes with it): it comes back and still chats.
+		isoEval[bool](d, `document.querySelector('[data-chatd]').remove() || true`)
+		d.wait("the widget back", `document.querySelectorAll('[data-chatd]').length === 1`)
+		d.chat(agent, "again from "+path)
+	})
 }
 
 // A desktop notification shows at most 200 characters of a message: cut
